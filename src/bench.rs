@@ -1,0 +1,217 @@
+//! `keylab bench engine`: measures what the targets in the README name, on this machine.
+//!
+//! - ready: time from `Engine::start` to the first successful signed request, in process
+//!   (fresh state directory, and again on restart with existing state), and from spawning
+//!   `keylab engine serve` as a separate process to its first successful request;
+//! - KMS Encrypt requests per second through `aws-sdk-kms` with N requests in flight against
+//!   that separate engine process, SigV4 verification and policy evaluation on;
+//! - the engine process's resident memory (current and peak) after the load.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_kms::primitives::Blob;
+use serde_json::{Value, json};
+
+use keylab::engine::{Engine, EngineConfig};
+use keylab::sdk::{ClientSettings, engine_settings, kms_client};
+
+/// Options of `keylab bench engine`.
+#[derive(Debug, clap::Args)]
+pub struct EngineBenchArgs {
+    /// Seconds of Encrypt load (after one second of warm-up)
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Requests in flight
+    #[arg(long, default_value_t = 8)]
+    in_flight: usize,
+    /// Plaintext size of each Encrypt, in bytes (1 to 4096)
+    #[arg(long, default_value_t = 256)]
+    plaintext_bytes: usize,
+    /// Print the figures as one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> Result<TempDir> {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
+        let path = std::env::temp_dir().join(format!("keylab-bench-{label}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn first_request(settings: &ClientSettings) -> Result<()> {
+    let client = kms_client(settings)?;
+    for _ in 0..500 {
+        if client.generate_random().number_of_bytes(16).send().await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    bail!("the engine did not answer")
+}
+
+async fn in_process_ready(dir: &Path) -> Result<f64> {
+    let start = Instant::now();
+    let engine = Engine::start(EngineConfig::new(dir)).await?;
+    let settings = engine_settings(&engine, "owner-admin", false).context("owner-admin identity")?;
+    first_request(&settings).await?;
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    engine.shutdown().await;
+    Ok(ms)
+}
+
+fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Runs the engine benchmark.
+pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
+    if !(1..=4096).contains(&args.plaintext_bytes) {
+        bail!("--plaintext-bytes must be between 1 and 4096 (the KMS Encrypt limit)");
+    }
+    if args.in_flight == 0 {
+        bail!("--in-flight must be at least 1");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let fresh = TempDir::new("fresh")?;
+    let (ready_fresh, ready_warm) = rt.block_on(async {
+        let fresh_ms = in_process_ready(&fresh.0).await?;
+        let warm_ms = in_process_ready(&fresh.0).await?;
+        anyhow::Ok((fresh_ms, warm_ms))
+    })?;
+
+    let dir = TempDir::new("process")?;
+    let exe = std::env::current_exe().context("cannot find the keylab executable")?;
+    let spawn_start = Instant::now();
+    let mut child = Command::new(&exe)
+        .args(["engine", "serve", "--json", "--port", "0", "--tls-port", "0", "--state-dir"])
+        .arg(&dir.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start `keylab engine serve`")?;
+    let pid = child.id();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("no stdout")?).read_line(&mut line)?;
+    let info: Value = serde_json::from_str(&line).context("engine serve --json printed no JSON")?;
+    let admin = info["identities"]
+        .as_array()
+        .and_then(|ids| ids.iter().find(|i| i["name"] == "owner-admin"))
+        .context("no owner-admin identity")?;
+    let settings = ClientSettings {
+        endpoint: info["http"].as_str().unwrap_or_default().to_string(),
+        region: info["region"].as_str().unwrap_or_default().to_string(),
+        access_key_id: admin["access_key_id"].as_str().unwrap_or_default().to_string(),
+        secret_access_key: admin["secret_access_key"].as_str().unwrap_or_default().to_string(),
+        ca_pem: None,
+    };
+    let result = rt.block_on(async {
+        first_request(&settings).await?;
+        let ready_process = spawn_start.elapsed().as_secs_f64() * 1000.0;
+        let rss_idle = proc_status_kb(pid, "VmRSS:");
+        let client = kms_client(&settings)?;
+        let key = client.create_key().description("bench").send().await?;
+        let key_arn = key.key_metadata().map(|m| m.arn().unwrap_or_default().to_string()).unwrap_or_default();
+        let plaintext = Blob::new(vec![0x5a; args.plaintext_bytes]);
+        let run = |secs: f64| {
+            let ok = Arc::new(AtomicU64::new(0));
+            let failed = Arc::new(AtomicU64::new(0));
+            let deadline = Instant::now() + Duration::from_secs_f64(secs);
+            let mut tasks = Vec::new();
+            for _ in 0..args.in_flight {
+                let client = client.clone();
+                let (ok, failed) = (ok.clone(), failed.clone());
+                let (key_arn, plaintext) = (key_arn.clone(), plaintext.clone());
+                tasks.push(tokio::spawn(async move {
+                    while Instant::now() < deadline {
+                        let r = client
+                            .encrypt()
+                            .key_id(&key_arn)
+                            .plaintext(plaintext.clone())
+                            .encryption_context("purpose", "bench")
+                            .send()
+                            .await;
+                        let counter = if r.is_ok() { &ok } else { &failed };
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                }));
+            }
+            async move {
+                for t in tasks {
+                    let _ = t.await;
+                }
+                (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
+            }
+        };
+        run(1.0).await;
+        let start = Instant::now();
+        let (ok, failed) = run(args.seconds as f64).await;
+        let elapsed = start.elapsed().as_secs_f64();
+        anyhow::Ok((ready_process, rss_idle, ok, failed, elapsed))
+    });
+    let rss = proc_status_kb(pid, "VmRSS:");
+    let hwm = proc_status_kb(pid, "VmHWM:");
+    let _ = child.kill();
+    let _ = child.wait();
+    let (ready_process, rss_idle, ok, failed, elapsed) = result?;
+    let rate = ok as f64 / elapsed;
+    let mb = |kb: Option<u64>| kb.map(|k| k as f64 / 1024.0);
+    let figures = json!({
+        "ready_in_process_fresh_ms": ready_fresh,
+        "ready_in_process_restart_ms": ready_warm,
+        "ready_separate_process_ms": ready_process,
+        "encrypt_requests_per_second": rate,
+        "encrypt_requests": ok,
+        "encrypt_failures": failed,
+        "in_flight": args.in_flight,
+        "plaintext_bytes": args.plaintext_bytes,
+        "seconds": elapsed,
+        "engine_rss_idle_mb": mb(rss_idle),
+        "engine_rss_after_load_mb": mb(rss),
+        "engine_rss_peak_mb": mb(hwm),
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    });
+    if args.json {
+        println!("{figures}");
+    } else {
+        println!("keylab engine benchmark ({} cores, client and engine on the same machine)", figures["cores"]);
+        println!("  ready, in process, fresh state     {ready_fresh:>8.1} ms");
+        println!("  ready, in process, existing state  {ready_warm:>8.1} ms");
+        println!("  ready, separate process            {ready_process:>8.1} ms");
+        println!(
+            "  KMS Encrypt, aws-sdk-kms, {} in flight, {} B: {rate:>8.0} req/s ({ok} ok, {failed} failed in {elapsed:.1} s)",
+            args.in_flight, args.plaintext_bytes
+        );
+        println!(
+            "  engine resident memory: idle {:.1} MB, after load {:.1} MB, peak {:.1} MB",
+            mb(rss_idle).unwrap_or(0.0),
+            mb(rss).unwrap_or(0.0),
+            mb(hwm).unwrap_or(0.0)
+        );
+    }
+    if failed > 0 {
+        bail!("{failed} Encrypt requests failed during the benchmark");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,265 @@
+//! Command-line parsing and the commands that are thin shells over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use keylab::engine::{DEFAULT_REGION, Engine, EngineConfig, audit};
+
+/// keylab: a terminal lab for protecting data on AWS (KMS, S3 encryption, policies, masking).
+#[derive(Debug, Parser)]
+#[command(name = "keylab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run and manage the built-in AWS engine (KMS over the real wire protocol).
+    #[command(subcommand)]
+    Engine(EngineCommand),
+    /// Measure the engine's speed and memory.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EngineCommand {
+    /// Run the engine in the foreground and print how to connect to it.
+    Serve(ServeArgs),
+    /// Delete the engine's state (keys, aliases, grants, audit log, generated secrets).
+    Reset(StateArgs),
+    /// Show the engine's audit log.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Engine start-up time, KMS Encrypt requests per second and resident memory.
+    Engine(crate::bench::EngineBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct StateArgs {
+    /// The engine's state directory [default: the user's data directory]
+    #[arg(long, env = "KEYLAB_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// HTTP port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 4510)]
+    port: u16,
+    /// HTTPS port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 4511)]
+    tls_port: u16,
+    /// The region to serve
+    #[arg(long, default_value = DEFAULT_REGION)]
+    region: String,
+    /// A TOML file of lab identities to use instead of the built-in ones
+    #[arg(long)]
+    identities: Option<PathBuf>,
+    /// Print the endpoints and identities as one JSON object on the first line of stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Print events as JSON Lines
+    #[arg(long)]
+    json: bool,
+    /// Show only denied requests, with the explanation of each decision
+    #[arg(long)]
+    denied: bool,
+}
+
+/// The default state directory: `<data dir>/keylab/engine`.
+pub fn default_state_dir() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("dev", "keylab", "keylab")
+        .context("cannot find a home directory for keylab's data: pass --state-dir DIR")?;
+    Ok(dirs.data_dir().join("engine"))
+}
+
+fn state_dir(args: &StateArgs) -> Result<PathBuf> {
+    match &args.state_dir {
+        Some(d) => Ok(d.clone()),
+        None => default_state_dir(),
+    }
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => {
+            eprintln!(
+                "keylab: the full-screen lab is not built yet; starting the built-in engine. Run `keylab --help` for every command."
+            );
+            serve(ServeArgs {
+                state: StateArgs { state_dir: None },
+                port: 4510,
+                tls_port: 4511,
+                region: DEFAULT_REGION.into(),
+                identities: None,
+                json: false,
+            })
+        }
+        Some(Command::Engine(EngineCommand::Serve(args))) => serve(args),
+        Some(Command::Engine(EngineCommand::Reset(args))) => reset(&args),
+        Some(Command::Engine(EngineCommand::Audit(args))) => show_audit(&args),
+        Some(Command::Bench(BenchCommand::Engine(args))) => crate::bench::engine(args),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let state_dir = state_dir(&args.state)?;
+    let config = EngineConfig {
+        state_dir,
+        http_port: args.port,
+        https_port: args.tls_port,
+        region: args.region.clone(),
+        identities_file: args.identities.clone(),
+    };
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let engine = Engine::start(config).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&describe(&engine))?);
+        } else {
+            print_banner(&engine);
+        }
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        wait_for_stop().await;
+        engine.shutdown().await;
+        if !args.json {
+            eprintln!("keylab engine stopped; state kept in {}", config_dir_display(&args.state));
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn config_dir_display(args: &StateArgs) -> String {
+    state_dir(args).map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn describe(engine: &Engine) -> serde_json::Value {
+    let identities: Vec<_> = engine
+        .identities()
+        .identities()
+        .iter()
+        .map(|i| {
+            json!({
+                "name": i.profile,
+                "account": i.caller.account,
+                "arn": i.caller.arn,
+                "access_key_id": i.access_key_id,
+                "secret_access_key": i.secret.expose(),
+            })
+        })
+        .collect();
+    json!({
+        "http": engine.http_endpoint(),
+        "https": engine.https_endpoint(),
+        "ca_cert": engine.ca_cert_path(),
+        "region": engine.region(),
+        "state_dir": engine.state_dir(),
+        "identities": identities,
+    })
+}
+
+fn print_banner(engine: &Engine) {
+    println!("keylab engine ready in {} ms", engine.startup_time().as_millis());
+    println!("  HTTP   {}", engine.http_endpoint());
+    println!("  HTTPS  {}  (trust {})", engine.https_endpoint(), engine.ca_cert_path().display());
+    println!("  region {}, state in {}", engine.region(), engine.state_dir().display());
+    println!();
+    println!("Lab identities:");
+    for i in engine.identities().identities() {
+        println!("  {:<17} {}", i.profile, i.caller.arn);
+        println!("  {:<17} access key {}  secret {}", "", i.access_key_id, i.secret.expose());
+    }
+    if let Some(first) = engine.identities().identities().first() {
+        println!();
+        println!("Use it from the aws CLI, boto3 or any SDK, for example as {}:", first.profile);
+        println!("  export AWS_ENDPOINT_URL={} AWS_DEFAULT_REGION={}", engine.http_endpoint(), engine.region());
+        println!("  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}", first.access_key_id, first.secret.expose());
+        println!(
+            "  (over HTTPS: AWS_ENDPOINT_URL={} AWS_CA_BUNDLE={})",
+            engine.https_endpoint(),
+            engine.ca_cert_path().display()
+        );
+    }
+    println!();
+    println!("Press Ctrl-C to stop.");
+}
+
+fn reset(args: &StateArgs) -> Result<ExitCode> {
+    let dir = state_dir(args)?;
+    keylab::engine::state::reset(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    println!("engine state cleared: {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_audit(args: &AuditArgs) -> Result<ExitCode> {
+    let path = state_dir(&args.state)?.join(audit::FILE_NAME);
+    if !path.exists() {
+        bail!("{} does not exist: the engine has not served any request with this state directory", path.display());
+    }
+    let events = audit::read_file(&path).map_err(anyhow::Error::msg)?;
+    for e in events.iter().filter(|e| !args.denied || e.decision.as_deref() == Some("Deny")) {
+        if args.json {
+            println!("{}", serde_json::to_string(e)?);
+            continue;
+        }
+        let who = e.user_identity.as_ref().map(|u| u.arn.as_str()).unwrap_or("(unauthenticated)");
+        let outcome = e.error_code.as_deref().unwrap_or("OK");
+        let transport = if e.secure_transport { "https" } else { "http" };
+        println!("{} {:<32} {:<8} {:<5} {} {}", e.event_time, e.event_name, outcome, transport, who, e.resources.join(","));
+        if let (true, Some(trace)) = (args.denied, &e.trace) {
+            for s in &trace.statements {
+                println!("    {} {} ({}): {}", s.policy, s.statement, s.effect, if s.applies { "applies" } else { "does not apply" });
+                for n in &s.notes {
+                    println!("      - {n}");
+                }
+            }
+            for step in &trace.steps {
+                println!("    => {step}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

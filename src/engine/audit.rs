@@ -1,0 +1,173 @@
+//! The engine's audit log, modelled on CloudTrail: one event per request with the time, the
+//! principal, the operation, the resources, the encryption context, the authorization decision
+//! (with its trace when denied) and the error code. It never holds plaintext, data keys,
+//! ciphertext blobs or secrets. Events are kept in memory for in-process graders (the most
+//! recent [`MEMORY_CAP`]) and appended to `audit.jsonl` in the state directory by a writer
+//! thread, so logging never blocks a request.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::eval::Trace;
+
+/// How many recent events are kept in memory.
+pub const MEMORY_CAP: usize = 10_000;
+
+/// The file name of the audit log inside the state directory.
+pub const FILE_NAME: &str = "audit.jsonl";
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserIdentity {
+    /// The caller's ARN (user, or assumed-role session).
+    pub arn: String,
+    /// The caller's account.
+    pub account_id: String,
+    /// The lab profile name.
+    pub profile: String,
+    /// The access key used.
+    pub access_key_id: String,
+}
+
+/// One audited request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Virtual time of the request (RFC 3339).
+    pub event_time: String,
+    /// `kms.amazonaws.com` or `s3.amazonaws.com`.
+    pub event_source: String,
+    /// The operation, such as `Encrypt`.
+    pub event_name: String,
+    /// The request id returned to the client.
+    pub request_id: String,
+    /// True when the request came over HTTPS.
+    pub secure_transport: bool,
+    /// The caller, when the signature was valid.
+    pub user_identity: Option<UserIdentity>,
+    /// The service that called on the caller's behalf (`kms:ViaService`), if any.
+    pub via_service: Option<String>,
+    /// ARNs of the resources involved.
+    pub resources: Vec<String>,
+    /// The encryption context sent, if any.
+    pub encryption_context: Option<BTreeMap<String, String>>,
+    /// Request parameters with every secret and blob removed.
+    pub request_parameters: serde_json::Value,
+    /// `Allow` or `Deny`, when an authorization decision was made.
+    pub decision: Option<String>,
+    /// The decision's trace, for denied requests.
+    pub trace: Option<Box<Trace>>,
+    /// The error code returned, if the request failed.
+    pub error_code: Option<String>,
+    /// The error message returned, if the request failed.
+    pub error_message: Option<String>,
+}
+
+/// The audit log of one engine.
+pub struct AuditLog {
+    recent: Mutex<VecDeque<AuditEvent>>,
+    sender: Mutex<Option<Sender<AuditEvent>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLog").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl AuditLog {
+    /// A log appended to `dir/audit.jsonl`.
+    pub fn open(dir: &Path) -> io::Result<AuditLog> {
+        let path = dir.join(FILE_NAME);
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let (tx, rx) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("keylab-audit".into())
+            .spawn(move || write_events(rx, file))?;
+        Ok(AuditLog {
+            recent: Mutex::new(VecDeque::new()),
+            sender: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
+            path: Some(path),
+        })
+    }
+
+    /// Records one event.
+    pub fn record(&self, event: AuditEvent) {
+        if let Some(tx) = self.sender.lock().expect("audit lock").as_ref() {
+            let _ = tx.send(event.clone());
+        }
+        let mut recent = self.recent.lock().expect("audit lock");
+        if recent.len() == MEMORY_CAP {
+            recent.pop_front();
+        }
+        recent.push_back(event);
+    }
+
+    /// The recent events, oldest first.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.recent.lock().expect("audit lock").iter().cloned().collect()
+    }
+
+    /// Forgets the in-memory events (the file keeps them).
+    pub fn clear_memory(&self) {
+        self.recent.lock().expect("audit lock").clear();
+    }
+
+    /// Stops the writer thread after it has written every event.
+    pub fn close(&self) {
+        self.sender.lock().expect("audit lock").take();
+        if let Some(handle) = self.writer.lock().expect("audit lock").take() {
+            let _ = handle.join();
+        }
+    }
+
+    /// The file the log is written to.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn write_events(rx: Receiver<AuditEvent>, file: File) {
+    let mut out = BufWriter::new(file);
+    while let Ok(event) = rx.recv() {
+        let mut next = Some(event);
+        while let Some(e) = next.take() {
+            if serde_json::to_writer(&mut out, &e).is_ok() {
+                let _ = out.write_all(b"\n");
+            }
+            next = rx.try_recv().ok();
+        }
+        let _ = out.flush();
+    }
+    let _ = out.flush();
+}
+
+/// Reads an audit log file. A line that does not parse is reported with its number.
+pub fn read_file(path: &Path) -> Result<Vec<AuditEvent>, String> {
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut events = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| format!("{}: {e}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event = serde_json::from_str(&line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        events.push(event);
+    }
+    Ok(events)
+}

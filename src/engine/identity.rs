@@ -1,0 +1,408 @@
+//! Lab identities: accounts, IAM users and roles, their access keys, secrets and identity
+//! policies, read from a strictly parsed TOML file (the embedded default has an owner, a
+//! partner and an outsider account, each with an administrator and a least-privileged
+//! principal). Secrets the file does not give are generated on first start and kept in the
+//! state directory, so every learner's engine has its own. Secrets are zeroised on drop and
+//! never appear in `Debug` output.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::state::{StateError, StateStore};
+use crate::policy::{Caller, PolicyDocument, PolicyKind};
+
+/// The embedded default identity file.
+pub const DEFAULT_IDENTITIES: &str = include_str!("default_identities.toml");
+
+/// A secret access key: zeroised on drop, redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The secret itself; call only where it is really needed (signing, printing on request).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn generate() -> Secret {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut rng = rand::rngs::OsRng;
+        Secret((0..40).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityFile {
+    format_version: u32,
+    #[serde(default)]
+    account: Vec<AccountSpec>,
+    #[serde(default)]
+    identity: Vec<IdentitySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountSpec {
+    name: String,
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentitySpec {
+    profile: String,
+    account: String,
+    kind: PrincipalKind,
+    name: String,
+    access_key_id: String,
+    #[serde(default)]
+    secret_access_key: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    policy: Vec<PolicySpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicySpec {
+    name: String,
+    document: String,
+}
+
+/// An IAM user or a role (used through a session named after the profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrincipalKind {
+    /// An IAM user with long-term keys.
+    User,
+    /// An IAM role; requests act as an assumed-role session.
+    Role,
+}
+
+/// One account of the lab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Account {
+    /// Its short name, such as `owner`.
+    pub name: String,
+    /// Its 12-digit id.
+    pub id: String,
+}
+
+/// One lab identity.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The profile name learners choose it by (`--profile owner-admin`).
+    pub profile: String,
+    /// The account's short name.
+    pub account_name: String,
+    /// User or role.
+    pub kind: PrincipalKind,
+    /// The IAM user or role name.
+    pub name: String,
+    /// What policies see.
+    pub caller: Caller,
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret: Secret,
+    /// What the identity is for.
+    pub description: String,
+}
+
+/// An identity-file problem, naming the file and saying how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{file}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// What is wrong, with line and column where TOML reports them.
+        message: String,
+    },
+    /// Generated secrets cannot be stored.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Identity policies that can change while the engine runs (an exercise may attach one).
+pub type IdentityPolicies = BTreeMap<String, BTreeMap<String, String>>;
+
+/// All lab identities and their identity policies.
+#[derive(Debug)]
+pub struct IdentitySet {
+    accounts: Vec<Account>,
+    identities: Vec<Identity>,
+    by_key: HashMap<String, usize>,
+    policies: RwLock<HashMap<String, Vec<(String, Arc<PolicyDocument>)>>>,
+    policy_text: RwLock<IdentityPolicies>,
+}
+
+impl IdentitySet {
+    /// Parses an identity file. `file` names it in errors. Secrets missing from the file are
+    /// taken from (or generated into) `store`.
+    pub fn parse(text: &str, file: &str, store: Option<&StateStore>) -> Result<IdentitySet, IdentityError> {
+        let invalid = |message: String| IdentityError::Invalid { file: file.to_string(), message };
+        let spec: IdentityFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if spec.format_version != 1 {
+            return Err(invalid(format!(
+                "format_version {} is not supported: this keylab reads format_version = 1.",
+                spec.format_version
+            )));
+        }
+        let mut accounts = Vec::new();
+        for a in &spec.account {
+            if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(format!("account \"{}\": id \"{}\" must be 12 digits.", a.name, a.id)));
+            }
+            if accounts.iter().any(|x: &Account| x.name == a.name || x.id == a.id) {
+                return Err(invalid(format!("account \"{}\" ({}) is listed twice.", a.name, a.id)));
+            }
+            accounts.push(Account { name: a.name.clone(), id: a.id.clone() });
+        }
+        let mut stored: BTreeMap<String, Secret> = match store {
+            Some(s) => s.load("credentials")?.unwrap_or_default(),
+            None => BTreeMap::new(),
+        };
+        let mut generated = false;
+        let mut identities = Vec::new();
+        let mut by_key = HashMap::new();
+        let mut policy_text = IdentityPolicies::new();
+        for id in spec.identity {
+            let account = accounts.iter().find(|a| a.name == id.account).ok_or_else(|| {
+                invalid(format!(
+                    "identity \"{}\" names account \"{}\", which is not defined: add an [[account]] with that name.",
+                    id.profile, id.account
+                ))
+            })?;
+            let key_ok = id.access_key_id.len() >= 16
+                && id.access_key_id.len() <= 128
+                && id.access_key_id.bytes().all(|b| b.is_ascii_alphanumeric());
+            if !key_ok {
+                return Err(invalid(format!(
+                    "identity \"{}\": access_key_id must be 16 to 128 letters and digits.",
+                    id.profile
+                )));
+            }
+            if by_key.contains_key(&id.access_key_id) || identities.iter().any(|i: &Identity| i.profile == id.profile) {
+                return Err(invalid(format!("identity \"{}\" or its access key is defined twice.", id.profile)));
+            }
+            let secret = match (&id.secret_access_key, stored.get(&id.access_key_id)) {
+                (Some(s), _) => Secret::new(s.clone()),
+                (None, Some(s)) => s.clone(),
+                (None, None) => {
+                    let s = Secret::generate();
+                    stored.insert(id.access_key_id.clone(), s.clone());
+                    generated = true;
+                    s
+                }
+            };
+            let caller = match id.kind {
+                PrincipalKind::User => {
+                    let arn = format!("arn:aws:iam::{}:user/{}", account.id, id.name);
+                    Caller { arn: arn.clone(), principal_arn: arn, account: account.id.clone() }
+                }
+                PrincipalKind::Role => Caller {
+                    arn: format!("arn:aws:sts::{}:assumed-role/{}/{}", account.id, id.name, id.profile),
+                    principal_arn: format!("arn:aws:iam::{}:role/{}", account.id, id.name),
+                    account: account.id.clone(),
+                },
+            };
+            let mut docs = BTreeMap::new();
+            for p in id.policy {
+                PolicyDocument::parse(&p.document, PolicyKind::Identity).map_err(|e| {
+                    invalid(format!("identity \"{}\", policy \"{}\": {e}", id.profile, p.name))
+                })?;
+                docs.insert(p.name, p.document);
+            }
+            policy_text.insert(id.profile.clone(), docs);
+            by_key.insert(id.access_key_id.clone(), identities.len());
+            identities.push(Identity {
+                profile: id.profile,
+                account_name: account.name.clone(),
+                kind: id.kind,
+                name: id.name,
+                caller,
+                access_key_id: id.access_key_id,
+                secret,
+                description: id.description,
+            });
+        }
+        if let (true, Some(store)) = (generated, store) {
+            store.save("credentials", &stored)?;
+        }
+        let set = IdentitySet {
+            accounts,
+            identities,
+            by_key,
+            policies: RwLock::new(HashMap::new()),
+            policy_text: RwLock::new(IdentityPolicies::new()),
+        };
+        set.replace_policies(policy_text);
+        Ok(set)
+    }
+
+    /// Reads and parses an identity file from disk.
+    pub fn load(path: &Path, store: Option<&StateStore>) -> Result<IdentitySet, IdentityError> {
+        let text = std::fs::read_to_string(path).map_err(|source| IdentityError::Io { path: path.to_path_buf(), source })?;
+        IdentitySet::parse(&text, &path.display().to_string(), store)
+    }
+
+    /// The accounts.
+    pub fn accounts(&self) -> &[Account] {
+        &self.accounts
+    }
+
+    /// Every identity.
+    pub fn identities(&self) -> &[Identity] {
+        &self.identities
+    }
+
+    /// The identity that owns an access key.
+    pub fn by_access_key(&self, access_key_id: &str) -> Option<&Identity> {
+        self.by_key.get(access_key_id).map(|&i| &self.identities[i])
+    }
+
+    /// The identity with a profile name.
+    pub fn by_profile(&self, profile: &str) -> Option<&Identity> {
+        self.identities.iter().find(|i| i.profile == profile)
+    }
+
+    /// True when the account id is one of the lab's.
+    pub fn has_account(&self, id: &str) -> bool {
+        self.accounts.iter().any(|a| a.id == id)
+    }
+
+    /// True when a user or role ARN names a lab principal.
+    pub fn has_principal_arn(&self, arn: &str) -> bool {
+        self.identities.iter().any(|i| i.caller.principal_arn == arn || i.caller.arn == arn)
+    }
+
+    /// The identity policies of a profile, parsed.
+    pub fn policies_of(&self, profile: &str) -> Vec<(String, Arc<PolicyDocument>)> {
+        self.policies.read().expect("policy lock").get(profile).cloned().unwrap_or_default()
+    }
+
+    /// The identity policy documents of every profile, as text.
+    pub fn policy_texts(&self) -> IdentityPolicies {
+        self.policy_text.read().expect("policy lock").clone()
+    }
+
+    /// Attaches (or replaces) an inline identity policy. The document is validated first.
+    pub fn put_policy(&self, profile: &str, name: &str, document: &str) -> Result<(), String> {
+        if self.by_profile(profile).is_none() {
+            return Err(format!("no lab identity has the profile \"{profile}\""));
+        }
+        let doc = PolicyDocument::parse(document, PolicyKind::Identity).map_err(|e| e.to_string())?;
+        let mut text = self.policy_text.write().expect("policy lock");
+        text.entry(profile.to_string()).or_default().insert(name.to_string(), document.to_string());
+        let mut parsed = self.policies.write().expect("policy lock");
+        let list = parsed.entry(profile.to_string()).or_default();
+        list.retain(|(n, _)| n != name);
+        list.push((name.to_string(), Arc::new(doc)));
+        Ok(())
+    }
+
+    /// Removes an inline identity policy; returns whether it existed.
+    pub fn delete_policy(&self, profile: &str, name: &str) -> bool {
+        let mut text = self.policy_text.write().expect("policy lock");
+        let existed = text.get_mut(profile).is_some_and(|m| m.remove(name).is_some());
+        let mut parsed = self.policies.write().expect("policy lock");
+        if let Some(list) = parsed.get_mut(profile) {
+            list.retain(|(n, _)| n != name);
+        }
+        existed
+    }
+
+    /// Replaces every identity policy (used when loading saved state). Invalid documents are
+    /// skipped, since they were validated when first stored.
+    pub fn replace_policies(&self, all: IdentityPolicies) {
+        let mut parsed = HashMap::new();
+        for (profile, docs) in &all {
+            let list: Vec<_> = docs
+                .iter()
+                .filter_map(|(name, text)| {
+                    PolicyDocument::parse(text, PolicyKind::Identity).ok().map(|d| (name.clone(), Arc::new(d)))
+                })
+                .collect();
+            parsed.insert(profile.clone(), list);
+        }
+        *self.policies.write().expect("policy lock") = parsed;
+        *self.policy_text.write().expect("policy lock") = all;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_identities_parse_and_get_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let set = IdentitySet::parse(DEFAULT_IDENTITIES, "default", Some(&store)).unwrap();
+        assert_eq!(set.accounts().len(), 3);
+        assert_eq!(set.identities().len(), 6);
+        let analyst = set.by_profile("partner-analyst").unwrap();
+        assert_eq!(analyst.caller.arn, "arn:aws:sts::444455556666:assumed-role/Analyst/partner-analyst");
+        assert_eq!(analyst.caller.principal_arn, "arn:aws:iam::444455556666:role/Analyst");
+        let again = IdentitySet::parse(DEFAULT_IDENTITIES, "default", Some(&store)).unwrap();
+        assert_eq!(again.by_profile("partner-analyst").unwrap().secret, analyst.secret);
+        assert!(!format!("{:?}", analyst.secret).contains(analyst.secret.expose()));
+    }
+
+    #[test]
+    fn unknown_fields_are_errors_with_a_line() {
+        let text = "format_version = 1\n[[account]]\nname = \"a\"\nid = \"111122223333\"\ncolour = \"red\"\n";
+        let err = IdentitySet::parse(text, "ids.toml", None).unwrap_err().to_string();
+        assert!(err.contains("ids.toml") && err.contains("colour") && err.contains("line 5"), "{err}");
+    }
+
+    #[test]
+    fn an_identity_policy_with_a_principal_is_rejected() {
+        let text = r#"format_version = 1
+[[account]]
+name = "a"
+id = "111122223333"
+[[identity]]
+profile = "p"
+account = "a"
+kind = "user"
+name = "u"
+access_key_id = "AKIAAAAAAAAAAAAAAAAA"
+[[identity.policy]]
+name = "bad"
+document = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
+"#;
+        let err = IdentitySet::parse(text, "ids.toml", None).unwrap_err().to_string();
+        assert!(err.contains("must not specify a Principal"), "{err}");
+    }
+}

@@ -1,0 +1,10 @@
+//! keylab: a terminal lab that teaches how to protect data on AWS.
+//!
+//! This crate holds the lab's library: [`policy`] (IAM policy parsing and evaluation with
+//! explanations), [`engine`] (the built-in AWS emulator, KMS over the real wire protocol) and
+//! [`fsutil`] (durable writes). The `keylab` binary is a thin command line over it.
+
+pub mod engine;
+pub mod fsutil;
+pub mod policy;
+pub mod sdk;
