@@ -42,9 +42,15 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(label: &str) -> Result<TempDir> {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
-        let path = std::env::temp_dir().join(format!("keylab-bench-{label}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!(
+            "keylab-bench-{label}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(TempDir(path))
     }
 }
@@ -58,7 +64,13 @@ impl Drop for TempDir {
 async fn first_request(settings: &ClientSettings) -> Result<()> {
     let client = kms_client(settings)?;
     for _ in 0..500 {
-        if client.generate_random().number_of_bytes(16).send().await.is_ok() {
+        if client
+            .generate_random()
+            .number_of_bytes(16)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -69,7 +81,8 @@ async fn first_request(settings: &ClientSettings) -> Result<()> {
 async fn in_process_ready(dir: &Path) -> Result<f64> {
     let start = Instant::now();
     let engine = Engine::start(EngineConfig::new(dir)).await?;
-    let settings = engine_settings(&engine, "owner-admin", false).context("owner-admin identity")?;
+    let settings =
+        engine_settings(&engine, "owner-admin", false).context("owner-admin identity")?;
     first_request(&settings).await?;
     let ms = start.elapsed().as_secs_f64() * 1000.0;
     engine.shutdown().await;
@@ -93,7 +106,9 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     if args.in_flight == 0 {
         bail!("--in-flight must be at least 1");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let fresh = TempDir::new("fresh")?;
     let (ready_fresh, ready_warm) = rt.block_on(async {
         let fresh_ms = in_process_ready(&fresh.0).await?;
@@ -105,7 +120,16 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the keylab executable")?;
     let spawn_start = Instant::now();
     let mut child = Command::new(&exe)
-        .args(["engine", "serve", "--json", "--port", "0", "--tls-port", "0", "--state-dir"])
+        .args([
+            "engine",
+            "serve",
+            "--json",
+            "--port",
+            "0",
+            "--tls-port",
+            "0",
+            "--state-dir",
+        ])
         .arg(&dir.0)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -122,8 +146,14 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     let settings = ClientSettings {
         endpoint: info["http"].as_str().unwrap_or_default().to_string(),
         region: info["region"].as_str().unwrap_or_default().to_string(),
-        access_key_id: admin["access_key_id"].as_str().unwrap_or_default().to_string(),
-        secret_access_key: admin["secret_access_key"].as_str().unwrap_or_default().to_string(),
+        access_key_id: admin["access_key_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        secret_access_key: admin["secret_access_key"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         ca_pem: None,
     };
     let result = rt.block_on(async {
@@ -132,7 +162,10 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         let rss_idle = proc_status_kb(pid, "VmRSS:");
         let client = kms_client(&settings)?;
         let key = client.create_key().description("bench").send().await?;
-        let key_arn = key.key_metadata().map(|m| m.arn().unwrap_or_default().to_string()).unwrap_or_default();
+        let key_arn = key
+            .key_metadata()
+            .map(|m| m.arn().unwrap_or_default().to_string())
+            .unwrap_or_default();
         let plaintext = Blob::new(vec![0x5a; args.plaintext_bytes]);
         let run = |secs: f64| {
             let ok = Arc::new(AtomicU64::new(0));
@@ -195,7 +228,10 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     if args.json {
         println!("{figures}");
     } else {
-        println!("keylab engine benchmark ({} cores, client and engine on the same machine)", figures["cores"]);
+        println!(
+            "keylab engine benchmark ({} cores, client and engine on the same machine)",
+            figures["cores"]
+        );
         println!("  ready, in process, fresh state     {ready_fresh:>8.1} ms");
         println!("  ready, in process, existing state  {ready_warm:>8.1} ms");
         println!("  ready, separate process            {ready_process:>8.1} ms");

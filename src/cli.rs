@@ -122,7 +122,10 @@ pub fn run() -> Result<ExitCode> {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode> {
@@ -147,14 +150,19 @@ fn serve(args: ServeArgs) -> Result<ExitCode> {
         wait_for_stop().await;
         engine.shutdown().await;
         if !args.json {
-            eprintln!("keylab engine stopped; state kept in {}", config_dir_display(&args.state));
+            eprintln!(
+                "keylab engine stopped; state kept in {}",
+                config_dir_display(&args.state)
+            );
         }
         Ok(ExitCode::SUCCESS)
     })
 }
 
 fn config_dir_display(args: &StateArgs) -> String {
-    state_dir(args).map(|p| p.display().to_string()).unwrap_or_default()
+    state_dir(args)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 async fn wait_for_stop() {
@@ -202,21 +210,48 @@ fn describe(engine: &Engine) -> serde_json::Value {
 }
 
 fn print_banner(engine: &Engine) {
-    println!("keylab engine ready in {} ms", engine.startup_time().as_millis());
+    println!(
+        "keylab engine ready in {} ms",
+        engine.startup_time().as_millis()
+    );
     println!("  HTTP   {}", engine.http_endpoint());
-    println!("  HTTPS  {}  (trust {})", engine.https_endpoint(), engine.ca_cert_path().display());
-    println!("  region {}, state in {}", engine.region(), engine.state_dir().display());
+    println!(
+        "  HTTPS  {}  (trust {})",
+        engine.https_endpoint(),
+        engine.ca_cert_path().display()
+    );
+    println!(
+        "  region {}, state in {}",
+        engine.region(),
+        engine.state_dir().display()
+    );
     println!();
     println!("Lab identities:");
     for i in engine.identities().identities() {
         println!("  {:<17} {}", i.profile, i.caller.arn);
-        println!("  {:<17} access key {}  secret {}", "", i.access_key_id, i.secret.expose());
+        println!(
+            "  {:<17} access key {}  secret {}",
+            "",
+            i.access_key_id,
+            i.secret.expose()
+        );
     }
     if let Some(first) = engine.identities().identities().first() {
         println!();
-        println!("Use it from the aws CLI, boto3 or any SDK, for example as {}:", first.profile);
-        println!("  export AWS_ENDPOINT_URL={} AWS_DEFAULT_REGION={}", engine.http_endpoint(), engine.region());
-        println!("  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}", first.access_key_id, first.secret.expose());
+        println!(
+            "Use it from the aws CLI, boto3 or any SDK, for example as {}:",
+            first.profile
+        );
+        println!(
+            "  export AWS_ENDPOINT_URL={} AWS_DEFAULT_REGION={}",
+            engine.http_endpoint(),
+            engine.region()
+        );
+        println!(
+            "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+            first.access_key_id,
+            first.secret.expose()
+        );
         println!(
             "  (over HTTPS: AWS_ENDPOINT_URL={} AWS_CA_BUNDLE={})",
             engine.https_endpoint(),
@@ -229,7 +264,8 @@ fn print_banner(engine: &Engine) {
 
 fn reset(args: &StateArgs) -> Result<ExitCode> {
     let dir = state_dir(args)?;
-    keylab::engine::state::reset(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    keylab::engine::state::reset(&dir)
+        .with_context(|| format!("cannot clear {}", dir.display()))?;
     println!("engine state cleared: {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -237,21 +273,49 @@ fn reset(args: &StateArgs) -> Result<ExitCode> {
 fn show_audit(args: &AuditArgs) -> Result<ExitCode> {
     let path = state_dir(&args.state)?.join(audit::FILE_NAME);
     if !path.exists() {
-        bail!("{} does not exist: the engine has not served any request with this state directory", path.display());
+        bail!(
+            "{} does not exist: the engine has not served any request with this state directory",
+            path.display()
+        );
     }
     let events = audit::read_file(&path).map_err(anyhow::Error::msg)?;
-    for e in events.iter().filter(|e| !args.denied || e.decision.as_deref() == Some("Deny")) {
+    for e in events
+        .iter()
+        .filter(|e| !args.denied || e.decision.as_deref() == Some("Deny"))
+    {
         if args.json {
             println!("{}", serde_json::to_string(e)?);
             continue;
         }
-        let who = e.user_identity.as_ref().map(|u| u.arn.as_str()).unwrap_or("(unauthenticated)");
+        let who = e
+            .user_identity
+            .as_ref()
+            .map(|u| u.arn.as_str())
+            .unwrap_or("(unauthenticated)");
         let outcome = e.error_code.as_deref().unwrap_or("OK");
         let transport = if e.secure_transport { "https" } else { "http" };
-        println!("{} {:<32} {:<8} {:<5} {} {}", e.event_time, e.event_name, outcome, transport, who, e.resources.join(","));
+        println!(
+            "{} {:<32} {:<8} {:<5} {} {}",
+            e.event_time,
+            e.event_name,
+            outcome,
+            transport,
+            who,
+            e.resources.join(",")
+        );
         if let (true, Some(trace)) = (args.denied, &e.trace) {
             for s in &trace.statements {
-                println!("    {} {} ({}): {}", s.policy, s.statement, s.effect, if s.applies { "applies" } else { "does not apply" });
+                println!(
+                    "    {} {} ({}): {}",
+                    s.policy,
+                    s.statement,
+                    s.effect,
+                    if s.applies {
+                        "applies"
+                    } else {
+                        "does not apply"
+                    }
+                );
                 for n in &s.notes {
                     println!("      - {n}");
                 }

@@ -6,5 +6,7 @@
 
 pub mod engine;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod policy;
 pub mod sdk;

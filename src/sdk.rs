@@ -25,11 +25,15 @@ pub struct ClientSettings {
 }
 
 /// Builds the HTTP client: rustls on ring, trusting only `ca_pem` when given.
-pub fn http_client(ca_pem: Option<&str>) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, HttpClientError> {
+pub fn http_client(
+    ca_pem: Option<&str>,
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, HttpClientError> {
     let builder = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring));
     let builder = match ca_pem {
         Some(pem) => {
-            let store = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem.as_bytes().to_vec());
+            let store = TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(pem.as_bytes().to_vec());
             builder.tls_context(TlsContext::builder().with_trust_store(store).build()?)
         }
         None => builder,
@@ -58,10 +62,18 @@ pub fn kms_client(settings: &ClientSettings) -> Result<aws_sdk_kms::Client, Http
 }
 
 /// Client settings for a lab identity of a running engine.
-pub fn engine_settings(engine: &crate::engine::Engine, profile: &str, https: bool) -> Option<ClientSettings> {
+pub fn engine_settings(
+    engine: &crate::engine::Engine,
+    profile: &str,
+    https: bool,
+) -> Option<ClientSettings> {
     let identity = engine.identities().by_profile(profile)?;
     Some(ClientSettings {
-        endpoint: if https { engine.https_endpoint() } else { engine.http_endpoint() },
+        endpoint: if https {
+            engine.https_endpoint()
+        } else {
+            engine.http_endpoint()
+        },
         region: engine.region().to_string(),
         access_key_id: identity.access_key_id.clone(),
         secret_access_key: identity.secret.expose().to_string(),

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use keylab::policy::eval::{Denial, GrantCheck, PolicyType};
-use keylab::policy::{Caller, ContextKeys, PolicyDocument, PolicyKind, Policies, Request, ResourceRules, decide};
+use keylab::policy::{
+    Caller, ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules, decide,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -54,29 +56,49 @@ struct ParseCase {
 
 fn caller(profile: &str) -> Caller {
     let (account, arn, principal) = match profile {
-        "owner-admin" => ("111122223333", "arn:aws:iam::111122223333:user/admin", "arn:aws:iam::111122223333:user/admin"),
+        "owner-admin" => (
+            "111122223333",
+            "arn:aws:iam::111122223333:user/admin",
+            "arn:aws:iam::111122223333:user/admin",
+        ),
         "owner-analyst" => (
             "111122223333",
             "arn:aws:sts::111122223333:assumed-role/Analyst/owner-analyst",
             "arn:aws:iam::111122223333:role/Analyst",
         ),
-        "partner-admin" => ("444455556666", "arn:aws:iam::444455556666:user/admin", "arn:aws:iam::444455556666:user/admin"),
+        "partner-admin" => (
+            "444455556666",
+            "arn:aws:iam::444455556666:user/admin",
+            "arn:aws:iam::444455556666:user/admin",
+        ),
         "partner-analyst" => (
             "444455556666",
             "arn:aws:sts::444455556666:assumed-role/Analyst/partner-analyst",
             "arn:aws:iam::444455556666:role/Analyst",
         ),
-        "outsider-admin" => ("777788889999", "arn:aws:iam::777788889999:user/admin", "arn:aws:iam::777788889999:user/admin"),
+        "outsider-admin" => (
+            "777788889999",
+            "arn:aws:iam::777788889999:user/admin",
+            "arn:aws:iam::777788889999:user/admin",
+        ),
         other => panic!("unknown caller {other}"),
     };
-    Caller { arn: arn.into(), principal_arn: principal.into(), account: account.into() }
+    Caller {
+        arn: arn.into(),
+        principal_arn: principal.into(),
+        account: account.into(),
+    }
 }
 
 fn outcome(allowed: bool, denial: &Option<Denial>) -> String {
     match (allowed, denial) {
         (true, _) => "allow".into(),
-        (false, Some(Denial::ExplicitDeny(PolicyType::Identity))) => "deny:explicit-identity".into(),
-        (false, Some(Denial::ExplicitDeny(PolicyType::Resource))) => "deny:explicit-resource".into(),
+        (false, Some(Denial::ExplicitDeny(PolicyType::Identity))) => {
+            "deny:explicit-identity".into()
+        }
+        (false, Some(Denial::ExplicitDeny(PolicyType::Resource))) => {
+            "deny:explicit-resource".into()
+        }
         (false, Some(Denial::NoIdentityAllow)) => "deny:no-identity".into(),
         (false, Some(Denial::NoResourceAllow)) => "deny:no-resource".into(),
         (false, other) => format!("deny:{other:?}"),
@@ -91,20 +113,31 @@ fn load() -> CaseFile {
 #[test]
 fn evaluation_cases_match_aws_rules() {
     let file = load();
-    assert!(file.case.len() >= 100, "at least 100 cases, found {}", file.case.len());
+    assert!(
+        file.case.len() >= 100,
+        "at least 100 cases, found {}",
+        file.case.len()
+    );
     let mut failures = Vec::new();
     for c in &file.case {
-        assert!(!c.rule.trim().is_empty(), "{}: every case cites its rule", c.name);
+        assert!(
+            !c.rule.trim().is_empty(),
+            "{}: every case cites its rule",
+            c.name
+        );
         let who = caller(&c.caller);
         let identity: Vec<PolicyDocument> = c
             .identity
             .iter()
-            .map(|d| PolicyDocument::parse(d, PolicyKind::Identity).unwrap_or_else(|e| panic!("{}: identity policy: {e}", c.name)))
+            .map(|d| {
+                PolicyDocument::parse(d, PolicyKind::Identity)
+                    .unwrap_or_else(|e| panic!("{}: identity policy: {e}", c.name))
+            })
             .collect();
-        let resource = c
-            .resource_policy
-            .as_ref()
-            .map(|d| PolicyDocument::parse(d, PolicyKind::Resource).unwrap_or_else(|e| panic!("{}: resource policy: {e}", c.name)));
+        let resource = c.resource_policy.as_ref().map(|d| {
+            PolicyDocument::parse(d, PolicyKind::Resource)
+                .unwrap_or_else(|e| panic!("{}: resource policy: {e}", c.name))
+        });
         let mut context = ContextKeys::new();
         context.set("aws:PrincipalArn", who.principal_arn.clone());
         context.set("aws:PrincipalAccount", who.account.clone());
@@ -120,13 +153,23 @@ fn evaluation_cases_match_aws_rules() {
             other => panic!("{}: rules must be kms or standard, not {other}", c.name),
         };
         let grants = if c.grant {
-            vec![GrantCheck { grant_id: "g1".into(), allows: true, note: "test grant".into() }]
+            vec![GrantCheck {
+                grant_id: "g1".into(),
+                allows: true,
+                note: "test grant".into(),
+            }]
         } else {
             Vec::new()
         };
         let policies = Policies {
-            identity: identity.iter().enumerate().map(|(i, d)| (format!("policy{i}"), d)).collect(),
-            resource: resource.as_ref().map(|d| ("resource policy".to_string(), d)),
+            identity: identity
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (format!("policy{i}"), d))
+                .collect(),
+            resource: resource
+                .as_ref()
+                .map(|d| ("resource policy".to_string(), d)),
             rules,
             grants,
         };
@@ -140,16 +183,30 @@ fn evaluation_cases_match_aws_rules() {
         let decision = decide(&req, &policies);
         let got = outcome(decision.allowed, &decision.denial);
         if got != c.expect {
-            failures.push(format!("{}: expected {}, got {}\n  rule: {}\n{}", c.name, c.expect, got, c.rule, decision));
+            failures.push(format!(
+                "{}: expected {}, got {}\n  rule: {}\n{}",
+                c.name, c.expect, got, c.rule, decision
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), file.case.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        file.case.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_case_name_is_unique() {
     let file = load();
-    let mut names: Vec<&str> = file.case.iter().map(|c| c.name.as_str()).chain(file.parse_case.iter().map(|c| c.name.as_str())).collect();
+    let mut names: Vec<&str> = file
+        .case
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain(file.parse_case.iter().map(|c| c.name.as_str()))
+        .collect();
     let total = names.len();
     names.sort();
     names.dedup();
@@ -161,12 +218,20 @@ fn malformed_documents_are_rejected_with_a_clear_message() {
     let file = load();
     let mut failures = Vec::new();
     for c in &file.parse_case {
-        let kind = if c.kind == "identity" { PolicyKind::Identity } else { PolicyKind::Resource };
+        let kind = if c.kind == "identity" {
+            PolicyKind::Identity
+        } else {
+            PolicyKind::Resource
+        };
         match PolicyDocument::parse(&c.document, kind) {
-            Ok(_) => failures.push(format!("{}: accepted, but {} ({})", c.name, c.error_contains, c.rule)),
-            Err(e) if !e.0.contains(&c.error_contains) => {
-                failures.push(format!("{}: message \"{}\" lacks \"{}\"", c.name, e.0, c.error_contains))
-            }
+            Ok(_) => failures.push(format!(
+                "{}: accepted, but {} ({})",
+                c.name, c.error_contains, c.rule
+            )),
+            Err(e) if !e.0.contains(&c.error_contains) => failures.push(format!(
+                "{}: message \"{}\" lacks \"{}\"",
+                c.name, e.0, c.error_contains
+            )),
             Err(_) => {}
         }
     }
@@ -183,13 +248,27 @@ fn a_denial_message_follows_aws_wording() {
     .unwrap();
     let context = ContextKeys::new();
     let key = "arn:aws:kms:us-east-1:111122223333:key/k";
-    let req = Request { caller: &who, action: "kms:Decrypt", resource: key, resource_account: "111122223333", context: &context };
-    let policies = Policies { identity: vec![], resource: Some(("key policy".into(), &doc)), rules: ResourceRules::Kms, grants: vec![] };
+    let req = Request {
+        caller: &who,
+        action: "kms:Decrypt",
+        resource: key,
+        resource_account: "111122223333",
+        context: &context,
+    };
+    let policies = Policies {
+        identity: vec![],
+        resource: Some(("key policy".into(), &doc)),
+        rules: ResourceRules::Kms,
+        grants: vec![],
+    };
     let d = decide(&req, &policies);
     assert_eq!(
         d.message(),
         "User: arn:aws:sts::444455556666:assumed-role/Analyst/partner-analyst is not authorized to perform: kms:Decrypt on resource: arn:aws:kms:us-east-1:111122223333:key/k because no resource-based policy allows the kms:Decrypt action"
     );
     let text = d.to_string();
-    assert!(text.contains("does not include") && text.contains("=> "), "{text}");
+    assert!(
+        text.contains("does not include") && text.contains("=> "),
+        "{text}"
+    );
 }

@@ -3,22 +3,27 @@
 //! (with its trace when denied) and the error code. It never holds plaintext, data keys,
 //! ciphertext blobs or secrets. Events are kept in memory for in-process graders (the most
 //! recent [`MEMORY_CAP`]) and appended to `audit.jsonl` in the state directory by a writer
-//! thread, so logging never blocks a request.
+//! thread, so logging never blocks a request. The file is flushed at least every
+//! [`FLUSH_EVERY`] and when the log is closed.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::policy::eval::Trace;
 
 /// How many recent events are kept in memory.
-pub const MEMORY_CAP: usize = 10_000;
+pub const MEMORY_CAP: usize = 2_000;
+
+/// How long an event may wait in the writer's buffer before it reaches the file.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
 
 /// The file name of the audit log inside the state directory.
 pub const FILE_NAME: &str = "audit.jsonl";
@@ -71,15 +76,21 @@ pub struct AuditEvent {
 
 /// The audit log of one engine.
 pub struct AuditLog {
-    recent: Mutex<VecDeque<AuditEvent>>,
-    sender: Mutex<Option<Sender<AuditEvent>>>,
+    inner: Mutex<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
     path: Option<PathBuf>,
 }
 
+struct Shared {
+    recent: VecDeque<Arc<AuditEvent>>,
+    sender: Option<Sender<Arc<AuditEvent>>>,
+}
+
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditLog").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("AuditLog")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -93,8 +104,10 @@ impl AuditLog {
             .name("keylab-audit".into())
             .spawn(move || write_events(rx, file))?;
         Ok(AuditLog {
-            recent: Mutex::new(VecDeque::new()),
-            sender: Mutex::new(Some(tx)),
+            inner: Mutex::new(Shared {
+                recent: VecDeque::new(),
+                sender: Some(tx),
+            }),
             writer: Mutex::new(Some(writer)),
             path: Some(path),
         })
@@ -102,29 +115,36 @@ impl AuditLog {
 
     /// Records one event.
     pub fn record(&self, event: AuditEvent) {
-        if let Some(tx) = self.sender.lock().expect("audit lock").as_ref() {
+        let event = Arc::new(event);
+        let mut shared = self.inner.lock().expect("audit lock");
+        if let Some(tx) = &shared.sender {
             let _ = tx.send(event.clone());
         }
-        let mut recent = self.recent.lock().expect("audit lock");
-        if recent.len() == MEMORY_CAP {
-            recent.pop_front();
+        if shared.recent.len() == MEMORY_CAP {
+            shared.recent.pop_front();
         }
-        recent.push_back(event);
+        shared.recent.push_back(event);
     }
 
     /// The recent events, oldest first.
     pub fn events(&self) -> Vec<AuditEvent> {
-        self.recent.lock().expect("audit lock").iter().cloned().collect()
+        self.inner
+            .lock()
+            .expect("audit lock")
+            .recent
+            .iter()
+            .map(|e| AuditEvent::clone(e))
+            .collect()
     }
 
     /// Forgets the in-memory events (the file keeps them).
     pub fn clear_memory(&self) {
-        self.recent.lock().expect("audit lock").clear();
+        self.inner.lock().expect("audit lock").recent.clear();
     }
 
     /// Stops the writer thread after it has written every event.
     pub fn close(&self) {
-        self.sender.lock().expect("audit lock").take();
+        self.inner.lock().expect("audit lock").sender.take();
         if let Some(handle) = self.writer.lock().expect("audit lock").take() {
             let _ = handle.join();
         }
@@ -142,17 +162,31 @@ impl Drop for AuditLog {
     }
 }
 
-fn write_events(rx: Receiver<AuditEvent>, file: File) {
+fn write_events(rx: Receiver<Arc<AuditEvent>>, file: File) {
     let mut out = BufWriter::new(file);
-    while let Ok(event) = rx.recv() {
-        let mut next = Some(event);
-        while let Some(e) = next.take() {
-            if serde_json::to_writer(&mut out, &e).is_ok() {
-                let _ = out.write_all(b"\n");
+    let mut pending = false;
+    let mut last_flush = Instant::now();
+    loop {
+        let wait = if pending {
+            FLUSH_EVERY.saturating_sub(last_flush.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        };
+        match rx.recv_timeout(wait) {
+            Ok(e) => {
+                if serde_json::to_writer(&mut out, e.as_ref()).is_ok() {
+                    let _ = out.write_all(b"\n");
+                }
+                pending = true;
             }
-            next = rx.try_recv().ok();
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        let _ = out.flush();
+        if pending && last_flush.elapsed() >= FLUSH_EVERY {
+            let _ = out.flush();
+            pending = false;
+            last_flush = Instant::now();
+        }
     }
     let _ = out.flush();
 }
@@ -166,7 +200,8 @@ pub fn read_file(path: &Path) -> Result<Vec<AuditEvent>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let event = serde_json::from_str(&line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
+        let event = serde_json::from_str(&line)
+            .map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?;
         events.push(event);
     }
     Ok(events)

@@ -15,17 +15,21 @@ pub struct Clock {
 impl Clock {
     /// A clock with the given offset in seconds.
     pub fn with_offset(offset_secs: i64) -> Clock {
-        Clock { offset_secs: AtomicI64::new(offset_secs) }
+        Clock {
+            offset_secs: AtomicI64::new(offset_secs),
+        }
     }
 
     /// The current virtual time.
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
+        OffsetDateTime::now_utc()
+            + time::Duration::seconds(self.offset_secs.load(Ordering::Relaxed))
     }
 
     /// Moves the clock forward.
     pub fn advance(&self, by: time::Duration) {
-        self.offset_secs.fetch_add(by.whole_seconds().max(0), Ordering::Relaxed);
+        self.offset_secs
+            .fetch_add(by.whole_seconds().max(0), Ordering::Relaxed);
     }
 
     /// The offset from real time, in seconds.

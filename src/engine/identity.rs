@@ -39,7 +39,11 @@ impl Secret {
     fn generate() -> Secret {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut rng = rand::rngs::OsRng;
-        Secret((0..40).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect())
+        Secret(
+            (0..40)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect(),
+        )
     }
 }
 
@@ -156,21 +160,31 @@ pub enum IdentityError {
 /// Identity policies that can change while the engine runs (an exercise may attach one).
 pub type IdentityPolicies = BTreeMap<String, BTreeMap<String, String>>;
 
+/// Parsed identity policies by profile, with their names.
+type ParsedPolicies = HashMap<String, Vec<(String, Arc<PolicyDocument>)>>;
+
 /// All lab identities and their identity policies.
 #[derive(Debug)]
 pub struct IdentitySet {
     accounts: Vec<Account>,
     identities: Vec<Identity>,
     by_key: HashMap<String, usize>,
-    policies: RwLock<HashMap<String, Vec<(String, Arc<PolicyDocument>)>>>,
+    policies: RwLock<ParsedPolicies>,
     policy_text: RwLock<IdentityPolicies>,
 }
 
 impl IdentitySet {
     /// Parses an identity file. `file` names it in errors. Secrets missing from the file are
     /// taken from (or generated into) `store`.
-    pub fn parse(text: &str, file: &str, store: Option<&StateStore>) -> Result<IdentitySet, IdentityError> {
-        let invalid = |message: String| IdentityError::Invalid { file: file.to_string(), message };
+    pub fn parse(
+        text: &str,
+        file: &str,
+        store: Option<&StateStore>,
+    ) -> Result<IdentitySet, IdentityError> {
+        let invalid = |message: String| IdentityError::Invalid {
+            file: file.to_string(),
+            message,
+        };
         let spec: IdentityFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         if spec.format_version != 1 {
             return Err(invalid(format!(
@@ -181,12 +195,24 @@ impl IdentitySet {
         let mut accounts = Vec::new();
         for a in &spec.account {
             if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid(format!("account \"{}\": id \"{}\" must be 12 digits.", a.name, a.id)));
+                return Err(invalid(format!(
+                    "account \"{}\": id \"{}\" must be 12 digits.",
+                    a.name, a.id
+                )));
             }
-            if accounts.iter().any(|x: &Account| x.name == a.name || x.id == a.id) {
-                return Err(invalid(format!("account \"{}\" ({}) is listed twice.", a.name, a.id)));
+            if accounts
+                .iter()
+                .any(|x: &Account| x.name == a.name || x.id == a.id)
+            {
+                return Err(invalid(format!(
+                    "account \"{}\" ({}) is listed twice.",
+                    a.name, a.id
+                )));
             }
-            accounts.push(Account { name: a.name.clone(), id: a.id.clone() });
+            accounts.push(Account {
+                name: a.name.clone(),
+                id: a.id.clone(),
+            });
         }
         let mut stored: BTreeMap<String, Secret> = match store {
             Some(s) => s.load("credentials")?.unwrap_or_default(),
@@ -212,8 +238,15 @@ impl IdentitySet {
                     id.profile
                 )));
             }
-            if by_key.contains_key(&id.access_key_id) || identities.iter().any(|i: &Identity| i.profile == id.profile) {
-                return Err(invalid(format!("identity \"{}\" or its access key is defined twice.", id.profile)));
+            if by_key.contains_key(&id.access_key_id)
+                || identities
+                    .iter()
+                    .any(|i: &Identity| i.profile == id.profile)
+            {
+                return Err(invalid(format!(
+                    "identity \"{}\" or its access key is defined twice.",
+                    id.profile
+                )));
             }
             let secret = match (&id.secret_access_key, stored.get(&id.access_key_id)) {
                 (Some(s), _) => Secret::new(s.clone()),
@@ -228,10 +261,17 @@ impl IdentitySet {
             let caller = match id.kind {
                 PrincipalKind::User => {
                     let arn = format!("arn:aws:iam::{}:user/{}", account.id, id.name);
-                    Caller { arn: arn.clone(), principal_arn: arn, account: account.id.clone() }
+                    Caller {
+                        arn: arn.clone(),
+                        principal_arn: arn,
+                        account: account.id.clone(),
+                    }
                 }
                 PrincipalKind::Role => Caller {
-                    arn: format!("arn:aws:sts::{}:assumed-role/{}/{}", account.id, id.name, id.profile),
+                    arn: format!(
+                        "arn:aws:sts::{}:assumed-role/{}/{}",
+                        account.id, id.name, id.profile
+                    ),
                     principal_arn: format!("arn:aws:iam::{}:role/{}", account.id, id.name),
                     account: account.id.clone(),
                 },
@@ -239,7 +279,10 @@ impl IdentitySet {
             let mut docs = BTreeMap::new();
             for p in id.policy {
                 PolicyDocument::parse(&p.document, PolicyKind::Identity).map_err(|e| {
-                    invalid(format!("identity \"{}\", policy \"{}\": {e}", id.profile, p.name))
+                    invalid(format!(
+                        "identity \"{}\", policy \"{}\": {e}",
+                        id.profile, p.name
+                    ))
                 })?;
                 docs.insert(p.name, p.document);
             }
@@ -272,7 +315,10 @@ impl IdentitySet {
 
     /// Reads and parses an identity file from disk.
     pub fn load(path: &Path, store: Option<&StateStore>) -> Result<IdentitySet, IdentityError> {
-        let text = std::fs::read_to_string(path).map_err(|source| IdentityError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| IdentityError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         IdentitySet::parse(&text, &path.display().to_string(), store)
     }
 
@@ -303,12 +349,19 @@ impl IdentitySet {
 
     /// True when a user or role ARN names a lab principal.
     pub fn has_principal_arn(&self, arn: &str) -> bool {
-        self.identities.iter().any(|i| i.caller.principal_arn == arn || i.caller.arn == arn)
+        self.identities
+            .iter()
+            .any(|i| i.caller.principal_arn == arn || i.caller.arn == arn)
     }
 
     /// The identity policies of a profile, parsed.
     pub fn policies_of(&self, profile: &str) -> Vec<(String, Arc<PolicyDocument>)> {
-        self.policies.read().expect("policy lock").get(profile).cloned().unwrap_or_default()
+        self.policies
+            .read()
+            .expect("policy lock")
+            .get(profile)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The identity policy documents of every profile, as text.
@@ -321,9 +374,12 @@ impl IdentitySet {
         if self.by_profile(profile).is_none() {
             return Err(format!("no lab identity has the profile \"{profile}\""));
         }
-        let doc = PolicyDocument::parse(document, PolicyKind::Identity).map_err(|e| e.to_string())?;
+        let doc =
+            PolicyDocument::parse(document, PolicyKind::Identity).map_err(|e| e.to_string())?;
         let mut text = self.policy_text.write().expect("policy lock");
-        text.entry(profile.to_string()).or_default().insert(name.to_string(), document.to_string());
+        text.entry(profile.to_string())
+            .or_default()
+            .insert(name.to_string(), document.to_string());
         let mut parsed = self.policies.write().expect("policy lock");
         let list = parsed.entry(profile.to_string()).or_default();
         list.retain(|(n, _)| n != name);
@@ -334,7 +390,9 @@ impl IdentitySet {
     /// Removes an inline identity policy; returns whether it existed.
     pub fn delete_policy(&self, profile: &str, name: &str) -> bool {
         let mut text = self.policy_text.write().expect("policy lock");
-        let existed = text.get_mut(profile).is_some_and(|m| m.remove(name).is_some());
+        let existed = text
+            .get_mut(profile)
+            .is_some_and(|m| m.remove(name).is_some());
         let mut parsed = self.policies.write().expect("policy lock");
         if let Some(list) = parsed.get_mut(profile) {
             list.retain(|(n, _)| n != name);
@@ -350,7 +408,9 @@ impl IdentitySet {
             let list: Vec<_> = docs
                 .iter()
                 .filter_map(|(name, text)| {
-                    PolicyDocument::parse(text, PolicyKind::Identity).ok().map(|d| (name.clone(), Arc::new(d)))
+                    PolicyDocument::parse(text, PolicyKind::Identity)
+                        .ok()
+                        .map(|d| (name.clone(), Arc::new(d)))
                 })
                 .collect();
             parsed.insert(profile.clone(), list);
@@ -372,18 +432,32 @@ mod tests {
         assert_eq!(set.accounts().len(), 3);
         assert_eq!(set.identities().len(), 6);
         let analyst = set.by_profile("partner-analyst").unwrap();
-        assert_eq!(analyst.caller.arn, "arn:aws:sts::444455556666:assumed-role/Analyst/partner-analyst");
-        assert_eq!(analyst.caller.principal_arn, "arn:aws:iam::444455556666:role/Analyst");
+        assert_eq!(
+            analyst.caller.arn,
+            "arn:aws:sts::444455556666:assumed-role/Analyst/partner-analyst"
+        );
+        assert_eq!(
+            analyst.caller.principal_arn,
+            "arn:aws:iam::444455556666:role/Analyst"
+        );
         let again = IdentitySet::parse(DEFAULT_IDENTITIES, "default", Some(&store)).unwrap();
-        assert_eq!(again.by_profile("partner-analyst").unwrap().secret, analyst.secret);
+        assert_eq!(
+            again.by_profile("partner-analyst").unwrap().secret,
+            analyst.secret
+        );
         assert!(!format!("{:?}", analyst.secret).contains(analyst.secret.expose()));
     }
 
     #[test]
     fn unknown_fields_are_errors_with_a_line() {
         let text = "format_version = 1\n[[account]]\nname = \"a\"\nid = \"111122223333\"\ncolour = \"red\"\n";
-        let err = IdentitySet::parse(text, "ids.toml", None).unwrap_err().to_string();
-        assert!(err.contains("ids.toml") && err.contains("colour") && err.contains("line 5"), "{err}");
+        let err = IdentitySet::parse(text, "ids.toml", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ids.toml") && err.contains("colour") && err.contains("line 5"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -402,7 +476,9 @@ access_key_id = "AKIAAAAAAAAAAAAAAAAA"
 name = "bad"
 document = '{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}'
 "#;
-        let err = IdentitySet::parse(text, "ids.toml", None).unwrap_err().to_string();
+        let err = IdentitySet::parse(text, "ids.toml", None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("must not specify a Principal"), "{err}");
     }
 }

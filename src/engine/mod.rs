@@ -125,13 +125,18 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("http", &self.http_addr).field("https", &self.https_addr).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("http", &self.http_addr)
+            .field("https", &self.https_addr)
+            .finish_non_exhaustive()
     }
 }
 
 async fn bind(port: u16) -> Result<TcpListener, EngineError> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    TcpListener::bind(addr).await.map_err(|source| EngineError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| EngineError::Bind { addr, source })
 }
 
 impl Engine {
@@ -149,24 +154,53 @@ impl Engine {
         let identities = Arc::new(identities);
         let meta: EngineMeta = store.load("engine")?.unwrap_or_default();
         let clock = Arc::new(Clock::with_offset(meta.clock_offset_secs));
-        let kms = Kms::open(&config.region, Some(store.clone()), identities.clone(), clock.clone())?;
-        let audit = AuditLog::open(store.dir())
-            .map_err(|source| EngineError::Audit { path: store.dir().join(audit::FILE_NAME), source })?;
+        let kms = Kms::open(
+            &config.region,
+            Some(store.clone()),
+            identities.clone(),
+            clock.clone(),
+        )?;
+        let audit = AuditLog::open(store.dir()).map_err(|source| EngineError::Audit {
+            path: store.dir().join(audit::FILE_NAME),
+            source,
+        })?;
         let tls = tls::setup(&store).map_err(EngineError::Tls)?;
 
         let http = bind(config.http_port).await?;
         let https = bind(config.https_port).await?;
-        let http_addr = http.local_addr().map_err(|source| EngineError::Bind { addr: http_addr_of(config.http_port), source })?;
-        let https_addr = https.local_addr().map_err(|source| EngineError::Bind { addr: http_addr_of(config.https_port), source })?;
+        let http_addr = http.local_addr().map_err(|source| EngineError::Bind {
+            addr: http_addr_of(config.http_port),
+            source,
+        })?;
+        let https_addr = https.local_addr().map_err(|source| EngineError::Bind {
+            addr: http_addr_of(config.https_port),
+            source,
+        })?;
 
-        let inner = Arc::new(Inner { region: config.region.clone(), identities, kms, audit, clock, store });
+        let inner = Arc::new(Inner {
+            region: config.region.clone(),
+            identities,
+            kms,
+            audit,
+            clock,
+            store,
+        });
         let (shutdown, rx) = watch::channel(false);
         let acceptor = TlsAcceptor::from(tls.config.clone());
         let tasks = vec![
             tokio::spawn(server::serve(http, None, inner.clone(), rx.clone())),
             tokio::spawn(server::serve(https, Some(acceptor), inner.clone(), rx)),
         ];
-        Ok(Engine { inner, http_addr, https_addr, ca_path: tls.ca_path, ca_pem: tls.ca_pem, started, shutdown, tasks })
+        Ok(Engine {
+            inner,
+            http_addr,
+            https_addr,
+            ca_path: tls.ca_path,
+            ca_pem: tls.ca_pem,
+            started,
+            shutdown,
+            tasks,
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -227,21 +261,37 @@ impl Engine {
     /// Advances the virtual clock and applies what became due (rotations, deletions).
     pub fn advance_clock(&self, by: time::Duration) -> Result<(), StateError> {
         self.inner.clock.advance(by);
-        self.inner.store.save("engine", &EngineMeta { clock_offset_secs: self.inner.clock.offset_secs() })?;
+        self.inner.store.save(
+            "engine",
+            &EngineMeta {
+                clock_offset_secs: self.inner.clock.offset_secs(),
+            },
+        )?;
         self.inner.kms.tick();
         Ok(())
     }
 
     /// Attaches an inline identity policy to a lab identity (as `iam put-role-policy` would).
-    pub fn put_identity_policy(&self, profile: &str, name: &str, document: &str) -> Result<(), String> {
+    pub fn put_identity_policy(
+        &self,
+        profile: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), String> {
         self.inner.identities.put_policy(profile, name, document)?;
-        self.inner.store.save("iam", &self.inner.identities.policy_texts()).map_err(|e| e.to_string())
+        self.inner
+            .store
+            .save("iam", &self.inner.identities.policy_texts())
+            .map_err(|e| e.to_string())
     }
 
     /// Removes an inline identity policy; returns whether it existed.
     pub fn delete_identity_policy(&self, profile: &str, name: &str) -> Result<bool, String> {
         let existed = self.inner.identities.delete_policy(profile, name);
-        self.inner.store.save("iam", &self.inner.identities.policy_texts()).map_err(|e| e.to_string())?;
+        self.inner
+            .store
+            .save("iam", &self.inner.identities.policy_texts())
+            .map_err(|e| e.to_string())?;
         Ok(existed)
     }
 

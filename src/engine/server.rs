@@ -13,11 +13,11 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use time::format_description::well_known::Rfc3339;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use time::format_description::well_known::Rfc3339;
 
 use super::Inner;
 use super::audit::{AuditEvent, UserIdentity};
@@ -40,31 +40,48 @@ pub struct Connection {
 }
 
 /// Accepts connections until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    inner: Arc<Inner>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.changed() => break,
         };
-        let Ok((stream, peer)) = accepted else { continue };
+        let Ok((stream, peer)) = accepted else {
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let inner = inner.clone();
         let tls = tls.clone();
         connections.spawn(async move {
             match tls {
                 None => {
-                    let conn = Connection { peer, secure: false, tls_version: None };
+                    let conn = Connection {
+                        peer,
+                        secure: false,
+                        tls_version: None,
+                    };
                     serve_connection(TokioIo::new(stream), conn, inner).await;
                 }
                 Some(acceptor) => {
-                    let Ok(stream) = acceptor.accept(stream).await else { return };
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
                     let version = stream.get_ref().1.protocol_version().map(|v| match v {
                         rustls::ProtocolVersion::TLSv1_3 => "1.3".to_string(),
                         rustls::ProtocolVersion::TLSv1_2 => "1.2".to_string(),
                         other => format!("{other:?}"),
                     });
-                    let conn = Connection { peer, secure: true, tls_version: version };
+                    let conn = Connection {
+                        peer,
+                        secure: true,
+                        tls_version: version,
+                    };
                     serve_connection(TokioIo::new(stream), conn, inner).await;
                 }
             }
@@ -83,7 +100,10 @@ where
         let conn = conn.clone();
         async move { Ok::<_, Infallible>(handle(req, conn, inner).await) }
     });
-    let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service).await;
+    let _ = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(io, service)
+        .await;
 }
 
 fn json_response(status: u16, request_id: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
@@ -100,24 +120,45 @@ fn auth_error_code(e: &AuthError) -> &'static str {
         AuthError::Missing => "MissingAuthenticationTokenException",
         AuthError::Malformed(_) => "IncompleteSignatureException",
         AuthError::UnknownAccessKey(_) => "UnrecognizedClientException",
-        AuthError::SignatureMismatch | AuthError::Skewed(_) | AuthError::WrongScope(_) => "InvalidSignatureException",
+        AuthError::SignatureMismatch | AuthError::Skewed(_) | AuthError::WrongScope(_) => {
+            "InvalidSignatureException"
+        }
     }
 }
 
-async fn handle(req: Request<Incoming>, conn: Connection, inner: Arc<Inner>) -> Response<Full<Bytes>> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+async fn handle(
+    req: Request<Incoming>,
+    conn: Connection,
+    inner: Arc<Inner>,
+) -> Response<Full<Bytes>> {
+    let request_id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string();
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
             let msg = format!("The request body is larger than {MAX_BODY} bytes or was cut off.");
-            return json_response(413, &request_id, wire::error_body("SerializationException", &msg));
+            return json_response(
+                413,
+                &request_id,
+                wire::error_body("SerializationException", &msg),
+            );
         }
     };
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
         let msg = "This keylab engine serves KMS (AWS JSON 1.1 with X-Amz-Target: TrentService.<Operation>); S3 is not served yet.";
-        return json_response(400, &request_id, wire::error_body("UnknownOperationException", msg));
+        return json_response(
+            400,
+            &request_id,
+            wire::error_body("UnknownOperationException", msg),
+        );
     };
     let mut event = AuditEvent {
         event_time: inner.clock.now().format(&Rfc3339).unwrap_or_default(),
@@ -138,13 +179,26 @@ async fn handle(req: Request<Incoming>, conn: Connection, inner: Arc<Inner>) -> 
 
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or_default();
-    let received = ReceivedRequest { method: parts.method.as_str(), path, query, headers: &parts.headers, body: &body };
+    let received = ReceivedRequest {
+        method: parts.method.as_str(),
+        path,
+        query,
+        headers: &parts.headers,
+        body: &body,
+    };
     let identity = AuthorizationHeader::from_headers(&parts.headers).and_then(|auth| {
         let identity = inner
             .identities
             .by_access_key(&auth.access_key_id)
             .ok_or_else(|| AuthError::UnknownAccessKey(auth.access_key_id.clone()))?;
-        sigv4::verify(&received, &auth, identity.secret.expose(), &inner.region, "kms", SystemTime::now())?;
+        sigv4::verify(
+            &received,
+            &auth,
+            identity.secret.expose(),
+            &inner.region,
+            "kms",
+            SystemTime::now(),
+        )?;
         Ok(identity)
     });
     let identity = match identity {
@@ -174,7 +228,13 @@ async fn handle(req: Request<Incoming>, conn: Connection, inner: Arc<Inner>) -> 
     event.resources = std::mem::take(&mut call.notes.resources);
     event.resources.dedup();
     event.encryption_context = call.notes.encryption_context.take();
-    event.decision = call.notes.allowed.map(|a| if a { "Allow".to_string() } else { "Deny".to_string() });
+    event.decision = call.notes.allowed.map(|a| {
+        if a {
+            "Allow".to_string()
+        } else {
+            "Deny".to_string()
+        }
+    });
     event.trace = call.notes.denied.take().map(|d| Box::new(d.trace));
     let response = match result {
         Ok(body) => json_response(200, &request_id, body),

@@ -66,9 +66,9 @@ impl AuthorizationHeader {
         let Some(value) = headers.get(http::header::AUTHORIZATION) else {
             return Err(AuthError::Missing);
         };
-        let value = value
-            .to_str()
-            .map_err(|_| AuthError::Malformed("The Authorization header is not valid ASCII.".into()))?;
+        let value = value.to_str().map_err(|_| {
+            AuthError::Malformed("The Authorization header is not valid ASCII.".into())
+        })?;
         let Some(rest) = value.strip_prefix("AWS4-HMAC-SHA256 ") else {
             return Err(AuthError::Malformed(
                 "Authorization header requires the AWS4-HMAC-SHA256 algorithm (Signature Version 4).".into(),
@@ -85,7 +85,9 @@ impl AuthorizationHeader {
                 signature = Some(v);
             }
         }
-        let missing = |name: &str| AuthError::Malformed(format!("Authorization header requires '{name}' parameter."));
+        let missing = |name: &str| {
+            AuthError::Malformed(format!("Authorization header requires '{name}' parameter."))
+        };
         let credential = credential.ok_or_else(|| missing("Credential"))?;
         let signed = signed.ok_or_else(|| missing("SignedHeaders"))?;
         let signature = signature.ok_or_else(|| missing("Signature"))?;
@@ -126,7 +128,9 @@ const AMZ_DATE: &[time::format_description::BorrowedFormatItem<'static>] =
 
 /// Parses an `X-Amz-Date` value such as `20260101T120000Z`.
 pub fn parse_amz_date(value: &str) -> Option<OffsetDateTime> {
-    time::PrimitiveDateTime::parse(value, AMZ_DATE).ok().map(|t| t.assume_utc())
+    time::PrimitiveDateTime::parse(value, AMZ_DATE)
+        .ok()
+        .map(|t| t.assume_utc())
 }
 
 /// Formats a time as an `X-Amz-Date` value.
@@ -177,11 +181,18 @@ fn canonical_query(query: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (uri_encode(&percent_decode(k), false), uri_encode(&percent_decode(v), false))
+            (
+                uri_encode(&percent_decode(k), false),
+                uri_encode(&percent_decode(v), false),
+            )
         })
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn canonical_header_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -195,7 +206,11 @@ fn canonical_header_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// Builds the canonical request (step 1 of SigV4). `single_encode_path` is true for S3, which
 /// signs the path encoded once; other services sign it encoded twice.
-pub fn canonical_request(req: &ReceivedRequest, auth: &AuthorizationHeader, single_encode_path: bool) -> Result<String, AuthError> {
+pub fn canonical_request(
+    req: &ReceivedRequest,
+    auth: &AuthorizationHeader,
+    single_encode_path: bool,
+) -> Result<String, AuthError> {
     let path = if req.path.is_empty() { "/" } else { req.path };
     let canonical_uri = if single_encode_path {
         uri_encode(&percent_decode(path), true)
@@ -205,7 +220,9 @@ pub fn canonical_request(req: &ReceivedRequest, auth: &AuthorizationHeader, sing
     let mut headers = String::new();
     for name in &auth.signed_headers {
         let value = canonical_header_value(req.headers, name).ok_or_else(|| {
-            AuthError::Malformed(format!("The header '{name}' is listed in SignedHeaders but is not in the request."))
+            AuthError::Malformed(format!(
+                "The header '{name}' is listed in SignedHeaders but is not in the request."
+            ))
         })?;
         headers.push_str(name);
         headers.push(':');
@@ -213,9 +230,15 @@ pub fn canonical_request(req: &ReceivedRequest, auth: &AuthorizationHeader, sing
         headers.push('\n');
     }
     if !auth.signed_headers.iter().any(|h| h == "host") {
-        return Err(AuthError::Malformed("'Host' must be a signed header.".into()));
+        return Err(AuthError::Malformed(
+            "'Host' must be a signed header.".into(),
+        ));
     }
-    let payload_hash = match req.headers.get("x-amz-content-sha256").and_then(|v| v.to_str().ok()) {
+    let payload_hash = match req
+        .headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(declared) => declared.to_string(),
         None => hex::encode(Sha256::digest(req.body)),
     };
@@ -255,9 +278,14 @@ pub fn verify(
         .headers
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AuthError::Malformed("The request must contain the header 'X-Amz-Date'.".into()))?;
-    let signed_at = parse_amz_date(amz_date)
-        .ok_or_else(|| AuthError::Malformed(format!("X-Amz-Date '{amz_date}' is not of the form YYYYMMDDTHHMMSSZ.")))?;
+        .ok_or_else(|| {
+            AuthError::Malformed("The request must contain the header 'X-Amz-Date'.".into())
+        })?;
+    let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
+        AuthError::Malformed(format!(
+            "X-Amz-Date '{amz_date}' is not of the form YYYYMMDDTHHMMSSZ."
+        ))
+    })?;
     if !amz_date.starts_with(&auth.date) {
         return Err(AuthError::Malformed(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}'.",
@@ -284,12 +312,20 @@ pub fn verify(
         )));
     }
     let canonical = canonical_request(req, auth, expected_service == "s3")?;
-    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        auth.date, auth.region, auth.service
+    );
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical.as_bytes()))
     );
-    let key = generate_signing_key(secret, SystemTime::from(signed_at), &auth.region, &auth.service);
+    let key = generate_signing_key(
+        secret,
+        SystemTime::from(signed_at),
+        &auth.region,
+        &auth.service,
+    );
     let expected = calculate_signature(key, string_to_sign.as_bytes());
     if expected.as_bytes().ct_eq(auth.signature.as_bytes()).into() {
         Ok(())
@@ -315,18 +351,33 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        let req = ReceivedRequest { method: "GET", path: "/", query: "", headers: &headers, body: b"" };
+        let req = ReceivedRequest {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
         let auth = AuthorizationHeader::from_headers(&headers).unwrap();
         let now = SystemTime::from(parse_amz_date("20150830T123600Z").unwrap());
         let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
-        assert_eq!(verify(&req, &auth, secret, "us-east-1", "service", now), Ok(()));
+        assert_eq!(
+            verify(&req, &auth, secret, "us-east-1", "service", now),
+            Ok(())
+        );
         assert_eq!(
             verify(&req, &auth, "wrong", "us-east-1", "service", now),
             Err(AuthError::SignatureMismatch)
         );
         let later = now + Duration::from_secs(16 * 60);
-        assert!(matches!(verify(&req, &auth, secret, "us-east-1", "service", later), Err(AuthError::Skewed(_))));
-        assert!(matches!(verify(&req, &auth, secret, "eu-west-1", "service", now), Err(AuthError::WrongScope(_))));
+        assert!(matches!(
+            verify(&req, &auth, secret, "us-east-1", "service", later),
+            Err(AuthError::Skewed(_))
+        ));
+        assert!(matches!(
+            verify(&req, &auth, secret, "eu-west-1", "service", now),
+            Err(AuthError::WrongScope(_))
+        ));
     }
 
     #[test]

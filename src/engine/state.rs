@@ -51,7 +51,9 @@ pub struct StateStore {
 
 impl std::fmt::Debug for StateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StateStore").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("StateStore")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -69,7 +71,10 @@ impl StateStore {
             Ok(bytes) => {
                 let bytes = Zeroizing::new(bytes);
                 if bytes.len() != 32 {
-                    return Err(StateError::Corrupt { path: key_path, reason: "the master key is not 32 bytes".into() });
+                    return Err(StateError::Corrupt {
+                        path: key_path,
+                        reason: "the master key is not 32 bytes".into(),
+                    });
                 }
                 key.copy_from_slice(&bytes);
             }
@@ -77,9 +82,17 @@ impl StateStore {
                 rand::rngs::OsRng.fill_bytes(key.as_mut());
                 write_atomic(&key_path, key.as_ref()).map_err(io_err(&key_path))?;
             }
-            Err(e) => return Err(StateError::Io { path: key_path, source: e }),
+            Err(e) => {
+                return Err(StateError::Io {
+                    path: key_path,
+                    source: e,
+                });
+            }
         }
-        Ok(StateStore { dir: dir.to_path_buf(), key })
+        Ok(StateStore {
+            dir: dir.to_path_buf(),
+            key,
+        })
     }
 
     /// The directory.
@@ -99,13 +112,18 @@ impl StateStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(StateError::Io { path, source }),
         };
-        let plain = self.open_sealed(name, &sealed).ok_or_else(|| StateError::Corrupt {
-            path: path.clone(),
-            reason: "the file cannot be decrypted with this directory's master key".into(),
-        })?;
+        let plain = self
+            .open_sealed(name, &sealed)
+            .ok_or_else(|| StateError::Corrupt {
+                path: path.clone(),
+                reason: "the file cannot be decrypted with this directory's master key".into(),
+            })?;
         serde_json::from_slice(&plain)
             .map(Some)
-            .map_err(|e| StateError::Corrupt { path, reason: format!("the document does not parse: {e}") })
+            .map_err(|e| StateError::Corrupt {
+                path,
+                reason: format!("the document does not parse: {e}"),
+            })
     }
 
     /// Saves a document atomically.
@@ -125,7 +143,13 @@ impl StateStore {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: label.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plain,
+                    aad: label.as_bytes(),
+                },
+            )
             .expect("AES-GCM encryption cannot fail for in-memory buffers");
         let mut out = Vec::with_capacity(4 + 12 + ct.len());
         out.extend_from_slice(MAGIC);
@@ -141,7 +165,13 @@ impl StateStore {
         }
         let cipher = Aes256Gcm::new_from_slice(self.key.as_ref()).ok()?;
         cipher
-            .decrypt(Nonce::from_slice(&sealed[4..16]), Payload { msg: &sealed[16..], aad: label.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(&sealed[4..16]),
+                Payload {
+                    msg: &sealed[16..],
+                    aad: label.as_bytes(),
+                },
+            )
             .ok()
             .map(Zeroizing::new)
     }
@@ -171,7 +201,9 @@ mod tests {
     fn round_trips_and_hides_plaintext() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
-        store.save("doc", &vec!["top-secret-value".to_string()]).unwrap();
+        store
+            .save("doc", &vec!["top-secret-value".to_string()])
+            .unwrap();
         let raw = fs::read(dir.path().join("doc.state")).unwrap();
         assert!(!raw.windows(16).any(|w| w == b"top-secret-value"));
         let again = StateStore::open(dir.path()).unwrap();
@@ -186,6 +218,9 @@ mod tests {
         let store = StateStore::open(dir.path()).unwrap();
         fs::write(dir.path().join("doc.state"), b"garbage").unwrap();
         let err = store.load::<Vec<String>>("doc").unwrap_err().to_string();
-        assert!(err.contains("doc.state") && err.contains("keylab engine reset"), "{err}");
+        assert!(
+            err.contains("doc.state") && err.contains("keylab engine reset"),
+            "{err}"
+        );
     }
 }

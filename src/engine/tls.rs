@@ -7,7 +7,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde::{Deserialize, Serialize};
@@ -38,7 +41,11 @@ fn ca_params() -> CertificateParams {
     dn.push(DnType::OrganizationName, "keylab");
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     params
 }
 
@@ -64,7 +71,10 @@ pub fn setup(store: &StateStore) -> Result<TlsSetup, String> {
         None => {
             let key = KeyPair::generate().map_err(tls_err)?;
             let cert = ca_params().self_signed(&key).map_err(tls_err)?;
-            let s = StoredCa { key_pem: key.serialize_pem(), cert_pem: cert.pem() };
+            let s = StoredCa {
+                key_pem: key.serialize_pem(),
+                cert_pem: cert.pem(),
+            };
             store.save("tls-ca", &s).map_err(tls_err)?;
             s
         }
@@ -72,10 +82,13 @@ pub fn setup(store: &StateStore) -> Result<TlsSetup, String> {
     let ca_key = KeyPair::from_pem(&stored.key_pem).map_err(tls_err)?;
     let issuer = Issuer::new(ca_params(), ca_key);
     let ca_path = store.dir().join(CA_FILE);
-    write_atomic(&ca_path, stored.cert_pem.as_bytes()).map_err(|e| format!("{}: {e}", ca_path.display()))?;
+    write_atomic(&ca_path, stored.cert_pem.as_bytes())
+        .map_err(|e| format!("{}: {e}", ca_path.display()))?;
 
-    let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).map_err(tls_err)?;
-    leaf.distinguished_name.push(DnType::CommonName, "localhost");
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .map_err(tls_err)?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
     let leaf_key = KeyPair::generate().map_err(tls_err)?;
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(tls_err)?;
     let ca_der = rustls::pki_types::pem::PemObject::from_pem_slice(stored.cert_pem.as_bytes())
@@ -92,5 +105,9 @@ pub fn setup(store: &StateStore) -> Result<TlsSetup, String> {
         .with_single_cert(chain, private)
         .map_err(tls_err)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(TlsSetup { config: Arc::new(config), ca_path, ca_pem: stored.cert_pem.clone() })
+    Ok(TlsSetup {
+        config: Arc::new(config),
+        ca_path,
+        ca_pem: stored.cert_pem.clone(),
+    })
 }

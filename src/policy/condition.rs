@@ -29,7 +29,8 @@ impl ContextKeys {
 
     /// Sets a single-valued key, replacing any earlier value.
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.keys.insert(key.to_ascii_lowercase(), vec![value.into()]);
+        self.keys
+            .insert(key.to_ascii_lowercase(), vec![value.into()]);
     }
 
     /// Sets a multi-valued key (such as `kms:EncryptionContextKeys`).
@@ -89,7 +90,9 @@ pub fn arn_match(pattern: &str, arn: &str) -> bool {
     if pat.len() != 6 || val.len() != 6 {
         return pattern == "*" || wildcard_match(pattern, arn);
     }
-    pat.iter().zip(val.iter()).all(|(p, v)| wildcard_match(p, v))
+    pat.iter()
+        .zip(val.iter())
+        .all(|(p, v)| wildcard_match(p, v))
 }
 
 /// Parses a policy date: ISO 8601 (RFC 3339, or a bare date) or epoch seconds.
@@ -122,11 +125,19 @@ fn ip_in_cidr(ip: &str, cidr: &str) -> bool {
     };
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             (u32::from(a) & mask) == (u32::from(n) & mask)
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - prefix)
+            };
             (u128::from(a) & mask) == (u128::from(n) & mask)
         }
         _ => false,
@@ -139,7 +150,9 @@ fn positive_match(kind: OperatorKind, request: &str, policy: &str) -> bool {
     use OperatorKind as K;
     match kind {
         K::StringEquals | K::StringNotEquals => request == policy,
-        K::StringEqualsIgnoreCase | K::StringNotEqualsIgnoreCase => request.to_lowercase() == policy.to_lowercase(),
+        K::StringEqualsIgnoreCase | K::StringNotEqualsIgnoreCase => {
+            request.to_lowercase() == policy.to_lowercase()
+        }
         K::StringLike | K::StringNotLike => wildcard_match(policy, request),
         K::NumericEquals
         | K::NumericNotEquals
@@ -195,7 +208,13 @@ pub struct ConditionResult {
 fn show(values: &[String]) -> String {
     match values {
         [one] => format!("\"{one}\""),
-        many => format!("[{}]", many.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "[{}]",
+            many.iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -213,7 +232,10 @@ pub fn evaluate(condition: &Condition, context: &ContextKeys) -> ConditionResult
         let state = if absent { "absent" } else { "present" };
         return ConditionResult {
             holds,
-            reason: format!("{op} {key} = {}: the key is {state}, so the condition is {holds}", show(policy_values)),
+            reason: format!(
+                "{op} {key} = {}: the key is {state}, so the condition is {holds}",
+                show(policy_values)
+            ),
         };
     }
 
@@ -226,15 +248,22 @@ pub fn evaluate(condition: &Condition, context: &ContextKeys) -> ConditionResult
                 None => op.if_exists || op.kind.is_negated(),
             };
             let why = match op.qualifier {
-                Some(SetQualifier::ForAllValues) => "ForAllValues is true when the request has no values",
-                Some(SetQualifier::ForAnyValue) if !op.if_exists => "ForAnyValue is false when the request has no values",
+                Some(SetQualifier::ForAllValues) => {
+                    "ForAllValues is true when the request has no values"
+                }
+                Some(SetQualifier::ForAnyValue) if !op.if_exists => {
+                    "ForAnyValue is false when the request has no values"
+                }
                 _ if op.if_exists => "IfExists makes an absent key true",
                 _ if op.kind.is_negated() => "a negated operator is true when the key is absent",
                 _ => "an absent key makes the condition false",
             };
             return ConditionResult {
                 holds,
-                reason: format!("{op} {key} = {}: the key is absent from the request; {why}", show(policy_values)),
+                reason: format!(
+                    "{op} {key} = {}: the key is absent from the request; {why}",
+                    show(policy_values)
+                ),
             };
         }
     };
@@ -251,7 +280,11 @@ pub fn evaluate(condition: &Condition, context: &ContextKeys) -> ConditionResult
     };
     ConditionResult {
         holds,
-        reason: format!("{op} {key} = {}: the request has {}, so the condition is {holds}", show(policy_values), show(values)),
+        reason: format!(
+            "{op} {key} = {}: the request has {}, so the condition is {holds}",
+            show(policy_values),
+            show(values)
+        ),
     }
 }
 
@@ -267,13 +300,22 @@ mod tests {
         assert!(!wildcard_match("kms:?ncrypt", "kms:ReEncrypt"));
         assert!(wildcard_match("*", ""));
         assert!(!wildcard_match("a*b", "a"));
-        assert!(wildcard_match("arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/a/b"));
+        assert!(wildcard_match(
+            "arn:aws:s3:::bucket/*",
+            "arn:aws:s3:::bucket/a/b"
+        ));
     }
 
     #[test]
     fn arn_like_matches_by_component() {
-        assert!(arn_match("arn:aws:kms:*:111122223333:key/*", "arn:aws:kms:us-east-1:111122223333:key/abc"));
-        assert!(!arn_match("arn:aws:kms:*:111122223333:key/*", "arn:aws:kms:us-east-1:444455556666:key/abc"));
+        assert!(arn_match(
+            "arn:aws:kms:*:111122223333:key/*",
+            "arn:aws:kms:us-east-1:111122223333:key/abc"
+        ));
+        assert!(!arn_match(
+            "arn:aws:kms:*:111122223333:key/*",
+            "arn:aws:kms:us-east-1:444455556666:key/abc"
+        ));
     }
 
     #[test]

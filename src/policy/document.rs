@@ -184,8 +184,14 @@ pub enum OperatorKind {
 const OPERATORS: &[(&str, OperatorKind)] = &[
     ("StringEquals", OperatorKind::StringEquals),
     ("StringNotEquals", OperatorKind::StringNotEquals),
-    ("StringEqualsIgnoreCase", OperatorKind::StringEqualsIgnoreCase),
-    ("StringNotEqualsIgnoreCase", OperatorKind::StringNotEqualsIgnoreCase),
+    (
+        "StringEqualsIgnoreCase",
+        OperatorKind::StringEqualsIgnoreCase,
+    ),
+    (
+        "StringNotEqualsIgnoreCase",
+        OperatorKind::StringNotEqualsIgnoreCase,
+    ),
     ("StringLike", OperatorKind::StringLike),
     ("StringNotLike", OperatorKind::StringNotLike),
     ("NumericEquals", OperatorKind::NumericEquals),
@@ -193,7 +199,10 @@ const OPERATORS: &[(&str, OperatorKind)] = &[
     ("NumericLessThan", OperatorKind::NumericLessThan),
     ("NumericLessThanEquals", OperatorKind::NumericLessThanEquals),
     ("NumericGreaterThan", OperatorKind::NumericGreaterThan),
-    ("NumericGreaterThanEquals", OperatorKind::NumericGreaterThanEquals),
+    (
+        "NumericGreaterThanEquals",
+        OperatorKind::NumericGreaterThanEquals,
+    ),
     ("DateEquals", OperatorKind::DateEquals),
     ("DateNotEquals", OperatorKind::DateNotEquals),
     ("DateLessThan", OperatorKind::DateLessThan),
@@ -291,7 +300,11 @@ impl Operator {
         if if_exists && kind == OperatorKind::Null {
             return None;
         }
-        Some(Operator { qualifier, kind, if_exists })
+        Some(Operator {
+            qualifier,
+            kind,
+            if_exists,
+        })
     }
 }
 
@@ -322,13 +335,17 @@ impl PolicyDocument {
     /// Parses and validates a policy document of the given kind.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<PolicyDocument, PolicyError> {
         if text.chars().count() > MAX_POLICY_CHARS {
-            return err(format!("The policy is longer than {MAX_POLICY_CHARS} characters."));
+            return err(format!(
+                "The policy is longer than {MAX_POLICY_CHARS} characters."
+            ));
         }
         if !text.trim_start().starts_with('{') {
             return err("Policies must be valid JSON and the first byte must be '{'.");
         }
         let value: Value = serde_json::from_str(text).map_err(|e| {
-            PolicyError(format!("The policy is not valid JSON: {e}. Check quotes, commas and braces."))
+            PolicyError(format!(
+                "The policy is not valid JSON: {e}. Check quotes, commas and braces."
+            ))
         })?;
         let Value::Object(map) = value else {
             return err("The policy must be a JSON object.");
@@ -336,7 +353,10 @@ impl PolicyDocument {
         Self::from_object(&map, kind)
     }
 
-    fn from_object(map: &Map<String, Value>, kind: PolicyKind) -> Result<PolicyDocument, PolicyError> {
+    fn from_object(
+        map: &Map<String, Value>,
+        kind: PolicyKind,
+    ) -> Result<PolicyDocument, PolicyError> {
         for key in map.keys() {
             if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
                 return err(format!(
@@ -371,21 +391,38 @@ impl PolicyDocument {
         if statements.is_empty() {
             return err("The policy has no statements: add at least one statement.");
         }
-        Ok(PolicyDocument { version, id, statements })
+        Ok(PolicyDocument {
+            version,
+            id,
+            statements,
+        })
     }
 }
 
-fn parse_statement(value: &Value, index: usize, kind: PolicyKind) -> Result<Statement, PolicyError> {
+fn parse_statement(
+    value: &Value,
+    index: usize,
+    kind: PolicyKind,
+) -> Result<Statement, PolicyError> {
     let Value::Object(map) = value else {
         return err(format!("Statement {index} must be a JSON object."));
     };
     for key in map.keys() {
         if !matches!(
             key.as_str(),
-            "Sid" | "Effect" | "Principal" | "NotPrincipal" | "Action" | "NotAction" | "Resource"
-                | "NotResource" | "Condition"
+            "Sid"
+                | "Effect"
+                | "Principal"
+                | "NotPrincipal"
+                | "Action"
+                | "NotAction"
+                | "Resource"
+                | "NotResource"
+                | "Condition"
         ) {
-            return err(format!("Statement {index} has an unknown element \"{key}\"."));
+            return err(format!(
+                "Statement {index} has an unknown element \"{key}\"."
+            ));
         }
     }
     let sid = match map.get("Sid") {
@@ -401,14 +438,26 @@ fn parse_statement(value: &Value, index: usize, kind: PolicyKind) -> Result<Stat
                 "Statement {index}: Effect must be \"Allow\" or \"Deny\" (case-sensitive), not {other}."
             ));
         }
-        None => return err(format!("Statement {index} is missing Effect: add \"Effect\": \"Allow\" or \"Deny\".")),
+        None => {
+            return err(format!(
+                "Statement {index} is missing Effect: add \"Effect\": \"Allow\" or \"Deny\"."
+            ));
+        }
     };
     let principal = match (map.get("Principal"), map.get("NotPrincipal")) {
         (Some(_), Some(_)) => {
-            return err(format!("Statement {index} has both Principal and NotPrincipal: keep one."));
+            return err(format!(
+                "Statement {index} has both Principal and NotPrincipal: keep one."
+            ));
         }
-        (Some(p), None) => Some(PrincipalMatch { negated: false, principals: parse_principals(p, index)? }),
-        (None, Some(p)) => Some(PrincipalMatch { negated: true, principals: parse_principals(p, index)? }),
+        (Some(p), None) => Some(PrincipalMatch {
+            negated: false,
+            principals: parse_principals(p, index)?,
+        }),
+        (None, Some(p)) => Some(PrincipalMatch {
+            negated: true,
+            principals: parse_principals(p, index)?,
+        }),
         (None, None) => None,
     };
     match (kind, &principal) {
@@ -425,19 +474,45 @@ fn parse_statement(value: &Value, index: usize, kind: PolicyKind) -> Result<Stat
         _ => {}
     }
     let action = match (map.get("Action"), map.get("NotAction")) {
-        (Some(_), Some(_)) => return err(format!("Statement {index} has both Action and NotAction: keep one.")),
-        (Some(a), None) => Matcher { negated: false, patterns: parse_actions(a, index, "Action")? },
-        (None, Some(a)) => Matcher { negated: true, patterns: parse_actions(a, index, "NotAction")? },
-        (None, None) => return err(format!("Statement {index} is missing Action: add the actions it covers, such as \"kms:Decrypt\".")),
+        (Some(_), Some(_)) => {
+            return err(format!(
+                "Statement {index} has both Action and NotAction: keep one."
+            ));
+        }
+        (Some(a), None) => Matcher {
+            negated: false,
+            patterns: parse_actions(a, index, "Action")?,
+        },
+        (None, Some(a)) => Matcher {
+            negated: true,
+            patterns: parse_actions(a, index, "NotAction")?,
+        },
+        (None, None) => {
+            return err(format!(
+                "Statement {index} is missing Action: add the actions it covers, such as \"kms:Decrypt\"."
+            ));
+        }
     };
     let resource = match (map.get("Resource"), map.get("NotResource")) {
-        (Some(_), Some(_)) => return err(format!("Statement {index} has both Resource and NotResource: keep one.")),
-        (Some(r), None) => Some(Matcher { negated: false, patterns: parse_strings(r, index, "Resource")? }),
-        (None, Some(r)) => Some(Matcher { negated: true, patterns: parse_strings(r, index, "NotResource")? }),
+        (Some(_), Some(_)) => {
+            return err(format!(
+                "Statement {index} has both Resource and NotResource: keep one."
+            ));
+        }
+        (Some(r), None) => Some(Matcher {
+            negated: false,
+            patterns: parse_strings(r, index, "Resource")?,
+        }),
+        (None, Some(r)) => Some(Matcher {
+            negated: true,
+            patterns: parse_strings(r, index, "NotResource")?,
+        }),
         (None, None) => None,
     };
     if resource.is_none() {
-        return err(format!("Statement {index} is missing Resource: add \"Resource\": \"*\" or the ARNs it covers."));
+        return err(format!(
+            "Statement {index} is missing Resource: add \"Resource\": \"*\" or the ARNs it covers."
+        ));
     }
     if let Some(r) = &resource {
         for pattern in &r.patterns {
@@ -452,7 +527,14 @@ fn parse_statement(value: &Value, index: usize, kind: PolicyKind) -> Result<Stat
         None => Vec::new(),
         Some(c) => parse_conditions(c, index)?,
     };
-    Ok(Statement { sid, effect, principal, action, resource, conditions })
+    Ok(Statement {
+        sid,
+        effect,
+        principal,
+        action,
+        resource,
+        conditions,
+    })
 }
 
 fn parse_strings(value: &Value, index: usize, element: &str) -> Result<Vec<String>, PolicyError> {
@@ -467,7 +549,9 @@ fn parse_strings(value: &Value, index: usize, element: &str) -> Result<Vec<Strin
         .into_iter()
         .map(|v| match v {
             Value::String(s) if !s.is_empty() => Ok(s.clone()),
-            _ => err(format!("Statement {index}: every {element} entry must be a non-empty string.")),
+            _ => err(format!(
+                "Statement {index}: every {element} entry must be a non-empty string."
+            )),
         })
         .collect()
 }
@@ -483,10 +567,18 @@ fn parse_actions(value: &Value, index: usize, element: &str) -> Result<Vec<Strin
                 "Statement {index}: action \"{action}\" must have the form service:Action, such as \"kms:Decrypt\"."
             ));
         };
-        let service_ok = !service.is_empty() && service.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?');
+        let service_ok = !service.is_empty()
+            && service
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let name_ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?');
         if !service_ok || !name_ok {
-            return err(format!("Statement {index}: \"{action}\" is not a valid action."));
+            return err(format!(
+                "Statement {index}: \"{action}\" is not a valid action."
+            ));
         }
     }
     Ok(actions)
@@ -537,7 +629,9 @@ fn parse_aws_principal(entry: &str) -> Option<PrincipalRef> {
     }
     match (service, resource) {
         ("iam", "root") => Some(PrincipalRef::Account(account.to_string())),
-        ("iam", r) if r.starts_with("user/") || r.starts_with("role/") => Some(PrincipalRef::Arn(entry.to_string())),
+        ("iam", r) if r.starts_with("user/") || r.starts_with("role/") => {
+            Some(PrincipalRef::Arn(entry.to_string()))
+        }
         ("sts", r) if r.starts_with("assumed-role/") => Some(PrincipalRef::Arn(entry.to_string())),
         _ => None,
     }
@@ -545,7 +639,9 @@ fn parse_aws_principal(entry: &str) -> Option<PrincipalRef> {
 
 fn parse_conditions(value: &Value, index: usize) -> Result<Vec<Condition>, PolicyError> {
     let Value::Object(blocks) = value else {
-        return err(format!("Statement {index}: Condition must be an object of operators."));
+        return err(format!(
+            "Statement {index}: Condition must be an object of operators."
+        ));
     };
     let mut out = Vec::new();
     for (op_name, keys) in blocks {
@@ -555,10 +651,14 @@ fn parse_conditions(value: &Value, index: usize) -> Result<Vec<Condition>, Polic
             ))
         })?;
         let Value::Object(keys) = keys else {
-            return err(format!("Statement {index}: {op_name} must map condition keys to values."));
+            return err(format!(
+                "Statement {index}: {op_name} must map condition keys to values."
+            ));
         };
         if keys.is_empty() {
-            return err(format!("Statement {index}: {op_name} has no condition keys."));
+            return err(format!(
+                "Statement {index}: {op_name} has no condition keys."
+            ));
         }
         for (key, raw) in keys {
             let items: Vec<&Value> = match raw {
@@ -582,49 +682,57 @@ fn parse_conditions(value: &Value, index: usize) -> Result<Vec<Condition>, Polic
                 });
             }
             validate_condition_values(operator, key, &values, index)?;
-            out.push(Condition { operator, key: key.clone(), values });
+            out.push(Condition {
+                operator,
+                key: key.clone(),
+                values,
+            });
         }
     }
     Ok(out)
 }
 
-fn validate_condition_values(op: Operator, key: &str, values: &[String], index: usize) -> Result<(), PolicyError> {
+fn validate_condition_values(
+    op: Operator,
+    key: &str,
+    values: &[String],
+    index: usize,
+) -> Result<(), PolicyError> {
     use OperatorKind as K;
-    let bad = |what: &str| {
-        err(format!("Statement {index}: {op} {key}: every value must be {what}."))
-    };
-    match op.kind {
-        K::Bool | K::Null => {
-            if values.iter().any(|v| v != "true" && v != "false") {
-                return bad("\"true\" or \"false\"");
-            }
-        }
+    let invalid = |v: &String| match op.kind {
+        K::Bool | K::Null => v != "true" && v != "false",
         K::NumericEquals
         | K::NumericNotEquals
         | K::NumericLessThan
         | K::NumericLessThanEquals
         | K::NumericGreaterThan
-        | K::NumericGreaterThanEquals => {
-            if values.iter().any(|v| v.parse::<f64>().is_err()) {
-                return bad("a number");
-            }
-        }
+        | K::NumericGreaterThanEquals => v.parse::<f64>().is_err(),
+        K::DateEquals
+        | K::DateNotEquals
+        | K::DateLessThan
+        | K::DateLessThanEquals
+        | K::DateGreaterThan
+        | K::DateGreaterThanEquals => super::condition::parse_date(v).is_none(),
+        K::IpAddress | K::NotIpAddress => super::condition::parse_cidr(v).is_none(),
+        _ => false,
+    };
+    if !values.iter().any(invalid) {
+        return Ok(());
+    }
+    let what = match op.kind {
+        K::Bool | K::Null => "\"true\" or \"false\"",
+        K::IpAddress | K::NotIpAddress => "an IP address or CIDR block such as 203.0.113.0/24",
         K::DateEquals
         | K::DateNotEquals
         | K::DateLessThan
         | K::DateLessThanEquals
         | K::DateGreaterThan
         | K::DateGreaterThanEquals => {
-            if values.iter().any(|v| super::condition::parse_date(v).is_none()) {
-                return bad("an ISO 8601 date such as 2026-01-31T00:00:00Z, or epoch seconds");
-            }
+            "an ISO 8601 date such as 2026-01-31T00:00:00Z, or epoch seconds"
         }
-        K::IpAddress | K::NotIpAddress => {
-            if values.iter().any(|v| super::condition::parse_cidr(v).is_none()) {
-                return bad("an IP address or CIDR block such as 203.0.113.0/24");
-            }
-        }
-        _ => {}
-    }
-    Ok(())
+        _ => "a number",
+    };
+    err(format!(
+        "Statement {index}: {op} {key}: every value must be {what}."
+    ))
 }

@@ -77,9 +77,16 @@ pub struct PolicyOutcome {
     pub statements: Vec<StatementTrace>,
 }
 
-fn principal_match(statement: &Statement, caller: &Caller) -> (Option<PrincipalMatchKind>, String) {
+fn principal_match(
+    statement: &Statement,
+    caller: &Caller,
+    explain: bool,
+) -> (Option<PrincipalMatchKind>, String) {
     let Some(spec) = &statement.principal else {
-        return (Some(PrincipalMatchKind::Direct), "identity policy: applies to its own principal".into());
+        return (
+            Some(PrincipalMatchKind::Direct),
+            "identity policy: applies to its own principal".into(),
+        );
     };
     let mut best = None;
     for p in &spec.principals {
@@ -93,13 +100,31 @@ fn principal_match(statement: &Statement, caller: &Caller) -> (Option<PrincipalM
         };
         best = best.max(m);
     }
-    let listed = spec.principals.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    if !explain {
+        let kind = match (spec.negated, best) {
+            (true, Some(_)) => None,
+            (true, None) => Some(PrincipalMatchKind::Direct),
+            (false, kind) => kind,
+        };
+        return (kind, String::new());
+    }
+    let listed = spec
+        .principals
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
     if spec.negated {
         return match best {
-            Some(_) => (None, format!("NotPrincipal [{listed}] includes the caller, so the statement skips it")),
+            Some(_) => (
+                None,
+                format!("NotPrincipal [{listed}] includes the caller, so the statement skips it"),
+            ),
             None => (
                 Some(PrincipalMatchKind::Direct),
-                format!("NotPrincipal [{listed}] does not include the caller, so the statement applies"),
+                format!(
+                    "NotPrincipal [{listed}] does not include the caller, so the statement applies"
+                ),
             ),
         };
     }
@@ -127,20 +152,44 @@ fn list_match(patterns: &[String], value: &str, ignore_case: bool) -> Option<Str
         .cloned()
 }
 
-/// Evaluates one statement against a request.
-pub fn evaluate_statement(policy: &str, index: usize, statement: &Statement, req: &Request) -> (StatementTrace, Option<PrincipalMatchKind>) {
+/// Evaluates one statement against a request; with `explain` false the trace's notes stay
+/// empty (the fast path for requests nobody asks to explain).
+pub fn evaluate_statement(
+    policy: &str,
+    index: usize,
+    statement: &Statement,
+    req: &Request,
+    explain: bool,
+) -> (StatementTrace, Option<PrincipalMatchKind>) {
     let mut notes = Vec::new();
-    let (principal, note) = principal_match(statement, req.caller);
-    notes.push(note);
+    let (principal, note) = principal_match(statement, req.caller, explain);
     let mut applies = principal.is_some();
+    if !explain {
+        applies = applies && statement_matches(statement, req);
+        let trace = StatementTrace {
+            policy: String::new(),
+            statement: String::new(),
+            effect: statement.effect.to_string(),
+            applies,
+            notes,
+        };
+        return (trace, if applies { principal } else { None });
+    }
+    notes.push(note);
 
     let found = list_match(&statement.action.patterns, req.action, true);
     let action_ok = found.is_some() != statement.action.negated;
     notes.push(match (&found, statement.action.negated) {
         (Some(p), false) => format!("Action {} matches \"{p}\"", req.action),
         (None, false) => format!("Action {} is not listed in Action", req.action),
-        (Some(p), true) => format!("Action {} matches NotAction \"{p}\", so the statement skips it", req.action),
-        (None, true) => format!("Action {} is not in NotAction, so the statement covers it", req.action),
+        (Some(p), true) => format!(
+            "Action {} matches NotAction \"{p}\", so the statement skips it",
+            req.action
+        ),
+        (None, true) => format!(
+            "Action {} is not in NotAction, so the statement covers it",
+            req.action
+        ),
     });
     applies &= action_ok;
 
@@ -172,18 +221,40 @@ pub fn evaluate_statement(policy: &str, index: usize, statement: &Statement, req
     (trace, if applies { principal } else { None })
 }
 
+fn statement_matches(statement: &Statement, req: &Request) -> bool {
+    let action_ok = list_match(&statement.action.patterns, req.action, true).is_some()
+        != statement.action.negated;
+    let resource_ok = statement
+        .resource
+        .as_ref()
+        .is_none_or(|r| list_match(&r.patterns, req.resource, false).is_some() != r.negated);
+    action_ok
+        && resource_ok
+        && statement
+            .conditions
+            .iter()
+            .all(|c| evaluate_condition(c, req.context).holds)
+}
+
 /// Evaluates a whole policy document against a request.
-pub fn evaluate_policy(policy: &str, doc: &PolicyDocument, req: &Request) -> PolicyOutcome {
+pub fn evaluate_policy(
+    policy: &str,
+    doc: &PolicyDocument,
+    req: &Request,
+    explain: bool,
+) -> PolicyOutcome {
     let mut outcome = PolicyOutcome::default();
     for (index, statement) in doc.statements.iter().enumerate() {
-        let (trace, matched) = evaluate_statement(policy, index, statement, req);
+        let (trace, matched) = evaluate_statement(policy, index, statement, req, explain);
         if let Some(kind) = matched {
             match statement.effect {
                 Effect::Allow => outcome.allow = outcome.allow.max(Some(kind)),
                 Effect::Deny => outcome.deny = true,
             }
         }
-        outcome.statements.push(trace);
+        if explain {
+            outcome.statements.push(trace);
+        }
     }
     outcome
 }
@@ -279,13 +350,26 @@ impl Decision {
     /// The AccessDenied message in AWS's wording.
     pub fn message(&self) -> String {
         let t = &self.trace;
-        let head = format!("User: {} is not authorized to perform: {} on resource: {}", t.caller.arn, t.action, t.resource);
+        let head = format!(
+            "User: {} is not authorized to perform: {} on resource: {}",
+            t.caller.arn, t.action, t.resource
+        );
         match &self.denial {
             None => String::new(),
-            Some(Denial::ExplicitDeny(PolicyType::Identity)) => format!("{head} with an explicit deny in an identity-based policy"),
-            Some(Denial::ExplicitDeny(PolicyType::Resource)) => format!("{head} with an explicit deny in a resource-based policy"),
-            Some(Denial::NoIdentityAllow) => format!("{head} because no identity-based policy allows the {} action", t.action),
-            Some(Denial::NoResourceAllow) => format!("{head} because no resource-based policy allows the {} action", t.action),
+            Some(Denial::ExplicitDeny(PolicyType::Identity)) => {
+                format!("{head} with an explicit deny in an identity-based policy")
+            }
+            Some(Denial::ExplicitDeny(PolicyType::Resource)) => {
+                format!("{head} with an explicit deny in a resource-based policy")
+            }
+            Some(Denial::NoIdentityAllow) => format!(
+                "{head} because no identity-based policy allows the {} action",
+                t.action
+            ),
+            Some(Denial::NoResourceAllow) => format!(
+                "{head} because no resource-based policy allows the {} action",
+                t.action
+            ),
             Some(Denial::NotCrossAccount) => format!(
                 "{head} because no resource-based policy allows the {} action ({} cannot be used across accounts)",
                 t.action, t.action
@@ -297,9 +381,20 @@ impl Decision {
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = &self.trace;
-        writeln!(f, "{} {} on {} by {}", if self.allowed { "ALLOW" } else { "DENY" }, t.action, t.resource, t.caller.arn)?;
+        writeln!(
+            f,
+            "{} {} on {} by {}",
+            if self.allowed { "ALLOW" } else { "DENY" },
+            t.action,
+            t.resource,
+            t.caller.arn
+        )?;
         for s in &t.statements {
-            let mark = if s.applies { "applies" } else { "does not apply" };
+            let mark = if s.applies {
+                "applies"
+            } else {
+                "does not apply"
+            };
             writeln!(f, "  {} {} ({}): {mark}", s.policy, s.statement, s.effect)?;
             for note in &s.notes {
                 writeln!(f, "    - {note}")?;
@@ -315,14 +410,26 @@ impl fmt::Display for Decision {
     }
 }
 
-/// Decides a request from the caller's identity policies, the resource policy and grants.
+/// Decides a request from the caller's identity policies, the resource policy and grants,
+/// with a full trace.
 pub fn decide(req: &Request, policies: &Policies) -> Decision {
+    decide_with(req, policies, true)
+}
+
+/// Like [`decide`]; with `explain` false the trace has no statement notes, which is cheaper.
+/// The outcome is the same either way.
+pub fn decide_with(req: &Request, policies: &Policies, explain: bool) -> Decision {
     let mut statements = Vec::new();
     let mut steps = Vec::new();
     let mut identity_allow = false;
     let mut identity_deny = false;
     for (name, doc) in &policies.identity {
-        let out = evaluate_policy(&format!("identity policy {name}"), doc, req);
+        let label = if explain {
+            format!("identity policy {name}")
+        } else {
+            String::new()
+        };
+        let out = evaluate_policy(&label, doc, req, explain);
         identity_allow |= out.allow.is_some();
         identity_deny |= out.deny;
         statements.extend(out.statements);
@@ -330,7 +437,7 @@ pub fn decide(req: &Request, policies: &Policies) -> Decision {
     let mut resource_allow = None;
     let mut resource_deny = false;
     if let Some((name, doc)) = &policies.resource {
-        let out = evaluate_policy(name, doc, req);
+        let out = evaluate_policy(name, doc, req, explain);
         resource_allow = out.allow;
         resource_deny = out.deny;
         statements.extend(out.statements);
@@ -339,13 +446,26 @@ pub fn decide(req: &Request, policies: &Policies) -> Decision {
     let cross_account = req.caller.account != req.resource_account;
 
     let denial = if identity_deny {
-        steps.push("An explicit Deny in an identity-based policy applies: denied, whatever allows it.".into());
+        steps.push(
+            "An explicit Deny in an identity-based policy applies: denied, whatever allows it."
+                .into(),
+        );
         Some(Denial::ExplicitDeny(PolicyType::Identity))
     } else if resource_deny {
-        steps.push("An explicit Deny in the resource-based policy applies: denied, whatever allows it.".into());
+        steps.push(
+            "An explicit Deny in the resource-based policy applies: denied, whatever allows it."
+                .into(),
+        );
         Some(Denial::ExplicitDeny(PolicyType::Resource))
     } else {
-        combine(policies.rules, cross_account, identity_allow, resource_allow, grant_allow, &mut steps)
+        combine(
+            policies.rules,
+            cross_account,
+            identity_allow,
+            resource_allow,
+            grant_allow,
+            &mut steps,
+        )
     };
 
     Decision {
@@ -356,7 +476,14 @@ pub fn decide(req: &Request, policies: &Policies) -> Decision {
             action: req.action.to_string(),
             resource: req.resource.to_string(),
             cross_account,
-            context: req.context.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            context: if explain {
+                req.context
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             statements,
             grants: policies.grants.clone(),
             steps,
@@ -380,7 +507,9 @@ fn combine(
     if cross_account {
         steps.push("Caller and resource are in different accounts: both the resource policy and the caller's identity policy must allow.".into());
         if resource_allow.is_none() {
-            steps.push("The resource policy does not allow the caller or its account: denied.".into());
+            steps.push(
+                "The resource policy does not allow the caller or its account: denied.".into(),
+            );
             return Some(Denial::NoResourceAllow);
         }
         if !identity_allow {
@@ -408,7 +537,9 @@ fn combine(
                 if identity_allow {
                     steps.push("An identity policy allows, but the key policy neither allows the caller nor enables IAM policies, so the identity policy has no effect: denied.".into());
                 } else {
-                    steps.push("Neither the key policy nor any grant allows the caller: denied.".into());
+                    steps.push(
+                        "Neither the key policy nor any grant allows the caller: denied.".into(),
+                    );
                 }
                 Some(Denial::NoResourceAllow)
             }

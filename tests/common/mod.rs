@@ -15,7 +15,9 @@ pub struct Lab {
 impl Lab {
     pub async fn start() -> Lab {
         let dir = tempfile::tempdir().expect("temp dir");
-        let engine = Engine::start(EngineConfig::new(dir.path())).await.expect("engine starts");
+        let engine = Engine::start(EngineConfig::new(dir.path()))
+            .await
+            .expect("engine starts");
         Lab { engine, dir }
     }
 
@@ -31,15 +33,28 @@ impl Lab {
 }
 
 /// The error code and message of a failed SDK call; panics if the call succeeded.
-pub fn err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(r: Result<T, E>) -> (String, String) {
+pub fn err<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
+    r: Result<T, E>,
+) -> (String, String) {
     match r {
         Ok(v) => panic!("expected an error, got {v:?}"),
-        Err(e) => (e.code().unwrap_or("<no code>").to_string(), e.message().unwrap_or("").to_string()),
+        Err(e) => (
+            e.code().unwrap_or("<no code>").to_string(),
+            e.message().unwrap_or("").to_string(),
+        ),
     }
 }
 
 pub async fn create_key(kms: &Client) -> String {
-    kms.create_key().send().await.expect("create key").key_metadata().unwrap().arn().unwrap().to_string()
+    kms.create_key()
+        .send()
+        .await
+        .expect("create key")
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string()
 }
 
 pub const OWNER: &str = "111122223333";

@@ -10,6 +10,9 @@
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
+
+// Nonces come from the thread-local CSPRNG (ChaCha, seeded and reseeded from the OS): random
+// 96-bit GCM nonces need unpredictability and uniqueness, not a system call per message.
 use zeroize::Zeroizing;
 
 use super::types::EncryptionContext;
@@ -46,7 +49,13 @@ pub fn context_aad(context: Option<&EncryptionContext>) -> Vec<u8> {
 }
 
 /// Encrypts `plaintext` under `material`.
-pub fn seal(key_arn: &str, material_id: &str, material: &[u8; 32], plaintext: &[u8], context: Option<&EncryptionContext>) -> Vec<u8> {
+pub fn seal(
+    key_arn: &str,
+    material_id: &str,
+    material: &[u8; 32],
+    plaintext: &[u8],
+    context: Option<&EncryptionContext>,
+) -> Vec<u8> {
     let mut blob = Vec::with_capacity(4 + 2 + key_arn.len() + 32 + 12 + plaintext.len() + 16);
     blob.extend_from_slice(MAGIC);
     blob.extend_from_slice(&(key_arn.len() as u16).to_be_bytes());
@@ -57,10 +66,16 @@ pub fn seal(key_arn: &str, material_id: &str, material: &[u8; 32], plaintext: &[
     let mut aad = blob.clone();
     aad.extend_from_slice(&context_aad(context));
     let mut nonce = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    rand::thread_rng().fill_bytes(&mut nonce);
     let cipher = Aes256Gcm::new_from_slice(material).expect("32-byte key");
     let ct = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .expect("AES-GCM encryption of an in-memory buffer cannot fail");
     blob.extend_from_slice(&nonce);
     blob.extend_from_slice(&ct);
@@ -79,18 +94,35 @@ pub fn parse_header(blob: &[u8]) -> Option<(BlobHeader, usize)> {
     }
     let key_arn = std::str::from_utf8(&blob[6..6 + arn_len]).ok()?.to_string();
     let material_id = hex::encode(&blob[6 + arn_len..header_end]);
-    Some((BlobHeader { key_arn, material_id }, header_end))
+    Some((
+        BlobHeader {
+            key_arn,
+            material_id,
+        },
+        header_end,
+    ))
 }
 
 /// Decrypts a blob with the material its header names; `None` when authentication fails
 /// (wrong context, corrupted bytes, wrong key).
-pub fn open(blob: &[u8], header_end: usize, material: &[u8; 32], context: Option<&EncryptionContext>) -> Option<Zeroizing<Vec<u8>>> {
+pub fn open(
+    blob: &[u8],
+    header_end: usize,
+    material: &[u8; 32],
+    context: Option<&EncryptionContext>,
+) -> Option<Zeroizing<Vec<u8>>> {
     let mut aad = blob[..header_end].to_vec();
     aad.extend_from_slice(&context_aad(context));
     let nonce = &blob[header_end..header_end + 12];
     let cipher = Aes256Gcm::new_from_slice(material).ok()?;
     cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: &blob[header_end + 12..], aad: &aad })
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: &blob[header_end + 12..],
+                aad: &aad,
+            },
+        )
         .ok()
         .map(Zeroizing::new)
 }
@@ -102,7 +134,10 @@ mod tests {
     const ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -114,7 +149,10 @@ mod tests {
         let (header, end) = parse_header(&blob).unwrap();
         assert_eq!(header.key_arn, ARN);
         assert_eq!(header.material_id, id);
-        assert_eq!(open(&blob, end, &material, Some(&c)).unwrap().as_slice(), b"hello");
+        assert_eq!(
+            open(&blob, end, &material, Some(&c)).unwrap().as_slice(),
+            b"hello"
+        );
         assert!(open(&blob, end, &material, Some(&ctx(&[("a", "bc")]))).is_none());
         assert!(open(&blob, end, &material, None).is_none());
         assert!(open(&blob, end, &material, Some(&ctx(&[("AB", "c")]))).is_none());

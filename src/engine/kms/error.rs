@@ -19,7 +19,12 @@ pub struct KmsError {
 
 impl KmsError {
     fn new(code: &'static str, message: impl Into<String>) -> KmsError {
-        KmsError { code, message: message.into(), status: 400, decision: None }
+        KmsError {
+            code,
+            message: message.into(),
+            status: 400,
+            decision: None,
+        }
     }
 
     /// `NotFoundException`.
@@ -64,7 +69,12 @@ impl KmsError {
 
     /// `AccessDeniedException` carrying the decision.
     pub fn access_denied(decision: Decision) -> KmsError {
-        KmsError { code: "AccessDeniedException", message: decision.message(), status: 400, decision: Some(Box::new(decision)) }
+        KmsError {
+            code: "AccessDeniedException",
+            message: decision.message(),
+            status: 400,
+            decision: Some(Box::new(decision)),
+        }
     }
 
     /// `MalformedPolicyDocumentException`.
@@ -99,7 +109,10 @@ impl KmsError {
 
     /// `InvalidGrantTokenException`.
     pub fn invalid_grant_token() -> KmsError {
-        KmsError::new("InvalidGrantTokenException", "The grant token is not valid.")
+        KmsError::new(
+            "InvalidGrantTokenException",
+            "The grant token is not valid.",
+        )
     }
 
     /// `InvalidGrantIdException`.
@@ -116,7 +129,10 @@ impl KmsError {
     pub fn dry_run() -> KmsError {
         KmsError {
             status: 412,
-            ..KmsError::new("DryRunOperationException", "The request would have succeeded, but the DryRun option is set.")
+            ..KmsError::new(
+                "DryRunOperationException",
+                "The request would have succeeded, but the DryRun option is set.",
+            )
         }
     }
 
@@ -132,6 +148,9 @@ impl KmsError {
 
     /// `KMSInternalException` (HTTP 500), for failures of the engine itself.
     pub fn internal(message: impl Into<String>) -> KmsError {
-        KmsError { status: 500, ..KmsError::new("KMSInternalException", message) }
+        KmsError {
+            status: 500,
+            ..KmsError::new("KMSInternalException", message)
+        }
     }
 }

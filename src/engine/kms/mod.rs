@@ -28,8 +28,11 @@ use super::clock::{Clock, epoch_seconds};
 use super::identity::{Identity, IdentitySet, PrincipalKind};
 use super::state::StateStore;
 use crate::policy::document::PrincipalRef;
+use crate::policy::eval::decide_with;
 use crate::policy::eval::{Denial, GrantCheck};
-use crate::policy::{ContextKeys, Decision, PolicyDocument, PolicyKind, Policies, Request, ResourceRules, decide};
+use crate::policy::{
+    ContextKeys, Decision, Policies, PolicyDocument, PolicyKind, Request, ResourceRules,
+};
 
 /// Largest plaintext Encrypt accepts for a symmetric key.
 pub const MAX_PLAINTEXT: usize = 4096;
@@ -56,7 +59,13 @@ pub struct Call<'a> {
 impl<'a> Call<'a> {
     /// A direct call by `identity`.
     pub fn new(identity: &'a Identity, secure_transport: bool) -> Call<'a> {
-        Call { identity, secure_transport, source_ip: "127.0.0.1".into(), via_service: None, notes: AuditNotes::default() }
+        Call {
+            identity,
+            secure_transport,
+            source_ip: "127.0.0.1".into(),
+            via_service: None,
+            notes: AuditNotes::default(),
+        }
     }
 }
 
@@ -71,6 +80,15 @@ pub struct AuditNotes {
     pub allowed: Option<bool>,
     /// The decision of a denied request.
     pub denied: Option<Box<Decision>>,
+}
+
+/// What a cryptographic operation needs of a key: its identity and current material (a copy
+/// that is zeroised when dropped), without cloning the whole key.
+#[derive(Debug)]
+struct UsableKey {
+    id: String,
+    arn: String,
+    material: KeyMaterial,
 }
 
 /// Which forms of key identifier an operation accepts.
@@ -122,7 +140,12 @@ fn random_hex(bytes: usize) -> String {
 fn new_material(created: i64, rotation_type: Option<&str>) -> KeyMaterial {
     let mut bytes = Zeroizing::new([0u8; 32]);
     rand::rngs::OsRng.fill_bytes(bytes.as_mut());
-    KeyMaterial { id: random_hex(32), bytes: MaterialBytes(bytes), created, rotation_type: rotation_type.map(str::to_string) }
+    KeyMaterial {
+        id: random_hex(32),
+        bytes: MaterialBytes(bytes),
+        created,
+        rotation_type: rotation_type.map(str::to_string),
+    }
 }
 
 fn is_key_uuid(s: &str) -> bool {
@@ -157,11 +180,17 @@ fn validate_limit(limit: Option<i64>) -> Result<usize, KmsError> {
     }
 }
 
-fn page<T>(items: Vec<T>, limit: Option<i64>, marker: Option<&str>) -> Result<(Vec<T>, Option<String>), KmsError> {
+fn page<T>(
+    items: Vec<T>,
+    limit: Option<i64>,
+    marker: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), KmsError> {
     let limit = validate_limit(limit)?;
     let start = match marker {
         None => 0,
-        Some(m) => m.parse::<usize>().map_err(|_| KmsError::new_invalid_marker())?,
+        Some(m) => m
+            .parse::<usize>()
+            .map_err(|_| KmsError::new_invalid_marker())?,
     };
     let total = items.len();
     let out: Vec<T> = items.into_iter().skip(start).take(limit).collect();
@@ -171,13 +200,21 @@ fn page<T>(items: Vec<T>, limit: Option<i64>, marker: Option<&str>) -> Result<(V
 
 impl KmsError {
     fn new_invalid_marker() -> KmsError {
-        KmsError { code: "InvalidMarkerException", message: "The marker is not valid.".into(), status: 400, decision: None }
+        KmsError {
+            code: "InvalidMarkerException",
+            message: "The marker is not valid.".into(),
+            status: 400,
+            decision: None,
+        }
     }
 }
 
 fn validate_tags(tags: &[Tag]) -> Result<(), KmsError> {
     for t in tags {
-        if t.tag_key.is_empty() || t.tag_key.chars().count() > 128 || t.tag_value.chars().count() > 256 {
+        if t.tag_key.is_empty()
+            || t.tag_key.chars().count() > 128
+            || t.tag_value.chars().count() > 256
+        {
             return Err(KmsError::tag(format!(
                 "Tag key \"{}\" must be 1 to 128 characters and its value at most 256.",
                 t.tag_key
@@ -224,6 +261,25 @@ const SYMMETRIC_GRANT_OPERATIONS: &[&str] = &[
     "GenerateDataKeyPairWithoutPlaintext",
 ];
 
+/// What an operation on one key needs: its IAM action, whether it works across accounts, and
+/// which key states allow it.
+#[derive(Debug, Clone, Copy)]
+struct Access {
+    action: &'static str,
+    cross: CrossAccount,
+    rule: StateRule,
+}
+
+impl Access {
+    fn new(action: &'static str, cross: CrossAccount, rule: StateRule) -> Access {
+        Access {
+            action,
+            cross,
+            rule,
+        }
+    }
+}
+
 /// The state rules of the AWS key-state table, by operation family.
 #[derive(Debug, Clone, Copy)]
 enum StateRule {
@@ -255,14 +311,24 @@ fn check_state(rule: StateRule, key: &Key) -> Result<(), KmsError> {
     match (rule, key.state) {
         (StateRule::Any, _) => Ok(()),
         (StateRule::Cancel, PendingDeletion) => Ok(()),
-        (StateRule::Cancel, _) => Err(KmsError::invalid_state(format!("{arn} is not pending deletion."))),
+        (StateRule::Cancel, _) => Err(KmsError::invalid_state(format!(
+            "{arn} is not pending deletion."
+        ))),
         (_, PendingDeletion) => Err(pending_deletion()),
-        (StateRule::Crypto | StateRule::CreateGrant | StateRule::RotationConfig | StateRule::RotateNow, Disabled) => {
-            Err(KmsError::disabled(arn))
-        }
-        (StateRule::Crypto | StateRule::EnableDisable | StateRule::CreateGrant | StateRule::RotateNow, PendingImport) => {
-            Err(pending_import())
-        }
+        (
+            StateRule::Crypto
+            | StateRule::CreateGrant
+            | StateRule::RotationConfig
+            | StateRule::RotateNow,
+            Disabled,
+        ) => Err(KmsError::disabled(arn)),
+        (
+            StateRule::Crypto
+            | StateRule::EnableDisable
+            | StateRule::CreateGrant
+            | StateRule::RotateNow,
+            PendingImport,
+        ) => Err(pending_import()),
         (StateRule::RotationConfig, PendingImport) => Err(KmsError::unsupported(format!(
             "{arn} origin is EXTERNAL which is not valid for this operation."
         ))),
@@ -272,15 +338,28 @@ fn check_state(rule: StateRule, key: &Key) -> Result<(), KmsError> {
 
 impl Kms {
     /// Opens the service, loading saved state from `store` if there is any.
-    pub fn open(region: &str, store: Option<Arc<StateStore>>, identities: Arc<IdentitySet>, clock: Arc<Clock>) -> Result<Kms, super::state::StateError> {
+    pub fn open(
+        region: &str,
+        store: Option<Arc<StateStore>>,
+        identities: Arc<IdentitySet>,
+        clock: Arc<Clock>,
+    ) -> Result<Kms, super::state::StateError> {
         let mut state: KmsState = match &store {
             Some(s) => s.load(STATE_NAME)?.unwrap_or_default(),
             None => KmsState::default(),
         };
         for key in state.keys.values_mut() {
-            key.policy_doc = PolicyDocument::parse(&key.policy, PolicyKind::Resource).ok().map(Arc::new);
+            key.policy_doc = PolicyDocument::parse(&key.policy, PolicyKind::Resource)
+                .ok()
+                .map(Arc::new);
         }
-        Ok(Kms { region: region.to_string(), state: RwLock::new(state), store, identities, clock })
+        Ok(Kms {
+            region: region.to_string(),
+            state: RwLock::new(state),
+            store,
+            identities,
+            clock,
+        })
     }
 
     /// The region this service answers for.
@@ -289,8 +368,12 @@ impl Kms {
     }
 
     fn save(&self, state: &KmsState) -> Result<(), KmsError> {
-        let Some(store) = &self.store else { return Ok(()) };
-        store.save(STATE_NAME, state).map_err(|e| KmsError::internal(format!("cannot save engine state: {e}")))
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        store
+            .save(STATE_NAME, state)
+            .map_err(|e| KmsError::internal(format!("cannot save engine state: {e}")))
     }
 
     fn key_arn(&self, account: &str, id: &str) -> String {
@@ -307,7 +390,9 @@ impl Kms {
         let now = now_secs(&self.clock);
         let due = |k: &Key| {
             (k.state == KeyState::PendingDeletion && k.deletion_date.is_some_and(|d| d <= now))
-                || (k.state == KeyState::Enabled && k.rotation_enabled && k.next_rotation.is_some_and(|d| d <= now))
+                || (k.state == KeyState::Enabled
+                    && k.rotation_enabled
+                    && k.next_rotation.is_some_and(|d| d <= now))
         };
         if !self.state.read().expect("kms lock").keys.values().any(due) {
             return;
@@ -316,16 +401,22 @@ impl Kms {
         let deleted: Vec<String> = state
             .keys
             .values()
-            .filter(|k| k.state == KeyState::PendingDeletion && k.deletion_date.is_some_and(|d| d <= now))
+            .filter(|k| {
+                k.state == KeyState::PendingDeletion && k.deletion_date.is_some_and(|d| d <= now)
+            })
             .map(|k| k.id.clone())
             .collect();
         for id in &deleted {
             state.keys.remove(id);
         }
-        state.aliases.retain(|_, a| !deleted.contains(&a.target_key_id));
+        state
+            .aliases
+            .retain(|_, a| !deleted.contains(&a.target_key_id));
         for key in state.keys.values_mut() {
             while key.state == KeyState::Enabled && key.rotation_enabled {
-                let Some(next) = key.next_rotation.filter(|&d| d <= now) else { break };
+                let Some(next) = key.next_rotation.filter(|&d| d <= now) else {
+                    break;
+                };
                 key.materials.push(new_material(next, Some("AUTOMATIC")));
                 key.next_rotation = Some(next + i64::from(key.rotation_period_days) * DAY);
             }
@@ -341,7 +432,12 @@ impl Kms {
 
     /// The key policy text of a key, for graders.
     pub fn key_policy(&self, key_id: &str) -> Option<String> {
-        self.state.read().expect("kms lock").keys.get(key_id).map(|k| k.policy.clone())
+        self.state
+            .read()
+            .expect("kms lock")
+            .keys
+            .get(key_id)
+            .map(|k| k.policy.clone())
     }
 
     fn metadata(&self, k: &Key) -> KeyMetadata {
@@ -368,7 +464,13 @@ impl Kms {
 
     // ---- resolution ------------------------------------------------------------------------
 
-    fn resolve(&self, state: &KmsState, call: &Call, key_id: &str, form: KeyForm) -> Result<Resolved, KmsError> {
+    fn resolve(
+        &self,
+        state: &KmsState,
+        call: &Call,
+        key_id: &str,
+        form: KeyForm,
+    ) -> Result<Resolved, KmsError> {
         let caller_account = &call.identity.caller.account;
         if key_id.is_empty() {
             return Err(KmsError::missing("keyId"));
@@ -385,15 +487,25 @@ impl Kms {
             if let Some(id) = resource.strip_prefix("key/") {
                 let found = state.keys.get(id).filter(|k| k.account == account);
                 return match found {
-                    Some(_) => Ok(Resolved { key_id: id.to_string(), alias: None }),
-                    None => Err(KmsError::not_found(format!("Key '{key_id}' does not exist"))),
+                    Some(_) => Ok(Resolved {
+                        key_id: id.to_string(),
+                        alias: None,
+                    }),
+                    None => Err(KmsError::not_found(format!(
+                        "Key '{key_id}' does not exist"
+                    ))),
                 };
             }
             if resource.starts_with("alias/") && form == KeyForm::Any {
                 let alias_arn = self.alias_arn(account, resource);
                 return match state.aliases.get(&alias_arn) {
-                    Some(a) => Ok(Resolved { key_id: a.target_key_id.clone(), alias: Some(a.name.clone()) }),
-                    None => Err(KmsError::not_found(format!("Alias {alias_arn} is not found."))),
+                    Some(a) => Ok(Resolved {
+                        key_id: a.target_key_id.clone(),
+                        alias: Some(a.name.clone()),
+                    }),
+                    None => Err(KmsError::not_found(format!(
+                        "Alias {alias_arn} is not found."
+                    ))),
                 };
             }
             return Err(KmsError::not_found(format!("Invalid keyId '{key_id}'")));
@@ -401,16 +513,31 @@ impl Kms {
         if key_id.starts_with("alias/") && form == KeyForm::Any {
             let alias_arn = self.alias_arn(caller_account, key_id);
             return match state.aliases.get(&alias_arn) {
-                Some(a) => Ok(Resolved { key_id: a.target_key_id.clone(), alias: Some(a.name.clone()) }),
-                None => Err(KmsError::not_found(format!("Alias {alias_arn} is not found."))),
+                Some(a) => Ok(Resolved {
+                    key_id: a.target_key_id.clone(),
+                    alias: Some(a.name.clone()),
+                }),
+                None => Err(KmsError::not_found(format!(
+                    "Alias {alias_arn} is not found."
+                ))),
             };
         }
         if !is_key_uuid(key_id) {
             return Err(KmsError::not_found(format!("Invalid keyId '{key_id}'")));
         }
-        match state.keys.get(key_id).filter(|k| &k.account == caller_account) {
-            Some(_) => Ok(Resolved { key_id: key_id.to_string(), alias: None }),
-            None => Err(KmsError::not_found(format!("Key '{}' does not exist", self.key_arn(caller_account, key_id)))),
+        match state
+            .keys
+            .get(key_id)
+            .filter(|k| &k.account == caller_account)
+        {
+            Some(_) => Ok(Resolved {
+                key_id: key_id.to_string(),
+                alias: None,
+            }),
+            None => Err(KmsError::not_found(format!(
+                "Key '{}' does not exist",
+                self.key_arn(caller_account, key_id)
+            ))),
         }
     }
 
@@ -450,7 +577,12 @@ impl Kms {
         ctx.set("kms:KeyUsage", "ENCRYPT_DECRYPT");
         ctx.set("kms:KeyOrigin", key.origin.clone());
         ctx.set("kms:MultiRegion", "false");
-        let aliases: Vec<String> = state.aliases.values().filter(|a| a.target_key_id == key.id).map(|a| a.name.clone()).collect();
+        let aliases: Vec<String> = state
+            .aliases
+            .values()
+            .filter(|a| a.target_key_id == key.id)
+            .map(|a| a.name.clone())
+            .collect();
         if !aliases.is_empty() {
             ctx.set_many("kms:ResourceAliases", aliases);
         }
@@ -460,21 +592,30 @@ impl Kms {
     }
 
     fn context_with_ec(ctx: &mut ContextKeys, ec: Option<&EncryptionContext>) {
-        let Some(ec) = ec.filter(|e| !e.is_empty()) else { return };
+        let Some(ec) = ec.filter(|e| !e.is_empty()) else {
+            return;
+        };
         for (k, v) in ec {
             ctx.set(&format!("kms:EncryptionContext:{k}"), v.clone());
         }
         ctx.set_many("kms:EncryptionContextKeys", ec.keys().cloned().collect());
     }
 
-    fn grant_checks(key: &Key, call: &Call, operation: &str, ec: Option<&EncryptionContext>) -> Vec<GrantCheck> {
+    fn grant_checks(
+        key: &Key,
+        call: &Call,
+        operation: &str,
+        ec: Option<&EncryptionContext>,
+    ) -> Vec<GrantCheck> {
         let caller = &call.identity.caller;
         let account_root = format!("arn:aws:iam::{}:root", caller.account);
         let empty = EncryptionContext::new();
         key.grants
             .iter()
             .map(|g| {
-                let grantee_ok = g.grantee == caller.principal_arn || g.grantee == caller.arn || g.grantee == account_root;
+                let grantee_ok = g.grantee == caller.principal_arn
+                    || g.grantee == caller.arn
+                    || g.grantee == account_root;
                 let op_ok = g.operations.iter().any(|o| o == operation);
                 let ec_ok = g.admits(ec.unwrap_or(&empty));
                 let note = if !grantee_ok {
@@ -486,7 +627,11 @@ impl Kms {
                 } else {
                     format!("allows {operation} for {}", g.grantee)
                 };
-                GrantCheck { grant_id: g.id.clone(), allows: grantee_ok && op_ok && ec_ok, note }
+                GrantCheck {
+                    grant_id: g.id.clone(),
+                    allows: grantee_ok && op_ok && ec_ok,
+                    note,
+                }
             })
             .collect()
     }
@@ -512,10 +657,17 @@ impl Kms {
         let identity_policies = self.identities.policies_of(&call.identity.profile);
         let key_policy = policy_override.or(key.policy_doc.as_deref());
         let policies = Policies {
-            identity: identity_policies.iter().map(|(n, d)| (n.clone(), d.as_ref())).collect(),
+            identity: identity_policies
+                .iter()
+                .map(|(n, d)| (n.clone(), d.as_ref()))
+                .collect(),
             resource: key_policy.map(|d| (format!("key policy of {}", key.id), d)),
             rules: ResourceRules::Kms,
-            grants: if policy_override.is_some() { Vec::new() } else { Self::grant_checks(key, call, operation, ec) },
+            grants: if policy_override.is_some() {
+                Vec::new()
+            } else {
+                Self::grant_checks(key, call, operation, ec)
+            },
         };
         let req = Request {
             caller: &call.identity.caller,
@@ -524,7 +676,12 @@ impl Kms {
             resource_account: &key.account,
             context: &ctx,
         };
-        decide(&req, &policies)
+        let decision = decide_with(&req, &policies, false);
+        if decision.allowed {
+            decision
+        } else {
+            decide_with(&req, &policies, true)
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -543,10 +700,9 @@ impl Kms {
         if cross == CrossAccount::Never && key.account != call.identity.caller.account {
             decision.allowed = false;
             decision.denial = Some(Denial::NotCrossAccount);
-            decision
-                .trace
-                .steps
-                .push(format!("{action} never works across accounts, whatever the policies say: denied."));
+            decision.trace.steps.push(format!(
+                "{action} never works across accounts, whatever the policies say: denied."
+            ));
         }
         self.finish_decision(call, decision)
     }
@@ -562,26 +718,49 @@ impl Kms {
 
     /// Authorizes an action with no key resource (CreateKey, ListKeys, ListAliases,
     /// GenerateRandom) or on an alias resource: identity policies alone decide.
-    fn authorize_identity(&self, call: &mut Call, action: &str, resource: &str, extra: &dyn Fn(&mut ContextKeys)) -> Result<(), KmsError> {
+    fn authorize_identity(
+        &self,
+        call: &mut Call,
+        action: &str,
+        resource: &str,
+        extra: &dyn Fn(&mut ContextKeys),
+    ) -> Result<(), KmsError> {
         let mut ctx = self.base_context(call);
         extra(&mut ctx);
         let identity_policies = self.identities.policies_of(&call.identity.profile);
         let policies = Policies {
-            identity: identity_policies.iter().map(|(n, d)| (n.clone(), d.as_ref())).collect(),
+            identity: identity_policies
+                .iter()
+                .map(|(n, d)| (n.clone(), d.as_ref()))
+                .collect(),
             resource: None,
             rules: ResourceRules::Standard,
             grants: Vec::new(),
         };
         let caller = call.identity.caller.clone();
-        let req = Request { caller: &caller, action, resource, resource_account: &caller.account, context: &ctx };
-        let decision = decide(&req, &policies);
+        let req = Request {
+            caller: &caller,
+            action,
+            resource,
+            resource_account: &caller.account,
+            context: &ctx,
+        };
+        let decision = decide_with(&req, &policies, false);
+        let decision = if decision.allowed {
+            decision
+        } else {
+            decide_with(&req, &policies, true)
+        };
         self.finish_decision(call, decision)
     }
 
     fn validate_policy(&self, text: &str) -> Result<PolicyDocument, KmsError> {
-        let doc = PolicyDocument::parse(text, PolicyKind::Resource).map_err(|e| KmsError::malformed_policy(e.0))?;
+        let doc = PolicyDocument::parse(text, PolicyKind::Resource)
+            .map_err(|e| KmsError::malformed_policy(e.0))?;
         for statement in &doc.statements {
-            let Some(principal) = &statement.principal else { continue };
+            let Some(principal) = &statement.principal else {
+                continue;
+            };
             for p in &principal.principals {
                 let known = match p {
                     PrincipalRef::Account(id) => self.identities.has_account(id),
@@ -598,20 +777,48 @@ impl Kms {
         Ok(doc)
     }
 
-    fn lockout_check(&self, state: &KmsState, call: &Call, key: &Key, doc: &PolicyDocument) -> Result<(), KmsError> {
-        let decision = self.decide_key(state, call, key, "kms:PutKeyPolicy", "PutKeyPolicy", None, &|_| {}, Some(doc));
+    fn lockout_check(
+        &self,
+        state: &KmsState,
+        call: &Call,
+        key: &Key,
+        doc: &PolicyDocument,
+    ) -> Result<(), KmsError> {
+        let decision = self.decide_key(
+            state,
+            call,
+            key,
+            "kms:PutKeyPolicy",
+            "PutKeyPolicy",
+            None,
+            &|_| {},
+            Some(doc),
+        );
         if decision.allowed {
             return Ok(());
         }
-        Err(KmsError::malformed_policy("The new key policy will not allow you to update the key policy in the future."))
+        Err(KmsError::malformed_policy(
+            "The new key policy will not allow you to update the key policy in the future.",
+        ))
     }
 
     // ---- operations ------------------------------------------------------------------------
 
     /// CreateKey.
-    pub fn create_key(&self, call: &mut Call, input: CreateKeyInput) -> Result<KeyMetadataOutput, KmsError> {
-        let usage = input.key_usage.clone().unwrap_or_else(|| "ENCRYPT_DECRYPT".into());
-        let spec = input.key_spec.clone().or(input.customer_master_key_spec.clone()).unwrap_or_else(|| "SYMMETRIC_DEFAULT".into());
+    pub fn create_key(
+        &self,
+        call: &mut Call,
+        input: CreateKeyInput,
+    ) -> Result<KeyMetadataOutput, KmsError> {
+        let usage = input
+            .key_usage
+            .clone()
+            .unwrap_or_else(|| "ENCRYPT_DECRYPT".into());
+        let spec = input
+            .key_spec
+            .clone()
+            .or(input.customer_master_key_spec.clone())
+            .unwrap_or_else(|| "SYMMETRIC_DEFAULT".into());
         let origin = input.origin.clone().unwrap_or_else(|| "AWS_KMS".into());
         let tags = input.tags.clone().unwrap_or_default();
         let bypass = input.bypass_policy_lockout_safety_check.unwrap_or(false);
@@ -619,13 +826,22 @@ impl Kms {
             ctx.set("kms:KeySpec", spec.clone());
             ctx.set("kms:KeyUsage", usage.clone());
             ctx.set("kms:KeyOrigin", origin.clone());
-            ctx.set("kms:MultiRegion", input.multi_region.unwrap_or(false).to_string());
+            ctx.set(
+                "kms:MultiRegion",
+                input.multi_region.unwrap_or(false).to_string(),
+            );
             ctx.set("kms:BypassPolicyLockoutSafetyCheck", bypass.to_string());
             for t in &tags {
-                ctx.set(&format!("aws:RequestTag/{}", t.tag_key), t.tag_value.clone());
+                ctx.set(
+                    &format!("aws:RequestTag/{}", t.tag_key),
+                    t.tag_value.clone(),
+                );
             }
             if !tags.is_empty() {
-                ctx.set_many("aws:TagKeys", tags.iter().map(|t| t.tag_key.clone()).collect());
+                ctx.set_many(
+                    "aws:TagKeys",
+                    tags.iter().map(|t| t.tag_key.clone()).collect(),
+                );
             }
         })?;
         if usage != "ENCRYPT_DECRYPT" {
@@ -644,7 +860,9 @@ impl Kms {
             )));
         }
         if input.multi_region == Some(true) || input.custom_key_store_id.is_some() {
-            return Err(KmsError::unsupported("Multi-Region keys and custom key stores are not modelled by the keylab engine."));
+            return Err(KmsError::unsupported(
+                "Multi-Region keys and custom key stores are not modelled by the keylab engine.",
+            ));
         }
         let description = input.description.clone().unwrap_or_default();
         if description.chars().count() > 8192 {
@@ -660,7 +878,8 @@ impl Kms {
             Some(p) => (p.clone(), self.validate_policy(p)?),
             None => {
                 let p = default_key_policy(&account);
-                let doc = PolicyDocument::parse(&p, PolicyKind::Resource).map_err(|e| KmsError::internal(e.0))?;
+                let doc = PolicyDocument::parse(&p, PolicyKind::Resource)
+                    .map_err(|e| KmsError::internal(e.0))?;
                 (p, doc)
             }
         };
@@ -670,7 +889,11 @@ impl Kms {
             arn: self.key_arn(&account, &id),
             description,
             created: now,
-            state: if origin == "EXTERNAL" { KeyState::PendingImport } else { KeyState::Enabled },
+            state: if origin == "EXTERNAL" {
+                KeyState::PendingImport
+            } else {
+                KeyState::Enabled
+            },
             origin: origin.clone(),
             key_manager: "CUSTOMER".into(),
             deletion_date: None,
@@ -680,7 +903,11 @@ impl Kms {
             rotation_enabled: false,
             rotation_period_days: 365,
             next_rotation: None,
-            materials: if origin == "EXTERNAL" { Vec::new() } else { vec![new_material(now, None)] },
+            materials: if origin == "EXTERNAL" {
+                Vec::new()
+            } else {
+                vec![new_material(now, None)]
+            },
             on_demand_rotations: 0,
             tags: tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect(),
             grants: Vec::new(),
@@ -694,7 +921,9 @@ impl Kms {
         let metadata = self.metadata(&key);
         state.keys.insert(id, key);
         self.save(&state)?;
-        Ok(KeyMetadataOutput { key_metadata: metadata })
+        Ok(KeyMetadataOutput {
+            key_metadata: metadata,
+        })
     }
 
     fn with_key<T>(
@@ -702,11 +931,14 @@ impl Kms {
         call: &mut Call,
         key_id: &str,
         form: KeyForm,
-        action: &str,
-        cross: CrossAccount,
-        rule: StateRule,
+        access: Access,
         f: impl FnOnce(&Key) -> Result<T, KmsError>,
     ) -> Result<T, KmsError> {
+        let Access {
+            action,
+            cross,
+            rule,
+        } = access;
         let state = self.state.read().expect("kms lock");
         let resolved = self.resolve(&state, call, key_id, form)?;
         let key = &state.keys[&resolved.key_id];
@@ -725,12 +957,15 @@ impl Kms {
         &self,
         call: &mut Call,
         key_id: &str,
-        action: &str,
-        cross: CrossAccount,
-        rule: StateRule,
+        access: Access,
         extra: &dyn Fn(&mut ContextKeys),
         f: impl FnOnce(&mut Key, i64) -> Result<T, KmsError>,
     ) -> Result<T, KmsError> {
+        let Access {
+            action,
+            cross,
+            rule,
+        } = access;
         let mut state = self.state.write().expect("kms lock");
         let resolved = self.resolve(&state, call, key_id, KeyForm::IdOrArn)?;
         let key = &state.keys[&resolved.key_id];
@@ -738,18 +973,33 @@ impl Kms {
         self.authorize_key(&state, call, key, action, cross, None, extra)?;
         check_state(rule, key)?;
         let now = now_secs(&self.clock);
-        let key = state.keys.get_mut(&resolved.key_id).expect("resolved key exists");
+        let key = state
+            .keys
+            .get_mut(&resolved.key_id)
+            .expect("resolved key exists");
         let out = f(key, now)?;
         self.save(&state)?;
         Ok(out)
     }
 
     /// DescribeKey.
-    pub fn describe_key(&self, call: &mut Call, input: KeyIdInput) -> Result<KeyMetadataOutput, KmsError> {
+    pub fn describe_key(
+        &self,
+        call: &mut Call,
+        input: KeyIdInput,
+    ) -> Result<KeyMetadataOutput, KmsError> {
         self.check_grant_tokens(input.grant_tokens.as_deref())?;
-        self.with_key(call, &input.key_id, KeyForm::Any, "kms:DescribeKey", CrossAccount::Allowed, StateRule::Any, |k| {
-            Ok(KeyMetadataOutput { key_metadata: self.metadata(k) })
-        })
+        self.with_key(
+            call,
+            &input.key_id,
+            KeyForm::Any,
+            Access::new("kms:DescribeKey", CrossAccount::Allowed, StateRule::Any),
+            |k| {
+                Ok(KeyMetadataOutput {
+                    key_metadata: self.metadata(k),
+                })
+            },
+        )
     }
 
     /// ListKeys.
@@ -761,10 +1011,17 @@ impl Kms {
             .keys
             .values()
             .filter(|k| &k.account == account)
-            .map(|k| KeyListEntry { key_id: k.id.clone(), key_arn: k.arn.clone() })
+            .map(|k| KeyListEntry {
+                key_id: k.id.clone(),
+                key_arn: k.arn.clone(),
+            })
             .collect();
         let (keys, next_marker) = page(keys, input.limit, input.marker.as_deref())?;
-        Ok(ListKeysOutput { keys, truncated: next_marker.is_some(), next_marker })
+        Ok(ListKeysOutput {
+            keys,
+            truncated: next_marker.is_some(),
+            next_marker,
+        })
     }
 
     fn validate_alias_name(name: &str) -> Result<(), KmsError> {
@@ -778,7 +1035,11 @@ impl Kms {
                 "Alias names that begin with alias/aws/ are reserved for AWS managed keys. Choose another name.",
             ));
         }
-        let valid = name.len() <= 256 && name.len() > 6 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-:".contains(&b));
+        let valid = name.len() <= 256
+            && name.len() > 6
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-:".contains(&b));
         if !valid {
             return Err(KmsError::validation(format!(
                 "1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"
@@ -790,23 +1051,44 @@ impl Kms {
     /// CreateAlias.
     pub fn create_alias(&self, call: &mut Call, input: AliasInput) -> Result<Empty, KmsError> {
         Self::validate_alias_name(&input.alias_name)?;
-        let target = input.target_key_id.clone().ok_or_else(|| KmsError::missing("targetKeyId"))?;
+        let target = input
+            .target_key_id
+            .clone()
+            .ok_or_else(|| KmsError::missing("targetKeyId"))?;
         let mut state = self.state.write().expect("kms lock");
         let resolved = self.resolve(&state, call, &target, KeyForm::IdOrArn)?;
         let key = &state.keys[&resolved.key_id];
         let account = call.identity.caller.account.clone();
         let alias_arn = self.alias_arn(&account, &input.alias_name);
-        call.notes.resources.extend([alias_arn.clone(), key.arn.clone()]);
-        self.authorize_key(&state, call, key, "kms:CreateAlias", CrossAccount::Never, None, &|_| {})?;
+        call.notes
+            .resources
+            .extend([alias_arn.clone(), key.arn.clone()]);
+        self.authorize_key(
+            &state,
+            call,
+            key,
+            "kms:CreateAlias",
+            CrossAccount::Never,
+            None,
+            &|_| {},
+        )?;
         self.authorize_identity(call, "kms:CreateAlias", &alias_arn, &|_| {})?;
         check_state(StateRule::NotPendingDeletion, key)?;
         if state.aliases.contains_key(&alias_arn) {
-            return Err(KmsError::already_exists(format!("An alias with the name {alias_arn} already exists")));
+            return Err(KmsError::already_exists(format!(
+                "An alias with the name {alias_arn} already exists"
+            )));
         }
         let now = now_secs(&self.clock);
         state.aliases.insert(
             alias_arn,
-            Alias { name: input.alias_name, account, target_key_id: resolved.key_id, created: now, updated: now },
+            Alias {
+                name: input.alias_name,
+                account,
+                target_key_id: resolved.key_id,
+                created: now,
+                updated: now,
+            },
         );
         self.save(&state)?;
         Ok(Empty {})
@@ -814,20 +1096,43 @@ impl Kms {
 
     /// UpdateAlias.
     pub fn update_alias(&self, call: &mut Call, input: AliasInput) -> Result<Empty, KmsError> {
-        let target = input.target_key_id.clone().ok_or_else(|| KmsError::missing("targetKeyId"))?;
+        let target = input
+            .target_key_id
+            .clone()
+            .ok_or_else(|| KmsError::missing("targetKeyId"))?;
         let mut state = self.state.write().expect("kms lock");
         let account = call.identity.caller.account.clone();
         let alias_arn = self.alias_arn(&account, &input.alias_name);
         let Some(alias) = state.aliases.get(&alias_arn).cloned() else {
-            return Err(KmsError::not_found(format!("Alias {alias_arn} is not found.")));
+            return Err(KmsError::not_found(format!(
+                "Alias {alias_arn} is not found."
+            )));
         };
         let resolved = self.resolve(&state, call, &target, KeyForm::IdOrArn)?;
         let new_key = &state.keys[&resolved.key_id];
         let old_key = &state.keys[&alias.target_key_id];
-        call.notes.resources.extend([alias_arn.clone(), old_key.arn.clone(), new_key.arn.clone()]);
+        call.notes
+            .resources
+            .extend([alias_arn.clone(), old_key.arn.clone(), new_key.arn.clone()]);
         self.authorize_identity(call, "kms:UpdateAlias", &alias_arn, &|_| {})?;
-        self.authorize_key(&state, call, old_key, "kms:UpdateAlias", CrossAccount::Never, None, &|_| {})?;
-        self.authorize_key(&state, call, new_key, "kms:UpdateAlias", CrossAccount::Never, None, &|_| {})?;
+        self.authorize_key(
+            &state,
+            call,
+            old_key,
+            "kms:UpdateAlias",
+            CrossAccount::Never,
+            None,
+            &|_| {},
+        )?;
+        self.authorize_key(
+            &state,
+            call,
+            new_key,
+            "kms:UpdateAlias",
+            CrossAccount::Never,
+            None,
+            &|_| {},
+        )?;
         check_state(StateRule::NotPendingDeletion, new_key)?;
         let now = now_secs(&self.clock);
         let entry = state.aliases.get_mut(&alias_arn).expect("alias exists");
@@ -844,19 +1149,35 @@ impl Kms {
         let account = call.identity.caller.account.clone();
         let alias_arn = self.alias_arn(&account, &input.alias_name);
         let Some(alias) = state.aliases.get(&alias_arn).cloned() else {
-            return Err(KmsError::not_found(format!("Alias {alias_arn} is not found.")));
+            return Err(KmsError::not_found(format!(
+                "Alias {alias_arn} is not found."
+            )));
         };
         let key = &state.keys[&alias.target_key_id];
-        call.notes.resources.extend([alias_arn.clone(), key.arn.clone()]);
+        call.notes
+            .resources
+            .extend([alias_arn.clone(), key.arn.clone()]);
         self.authorize_identity(call, "kms:DeleteAlias", &alias_arn, &|_| {})?;
-        self.authorize_key(&state, call, key, "kms:DeleteAlias", CrossAccount::Never, None, &|_| {})?;
+        self.authorize_key(
+            &state,
+            call,
+            key,
+            "kms:DeleteAlias",
+            CrossAccount::Never,
+            None,
+            &|_| {},
+        )?;
         state.aliases.remove(&alias_arn);
         self.save(&state)?;
         Ok(Empty {})
     }
 
     /// ListAliases.
-    pub fn list_aliases(&self, call: &mut Call, input: ListInput) -> Result<ListAliasesOutput, KmsError> {
+    pub fn list_aliases(
+        &self,
+        call: &mut Call,
+        input: ListInput,
+    ) -> Result<ListAliasesOutput, KmsError> {
         self.authorize_identity(call, "kms:ListAliases", "*", &|_| {})?;
         let state = self.state.read().expect("kms lock");
         let filter = match &input.key_id {
@@ -879,14 +1200,22 @@ impl Kms {
             .collect();
         aliases.sort_by(|a, b| a.alias_name.cmp(&b.alias_name));
         let (aliases, next_marker) = page(aliases, input.limit, input.marker.as_deref())?;
-        Ok(ListAliasesOutput { aliases, truncated: next_marker.is_some(), next_marker })
+        Ok(ListAliasesOutput {
+            aliases,
+            truncated: next_marker.is_some(),
+            next_marker,
+        })
     }
 
     fn check_grant_tokens(&self, tokens: Option<&[String]>) -> Result<(), KmsError> {
         let Some(tokens) = tokens else { return Ok(()) };
         let state = self.state.read().expect("kms lock");
         for t in tokens {
-            if !state.keys.values().any(|k| k.grants.iter().any(|g| &g.token == t)) {
+            if !state
+                .keys
+                .values()
+                .any(|k| k.grants.iter().any(|g| &g.token == t))
+            {
                 return Err(KmsError::invalid_grant_token());
             }
         }
@@ -904,20 +1233,43 @@ impl Kms {
 
     /// Resolves, authorizes and state-checks a key for a cryptographic operation, returning a
     /// copy of the key (its material is zeroised when the copy drops).
-    fn crypto_key(&self, call: &mut Call, key_id: &str, action: &str, ec: Option<&EncryptionContext>, extra: &dyn Fn(&mut ContextKeys)) -> Result<Key, KmsError> {
+    fn crypto_key(
+        &self,
+        call: &mut Call,
+        key_id: &str,
+        action: &str,
+        ec: Option<&EncryptionContext>,
+        extra: &dyn Fn(&mut ContextKeys),
+    ) -> Result<UsableKey, KmsError> {
         let state = self.state.read().expect("kms lock");
         let resolved = self.resolve(&state, call, key_id, KeyForm::Any)?;
         let key = &state.keys[&resolved.key_id];
         call.notes.resources.push(key.arn.clone());
         let alias = resolved.alias.clone();
-        self.authorize_key(&state, call, key, action, CrossAccount::Allowed, ec, &move |ctx| {
-            if let Some(a) = &alias {
-                ctx.set("kms:RequestAlias", a.clone());
-            }
-            extra(ctx);
-        })?;
+        self.authorize_key(
+            &state,
+            call,
+            key,
+            action,
+            CrossAccount::Allowed,
+            ec,
+            &move |ctx| {
+                if let Some(a) = &alias {
+                    ctx.set("kms:RequestAlias", a.clone());
+                }
+                extra(ctx);
+            },
+        )?;
         check_state(StateRule::Crypto, key)?;
-        Ok(key.clone())
+        let material = key
+            .current_material()
+            .ok_or_else(|| KmsError::internal("the key has no material"))?
+            .clone();
+        Ok(UsableKey {
+            id: key.id.clone(),
+            arn: key.arn.clone(),
+            material,
+        })
     }
 
     /// Encrypt.
@@ -942,9 +1294,19 @@ impl Kms {
         if input.dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        let material = key.current_material().ok_or_else(|| KmsError::internal("the key has no material"))?;
-        let blob = blob::seal(&key.arn, &material.id, &material.bytes.0, &input.plaintext, ec);
-        Ok(EncryptOutput { ciphertext_blob: Zeroizing::new(blob), key_id: key.arn, encryption_algorithm: "SYMMETRIC_DEFAULT".into() })
+        let material = &key.material;
+        let blob = blob::seal(
+            &key.arn,
+            &material.id,
+            &material.bytes.0,
+            &input.plaintext,
+            ec,
+        );
+        Ok(EncryptOutput {
+            ciphertext_blob: Zeroizing::new(blob),
+            key_id: key.arn,
+            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+        })
     }
 
     /// Finds the key a ciphertext names and decrypts it, authorizing `action`.
@@ -955,16 +1317,24 @@ impl Kms {
         key_id: Option<&str>,
         ec: Option<&EncryptionContext>,
         action: &str,
-    ) -> Result<(Key, String, Bytes), KmsError> {
-        let (header, header_end) = blob::parse_header(ciphertext).ok_or_else(KmsError::invalid_ciphertext)?;
+    ) -> Result<(UsableKey, Bytes), KmsError> {
+        let (header, header_end) =
+            blob::parse_header(ciphertext).ok_or_else(KmsError::invalid_ciphertext)?;
         let state = self.state.read().expect("kms lock");
         let parts: Vec<&str> = header.key_arn.splitn(6, ':').collect();
         if parts.len() != 6 || parts[3] != self.region {
             return Err(KmsError::invalid_ciphertext());
         }
         let blob_key_id = parts[5].trim_start_matches("key/");
-        let Some(key) = state.keys.get(blob_key_id).filter(|k| k.arn == header.key_arn) else {
-            return Err(KmsError::not_found(format!("Key '{}' does not exist", header.key_arn)));
+        let Some(key) = state
+            .keys
+            .get(blob_key_id)
+            .filter(|k| k.arn == header.key_arn)
+        else {
+            return Err(KmsError::not_found(format!(
+                "Key '{}' does not exist",
+                header.key_arn
+            )));
         };
         call.notes.resources.push(key.arn.clone());
         if let Some(requested) = key_id {
@@ -973,13 +1343,33 @@ impl Kms {
                 return Err(KmsError::incorrect_key());
             }
         }
-        self.authorize_key(&state, call, key, action, CrossAccount::Allowed, ec, &|ctx| {
-            ctx.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-        })?;
+        self.authorize_key(
+            &state,
+            call,
+            key,
+            action,
+            CrossAccount::Allowed,
+            ec,
+            &|ctx| {
+                ctx.set("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
+            },
+        )?;
         check_state(StateRule::Crypto, key)?;
-        let material = key.materials.iter().find(|m| m.id == header.material_id).ok_or_else(KmsError::invalid_ciphertext)?;
-        let plaintext = blob::open(ciphertext, header_end, &material.bytes.0, ec).ok_or_else(KmsError::invalid_ciphertext)?;
-        Ok((key.clone(), material.id.clone(), plaintext))
+        let material = key
+            .materials
+            .iter()
+            .find(|m| m.id == header.material_id)
+            .ok_or_else(KmsError::invalid_ciphertext)?;
+        let plaintext = blob::open(ciphertext, header_end, &material.bytes.0, ec)
+            .ok_or_else(KmsError::invalid_ciphertext)?;
+        Ok((
+            UsableKey {
+                id: key.id.clone(),
+                arn: key.arn.clone(),
+                material: material.clone(),
+            },
+            plaintext,
+        ))
     }
 
     /// Decrypt.
@@ -992,7 +1382,7 @@ impl Kms {
         Self::check_algorithm(input.encryption_algorithm.as_deref())?;
         self.check_grant_tokens(input.grant_tokens.as_deref())?;
         call.notes.encryption_context = input.encryption_context.clone();
-        let (key, material_id, plaintext) = self.open_blob(
+        let (key, plaintext) = self.open_blob(
             call,
             &input.ciphertext_blob,
             input.key_id.as_deref(),
@@ -1002,16 +1392,25 @@ impl Kms {
         if input.dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        Ok(DecryptOutput { key_id: key.arn, plaintext, encryption_algorithm: "SYMMETRIC_DEFAULT".into(), key_material_id: material_id })
+        Ok(DecryptOutput {
+            key_id: key.arn,
+            plaintext,
+            encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
+            key_material_id: key.material.id.clone(),
+        })
     }
 
     /// ReEncrypt.
-    pub fn re_encrypt(&self, call: &mut Call, input: ReEncryptInput) -> Result<ReEncryptOutput, KmsError> {
+    pub fn re_encrypt(
+        &self,
+        call: &mut Call,
+        input: ReEncryptInput,
+    ) -> Result<ReEncryptOutput, KmsError> {
         Self::check_algorithm(input.source_encryption_algorithm.as_deref())?;
         Self::check_algorithm(input.destination_encryption_algorithm.as_deref())?;
         self.check_grant_tokens(input.grant_tokens.as_deref())?;
         call.notes.encryption_context = input.destination_encryption_context.clone();
-        let (source, source_material, plaintext) = self
+        let (source, plaintext) = self
             .open_blob(
                 call,
                 &input.ciphertext_blob,
@@ -1019,10 +1418,17 @@ impl Kms {
                 input.source_encryption_context.as_ref(),
                 "kms:ReEncryptFrom",
             )
-            .map_err(|e| if e.code == "IncorrectKeyException" { KmsError::incorrect_key() } else { e })?;
+            .map_err(|e| {
+                if e.code == "IncorrectKeyException" {
+                    KmsError::incorrect_key()
+                } else {
+                    e
+                }
+            })?;
         let same_key = {
             let state = self.state.read().expect("kms lock");
-            self.resolve(&state, call, &input.destination_key_id, KeyForm::Any).is_ok_and(|r| r.key_id == source.id)
+            self.resolve(&state, call, &input.destination_key_id, KeyForm::Any)
+                .is_ok_and(|r| r.key_id == source.id)
         };
         let dest = self.crypto_key(
             call,
@@ -1037,24 +1443,37 @@ impl Kms {
         if input.dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        let material = dest.current_material().ok_or_else(|| KmsError::internal("the key has no material"))?;
-        let blob = blob::seal(&dest.arn, &material.id, &material.bytes.0, &plaintext, input.destination_encryption_context.as_ref());
+        let material = &dest.material;
+        let blob = blob::seal(
+            &dest.arn,
+            &material.id,
+            &material.bytes.0,
+            &plaintext,
+            input.destination_encryption_context.as_ref(),
+        );
         Ok(ReEncryptOutput {
             ciphertext_blob: Zeroizing::new(blob),
             source_key_id: source.arn,
             key_id: dest.arn.clone(),
             source_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
             destination_encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-            source_key_material_id: source_material,
+            source_key_material_id: source.material.id.clone(),
             destination_key_material_id: material.id.clone(),
         })
     }
 
     /// GenerateDataKey (with `with_plaintext`) or GenerateDataKeyWithoutPlaintext.
-    pub fn generate_data_key(&self, call: &mut Call, input: GenerateDataKeyInput, with_plaintext: bool) -> Result<GenerateDataKeyOutput, KmsError> {
+    pub fn generate_data_key(
+        &self,
+        call: &mut Call,
+        input: GenerateDataKeyInput,
+        with_plaintext: bool,
+    ) -> Result<GenerateDataKeyOutput, KmsError> {
         let length = match (&input.key_spec, input.number_of_bytes) {
             (Some(_), Some(_)) | (None, None) => {
-                return Err(KmsError::validation("Please specify either number of bytes or key spec."));
+                return Err(KmsError::validation(
+                    "Please specify either number of bytes or key spec.",
+                ));
             }
             (Some(spec), None) => match spec.as_str() {
                 "AES_256" => 32,
@@ -1068,7 +1487,11 @@ impl Kms {
             (None, Some(n)) => validate_number_of_bytes(n)?,
         };
         self.check_grant_tokens(input.grant_tokens.as_deref())?;
-        let action = if with_plaintext { "kms:GenerateDataKey" } else { "kms:GenerateDataKeyWithoutPlaintext" };
+        let action = if with_plaintext {
+            "kms:GenerateDataKey"
+        } else {
+            "kms:GenerateDataKeyWithoutPlaintext"
+        };
         let ec = input.encryption_context.as_ref();
         call.notes.encryption_context = input.encryption_context.clone();
         let spec = input.key_spec.clone();
@@ -1082,7 +1505,7 @@ impl Kms {
         }
         let mut data_key = Zeroizing::new(vec![0u8; length]);
         rand::rngs::OsRng.fill_bytes(&mut data_key);
-        let material = key.current_material().ok_or_else(|| KmsError::internal("the key has no material"))?;
+        let material = &key.material;
         let blob = blob::seal(&key.arn, &material.id, &material.bytes.0, &data_key, ec);
         Ok(GenerateDataKeyOutput {
             ciphertext_blob: Zeroizing::new(blob),
@@ -1093,11 +1516,19 @@ impl Kms {
     }
 
     /// GenerateRandom.
-    pub fn generate_random(&self, call: &mut Call, input: GenerateRandomInput) -> Result<GenerateRandomOutput, KmsError> {
-        let n = input.number_of_bytes.ok_or_else(|| KmsError::validation("NumberOfBytes is required."))?;
+    pub fn generate_random(
+        &self,
+        call: &mut Call,
+        input: GenerateRandomInput,
+    ) -> Result<GenerateRandomOutput, KmsError> {
+        let n = input
+            .number_of_bytes
+            .ok_or_else(|| KmsError::validation("NumberOfBytes is required."))?;
         let length = validate_number_of_bytes(n)?;
         if input.custom_key_store_id.is_some() {
-            return Err(KmsError::unsupported("Custom key stores are not modelled by the keylab engine."));
+            return Err(KmsError::unsupported(
+                "Custom key stores are not modelled by the keylab engine.",
+            ));
         }
         self.authorize_identity(call, "kms:GenerateRandom", "*", &|_| {})?;
         let mut bytes = Zeroizing::new(vec![0u8; length]);
@@ -1107,22 +1538,46 @@ impl Kms {
 
     /// EnableKey.
     pub fn enable_key(&self, call: &mut Call, input: KeyIdInput) -> Result<Empty, KmsError> {
-        self.mutate_key(call, &input.key_id, "kms:EnableKey", CrossAccount::Never, StateRule::EnableDisable, &|_| {}, |k, _| {
-            k.state = KeyState::Enabled;
-            Ok(Empty {})
-        })
+        self.mutate_key(
+            call,
+            &input.key_id,
+            Access::new(
+                "kms:EnableKey",
+                CrossAccount::Never,
+                StateRule::EnableDisable,
+            ),
+            &|_| {},
+            |k, _| {
+                k.state = KeyState::Enabled;
+                Ok(Empty {})
+            },
+        )
     }
 
     /// DisableKey.
     pub fn disable_key(&self, call: &mut Call, input: KeyIdInput) -> Result<Empty, KmsError> {
-        self.mutate_key(call, &input.key_id, "kms:DisableKey", CrossAccount::Never, StateRule::EnableDisable, &|_| {}, |k, _| {
-            k.state = KeyState::Disabled;
-            Ok(Empty {})
-        })
+        self.mutate_key(
+            call,
+            &input.key_id,
+            Access::new(
+                "kms:DisableKey",
+                CrossAccount::Never,
+                StateRule::EnableDisable,
+            ),
+            &|_| {},
+            |k, _| {
+                k.state = KeyState::Disabled;
+                Ok(Empty {})
+            },
+        )
     }
 
     /// ScheduleKeyDeletion.
-    pub fn schedule_key_deletion(&self, call: &mut Call, input: ScheduleKeyDeletionInput) -> Result<ScheduleKeyDeletionOutput, KmsError> {
+    pub fn schedule_key_deletion(
+        &self,
+        call: &mut Call,
+        input: ScheduleKeyDeletionInput,
+    ) -> Result<ScheduleKeyDeletionOutput, KmsError> {
         let days = input.pending_window_in_days.unwrap_or(30);
         if !(7..=30).contains(&days) {
             return Err(KmsError::validation(format!(
@@ -1132,10 +1587,17 @@ impl Kms {
         self.mutate_key(
             call,
             &input.key_id,
-            "kms:ScheduleKeyDeletion",
-            CrossAccount::Never,
-            StateRule::Schedule,
-            &move |ctx| ctx.set("kms:ScheduleKeyDeletionPendingWindowInDays", days.to_string()),
+            Access::new(
+                "kms:ScheduleKeyDeletion",
+                CrossAccount::Never,
+                StateRule::Schedule,
+            ),
+            &move |ctx| {
+                ctx.set(
+                    "kms:ScheduleKeyDeletionPendingWindowInDays",
+                    days.to_string(),
+                )
+            },
             |k, now| {
                 let date = now + days * DAY;
                 k.state = KeyState::PendingDeletion;
@@ -1152,17 +1614,41 @@ impl Kms {
     }
 
     /// CancelKeyDeletion.
-    pub fn cancel_key_deletion(&self, call: &mut Call, input: KeyIdInput) -> Result<KeyIdOutput, KmsError> {
-        self.mutate_key(call, &input.key_id, "kms:CancelKeyDeletion", CrossAccount::Never, StateRule::Cancel, &|_| {}, |k, _| {
-            k.state = if k.materials.is_empty() { KeyState::PendingImport } else { KeyState::Disabled };
-            k.deletion_date = None;
-            k.pending_window_days = None;
-            Ok(KeyIdOutput { key_id: k.arn.clone() })
-        })
+    pub fn cancel_key_deletion(
+        &self,
+        call: &mut Call,
+        input: KeyIdInput,
+    ) -> Result<KeyIdOutput, KmsError> {
+        self.mutate_key(
+            call,
+            &input.key_id,
+            Access::new(
+                "kms:CancelKeyDeletion",
+                CrossAccount::Never,
+                StateRule::Cancel,
+            ),
+            &|_| {},
+            |k, _| {
+                k.state = if k.materials.is_empty() {
+                    KeyState::PendingImport
+                } else {
+                    KeyState::Disabled
+                };
+                k.deletion_date = None;
+                k.pending_window_days = None;
+                Ok(KeyIdOutput {
+                    key_id: k.arn.clone(),
+                })
+            },
+        )
     }
 
     /// EnableKeyRotation.
-    pub fn enable_key_rotation(&self, call: &mut Call, input: EnableKeyRotationInput) -> Result<Empty, KmsError> {
+    pub fn enable_key_rotation(
+        &self,
+        call: &mut Call,
+        input: EnableKeyRotationInput,
+    ) -> Result<Empty, KmsError> {
         let days = input.rotation_period_in_days.unwrap_or(365);
         if days < 90 {
             return Err(KmsError::validation(format!(
@@ -1177,9 +1663,11 @@ impl Kms {
         self.mutate_key(
             call,
             &input.key_id,
-            "kms:EnableKeyRotation",
-            CrossAccount::Never,
-            StateRule::RotationConfig,
+            Access::new(
+                "kms:EnableKeyRotation",
+                CrossAccount::Never,
+                StateRule::RotationConfig,
+            ),
             &move |ctx| ctx.set("kms:RotationPeriodInDays", days.to_string()),
             |k, now| {
                 k.rotation_enabled = true;
@@ -1191,30 +1679,66 @@ impl Kms {
     }
 
     /// DisableKeyRotation.
-    pub fn disable_key_rotation(&self, call: &mut Call, input: KeyIdInput) -> Result<Empty, KmsError> {
-        self.mutate_key(call, &input.key_id, "kms:DisableKeyRotation", CrossAccount::Never, StateRule::RotationConfig, &|_| {}, |k, _| {
-            k.rotation_enabled = false;
-            k.next_rotation = None;
-            Ok(Empty {})
-        })
+    pub fn disable_key_rotation(
+        &self,
+        call: &mut Call,
+        input: KeyIdInput,
+    ) -> Result<Empty, KmsError> {
+        self.mutate_key(
+            call,
+            &input.key_id,
+            Access::new(
+                "kms:DisableKeyRotation",
+                CrossAccount::Never,
+                StateRule::RotationConfig,
+            ),
+            &|_| {},
+            |k, _| {
+                k.rotation_enabled = false;
+                k.next_rotation = None;
+                Ok(Empty {})
+            },
+        )
     }
 
     /// GetKeyRotationStatus.
-    pub fn get_key_rotation_status(&self, call: &mut Call, input: KeyIdInput) -> Result<KeyRotationStatusOutput, KmsError> {
-        self.with_key(call, &input.key_id, KeyForm::IdOrArn, "kms:GetKeyRotationStatus", CrossAccount::Allowed, StateRule::Any, |k| {
-            let enabled = k.rotation_enabled && k.state != KeyState::PendingDeletion;
-            Ok(KeyRotationStatusOutput {
-                key_id: k.arn.clone(),
-                key_rotation_enabled: enabled,
-                rotation_period_in_days: enabled.then_some(k.rotation_period_days),
-                next_rotation_date: if enabled { k.next_rotation.map(to_epoch) } else { None },
-            })
-        })
+    pub fn get_key_rotation_status(
+        &self,
+        call: &mut Call,
+        input: KeyIdInput,
+    ) -> Result<KeyRotationStatusOutput, KmsError> {
+        self.with_key(
+            call,
+            &input.key_id,
+            KeyForm::IdOrArn,
+            Access::new(
+                "kms:GetKeyRotationStatus",
+                CrossAccount::Allowed,
+                StateRule::Any,
+            ),
+            |k| {
+                let enabled = k.rotation_enabled && k.state != KeyState::PendingDeletion;
+                Ok(KeyRotationStatusOutput {
+                    key_id: k.arn.clone(),
+                    key_rotation_enabled: enabled,
+                    rotation_period_in_days: enabled.then_some(k.rotation_period_days),
+                    next_rotation_date: if enabled {
+                        k.next_rotation.map(to_epoch)
+                    } else {
+                        None
+                    },
+                })
+            },
+        )
     }
 
     /// RotateKeyOnDemand.
-    pub fn rotate_key_on_demand(&self, call: &mut Call, input: KeyIdInput) -> Result<KeyIdOutput, KmsError> {
-        self.mutate_key(call, &input.key_id, "kms:RotateKeyOnDemand", CrossAccount::Never, StateRule::RotateNow, &|_| {}, |k, now| {
+    pub fn rotate_key_on_demand(
+        &self,
+        call: &mut Call,
+        input: KeyIdInput,
+    ) -> Result<KeyIdOutput, KmsError> {
+        self.mutate_key(call, &input.key_id, Access::new("kms:RotateKeyOnDemand", CrossAccount::Never, StateRule::RotateNow), &|_| {}, |k, now| {
             if k.origin != "AWS_KMS" {
                 return Err(KmsError::unsupported(format!("{} origin is {} which is not valid for this operation.", k.arn, k.origin)));
             }
@@ -1231,7 +1755,11 @@ impl Kms {
     }
 
     /// ListKeyRotations.
-    pub fn list_key_rotations(&self, call: &mut Call, input: ListKeyRotationsInput) -> Result<ListKeyRotationsOutput, KmsError> {
+    pub fn list_key_rotations(
+        &self,
+        call: &mut Call,
+        input: ListKeyRotationsInput,
+    ) -> Result<ListKeyRotationsOutput, KmsError> {
         let all = match input.include_key_material.as_deref() {
             None | Some("ROTATIONS_ONLY") => false,
             Some("ALL_KEY_MATERIAL") => true,
@@ -1241,23 +1769,34 @@ impl Kms {
                 )));
             }
         };
-        let rotations = self.with_key(call, &input.key_id, KeyForm::IdOrArn, "kms:ListKeyRotations", CrossAccount::Never, StateRule::Any, |k| {
-            let last = k.materials.len().saturating_sub(1);
-            Ok(k.materials
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| all || m.rotation_type.is_some())
-                .map(|(i, m)| RotationsListEntry {
-                    key_id: k.id.clone(),
-                    key_material_id: m.id.clone(),
-                    key_material_state: if i == last { "CURRENT" } else { "NON_CURRENT" }.into(),
-                    rotation_date: to_epoch(m.created),
-                    rotation_type: m.rotation_type.clone(),
-                })
-                .collect::<Vec<_>>())
-        })?;
+        let rotations = self.with_key(
+            call,
+            &input.key_id,
+            KeyForm::IdOrArn,
+            Access::new("kms:ListKeyRotations", CrossAccount::Never, StateRule::Any),
+            |k| {
+                let last = k.materials.len().saturating_sub(1);
+                Ok(k.materials
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| all || m.rotation_type.is_some())
+                    .map(|(i, m)| RotationsListEntry {
+                        key_id: k.id.clone(),
+                        key_material_id: m.id.clone(),
+                        key_material_state: if i == last { "CURRENT" } else { "NON_CURRENT" }
+                            .into(),
+                        rotation_date: to_epoch(m.created),
+                        rotation_type: m.rotation_type.clone(),
+                    })
+                    .collect::<Vec<_>>())
+            },
+        )?;
         let (rotations, next_marker) = page(rotations, input.limit, input.marker.as_deref())?;
-        Ok(ListKeyRotationsOutput { rotations, truncated: next_marker.is_some(), next_marker })
+        Ok(ListKeyRotationsOutput {
+            rotations,
+            truncated: next_marker.is_some(),
+            next_marker,
+        })
     }
 
     fn check_policy_name(name: Option<&str>) -> Result<(), KmsError> {
@@ -1270,7 +1809,11 @@ impl Kms {
     }
 
     /// PutKeyPolicy.
-    pub fn put_key_policy(&self, call: &mut Call, input: PutKeyPolicyInput) -> Result<Empty, KmsError> {
+    pub fn put_key_policy(
+        &self,
+        call: &mut Call,
+        input: PutKeyPolicyInput,
+    ) -> Result<Empty, KmsError> {
         Self::check_policy_name(input.policy_name.as_deref())?;
         let doc = self.validate_policy(&input.policy)?;
         let bypass = input.bypass_policy_lockout_safety_check.unwrap_or(false);
@@ -1278,13 +1821,24 @@ impl Kms {
         let resolved = self.resolve(&state, call, &input.key_id, KeyForm::IdOrArn)?;
         let key = &state.keys[&resolved.key_id];
         call.notes.resources.push(key.arn.clone());
-        self.authorize_key(&state, call, key, "kms:PutKeyPolicy", CrossAccount::Never, None, &move |ctx| {
-            ctx.set("kms:BypassPolicyLockoutSafetyCheck", bypass.to_string());
-        })?;
+        self.authorize_key(
+            &state,
+            call,
+            key,
+            "kms:PutKeyPolicy",
+            CrossAccount::Never,
+            None,
+            &move |ctx| {
+                ctx.set("kms:BypassPolicyLockoutSafetyCheck", bypass.to_string());
+            },
+        )?;
         if !bypass {
             self.lockout_check(&state, call, key, &doc)?;
         }
-        let key = state.keys.get_mut(&resolved.key_id).expect("resolved key exists");
+        let key = state
+            .keys
+            .get_mut(&resolved.key_id)
+            .expect("resolved key exists");
         key.policy = input.policy;
         key.policy_doc = Some(Arc::new(doc));
         self.save(&state)?;
@@ -1292,24 +1846,54 @@ impl Kms {
     }
 
     /// GetKeyPolicy.
-    pub fn get_key_policy(&self, call: &mut Call, input: GetKeyPolicyInput) -> Result<GetKeyPolicyOutput, KmsError> {
+    pub fn get_key_policy(
+        &self,
+        call: &mut Call,
+        input: GetKeyPolicyInput,
+    ) -> Result<GetKeyPolicyOutput, KmsError> {
         Self::check_policy_name(input.policy_name.as_deref())?;
-        self.with_key(call, &input.key_id, KeyForm::IdOrArn, "kms:GetKeyPolicy", CrossAccount::Never, StateRule::Any, |k| {
-            Ok(GetKeyPolicyOutput { policy: k.policy.clone(), policy_name: "default".into() })
-        })
+        self.with_key(
+            call,
+            &input.key_id,
+            KeyForm::IdOrArn,
+            Access::new("kms:GetKeyPolicy", CrossAccount::Never, StateRule::Any),
+            |k| {
+                Ok(GetKeyPolicyOutput {
+                    policy: k.policy.clone(),
+                    policy_name: "default".into(),
+                })
+            },
+        )
     }
 
     /// ListKeyPolicies.
-    pub fn list_key_policies(&self, call: &mut Call, input: ListInput) -> Result<ListKeyPoliciesOutput, KmsError> {
+    pub fn list_key_policies(
+        &self,
+        call: &mut Call,
+        input: ListInput,
+    ) -> Result<ListKeyPoliciesOutput, KmsError> {
         validate_limit(input.limit)?;
         let key_id = input.key_id.ok_or_else(|| KmsError::missing("keyId"))?;
-        self.with_key(call, &key_id, KeyForm::IdOrArn, "kms:ListKeyPolicies", CrossAccount::Never, StateRule::Any, |_| {
-            Ok(ListKeyPoliciesOutput { policy_names: vec!["default".into()], truncated: false })
-        })
+        self.with_key(
+            call,
+            &key_id,
+            KeyForm::IdOrArn,
+            Access::new("kms:ListKeyPolicies", CrossAccount::Never, StateRule::Any),
+            |_| {
+                Ok(ListKeyPoliciesOutput {
+                    policy_names: vec!["default".into()],
+                    truncated: false,
+                })
+            },
+        )
     }
 
     /// CreateGrant.
-    pub fn create_grant(&self, call: &mut Call, input: CreateGrantInput) -> Result<CreateGrantOutput, KmsError> {
+    pub fn create_grant(
+        &self,
+        call: &mut Call,
+        input: CreateGrantInput,
+    ) -> Result<CreateGrantOutput, KmsError> {
         if input.operations.is_empty() {
             return Err(KmsError::validation(
                 "1 validation error detected: Value '[]' at 'operations' failed to satisfy constraint: Member must have length greater than or equal to 1",
@@ -1328,7 +1912,9 @@ impl Kms {
                 )));
             }
         }
-        for principal in std::iter::once(&input.grantee_principal).chain(input.retiring_principal.iter()) {
+        for principal in
+            std::iter::once(&input.grantee_principal).chain(input.retiring_principal.iter())
+        {
             if !is_principal_arn(principal) {
                 return Err(KmsError::validation(format!(
                     "Invalid principal \"{principal}\": use an IAM user, role or account root ARN such as arn:aws:iam::444455556666:role/Analyst."
@@ -1357,17 +1943,25 @@ impl Kms {
                 v
             })
             .collect();
-        self.authorize_key(&state, call, key, "kms:CreateGrant", CrossAccount::Allowed, None, &move |ctx| {
-            ctx.set_many("kms:GrantOperations", operations.clone());
-            ctx.set("kms:GranteePrincipal", grantee.clone());
-            if let Some(r) = &retiring {
-                ctx.set("kms:RetiringPrincipal", r.clone());
-            }
-            if !constraint_types.is_empty() {
-                ctx.set_many("kms:GrantConstraintType", constraint_types.clone());
-            }
-            ctx.set("kms:GrantIsForAWSResource", "false");
-        })?;
+        self.authorize_key(
+            &state,
+            call,
+            key,
+            "kms:CreateGrant",
+            CrossAccount::Allowed,
+            None,
+            &move |ctx| {
+                ctx.set_many("kms:GrantOperations", operations.clone());
+                ctx.set("kms:GranteePrincipal", grantee.clone());
+                if let Some(r) = &retiring {
+                    ctx.set("kms:RetiringPrincipal", r.clone());
+                }
+                if !constraint_types.is_empty() {
+                    ctx.set_many("kms:GrantConstraintType", constraint_types.clone());
+                }
+                ctx.set("kms:GrantIsForAWSResource", "false");
+            },
+        )?;
         check_state(StateRule::CreateGrant, key)?;
         if input.dry_run == Some(true) {
             return Err(KmsError::dry_run());
@@ -1383,48 +1977,87 @@ impl Kms {
             created: now_secs(&self.clock),
             issuing_account: call.identity.caller.account.clone(),
         };
-        let out = CreateGrantOutput { grant_token: grant.token.clone(), grant_id: grant.id.clone() };
-        state.keys.get_mut(&resolved.key_id).expect("resolved key exists").grants.push(grant);
+        let out = CreateGrantOutput {
+            grant_token: grant.token.clone(),
+            grant_id: grant.id.clone(),
+        };
+        state
+            .keys
+            .get_mut(&resolved.key_id)
+            .expect("resolved key exists")
+            .grants
+            .push(grant);
         self.save(&state)?;
         Ok(out)
     }
 
     /// ListGrants.
-    pub fn list_grants(&self, call: &mut Call, input: ListGrantsInput) -> Result<ListGrantsOutput, KmsError> {
-        let grants = self.with_key(call, &input.key_id, KeyForm::IdOrArn, "kms:ListGrants", CrossAccount::Allowed, StateRule::Any, |k| {
-            Ok(k.grants
-                .iter()
-                .filter(|g| input.grant_id.as_ref().is_none_or(|id| *id == g.id))
-                .filter(|g| input.grantee_principal.as_ref().is_none_or(|p| *p == g.grantee))
-                .map(|g| GrantListEntry {
-                    key_id: k.arn.clone(),
-                    grant_id: g.id.clone(),
-                    name: g.name.clone(),
-                    creation_date: to_epoch(g.created),
-                    grantee_principal: g.grantee.clone(),
-                    retiring_principal: g.retiring.clone(),
-                    issuing_account: format!("arn:aws:iam::{}:root", g.issuing_account),
-                    operations: g.operations.clone(),
-                    constraints: g.constraints.clone(),
-                })
-                .collect::<Vec<_>>())
-        })?;
+    pub fn list_grants(
+        &self,
+        call: &mut Call,
+        input: ListGrantsInput,
+    ) -> Result<ListGrantsOutput, KmsError> {
+        let grants = self.with_key(
+            call,
+            &input.key_id,
+            KeyForm::IdOrArn,
+            Access::new("kms:ListGrants", CrossAccount::Allowed, StateRule::Any),
+            |k| {
+                Ok(k.grants
+                    .iter()
+                    .filter(|g| input.grant_id.as_ref().is_none_or(|id| *id == g.id))
+                    .filter(|g| {
+                        input
+                            .grantee_principal
+                            .as_ref()
+                            .is_none_or(|p| *p == g.grantee)
+                    })
+                    .map(|g| GrantListEntry {
+                        key_id: k.arn.clone(),
+                        grant_id: g.id.clone(),
+                        name: g.name.clone(),
+                        creation_date: to_epoch(g.created),
+                        grantee_principal: g.grantee.clone(),
+                        retiring_principal: g.retiring.clone(),
+                        issuing_account: format!("arn:aws:iam::{}:root", g.issuing_account),
+                        operations: g.operations.clone(),
+                        constraints: g.constraints.clone(),
+                    })
+                    .collect::<Vec<_>>())
+            },
+        )?;
         let (grants, next_marker) = page(grants, input.limit, input.marker.as_deref())?;
-        Ok(ListGrantsOutput { grants, truncated: next_marker.is_some(), next_marker })
+        Ok(ListGrantsOutput {
+            grants,
+            truncated: next_marker.is_some(),
+            next_marker,
+        })
     }
 
     /// RetireGrant.
-    pub fn retire_grant(&self, call: &mut Call, input: RetireGrantInput) -> Result<Empty, KmsError> {
+    pub fn retire_grant(
+        &self,
+        call: &mut Call,
+        input: RetireGrantInput,
+    ) -> Result<Empty, KmsError> {
         let mut state = self.state.write().expect("kms lock");
         let (key_id, grant_id) = match (&input.grant_token, &input.key_id, &input.grant_id) {
             (Some(token), _, _) => state
                 .keys
                 .values()
-                .find_map(|k| k.grants.iter().find(|g| &g.token == token).map(|g| (k.id.clone(), g.id.clone())))
+                .find_map(|k| {
+                    k.grants
+                        .iter()
+                        .find(|g| &g.token == token)
+                        .map(|g| (k.id.clone(), g.id.clone()))
+                })
                 .ok_or_else(KmsError::invalid_grant_token)?,
             (None, Some(key), Some(grant)) => {
                 let resolved = self.resolve(&state, call, key, KeyForm::IdOrArn)?;
-                let exists = state.keys[&resolved.key_id].grants.iter().any(|g| &g.id == grant);
+                let exists = state.keys[&resolved.key_id]
+                    .grants
+                    .iter()
+                    .any(|g| &g.id == grant);
                 if !exists {
                     return Err(KmsError::not_found(format!("Grant ID {grant} not found")));
                 }
@@ -1438,14 +2071,32 @@ impl Kms {
         };
         let key = &state.keys[&key_id];
         call.notes.resources.push(key.arn.clone());
-        let grant = key.grants.iter().find(|g| g.id == grant_id).expect("grant found above").clone();
+        let grant = key
+            .grants
+            .iter()
+            .find(|g| g.id == grant_id)
+            .expect("grant found above")
+            .clone();
         let caller = &call.identity.caller;
-        let is = |p: &Option<String>| p.as_ref().is_some_and(|p| *p == caller.principal_arn || *p == caller.arn);
+        let is = |p: &Option<String>| {
+            p.as_ref()
+                .is_some_and(|p| *p == caller.principal_arn || *p == caller.arn)
+        };
         let by_retiring = is(&grant.retiring);
-        let by_grantee = is(&Some(grant.grantee.clone())) && grant.operations.iter().any(|o| o == "RetireGrant");
+        let by_grantee =
+            is(&Some(grant.grantee.clone())) && grant.operations.iter().any(|o| o == "RetireGrant");
         if !(by_retiring || by_grantee) {
             if caller.account != grant.issuing_account {
-                let mut decision = self.decide_key(&state, call, key, "kms:RetireGrant", "RetireGrant", None, &|_| {}, None);
+                let mut decision = self.decide_key(
+                    &state,
+                    call,
+                    key,
+                    "kms:RetireGrant",
+                    "RetireGrant",
+                    None,
+                    &|_| {},
+                    None,
+                );
                 decision.allowed = false;
                 decision.denial = Some(Denial::NoResourceAllow);
                 decision.trace.steps.push(
@@ -1453,51 +2104,96 @@ impl Kms {
                 );
                 return self.finish_decision(call, decision).map(|_| Empty {});
             }
-            self.authorize_key(&state, call, key, "kms:RetireGrant", CrossAccount::Never, None, &|_| {})?;
+            self.authorize_key(
+                &state,
+                call,
+                key,
+                "kms:RetireGrant",
+                CrossAccount::Never,
+                None,
+                &|_| {},
+            )?;
         } else {
             call.notes.allowed = Some(true);
         }
         if input.dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        state.keys.get_mut(&key_id).expect("key exists").grants.retain(|g| g.id != grant_id);
+        state
+            .keys
+            .get_mut(&key_id)
+            .expect("key exists")
+            .grants
+            .retain(|g| g.id != grant_id);
         self.save(&state)?;
         Ok(Empty {})
     }
 
     /// RevokeGrant.
-    pub fn revoke_grant(&self, call: &mut Call, input: RevokeGrantInput) -> Result<Empty, KmsError> {
+    pub fn revoke_grant(
+        &self,
+        call: &mut Call,
+        input: RevokeGrantInput,
+    ) -> Result<Empty, KmsError> {
         let mut state = self.state.write().expect("kms lock");
         let resolved = self.resolve(&state, call, &input.key_id, KeyForm::IdOrArn)?;
         let key = &state.keys[&resolved.key_id];
         call.notes.resources.push(key.arn.clone());
-        self.authorize_key(&state, call, key, "kms:RevokeGrant", CrossAccount::Allowed, None, &|_| {})?;
+        self.authorize_key(
+            &state,
+            call,
+            key,
+            "kms:RevokeGrant",
+            CrossAccount::Allowed,
+            None,
+            &|_| {},
+        )?;
         if !key.grants.iter().any(|g| g.id == input.grant_id) {
-            return Err(KmsError::not_found(format!("Grant ID {} not found", input.grant_id)));
+            return Err(KmsError::not_found(format!(
+                "Grant ID {} not found",
+                input.grant_id
+            )));
         }
         if input.dry_run == Some(true) {
             return Err(KmsError::dry_run());
         }
-        state.keys.get_mut(&resolved.key_id).expect("key exists").grants.retain(|g| g.id != input.grant_id);
+        state
+            .keys
+            .get_mut(&resolved.key_id)
+            .expect("key exists")
+            .grants
+            .retain(|g| g.id != input.grant_id);
         self.save(&state)?;
         Ok(Empty {})
     }
 
     /// TagResource.
-    pub fn tag_resource(&self, call: &mut Call, input: TagResourceInput) -> Result<Empty, KmsError> {
+    pub fn tag_resource(
+        &self,
+        call: &mut Call,
+        input: TagResourceInput,
+    ) -> Result<Empty, KmsError> {
         validate_tags(&input.tags)?;
         let tags = input.tags.clone();
         self.mutate_key(
             call,
             &input.key_id,
-            "kms:TagResource",
-            CrossAccount::Never,
-            StateRule::NotPendingDeletion,
+            Access::new(
+                "kms:TagResource",
+                CrossAccount::Never,
+                StateRule::NotPendingDeletion,
+            ),
             &move |ctx| {
                 for t in &tags {
-                    ctx.set(&format!("aws:RequestTag/{}", t.tag_key), t.tag_value.clone());
+                    ctx.set(
+                        &format!("aws:RequestTag/{}", t.tag_key),
+                        t.tag_value.clone(),
+                    );
                 }
-                ctx.set_many("aws:TagKeys", tags.iter().map(|t| t.tag_key.clone()).collect());
+                ctx.set_many(
+                    "aws:TagKeys",
+                    tags.iter().map(|t| t.tag_key.clone()).collect(),
+                );
             },
             |k, _| {
                 for t in input.tags {
@@ -1512,14 +2208,20 @@ impl Kms {
     }
 
     /// UntagResource.
-    pub fn untag_resource(&self, call: &mut Call, input: UntagResourceInput) -> Result<Empty, KmsError> {
+    pub fn untag_resource(
+        &self,
+        call: &mut Call,
+        input: UntagResourceInput,
+    ) -> Result<Empty, KmsError> {
         let keys = input.tag_keys.clone();
         self.mutate_key(
             call,
             &input.key_id,
-            "kms:UntagResource",
-            CrossAccount::Never,
-            StateRule::NotPendingDeletion,
+            Access::new(
+                "kms:UntagResource",
+                CrossAccount::Never,
+                StateRule::NotPendingDeletion,
+            ),
             &move |ctx| ctx.set_many("aws:TagKeys", keys.clone()),
             |k, _| {
                 for t in &input.tag_keys {
@@ -1531,13 +2233,36 @@ impl Kms {
     }
 
     /// ListResourceTags.
-    pub fn list_resource_tags(&self, call: &mut Call, input: ListInput) -> Result<ListResourceTagsOutput, KmsError> {
-        let key_id = input.key_id.clone().ok_or_else(|| KmsError::missing("keyId"))?;
-        let tags = self.with_key(call, &key_id, KeyForm::IdOrArn, "kms:ListResourceTags", CrossAccount::Never, StateRule::Any, |k| {
-            Ok(k.tags.iter().map(|(k, v)| Tag { tag_key: k.clone(), tag_value: v.clone() }).collect::<Vec<_>>())
-        })?;
+    pub fn list_resource_tags(
+        &self,
+        call: &mut Call,
+        input: ListInput,
+    ) -> Result<ListResourceTagsOutput, KmsError> {
+        let key_id = input
+            .key_id
+            .clone()
+            .ok_or_else(|| KmsError::missing("keyId"))?;
+        let tags = self.with_key(
+            call,
+            &key_id,
+            KeyForm::IdOrArn,
+            Access::new("kms:ListResourceTags", CrossAccount::Never, StateRule::Any),
+            |k| {
+                Ok(k.tags
+                    .iter()
+                    .map(|(k, v)| Tag {
+                        tag_key: k.clone(),
+                        tag_value: v.clone(),
+                    })
+                    .collect::<Vec<_>>())
+            },
+        )?;
         let (tags, next_marker) = page(tags, input.limit, input.marker.as_deref())?;
-        Ok(ListResourceTagsOutput { tags, truncated: next_marker.is_some(), next_marker })
+        Ok(ListResourceTagsOutput {
+            tags,
+            truncated: next_marker.is_some(),
+            next_marker,
+        })
     }
 }
 
@@ -1556,13 +2281,17 @@ fn validate_number_of_bytes(n: i64) -> Result<usize, KmsError> {
 }
 
 fn is_principal_arn(p: &str) -> bool {
-    let Some(rest) = p.strip_prefix("arn:aws:") else { return false };
+    let Some(rest) = p.strip_prefix("arn:aws:") else {
+        return false;
+    };
     let parts: Vec<&str> = rest.splitn(4, ':').collect();
     if parts.len() != 4 || parts[2].len() != 12 || !parts[2].bytes().all(|b| b.is_ascii_digit()) {
         return false;
     }
     match parts[0] {
-        "iam" => parts[3] == "root" || parts[3].starts_with("user/") || parts[3].starts_with("role/"),
+        "iam" => {
+            parts[3] == "root" || parts[3].starts_with("user/") || parts[3].starts_with("role/")
+        }
         "sts" => parts[3].starts_with("assumed-role/"),
         _ => false,
     }
@@ -1571,5 +2300,10 @@ fn is_principal_arn(p: &str) -> bool {
 /// A read-only view of the KMS state used by the engine's tests and graders.
 pub fn aliases_of(kms: &Kms, account: &str) -> BTreeMap<String, String> {
     let state = kms.state.read().expect("kms lock");
-    state.aliases.values().filter(|a| a.account == account).map(|a| (a.name.clone(), a.target_key_id.clone())).collect()
+    state
+        .aliases
+        .values()
+        .filter(|a| a.account == account)
+        .map(|a| (a.name.clone(), a.target_key_id.clone()))
+        .collect()
 }

@@ -57,7 +57,11 @@ impl Serialize for MaterialBytes {
 impl<'de> Deserialize<'de> for MaterialBytes {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Zeroizing::new(String::deserialize(d)?);
-        let raw = Zeroizing::new(STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom)?);
+        let raw = Zeroizing::new(
+            STANDARD
+                .decode(text.as_bytes())
+                .map_err(serde::de::Error::custom)?,
+        );
         if raw.len() != 32 {
             return Err(serde::de::Error::custom("key material must be 32 bytes"));
         }
@@ -172,18 +176,18 @@ pub struct Grant {
 impl Grant {
     /// Whether the constraints admit this encryption context.
     pub fn admits(&self, context: &EncryptionContext) -> bool {
-        let Some(c) = &self.constraints else { return true };
-        if let Some(eq) = &c.encryption_context_equals {
-            if eq != context {
-                return false;
-            }
-        }
-        if let Some(sub) = &c.encryption_context_subset {
-            if !sub.iter().all(|(k, v)| context.get(k) == Some(v)) {
-                return false;
-            }
-        }
-        true
+        let Some(c) = &self.constraints else {
+            return true;
+        };
+        let equals_ok = c
+            .encryption_context_equals
+            .as_ref()
+            .is_none_or(|eq| eq == context);
+        let subset_ok = c
+            .encryption_context_subset
+            .as_ref()
+            .is_none_or(|sub| sub.iter().all(|(k, v)| context.get(k) == Some(v)));
+        equals_ok && subset_ok
     }
 }
 

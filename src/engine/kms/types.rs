@@ -31,7 +31,10 @@ mod blob {
     pub mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(bytes: &Option<Zeroizing<Vec<u8>>>, s: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            bytes: &Option<Zeroizing<Vec<u8>>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
             match bytes {
                 Some(b) => super::serialize(b, s),
                 None => s.serialize_none(),

@@ -59,7 +59,11 @@ fn lower_camel(name: &str) -> String {
 
 /// Parses a request body into an operation's input.
 pub fn parse_input<T: DeserializeOwned>(body: &[u8]) -> Result<T, KmsError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
     serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
         if let Some(rest) = text.strip_prefix("missing field `") {
@@ -71,11 +75,17 @@ pub fn parse_input<T: DeserializeOwned>(body: &[u8]) -> Result<T, KmsError> {
 }
 
 fn to_body<T: Serialize>(output: &T) -> Result<Vec<u8>, KmsError> {
-    serde_json::to_vec(output).map_err(|e| KmsError::internal(format!("cannot serialise the response: {e}")))
+    serde_json::to_vec(output)
+        .map_err(|e| KmsError::internal(format!("cannot serialise the response: {e}")))
 }
 
 /// Runs one operation on a JSON body and returns the JSON response body.
-pub fn dispatch(kms: &Kms, call: &mut Call, operation: &str, body: &[u8]) -> Result<Vec<u8>, KmsError> {
+pub fn dispatch(
+    kms: &Kms,
+    call: &mut Call,
+    operation: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, KmsError> {
     kms.tick();
     match operation {
         "CreateKey" => to_body(&kms.create_key(call, parse_input(body)?)?),
@@ -89,7 +99,9 @@ pub fn dispatch(kms: &Kms, call: &mut Call, operation: &str, body: &[u8]) -> Res
         "Decrypt" => to_body(&kms.decrypt(call, parse_input(body)?)?),
         "ReEncrypt" => to_body(&kms.re_encrypt(call, parse_input(body)?)?),
         "GenerateDataKey" => to_body(&kms.generate_data_key(call, parse_input(body)?, true)?),
-        "GenerateDataKeyWithoutPlaintext" => to_body(&kms.generate_data_key(call, parse_input(body)?, false)?),
+        "GenerateDataKeyWithoutPlaintext" => {
+            to_body(&kms.generate_data_key(call, parse_input(body)?, false)?)
+        }
         "GenerateRandom" => to_body(&kms.generate_random(call, parse_input(body)?)?),
         "EnableKey" => to_body(&kms.enable_key(call, parse_input(body)?)?),
         "DisableKey" => to_body(&kms.disable_key(call, parse_input(body)?)?),
@@ -116,7 +128,8 @@ pub fn dispatch(kms: &Kms, call: &mut Call, operation: &str, body: &[u8]) -> Res
 
 /// The JSON error body for an error.
 pub fn error_body(code: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "__type": code, "message": message })).unwrap_or_default()
+    serde_json::to_vec(&serde_json::json!({ "__type": code, "message": message }))
+        .unwrap_or_default()
 }
 
 /// The request parameters recorded in the audit log: the body with every plaintext, blob and
@@ -147,7 +160,11 @@ mod tests {
     fn a_missing_member_is_named_as_aws_names_it() {
         let err = parse_input::<EncryptInput>(br#"{"Plaintext":"aGk="}"#).unwrap_err();
         assert_eq!(err.code, "ValidationException");
-        assert!(err.message.contains("Value null at 'keyId'"), "{}", err.message);
+        assert!(
+            err.message.contains("Value null at 'keyId'"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -1,0 +1,4 @@
+//! Fuzz target: `keylab::fuzzing::sigv4_request` must not panic on any input.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keylab::fuzzing::sigv4_request(data));

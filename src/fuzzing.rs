@@ -1,0 +1,155 @@
+//! Fuzzing harnesses, shared by the cargo-fuzz targets in `fuzz/` and by a bounded smoke test
+//! that CI runs on every change. Each takes arbitrary bytes and must never panic.
+
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use crate::engine::clock::Clock;
+use crate::engine::identity::{DEFAULT_IDENTITIES, IdentitySet};
+use crate::engine::kms::wire::{OPERATIONS, dispatch};
+use crate::engine::kms::{Call, Kms};
+use crate::engine::sigv4::{AuthorizationHeader, ReceivedRequest, verify};
+use crate::policy::{
+    Caller, ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules, decide,
+};
+
+/// Parses the bytes as a policy of both kinds and evaluates whatever parses.
+pub fn policy_parser(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let caller = Caller {
+        arn: "arn:aws:sts::111122223333:assumed-role/Analyst/s".into(),
+        principal_arn: "arn:aws:iam::111122223333:role/Analyst".into(),
+        account: "111122223333".into(),
+    };
+    let mut context = ContextKeys::new();
+    context.set("aws:SecureTransport", "false");
+    context.set("s3:TlsVersion", "1.2");
+    context.set("aws:SourceIp", "127.0.0.1");
+    context.set("aws:CurrentTime", "2026-11-23T00:00:00Z");
+    context.set_many("kms:EncryptionContextKeys", vec!["a".into(), "b".into()]);
+    for kind in [PolicyKind::Identity, PolicyKind::Resource] {
+        let Ok(doc) = PolicyDocument::parse(text, kind) else {
+            continue;
+        };
+        for rules in [ResourceRules::Kms, ResourceRules::Standard] {
+            let (identity, resource) = match kind {
+                PolicyKind::Identity => (vec![("fuzz".to_string(), &doc)], None),
+                PolicyKind::Resource => (vec![], Some(("fuzz".to_string(), &doc))),
+            };
+            let policies = Policies {
+                identity,
+                resource,
+                rules,
+                grants: vec![],
+            };
+            for account in ["111122223333", "444455556666"] {
+                let req = Request {
+                    caller: &caller,
+                    action: "kms:Decrypt",
+                    resource: "arn:aws:kms:us-east-1:111122223333:key/k",
+                    resource_account: account,
+                    context: &context,
+                };
+                let decision = decide(&req, &policies);
+                let _ = decision.message();
+                let _ = decision.to_string();
+            }
+        }
+    }
+}
+
+fn fuzz_kms() -> &'static (Kms, Arc<IdentitySet>) {
+    static KMS: OnceLock<(Kms, Arc<IdentitySet>)> = OnceLock::new();
+    KMS.get_or_init(|| {
+        let identities = Arc::new(
+            IdentitySet::parse(DEFAULT_IDENTITIES, "default", None).expect("default identities"),
+        );
+        let kms = Kms::open(
+            "us-east-1",
+            None,
+            identities.clone(),
+            Arc::new(Clock::default()),
+        )
+        .expect("in-memory kms");
+        let admin = identities.by_profile("owner-admin").expect("owner-admin");
+        let mut call = Call::new(admin, true);
+        let created = dispatch(&kms, &mut call, "CreateKey", b"{}").expect("create key");
+        let id = serde_json::from_slice::<serde_json::Value>(&created)
+            .ok()
+            .and_then(|v| v["KeyMetadata"]["KeyId"].as_str().map(String::from));
+        if let Some(id) = id {
+            let body = format!(r#"{{"AliasName":"alias/fuzz","TargetKeyId":"{id}"}}"#);
+            let _ = dispatch(
+                &kms,
+                &mut Call::new(admin, true),
+                "CreateAlias",
+                body.as_bytes(),
+            );
+        }
+        (kms, identities)
+    })
+}
+
+/// Sends the bytes as the JSON body of a KMS operation chosen by the first byte, as one of
+/// the lab identities chosen by the second.
+pub fn kms_request(data: &[u8]) {
+    let [op, who, body @ ..] = data else { return };
+    let (kms, identities) = fuzz_kms();
+    let operation = OPERATIONS[*op as usize % OPERATIONS.len()];
+    if matches!(operation, "CreateKey" | "CreateGrant") && kms.key_summaries().len() > 64 {
+        return;
+    }
+    let all = identities.identities();
+    let identity = &all[*who as usize % all.len()];
+    let mut call = Call::new(identity, who & 0x80 != 0);
+    let _ = dispatch(kms, &mut call, operation, body);
+}
+
+/// Treats the bytes as an `Authorization` header, an `X-Amz-Date` and a body, and verifies
+/// the signature.
+pub fn sigv4_request(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(3, '\n');
+    let (auth, date, body) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or(""),
+    );
+    let mut headers = http::HeaderMap::new();
+    let (Ok(auth), Ok(date)) = (
+        http::HeaderValue::from_str(auth),
+        http::HeaderValue::from_str(date),
+    ) else {
+        return;
+    };
+    headers.insert(http::header::AUTHORIZATION, auth);
+    headers.insert("x-amz-date", date);
+    headers.insert("host", http::HeaderValue::from_static("127.0.0.1"));
+    let req = ReceivedRequest {
+        method: "POST",
+        path: "/a%2Fb/%zz",
+        query: "b=1&a=%41&c",
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    if let Ok(parsed) = AuthorizationHeader::from_headers(&headers) {
+        let _ = verify(
+            &req,
+            &parsed,
+            "secret",
+            "us-east-1",
+            "kms",
+            SystemTime::now(),
+        );
+        let _ = verify(
+            &req,
+            &parsed,
+            "secret",
+            "us-east-1",
+            "s3",
+            SystemTime::now(),
+        );
+    }
+}
