@@ -360,6 +360,19 @@ fn state_persists_across_a_killed_engine_and_reset_clears_it() {
         second.identity("owner-admin")["secret_access_key"],
         secret.as_str()
     );
+    let busy = Command::new(KEYLAB)
+        .args(["engine", "reset", "--state-dir"])
+        .arg(state.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        busy.status.code(),
+        Some(1),
+        "reset refuses while an engine runs"
+    );
+    assert!(
+        String::from_utf8_lossy(&busy.stderr).contains("in use by another running keylab engine")
+    );
     drop(second);
     let out = Command::new(KEYLAB)
         .args(["engine", "reset", "--state-dir"])
@@ -367,7 +380,14 @@ fn state_persists_across_a_killed_engine_and_reset_clears_it() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(std::fs::read_dir(state.path()).unwrap().count(), 0);
+    let left: Vec<_> = std::fs::read_dir(state.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        left.iter().all(|n| n == ".lock"),
+        "only the lock file is left: {left:?}"
+    );
     let third = Server::start(state.path());
     assert_ne!(
         third.identity("owner-admin")["secret_access_key"],

@@ -16,6 +16,16 @@ fn blob(s: &str) -> Blob {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_describe_and_list_keys() {
     let lab = Lab::start().await;
+    assert!(
+        lab.engine.http_endpoint().starts_with("http://127.0.0.1:"),
+        "loopback only"
+    );
+    assert!(
+        lab.engine
+            .https_endpoint()
+            .starts_with("https://127.0.0.1:"),
+        "loopback only"
+    );
     let kms = lab.kms("owner-admin");
     let created = kms
         .create_key()
@@ -1349,6 +1359,13 @@ async fn cross_account_use_needs_both_policies_and_never_covers_management() {
         .0,
         "NotFoundException"
     );
+    partner
+        .decrypt()
+        .ciphertext_blob(ct.clone())
+        .key_id(key_id)
+        .send()
+        .await
+        .expect("Decrypt accepts the bare key id of a symmetric ciphertext's key across accounts");
     partner.describe_key().key_id(&arn).send().await.unwrap();
     partner
         .get_key_rotation_status()

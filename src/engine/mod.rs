@@ -121,6 +121,7 @@ pub struct Engine {
     started: Instant,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    _lock: std::fs::File,
 }
 
 impl std::fmt::Debug for Engine {
@@ -143,6 +144,7 @@ impl Engine {
     /// Starts the engine: loads state, binds both listeners on 127.0.0.1 and serves.
     pub async fn start(config: EngineConfig) -> Result<Engine, EngineError> {
         let started = Instant::now();
+        let lock = state::lock(&config.state_dir)?;
         let store = Arc::new(StateStore::open(&config.state_dir)?);
         let identities = match &config.identities_file {
             Some(path) => IdentitySet::load(path, Some(&store))?,
@@ -200,6 +202,7 @@ impl Engine {
             started,
             shutdown,
             tasks,
+            _lock: lock,
         })
     }
 

@@ -29,6 +29,14 @@ pub enum StateError {
         /// The cause.
         source: io::Error,
     },
+    /// Another engine holds the directory.
+    #[error(
+        "{path} is in use by another running keylab engine: stop it first, or pass another --state-dir"
+    )]
+    Busy {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A file exists but cannot be decrypted or parsed.
     #[error(
         "{path}: {reason}. The state directory is damaged or was written by another keylab; run `keylab engine reset` to start afresh."
@@ -177,18 +185,56 @@ impl StateStore {
     }
 }
 
+const LOCK_FILE: &str = ".lock";
+
+/// Takes the exclusive lock that marks a state directory as in use by one engine. The lock is
+/// released when the returned file is dropped (or the process ends).
+pub fn lock(dir: &Path) -> Result<fs::File, StateError> {
+    fs::create_dir_all(dir).map_err(|source| StateError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| StateError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(StateError::Busy {
+            path: dir.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(source)) => Err(StateError::Io { path, source }),
+    }
+}
+
 /// Deletes everything in a state directory (`keylab engine reset`), keeping the directory.
-pub fn reset(dir: &Path) -> io::Result<()> {
+/// Refuses while an engine is using it.
+pub fn reset(dir: &Path) -> Result<(), StateError> {
     if !dir.exists() {
         return Ok(());
     }
-    for entry in fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            fs::remove_dir_all(&path)?;
-        } else {
-            fs::remove_file(&path)?;
+    let _lock = lock(dir)?;
+    let io_err = |source| StateError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in fs::read_dir(dir).map_err(io_err)? {
+        let path = entry.map_err(io_err)?.path();
+        if path.file_name().is_some_and(|n| n == LOCK_FILE) {
+            continue;
         }
+        let removed = if path.is_dir() {
+            fs::remove_dir_all(&path)
+        } else {
+            fs::remove_file(&path)
+        };
+        removed.map_err(|source| StateError::Io { path, source })?;
     }
     Ok(())
 }
@@ -210,6 +256,16 @@ mod tests {
         let back: Vec<String> = again.load("doc").unwrap().unwrap();
         assert_eq!(back, vec!["top-secret-value".to_string()]);
         assert!(again.load::<Vec<String>>("missing").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_locked_directory_cannot_be_reset_or_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock(dir.path()).unwrap();
+        assert!(matches!(lock(dir.path()), Err(StateError::Busy { .. })));
+        assert!(matches!(reset(dir.path()), Err(StateError::Busy { .. })));
+        drop(held);
+        reset(dir.path()).unwrap();
     }
 
     #[test]

@@ -144,6 +144,23 @@ fn ip_in_cidr(ip: &str, cidr: &str) -> bool {
     }
 }
 
+/// Applies a Numeric/Date operator to the ordering of request value against policy value.
+fn compare(kind: OperatorKind, ordering: Option<std::cmp::Ordering>) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let Some(o) = ordering else { return false };
+    match kind
+        .name()
+        .trim_start_matches("Numeric")
+        .trim_start_matches("Date")
+    {
+        "Equals" | "NotEquals" => o == Equal,
+        "LessThan" => o == Less,
+        "LessThanEquals" => o != Greater,
+        "GreaterThan" => o == Greater,
+        _ => o != Less,
+    }
+}
+
 /// Compares one request value with one policy value under the *positive* form of `kind`
 /// (`StringNotEquals` compares as `StringEquals`; the caller negates).
 fn positive_match(kind: OperatorKind, request: &str, policy: &str) -> bool {
@@ -154,45 +171,24 @@ fn positive_match(kind: OperatorKind, request: &str, policy: &str) -> bool {
             request.to_lowercase() == policy.to_lowercase()
         }
         K::StringLike | K::StringNotLike => wildcard_match(policy, request),
-        K::NumericEquals
-        | K::NumericNotEquals
-        | K::NumericLessThan
-        | K::NumericLessThanEquals
-        | K::NumericGreaterThan
-        | K::NumericGreaterThanEquals => {
+        k if k.is_numeric() => {
             let (Ok(r), Ok(p)) = (request.parse::<f64>(), policy.parse::<f64>()) else {
                 return false;
             };
-            match kind {
-                K::NumericEquals | K::NumericNotEquals => r == p,
-                K::NumericLessThan => r < p,
-                K::NumericLessThanEquals => r <= p,
-                K::NumericGreaterThan => r > p,
-                _ => r >= p,
-            }
+            compare(kind, r.partial_cmp(&p))
         }
-        K::DateEquals
-        | K::DateNotEquals
-        | K::DateLessThan
-        | K::DateLessThanEquals
-        | K::DateGreaterThan
-        | K::DateGreaterThanEquals => {
+        k if k.is_date() => {
             let (Some(r), Some(p)) = (parse_date(request), parse_date(policy)) else {
                 return false;
             };
-            match kind {
-                K::DateEquals | K::DateNotEquals => r == p,
-                K::DateLessThan => r < p,
-                K::DateLessThanEquals => r <= p,
-                K::DateGreaterThan => r > p,
-                _ => r >= p,
-            }
+            compare(kind, Some(r.cmp(&p)))
         }
         K::Bool => request.eq_ignore_ascii_case(policy),
         K::BinaryEquals => request == policy,
         K::IpAddress | K::NotIpAddress => ip_in_cidr(request, policy),
         K::ArnEquals | K::ArnLike | K::ArnNotEquals | K::ArnNotLike => arn_match(policy, request),
-        K::Null => false,
+        // Null is decided on presence alone, before values are compared.
+        _ => false,
     }
 }
 

@@ -230,6 +230,16 @@ impl OperatorKind {
             .unwrap_or("?")
     }
 
+    /// True for the `Numeric…` operators.
+    pub fn is_numeric(self) -> bool {
+        self.name().starts_with("Numeric")
+    }
+
+    /// True for the `Date…` operators.
+    pub fn is_date(self) -> bool {
+        self.name().starts_with("Date")
+    }
+
     /// True for operators that require the key *not* to match (`StringNotEquals`, …); these
     /// are true when the key is absent from the request.
     pub fn is_negated(self) -> bool {
@@ -699,40 +709,23 @@ fn validate_condition_values(
     index: usize,
 ) -> Result<(), PolicyError> {
     use OperatorKind as K;
-    let invalid = |v: &String| match op.kind {
-        K::Bool | K::Null => v != "true" && v != "false",
-        K::NumericEquals
-        | K::NumericNotEquals
-        | K::NumericLessThan
-        | K::NumericLessThanEquals
-        | K::NumericGreaterThan
-        | K::NumericGreaterThanEquals => v.parse::<f64>().is_err(),
-        K::DateEquals
-        | K::DateNotEquals
-        | K::DateLessThan
-        | K::DateLessThanEquals
-        | K::DateGreaterThan
-        | K::DateGreaterThanEquals => super::condition::parse_date(v).is_none(),
-        K::IpAddress | K::NotIpAddress => super::condition::parse_cidr(v).is_none(),
-        _ => false,
+    let (invalid, what): (fn(&String) -> bool, &str) = match op.kind {
+        K::Bool | K::Null => (|v| v != "true" && v != "false", "\"true\" or \"false\""),
+        K::IpAddress | K::NotIpAddress => (
+            |v| super::condition::parse_cidr(v).is_none(),
+            "an IP address or CIDR block such as 203.0.113.0/24",
+        ),
+        k if k.is_numeric() => (|v| v.parse::<f64>().is_err(), "a number"),
+        k if k.is_date() => (
+            |v| super::condition::parse_date(v).is_none(),
+            "an ISO 8601 date such as 2026-01-31T00:00:00Z, or epoch seconds",
+        ),
+        _ => return Ok(()),
     };
-    if !values.iter().any(invalid) {
-        return Ok(());
+    if values.iter().any(invalid) {
+        return err(format!(
+            "Statement {index}: {op} {key}: every value must be {what}."
+        ));
     }
-    let what = match op.kind {
-        K::Bool | K::Null => "\"true\" or \"false\"",
-        K::IpAddress | K::NotIpAddress => "an IP address or CIDR block such as 203.0.113.0/24",
-        K::DateEquals
-        | K::DateNotEquals
-        | K::DateLessThan
-        | K::DateLessThanEquals
-        | K::DateGreaterThan
-        | K::DateGreaterThanEquals => {
-            "an ISO 8601 date such as 2026-01-31T00:00:00Z, or epoch seconds"
-        }
-        _ => "a number",
-    };
-    err(format!(
-        "Statement {index}: {op} {key}: every value must be {what}."
-    ))
+    Ok(())
 }

@@ -7,7 +7,9 @@
 //! identity or resource policy may allow; cross-account: both must), and the KMS rules on top
 //! (a key policy must enable IAM, through its account principal, before an identity policy
 //! counts; grants are one more source of Allow). Service control policies, permission
-//! boundaries and session policies are not modelled.
+//! boundaries, session policies and policy variables (`${aws:username}`) are not modelled.
+//! The `iam-rs` crate was considered: it answers Allow / Deny / NotApplicable without saying
+//! which statement decided or why, and has no notion of the KMS rules.
 
 use std::fmt;
 

@@ -497,30 +497,12 @@ impl Kms {
                 };
             }
             if resource.starts_with("alias/") && form == KeyForm::Any {
-                let alias_arn = self.alias_arn(account, resource);
-                return match state.aliases.get(&alias_arn) {
-                    Some(a) => Ok(Resolved {
-                        key_id: a.target_key_id.clone(),
-                        alias: Some(a.name.clone()),
-                    }),
-                    None => Err(KmsError::not_found(format!(
-                        "Alias {alias_arn} is not found."
-                    ))),
-                };
+                return self.resolve_alias(state, account, resource);
             }
             return Err(KmsError::not_found(format!("Invalid keyId '{key_id}'")));
         }
         if key_id.starts_with("alias/") && form == KeyForm::Any {
-            let alias_arn = self.alias_arn(caller_account, key_id);
-            return match state.aliases.get(&alias_arn) {
-                Some(a) => Ok(Resolved {
-                    key_id: a.target_key_id.clone(),
-                    alias: Some(a.name.clone()),
-                }),
-                None => Err(KmsError::not_found(format!(
-                    "Alias {alias_arn} is not found."
-                ))),
-            };
+            return self.resolve_alias(state, caller_account, key_id);
         }
         if !is_key_uuid(key_id) {
             return Err(KmsError::not_found(format!("Invalid keyId '{key_id}'")));
@@ -537,6 +519,25 @@ impl Kms {
             None => Err(KmsError::not_found(format!(
                 "Key '{}' does not exist",
                 self.key_arn(caller_account, key_id)
+            ))),
+        }
+    }
+
+    /// Resolves `alias/<name>` in `account` (AWS names the alias ARN when it is missing).
+    fn resolve_alias(
+        &self,
+        state: &KmsState,
+        account: &str,
+        name: &str,
+    ) -> Result<Resolved, KmsError> {
+        let alias_arn = self.alias_arn(account, name);
+        match state.aliases.get(&alias_arn) {
+            Some(a) => Ok(Resolved {
+                key_id: a.target_key_id.clone(),
+                alias: Some(a.name.clone()),
+            }),
+            None => Err(KmsError::not_found(format!(
+                "Alias {alias_arn} is not found."
             ))),
         }
     }
@@ -1337,7 +1338,9 @@ impl Kms {
             )));
         };
         call.notes.resources.push(key.arn.clone());
-        if let Some(requested) = key_id {
+        // A bare key id naming the blob's own key is accepted even across accounts (AWS: "a
+        // short key ID is accepted for symmetric ciphertexts"); anything else must resolve.
+        if let Some(requested) = key_id.filter(|k| *k != key.id) {
             let resolved = self.resolve(&state, call, requested, KeyForm::Any)?;
             if resolved.key_id != key.id {
                 return Err(KmsError::incorrect_key());
