@@ -78,7 +78,7 @@ pub struct AuditEvent {
 pub struct AuditLog {
     inner: Mutex<Shared>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    path: Option<PathBuf>,
+    path: PathBuf,
 }
 
 struct Shared {
@@ -109,7 +109,7 @@ impl AuditLog {
                 sender: Some(tx),
             }),
             writer: Mutex::new(Some(writer)),
-            path: Some(path),
+            path,
         })
     }
 
@@ -137,22 +137,12 @@ impl AuditLog {
             .collect()
     }
 
-    /// Forgets the in-memory events (the file keeps them).
-    pub fn clear_memory(&self) {
-        self.inner.lock().expect("audit lock").recent.clear();
-    }
-
     /// Stops the writer thread after it has written every event.
     pub fn close(&self) {
         self.inner.lock().expect("audit lock").sender.take();
         if let Some(handle) = self.writer.lock().expect("audit lock").take() {
             let _ = handle.join();
         }
-    }
-
-    /// The file the log is written to.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
     }
 }
 

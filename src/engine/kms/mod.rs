@@ -13,7 +13,6 @@ pub mod model;
 pub mod types;
 pub mod wire;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use rand::RngCore;
@@ -428,16 +427,6 @@ impl Kms {
     pub fn key_summaries(&self) -> Vec<KeyMetadata> {
         let state = self.state.read().expect("kms lock");
         state.keys.values().map(|k| self.metadata(k)).collect()
-    }
-
-    /// The key policy text of a key, for graders.
-    pub fn key_policy(&self, key_id: &str) -> Option<String> {
-        self.state
-            .read()
-            .expect("kms lock")
-            .keys
-            .get(key_id)
-            .map(|k| k.policy.clone())
     }
 
     fn metadata(&self, k: &Key) -> KeyMetadata {
@@ -2298,15 +2287,4 @@ fn is_principal_arn(p: &str) -> bool {
         "sts" => parts[3].starts_with("assumed-role/"),
         _ => false,
     }
-}
-
-/// A read-only view of the KMS state used by the engine's tests and graders.
-pub fn aliases_of(kms: &Kms, account: &str) -> BTreeMap<String, String> {
-    let state = kms.state.read().expect("kms lock");
-    state
-        .aliases
-        .values()
-        .filter(|a| a.account == account)
-        .map(|a| (a.name.clone(), a.target_key_id.clone()))
-        .collect()
 }
