@@ -1,4 +1,4 @@
-//! Building `aws-sdk-kms` clients for a lab identity against an endpoint (the built-in engine
+//! Building `aws-sdk-kms` and `aws-sdk-s3` clients for a lab identity against an endpoint (the built-in engine
 //! or any AWS-compatible one), over HTTP or over HTTPS trusting the engine's CA. Retries are
 //! off so that every error reaches the caller as it happened.
 
@@ -59,6 +59,27 @@ pub fn kms_client(settings: &ClientSettings) -> Result<aws_sdk_kms::Client, Http
         .http_client(http_client(settings.ca_pem.as_deref())?)
         .build();
     Ok(aws_sdk_kms::Client::from_conf(config))
+}
+
+/// An S3 client (path-style addressing, so it works with an IP endpoint).
+pub fn s3_client(settings: &ClientSettings) -> Result<aws_sdk_s3::Client, HttpClientError> {
+    let credentials = Credentials::new(
+        settings.access_key_id.clone(),
+        settings.secret_access_key.clone(),
+        None,
+        None,
+        "keylab",
+    );
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(settings.region.clone()))
+        .endpoint_url(settings.endpoint.clone())
+        .force_path_style(true)
+        .credentials_provider(credentials)
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .http_client(http_client(settings.ca_pem.as_deref())?)
+        .build();
+    Ok(aws_sdk_s3::Client::from_conf(config))
 }
 
 /// Client settings for a lab identity of a running engine.

@@ -468,3 +468,104 @@ fn bad_input_gets_a_clear_error() {
             .contains("audit.jsonl")
     );
 }
+
+#[test]
+fn the_aws_cli_works_against_engine_s3() {
+    let Some(cli) = aws_cli() else { return };
+    let state = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let server = Server::start(state.path());
+    let aws = Aws {
+        cli,
+        server: &server,
+        work: work.path().to_path_buf(),
+    };
+    std::fs::write(work.path().join("data.csv"), b"id,ssn\n1,900-00-0001\n").unwrap();
+
+    aws.ok("owner-admin", true, &["s3", "mb", "s3://cli-bucket"]);
+    let key = aws.ok(
+        "owner-admin",
+        false,
+        &[
+            "kms",
+            "create-key",
+            "--query",
+            "KeyMetadata.Arn",
+            "--output",
+            "text",
+        ],
+    );
+    let config = format!(
+        r#"{{"Rules":[{{"ApplyServerSideEncryptionByDefault":{{"SSEAlgorithm":"aws:kms","KMSMasterKeyID":"{key}"}},"BucketKeyEnabled":true}}]}}"#
+    );
+    aws.ok(
+        "owner-admin",
+        true,
+        &[
+            "s3api",
+            "put-bucket-encryption",
+            "--bucket",
+            "cli-bucket",
+            "--server-side-encryption-configuration",
+            &config,
+        ],
+    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::cli-bucket","arn:aws:s3:::cli-bucket/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}"#;
+    aws.ok(
+        "owner-admin",
+        true,
+        &[
+            "s3api",
+            "put-bucket-policy",
+            "--bucket",
+            "cli-bucket",
+            "--policy",
+            policy,
+        ],
+    );
+
+    aws.ok(
+        "owner-admin",
+        true,
+        &["s3", "cp", "data.csv", "s3://cli-bucket/data.csv"],
+    );
+    let head: Value = serde_json::from_str(&aws.ok(
+        "owner-admin",
+        true,
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "cli-bucket",
+            "--key",
+            "data.csv",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(head["ServerSideEncryption"], "aws:kms");
+    assert_eq!(head["SSEKMSKeyId"], key.as_str());
+    aws.ok(
+        "owner-admin",
+        true,
+        &["s3", "cp", "s3://cli-bucket/data.csv", "back.csv"],
+    );
+    assert_eq!(
+        std::fs::read(work.path().join("back.csv")).unwrap(),
+        b"id,ssn\n1,900-00-0001\n"
+    );
+
+    let err = aws.fails(
+        "owner-admin",
+        false,
+        &["s3", "cp", "data.csv", "s3://cli-bucket/plain.csv"],
+    );
+    assert!(
+        err.contains("AccessDenied") && err.contains("explicit deny in a resource-based policy"),
+        "{err}"
+    );
+    let listed = aws.ok("owner-admin", true, &["s3", "ls", "s3://cli-bucket"]);
+    assert!(
+        listed.contains("data.csv") && !listed.contains("plain.csv"),
+        "{listed}"
+    );
+}

@@ -1,16 +1,17 @@
-//! The built-in engine: an in-process emulator of AWS KMS that speaks the real wire protocol
-//! on loopback (plain HTTP and HTTPS), verifies every SigV4 signature, evaluates key policies,
+//! The built-in engine: an in-process emulator of AWS KMS and S3 that speaks the real wire
+//! protocols on loopback (plain HTTP and HTTPS), verifies every SigV4 signature, evaluates key policies,
 //! identity policies and grants with explanations, keeps an audit log, and persists its state
 //! encrypted in a state directory. Any AWS SDK, the `aws` CLI or boto3 can talk to it.
 //!
-//! Layout: [`server`] (HTTP, routing, authentication, audit) sits on [`kms`] (the service),
-//! which uses [`identity`], [`clock`], [`state`] and the crate's [`crate::policy`] evaluator.
+//! Layout: [`server`] (HTTP, routing, authentication, audit) sits on [`kms`] and [`s3`] (the
+//! services), which use [`identity`], [`clock`], [`state`] and the crate's [`crate::policy`] evaluator.
 //! The engine binds 127.0.0.1 only.
 
 pub mod audit;
 pub mod clock;
 pub mod identity;
 pub mod kms;
+pub mod s3;
 pub mod server;
 pub mod sigv4;
 pub mod state;
@@ -105,7 +106,8 @@ struct EngineMeta {
 pub struct Inner {
     pub(crate) region: String,
     pub(crate) identities: Arc<IdentitySet>,
-    pub(crate) kms: Kms,
+    pub(crate) kms: Arc<Kms>,
+    pub(crate) s3: s3s::service::S3Service,
     pub(crate) audit: AuditLog,
     pub(crate) clock: Arc<Clock>,
     pub(crate) store: Arc<StateStore>,
@@ -156,12 +158,28 @@ impl Engine {
         let identities = Arc::new(identities);
         let meta: EngineMeta = store.load("engine")?.unwrap_or_default();
         let clock = Arc::new(Clock::with_offset(meta.clock_offset_secs));
-        let kms = Kms::open(
+        let kms = Arc::new(Kms::open(
             &config.region,
             Some(store.clone()),
             identities.clone(),
             clock.clone(),
+        )?);
+        let s3_engine = s3::S3Engine::open(
+            &config.region,
+            store.clone(),
+            kms.clone(),
+            identities.clone(),
+            clock.clone(),
         )?;
+        let s3_state = s3_engine.state_handle();
+        let mut builder = s3s::service::S3ServiceBuilder::new(s3_engine);
+        builder.set_auth(s3::access::IdentityAuth(identities.clone()));
+        builder.set_access(s3::access::PolicyAccess {
+            state: s3_state,
+            identities: identities.clone(),
+            clock: clock.clone(),
+        });
+        let s3 = builder.build();
         let audit = AuditLog::open(store.dir()).map_err(|source| EngineError::Audit {
             path: store.dir().join(audit::FILE_NAME),
             source,
@@ -183,6 +201,7 @@ impl Engine {
             region: config.region.clone(),
             identities,
             kms,
+            s3,
             audit,
             clock,
             store,

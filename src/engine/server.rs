@@ -1,6 +1,7 @@
 //! The engine's HTTP front: plain HTTP and HTTPS listeners on 127.0.0.1, request routing to
-//! the services, SigV4 verification of every request, and the audit record of each one.
-//! `aws:SecureTransport` (and the TLS version) come from the listener a request arrived on.
+//! the services (KMS by `X-Amz-Target`, everything else to S3), SigV4 verification of every
+//! request, and the audit record of each one. `aws:SecureTransport` and the TLS version come
+//! from the listener a request arrived on and travel to S3 in the request's extensions.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -23,6 +24,7 @@ use super::Inner;
 use super::audit::{AuditEvent, UserIdentity};
 use super::kms::wire::{self, TARGET_PREFIX};
 use super::kms::{AuditNotes, Call};
+use super::s3::access::{AuditSlot, new_event};
 use super::sigv4::{self, AuthError, AuthorizationHeader, ReceivedRequest};
 
 /// Largest request body the engine reads.
@@ -106,13 +108,66 @@ where
         .await;
 }
 
-fn json_response(status: u16, request_id: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+fn json_response(status: u16, request_id: &str, body: Vec<u8>) -> Response<s3s::Body> {
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
         .header("content-type", "application/x-amz-json-1.1")
         .header("x-amzn-requestid", request_id)
-        .body(Full::new(Bytes::from(body)))
+        .body(s3s::Body::from(Bytes::from(body)))
         .expect("valid response")
+}
+
+/// Reads the `<Code>` of an S3 XML error body.
+fn xml_error_code(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = text[start..].find("</Code>")? + start;
+    Some(text[start..end].to_string())
+}
+
+async fn handle_s3(
+    req: Request<Incoming>,
+    conn: Connection,
+    inner: Arc<Inner>,
+    request_id: String,
+) -> Response<s3s::Body> {
+    let slot = AuditSlot(Arc::new(std::sync::Mutex::new(new_event(
+        &request_id,
+        conn.secure,
+        inner.clock.now(),
+    ))));
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(conn);
+    parts.extensions.insert(slot.clone());
+    let request = Request::from_parts(parts, s3s::Body::from(body));
+    let response = match inner.s3.call(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut event = slot.0.lock().expect("audit slot").clone();
+            event.error_code = Some("InternalError".into());
+            event.error_message = Some(format!("{e:?}"));
+            inner.audit.record(event);
+            return Response::builder()
+                .status(500)
+                .body(s3s::Body::empty())
+                .expect("valid response");
+        }
+    };
+    let mut event = slot.0.lock().expect("audit slot").clone();
+    if event.event_name.is_empty() {
+        event.event_name = "Unauthenticated".into();
+    }
+    if !response.status().is_success() {
+        let code = response.body().bytes().and_then(|b| xml_error_code(&b));
+        event.error_code = Some(code.unwrap_or_else(|| response.status().as_u16().to_string()));
+    }
+    inner.audit.record(event);
+    let (mut parts, body) = response.into_parts();
+    parts.headers.insert(
+        "x-amz-request-id",
+        http::HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
+    );
+    Response::from_parts(parts, body)
 }
 
 fn auth_error_code(e: &AuthError) -> &'static str {
@@ -130,10 +185,13 @@ async fn handle(
     req: Request<Incoming>,
     conn: Connection,
     inner: Arc<Inner>,
-) -> Response<Full<Bytes>> {
+) -> Response<s3s::Body> {
     let request_id = uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
         .to_string();
+    if !req.headers().contains_key("x-amz-target") {
+        return handle_s3(req, conn, inner, request_id).await;
+    }
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),

@@ -59,3 +59,15 @@ pub async fn create_key(kms: &Client) -> String {
 
 pub const OWNER: &str = "111122223333";
 pub const PARTNER: &str = "444455556666";
+
+impl Lab {
+    pub fn s3(&self, profile: &str) -> aws_sdk_s3::Client {
+        let settings = engine_settings(&self.engine, profile, false).expect("known profile");
+        keylab::sdk::s3_client(&settings).expect("client")
+    }
+
+    pub fn s3_https(&self, profile: &str) -> aws_sdk_s3::Client {
+        let settings = engine_settings(&self.engine, profile, true).expect("known profile");
+        keylab::sdk::s3_client(&settings).expect("client")
+    }
+}

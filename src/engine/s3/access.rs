@@ -1,0 +1,243 @@
+//! Authentication and authorization of S3 requests. `s3s` verifies SigV4 with the secrets of
+//! the lab identities ([`IdentityAuth`]); [`PolicyAccess`] then decides every request with the
+//! policy evaluator: the caller's identity policies and the bucket policy, same-account or
+//! cross-account rules, with AWS's condition keys (`aws:SecureTransport` from the listener,
+//! `s3:TlsVersion` from the handshake, the encryption request headers as sent, absent when an
+//! upload relies on default encryption). Each decision goes to the request's audit record.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use s3s::access::{S3Access, S3AccessContext};
+use s3s::auth::{S3Auth, SecretKey};
+use s3s::path::S3Path;
+use s3s::{S3Error, S3ErrorCode, S3Result};
+use time::format_description::well_known::Rfc3339;
+
+use super::model::S3State;
+use crate::engine::audit::{AuditEvent, UserIdentity};
+use crate::engine::clock::Clock;
+use crate::engine::identity::{IdentitySet, PrincipalKind};
+use crate::engine::server::Connection;
+use crate::policy::eval::decide_with;
+use crate::policy::{ContextKeys, Policies, Request, ResourceRules};
+
+/// The audit record of one S3 request, shared between the access check and the server.
+#[derive(Clone)]
+pub struct AuditSlot(pub Arc<Mutex<AuditEvent>>);
+
+/// Looks secrets up in the lab identities.
+pub struct IdentityAuth(pub Arc<IdentitySet>);
+
+#[async_trait::async_trait]
+impl S3Auth for IdentityAuth {
+    async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
+        match self.0.by_access_key(access_key) {
+            Some(identity) => Ok(SecretKey::from(identity.secret.expose())),
+            None => Err(S3Error::with_message(
+                S3ErrorCode::InvalidAccessKeyId,
+                "The AWS Access Key Id you provided does not exist in our records.",
+            )),
+        }
+    }
+}
+
+/// Decides S3 requests with the policy evaluator.
+pub struct PolicyAccess {
+    /// The S3 state (bucket owners and policies).
+    pub state: Arc<RwLock<S3State>>,
+    /// The lab identities.
+    pub identities: Arc<IdentitySet>,
+    /// The virtual clock.
+    pub clock: Arc<Clock>,
+}
+
+/// The IAM action an S3 operation needs (most are `s3:<Operation>`; some differ, as in the
+/// S3 User Guide's table of operations and permissions).
+pub fn action_for(operation: &str) -> String {
+    let action = match operation {
+        "ListBuckets" => "ListAllMyBuckets",
+        "HeadBucket" | "ListObjects" | "ListObjectsV2" => "ListBucket",
+        "HeadObject" => "GetObject",
+        "PutBucketEncryption" | "DeleteBucketEncryption" => "PutEncryptionConfiguration",
+        "GetBucketEncryption" => "GetEncryptionConfiguration",
+        "PutPublicAccessBlock" | "DeletePublicAccessBlock" => "PutBucketPublicAccessBlock",
+        "GetPublicAccessBlock" => "GetBucketPublicAccessBlock",
+        "CopyObject" | "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
+            "PutObject"
+        }
+        "AbortMultipartUpload" => "AbortMultipartUpload",
+        other => other,
+    };
+    format!("s3:{action}")
+}
+
+fn header(cx: &S3AccessContext<'_>, name: &str) -> Option<String> {
+    cx.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+#[async_trait::async_trait]
+impl S3Access for PolicyAccess {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let operation = cx.s3_op().name().to_string();
+        let action = action_for(&operation);
+        let (bucket, resource) = match cx.s3_path() {
+            S3Path::Root => (None, "*".to_string()),
+            S3Path::Bucket { bucket } => {
+                (Some(bucket.to_string()), format!("arn:aws:s3:::{bucket}"))
+            }
+            S3Path::Object { bucket, key } => (
+                Some(bucket.to_string()),
+                format!("arn:aws:s3:::{bucket}/{key}"),
+            ),
+        };
+        let conn = cx.extensions_mut().get::<Connection>().cloned();
+        let slot = cx.extensions_mut().get::<AuditSlot>().cloned();
+        if let Some(slot) = &slot {
+            let mut event = slot.0.lock().expect("audit slot");
+            event.event_name = operation.clone();
+            event.resources = vec![resource.clone()];
+        }
+        let identity = cx
+            .credentials()
+            .and_then(|c| self.identities.by_access_key(&c.access_key));
+        let Some(identity) = identity else {
+            return Err(S3Error::with_message(
+                S3ErrorCode::AccessDenied,
+                "Anonymous requests are not accepted by the keylab engine: sign requests with a lab identity.",
+            ));
+        };
+        if let Some(slot) = &slot {
+            slot.0.lock().expect("audit slot").user_identity = Some(UserIdentity {
+                arn: identity.caller.arn.clone(),
+                account_id: identity.caller.account.clone(),
+                profile: identity.profile.clone(),
+                access_key_id: identity.access_key_id.clone(),
+            });
+        }
+
+        let mut ctx = ContextKeys::new();
+        let secure = conn.as_ref().is_some_and(|c| c.secure);
+        ctx.set("aws:SecureTransport", secure.to_string());
+        if let Some(v) = conn.as_ref().and_then(|c| c.tls_version.clone()) {
+            ctx.set("s3:TlsVersion", v);
+        }
+        if let Some(c) = &conn {
+            ctx.set("aws:SourceIp", c.peer.ip().to_string());
+        }
+        ctx.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
+        ctx.set("aws:PrincipalAccount", identity.caller.account.clone());
+        ctx.set(
+            "aws:PrincipalType",
+            match identity.kind {
+                PrincipalKind::User => "User",
+                PrincipalKind::Role => "AssumedRole",
+            },
+        );
+        if identity.kind == PrincipalKind::User {
+            ctx.set("aws:username", identity.name.clone());
+        }
+        let now = self.clock.now();
+        ctx.set("aws:CurrentTime", now.format(&Rfc3339).unwrap_or_default());
+        ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+        for (key, name) in [
+            (
+                "s3:x-amz-server-side-encryption",
+                "x-amz-server-side-encryption",
+            ),
+            (
+                "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                "x-amz-server-side-encryption-aws-kms-key-id",
+            ),
+            (
+                "s3:x-amz-server-side-encryption-customer-algorithm",
+                "x-amz-server-side-encryption-customer-algorithm",
+            ),
+        ] {
+            if let Some(v) = header(cx, name) {
+                ctx.set(key, v);
+            }
+        }
+
+        // CreateBucket is the caller's own act: it is authorized in the caller's account even
+        // when the name is taken (the operation then answers BucketAlreadyExists).
+        let bucket_for_policy = if operation == "CreateBucket" {
+            None
+        } else {
+            bucket.as_ref()
+        };
+        let facts = bucket_for_policy.and_then(|b| {
+            let state = self.state.read().expect("s3 lock");
+            state
+                .buckets
+                .get(b)
+                .map(|b| (b.account.clone(), b.policy_doc.clone()))
+        });
+        let (owner, bucket_policy) = match facts {
+            Some((owner, policy)) => (owner, policy),
+            None => (identity.caller.account.clone(), None),
+        };
+        let identity_policies = self.identities.policies_of(&identity.profile);
+        let policies = Policies {
+            identity: identity_policies
+                .iter()
+                .map(|(n, d)| (n.clone(), d.as_ref()))
+                .collect(),
+            resource: bucket_policy.as_deref().map(|d| {
+                (
+                    format!("bucket policy of {}", bucket.clone().unwrap_or_default()),
+                    d,
+                )
+            }),
+            rules: ResourceRules::Standard,
+            grants: Vec::new(),
+        };
+        let req = Request {
+            caller: &identity.caller,
+            action: &action,
+            resource: &resource,
+            resource_account: &owner,
+            context: &ctx,
+        };
+        let mut decision = decide_with(&req, &policies, false);
+        if !decision.allowed {
+            decision = decide_with(&req, &policies, true);
+        }
+        if let Some(slot) = &slot {
+            let mut event = slot.0.lock().expect("audit slot");
+            event.decision = Some(if decision.allowed { "Allow" } else { "Deny" }.to_string());
+            if !decision.allowed {
+                event.trace = Some(Box::new(decision.trace.clone()));
+            }
+        }
+        if decision.allowed {
+            return Ok(());
+        }
+        Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            decision.message(),
+        ))
+    }
+}
+
+/// A fresh audit record for an S3 request.
+pub fn new_event(request_id: &str, secure: bool, now: time::OffsetDateTime) -> AuditEvent {
+    AuditEvent {
+        event_time: now.format(&Rfc3339).unwrap_or_default(),
+        event_source: "s3.amazonaws.com".into(),
+        event_name: String::new(),
+        request_id: request_id.to_string(),
+        secure_transport: secure,
+        user_identity: None,
+        via_service: None,
+        resources: Vec::new(),
+        encryption_context: None,
+        request_parameters: serde_json::Value::Null,
+        decision: None,
+        trace: None,
+        error_code: None,
+        error_message: None,
+    }
+}

@@ -1,0 +1,804 @@
+//! The S3 service of the built-in engine. The REST-XML protocol (routing, XML, SigV4 with
+//! streaming payloads) comes from the `s3s` crate; this module is the logic behind it: buckets,
+//! objects really encrypted at rest, default bucket encryption, bucket policies, and SSE-KMS
+//! that calls the engine's own KMS as the requester (`kms:ViaService`, the `aws:s3:arn`
+//! encryption context, the key policy evaluated). [`access`] authorizes every request with the
+//! same evaluator as KMS.
+//!
+//! Not yet served: SSE-C, multipart uploads, CopyObject, public access blocks, versioning and
+//! the AWS managed key `aws/s3` (a KMS request must name a customer managed key).
+
+pub mod access;
+pub mod model;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use rand::RngCore;
+use s3s::dto::*;
+use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
+use zeroize::Zeroizing;
+
+use self::model::{Bucket, DefaultEncryption, Object, ObjectEncryption, S3State};
+use super::clock::Clock;
+use super::identity::{Identity, IdentitySet};
+use super::kms::error::KmsError;
+use super::kms::types::{DecryptInput, GenerateDataKeyInput};
+use super::kms::{Call, Kms};
+use super::server::Connection;
+use super::state::StateStore;
+use crate::fsutil::write_atomic;
+use crate::policy::{PolicyDocument, PolicyKind};
+
+const STATE_NAME: &str = "s3";
+
+/// The S3 service.
+pub struct S3Engine {
+    region: String,
+    state: Arc<RwLock<S3State>>,
+    store: Arc<StateStore>,
+    kms: Arc<Kms>,
+    identities: Arc<IdentitySet>,
+    clock: Arc<Clock>,
+}
+
+impl std::fmt::Debug for S3Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Engine")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+fn error(code: S3ErrorCode, message: impl Into<String>) -> S3Error {
+    S3Error::with_message(code, message.into())
+}
+
+/// An S3 error for a KMS failure, as S3 reports it: `KMS.<code>` with HTTP 400, or
+/// `AccessDenied` (403) when KMS denied the requester.
+pub fn kms_error(e: KmsError) -> S3Error {
+    if e.code == "AccessDeniedException" {
+        return error(S3ErrorCode::AccessDenied, e.message);
+    }
+    let mut err = error(
+        S3ErrorCode::Custom(format!("KMS.{}", e.code).into()),
+        e.message,
+    );
+    err.set_status_code(http::StatusCode::BAD_REQUEST);
+    err
+}
+
+fn bucket_arn(bucket: &str) -> String {
+    format!("arn:aws:s3:::{bucket}")
+}
+
+fn object_arn(bucket: &str, key: &str) -> String {
+    format!("arn:aws:s3:::{bucket}/{key}")
+}
+
+fn seal_body(data_key: &[u8], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let cipher = Aes256Gcm::new_from_slice(data_key).expect("32-byte data key");
+    let mut nonce = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&ct);
+    out
+}
+
+fn open_body(data_key: &[u8], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+    if sealed.len() < 12 + 16 {
+        return None;
+    }
+    let cipher = Aes256Gcm::new_from_slice(data_key).ok()?;
+    cipher
+        .decrypt(
+            Nonce::from_slice(&sealed[..12]),
+            Payload {
+                msg: &sealed[12..],
+                aad,
+            },
+        )
+        .ok()
+        .map(Zeroizing::new)
+}
+
+fn timestamp(secs: i64) -> Timestamp {
+    Timestamp::from(
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+    )
+}
+
+async fn read_body(body: Option<StreamingBlob>) -> S3Result<Zeroizing<Vec<u8>>> {
+    let mut out = Zeroizing::new(Vec::new());
+    let Some(mut body) = body else { return Ok(out) };
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            error(
+                S3ErrorCode::IncompleteBody,
+                format!("The request body could not be read: {e}"),
+            )
+        })?;
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+impl S3Engine {
+    /// Opens the service, loading saved state.
+    pub fn open(
+        region: &str,
+        store: Arc<StateStore>,
+        kms: Arc<Kms>,
+        identities: Arc<IdentitySet>,
+        clock: Arc<Clock>,
+    ) -> Result<S3Engine, super::state::StateError> {
+        let mut state: S3State = store.load(STATE_NAME)?.unwrap_or_default();
+        for bucket in state.buckets.values_mut() {
+            bucket.policy_doc = bucket
+                .policy
+                .as_deref()
+                .and_then(|p| PolicyDocument::parse(p, PolicyKind::Resource).ok())
+                .map(Arc::new);
+        }
+        Ok(S3Engine {
+            region: region.to_string(),
+            state: Arc::new(RwLock::new(state)),
+            store,
+            kms,
+            identities,
+            clock,
+        })
+    }
+
+    fn save(&self, state: &S3State) -> S3Result<()> {
+        self.store.save(STATE_NAME, state).map_err(|e| {
+            error(
+                S3ErrorCode::InternalError,
+                format!("cannot save engine state: {e}"),
+            )
+        })
+    }
+
+    /// The shared state, for the access checker.
+    pub(crate) fn state_handle(&self) -> Arc<RwLock<S3State>> {
+        self.state.clone()
+    }
+
+    fn caller<T>(&self, req: &S3Request<T>) -> S3Result<&Identity> {
+        let access_key = req
+            .credentials
+            .as_ref()
+            .map(|c| c.access_key.as_str())
+            .unwrap_or_default();
+        self.identities.by_access_key(access_key).ok_or_else(|| {
+            error(
+                S3ErrorCode::AccessDenied,
+                "Anonymous requests are not accepted by the keylab engine.",
+            )
+        })
+    }
+
+    fn kms_call<'a, T>(&self, identity: &'a Identity, req: &S3Request<T>) -> Call<'a> {
+        let conn = req.extensions.get::<Connection>();
+        let mut call = Call::new(identity, conn.is_some_and(|c| c.secure));
+        call.via_service = Some(format!("s3.{}.amazonaws.com", self.region));
+        if let Some(c) = conn {
+            call.source_ip = c.peer.ip().to_string();
+        }
+        call
+    }
+
+    fn objects_dir(&self) -> std::path::PathBuf {
+        self.store.dir().join("objects")
+    }
+
+    fn with_bucket<R>(&self, name: &str, f: impl FnOnce(&Bucket) -> S3Result<R>) -> S3Result<R> {
+        let state = self.state.read().expect("s3 lock");
+        let bucket = state.buckets.get(name).ok_or_else(|| {
+            error(
+                S3ErrorCode::NoSuchBucket,
+                "The specified bucket does not exist",
+            )
+        })?;
+        f(bucket)
+    }
+
+    fn with_bucket_mut<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut Bucket) -> S3Result<R>,
+    ) -> S3Result<R> {
+        let mut state = self.state.write().expect("s3 lock");
+        let bucket = state.buckets.get_mut(name).ok_or_else(|| {
+            error(
+                S3ErrorCode::NoSuchBucket,
+                "The specified bucket does not exist",
+            )
+        })?;
+        let out = f(bucket)?;
+        self.save(&state)?;
+        Ok(out)
+    }
+
+    /// Decrypts an object's body with its data key, calling KMS as the requester when needed.
+    fn object_plaintext<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+        object: &Object,
+    ) -> S3Result<Zeroizing<Vec<u8>>> {
+        let identity = self.caller(req)?;
+        let data_key: Zeroizing<Vec<u8>> = match &object.encryption {
+            ObjectEncryption::S3 { sealed_key } => self
+                .store
+                .open_sealed("sse-s3", sealed_key)
+                .ok_or_else(|| {
+                    error(
+                        S3ErrorCode::InternalError,
+                        "The object's data key cannot be unsealed.",
+                    )
+                })?,
+            ObjectEncryption::Kms { blob, context, .. } => {
+                let mut call = self.kms_call(identity, req);
+                let input = DecryptInput {
+                    ciphertext_blob: Zeroizing::new(blob.clone()),
+                    encryption_context: Some(context.clone()),
+                    grant_tokens: None,
+                    key_id: None,
+                    encryption_algorithm: None,
+                    dry_run: None,
+                };
+                self.kms.tick();
+                self.kms
+                    .decrypt(&mut call, input)
+                    .map_err(kms_error)?
+                    .plaintext
+            }
+        };
+        let sealed = std::fs::read(self.objects_dir().join(&object.file)).map_err(|e| {
+            error(
+                S3ErrorCode::InternalError,
+                format!("The object body cannot be read: {e}"),
+            )
+        })?;
+        open_body(&data_key, object_arn(bucket, key).as_bytes(), &sealed).ok_or_else(|| {
+            error(
+                S3ErrorCode::InternalError,
+                "The object body failed authentication.",
+            )
+        })
+    }
+}
+
+fn validate_default_encryption(
+    config: &ServerSideEncryptionConfiguration,
+) -> S3Result<DefaultEncryption> {
+    let malformed = || {
+        error(
+            S3ErrorCode::MalformedXML,
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        )
+    };
+    let [rule] = config.rules.as_slice() else {
+        return Err(malformed());
+    };
+    let default = rule
+        .apply_server_side_encryption_by_default
+        .as_ref()
+        .ok_or_else(malformed)?;
+    let algorithm = default.sse_algorithm.as_str().to_string();
+    if !matches!(algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse") {
+        return Err(malformed());
+    }
+    if algorithm == "AES256" && default.kms_master_key_id.is_some() {
+        return Err(error(
+            S3ErrorCode::InvalidArgument,
+            "a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse",
+        ));
+    }
+    Ok(DefaultEncryption {
+        algorithm,
+        kms_key_id: default.kms_master_key_id.clone(),
+        bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
+    })
+}
+
+#[async_trait::async_trait]
+impl S3 for S3Engine {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        let account = self.caller(&req)?.caller.account.clone();
+        let name = req.input.bucket.clone();
+        let mut state = self.state.write().expect("s3 lock");
+        if let Some(existing) = state.buckets.get(&name) {
+            return Err(if existing.account == account {
+                error(
+                    S3ErrorCode::BucketAlreadyOwnedByYou,
+                    "Your previous request to create the named bucket succeeded and you already own it.",
+                )
+            } else {
+                error(
+                    S3ErrorCode::BucketAlreadyExists,
+                    "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.",
+                )
+            });
+        }
+        let bucket = Bucket {
+            account,
+            created: self.clock.now().unix_timestamp(),
+            encryption: DefaultEncryption::default(),
+            policy: None,
+            policy_doc: None,
+            objects: BTreeMap::new(),
+        };
+        state.buckets.insert(name.clone(), bucket);
+        self.save(&state)?;
+        Ok(S3Response::new(CreateBucketOutput {
+            location: Some(format!("/{name}")),
+        }))
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        let mut state = self.state.write().expect("s3 lock");
+        let bucket = state.buckets.get(&req.input.bucket).ok_or_else(|| {
+            error(
+                S3ErrorCode::NoSuchBucket,
+                "The specified bucket does not exist",
+            )
+        })?;
+        if !bucket.objects.is_empty() {
+            return Err(error(
+                S3ErrorCode::BucketNotEmpty,
+                "The bucket you tried to delete is not empty",
+            ));
+        }
+        state.buckets.remove(&req.input.bucket);
+        self.save(&state)?;
+        Ok(S3Response::new(DeleteBucketOutput::default()))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        let region = self.region.clone();
+        self.with_bucket(&req.input.bucket, |_| {
+            Ok(S3Response::new(HeadBucketOutput {
+                bucket_region: Some(region),
+                ..Default::default()
+            }))
+        })
+    }
+
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        let account = self.caller(&req)?.caller.account.clone();
+        let state = self.state.read().expect("s3 lock");
+        let buckets = state
+            .buckets
+            .iter()
+            .filter(|(_, b)| b.account == account)
+            .map(|(name, b)| s3s::dto::Bucket {
+                name: Some(name.clone()),
+                creation_date: Some(timestamp(b.created)),
+                ..Default::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(buckets),
+            owner: Some(Owner {
+                id: Some(account.clone()),
+                display_name: Some(account),
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn put_object(
+        &self,
+        mut req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let identity = self.caller(&req)?;
+        let input = &req.input;
+        if input.sse_customer_algorithm.is_some() || input.sse_customer_key.is_some() {
+            return Err(error(
+                S3ErrorCode::NotImplemented,
+                "SSE-C is not served by this keylab engine yet; use SSE-S3 or SSE-KMS.",
+            ));
+        }
+        let (bucket_name, key) = (input.bucket.clone(), input.key.clone());
+        let default = self.with_bucket(&bucket_name, |b| Ok(b.encryption.clone()))?;
+        let requested = input
+            .server_side_encryption
+            .as_ref()
+            .map(|s| s.as_str().to_string());
+        let algorithm = requested
+            .clone()
+            .unwrap_or_else(|| default.algorithm.clone());
+        if !matches!(algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse") {
+            return Err(error(
+                S3ErrorCode::InvalidArgument,
+                format!("Server Side Encryption value {algorithm} is not valid."),
+            ));
+        }
+        if algorithm == "AES256" && input.ssekms_key_id.is_some() {
+            return Err(error(
+                S3ErrorCode::InvalidArgument,
+                "Server Side Encryption with AWS KMS is not applicable when x-amz-server-side-encryption is AES256.",
+            ));
+        }
+        let user_context = match &input.ssekms_encryption_context {
+            None => BTreeMap::new(),
+            Some(b64) => STANDARD
+                .decode(b64.as_bytes())
+                .ok()
+                .and_then(|json| serde_json::from_slice::<BTreeMap<String, String>>(&json).ok())
+                .ok_or_else(|| error(S3ErrorCode::InvalidArgument, "The header 'x-amz-server-side-encryption-context' must be base64 of a JSON object of strings."))?,
+        };
+        let bucket_key = input
+            .bucket_key_enabled
+            .unwrap_or(requested.is_none() && default.bucket_key_enabled);
+        let kms_key = input.ssekms_key_id.clone().or_else(|| {
+            if requested.is_none() {
+                default.kms_key_id.clone()
+            } else {
+                None
+            }
+        });
+        let metadata: BTreeMap<String, String> = input
+            .metadata
+            .clone()
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default();
+        let content_type = input.content_type.as_ref().map(ToString::to_string);
+        let plaintext = read_body(req.input.body.take()).await?;
+
+        let mut data_key = Zeroizing::new(vec![0u8; 32]);
+        let (encryption, etag) = if algorithm == "AES256" {
+            rand::rngs::OsRng.fill_bytes(&mut data_key);
+            let sealed_key = self.store.seal("sse-s3", &data_key);
+            (
+                ObjectEncryption::S3 { sealed_key },
+                hex::encode(Md5::digest(&plaintext[..])),
+            )
+        } else {
+            let key_id = kms_key.ok_or_else(|| {
+                error(
+                    S3ErrorCode::InvalidArgument,
+                    "Name a customer managed KMS key (x-amz-server-side-encryption-aws-kms-key-id or the bucket's KMSMasterKeyID): the AWS managed key aws/s3 is not modelled by this keylab engine yet.",
+                )
+            })?;
+            let mut context = user_context.clone();
+            let arn = if bucket_key {
+                bucket_arn(&bucket_name)
+            } else {
+                object_arn(&bucket_name, &key)
+            };
+            context.insert("aws:s3:arn".into(), arn);
+            let mut call = self.kms_call(identity, &req);
+            self.kms.tick();
+            let out = self
+                .kms
+                .generate_data_key(
+                    &mut call,
+                    GenerateDataKeyInput {
+                        key_id,
+                        encryption_context: Some(context.clone()),
+                        number_of_bytes: None,
+                        key_spec: Some("AES_256".into()),
+                        grant_tokens: None,
+                        dry_run: None,
+                    },
+                    true,
+                )
+                .map_err(kms_error)?;
+            data_key = out.plaintext.unwrap_or_default();
+            let mut etag = [0u8; 16];
+            rand::thread_rng().fill_bytes(&mut etag);
+            let encryption = ObjectEncryption::Kms {
+                algorithm: algorithm.clone(),
+                key_arn: out.key_id,
+                blob: out.ciphertext_blob.to_vec(),
+                context,
+                bucket_key,
+            };
+            (encryption, hex::encode(etag))
+        };
+        let sealed = seal_body(
+            &data_key,
+            object_arn(&bucket_name, &key).as_bytes(),
+            &plaintext,
+        );
+        let file = uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string();
+        write_atomic(&self.objects_dir().join(&file), &sealed).map_err(|e| {
+            error(
+                S3ErrorCode::InternalError,
+                format!("The object body cannot be stored: {e}"),
+            )
+        })?;
+        let object = Object {
+            file,
+            size: plaintext.len() as u64,
+            etag: etag.clone(),
+            modified: self.clock.now().unix_timestamp(),
+            content_type,
+            metadata,
+            encryption: encryption.clone(),
+        };
+        let replaced =
+            self.with_bucket_mut(&bucket_name, |b| Ok(b.objects.insert(key.clone(), object)))?;
+        if let Some(old) = replaced {
+            let _ = std::fs::remove_file(self.objects_dir().join(old.file));
+        }
+        let mut output = PutObjectOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        };
+        describe_encryption(
+            &encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        Ok(S3Response::new(output))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        if req.headers.contains_key("x-amz-server-side-encryption") {
+            return Err(error(
+                S3ErrorCode::InvalidArgument,
+                "The x-amz-server-side-encryption header is not allowed on GET and HEAD requests: S3 reads the encryption from the object.",
+            ));
+        }
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let object = self.with_bucket(&bucket, |b| {
+            b.objects
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| error(S3ErrorCode::NoSuchKey, "The specified key does not exist."))
+        })?;
+        let plaintext = self.object_plaintext(&req, &bucket, &key, &object)?;
+        let body = Bytes::from(plaintext.to_vec());
+        let mut output = GetObjectOutput {
+            body: Some(StreamingBlob::from(s3s::Body::from(body))),
+            content_length: Some(object.size as i64),
+            content_type: object.content_type.clone(),
+            e_tag: Some(ETag::Strong(object.etag.clone())),
+            last_modified: Some(timestamp(object.modified)),
+            metadata: (!object.metadata.is_empty())
+                .then(|| object.metadata.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        describe_encryption(
+            &object.encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        Ok(S3Response::new(output))
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let object = self.with_bucket(&bucket, |b| {
+            b.objects
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| error(S3ErrorCode::NoSuchKey, "The specified key does not exist."))
+        })?;
+        let mut output = HeadObjectOutput {
+            content_length: Some(object.size as i64),
+            content_type: object.content_type.clone(),
+            e_tag: Some(ETag::Strong(object.etag.clone())),
+            last_modified: Some(timestamp(object.modified)),
+            metadata: (!object.metadata.is_empty())
+                .then(|| object.metadata.clone().into_iter().collect()),
+            ..Default::default()
+        };
+        describe_encryption(
+            &object.encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        Ok(S3Response::new(output))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let key = req.input.key.clone();
+        let removed = self.with_bucket_mut(&req.input.bucket, |b| Ok(b.objects.remove(&key)))?;
+        if let Some(old) = removed {
+            let _ = std::fs::remove_file(self.objects_dir().join(old.file));
+        }
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let input = &req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let max = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let after = input
+            .continuation_token
+            .clone()
+            .or_else(|| input.start_after.clone())
+            .unwrap_or_default();
+        self.with_bucket(&input.bucket, |b| {
+            let mut matching = b
+                .objects
+                .iter()
+                .filter(|(k, _)| k.starts_with(&prefix) && k.as_str() > after.as_str());
+            let contents: Vec<s3s::dto::Object> = matching
+                .by_ref()
+                .take(max)
+                .map(|(k, o)| s3s::dto::Object {
+                    key: Some(k.clone()),
+                    size: Some(o.size as i64),
+                    e_tag: Some(ETag::Strong(o.etag.clone())),
+                    last_modified: Some(timestamp(o.modified)),
+                    ..Default::default()
+                })
+                .collect();
+            let truncated = matching.next().is_some();
+            let next = truncated
+                .then(|| contents.last().and_then(|o| o.key.clone()))
+                .flatten();
+            Ok(S3Response::new(ListObjectsV2Output {
+                name: Some(input.bucket.clone()),
+                prefix: Some(prefix.clone()),
+                key_count: Some(contents.len() as i32),
+                max_keys: Some(max as i32),
+                is_truncated: Some(truncated),
+                next_continuation_token: next,
+                continuation_token: input.continuation_token.clone(),
+                contents: Some(contents),
+                ..Default::default()
+            }))
+        })
+    }
+
+    async fn put_bucket_encryption(
+        &self,
+        req: S3Request<PutBucketEncryptionInput>,
+    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
+        let config = validate_default_encryption(&req.input.server_side_encryption_configuration)?;
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.encryption = config;
+            Ok(S3Response::new(PutBucketEncryptionOutput::default()))
+        })
+    }
+
+    async fn get_bucket_encryption(
+        &self,
+        req: S3Request<GetBucketEncryptionInput>,
+    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
+        self.with_bucket(&req.input.bucket, |b| {
+            let rule = ServerSideEncryptionRule {
+                apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
+                    sse_algorithm: ServerSideEncryption::from(b.encryption.algorithm.clone()),
+                    kms_master_key_id: b.encryption.kms_key_id.clone(),
+                }),
+                bucket_key_enabled: Some(b.encryption.bucket_key_enabled),
+            };
+            Ok(S3Response::new(GetBucketEncryptionOutput {
+                server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
+                    rules: vec![rule],
+                }),
+            }))
+        })
+    }
+
+    async fn delete_bucket_encryption(
+        &self,
+        req: S3Request<DeleteBucketEncryptionInput>,
+    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.encryption = DefaultEncryption::default();
+            Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
+        })
+    }
+
+    async fn put_bucket_policy(
+        &self,
+        req: S3Request<PutBucketPolicyInput>,
+    ) -> S3Result<S3Response<PutBucketPolicyOutput>> {
+        let text = req.input.policy.clone();
+        let doc = PolicyDocument::parse(&text, PolicyKind::Resource)
+            .map_err(|e| error(S3ErrorCode::MalformedPolicy, e.0))?;
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.policy = Some(text);
+            b.policy_doc = Some(Arc::new(doc));
+            Ok(S3Response::new(PutBucketPolicyOutput::default()))
+        })
+    }
+
+    async fn get_bucket_policy(
+        &self,
+        req: S3Request<GetBucketPolicyInput>,
+    ) -> S3Result<S3Response<GetBucketPolicyOutput>> {
+        self.with_bucket(&req.input.bucket, |b| match &b.policy {
+            Some(p) => Ok(S3Response::new(GetBucketPolicyOutput {
+                policy: Some(p.clone()),
+            })),
+            None => Err(error(
+                S3ErrorCode::NoSuchBucketPolicy,
+                "The bucket policy does not exist",
+            )),
+        })
+    }
+
+    async fn delete_bucket_policy(
+        &self,
+        req: S3Request<DeleteBucketPolicyInput>,
+    ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.policy = None;
+            b.policy_doc = None;
+            Ok(S3Response::new(DeleteBucketPolicyOutput::default()))
+        })
+    }
+}
+
+fn describe_encryption(
+    encryption: &ObjectEncryption,
+    sse: &mut Option<ServerSideEncryption>,
+    kms_key: &mut Option<SSEKMSKeyId>,
+    bucket_key: &mut Option<BucketKeyEnabled>,
+) {
+    match encryption {
+        ObjectEncryption::S3 { .. } => {
+            *sse = Some(ServerSideEncryption::from_static(
+                ServerSideEncryption::AES256,
+            ))
+        }
+        ObjectEncryption::Kms {
+            algorithm,
+            key_arn,
+            bucket_key: bk,
+            ..
+        } => {
+            *sse = Some(ServerSideEncryption::from(algorithm.clone()));
+            *kms_key = Some(key_arn.clone());
+            if *bk {
+                *bucket_key = Some(true);
+            }
+        }
+    }
+}

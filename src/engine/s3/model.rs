@@ -1,0 +1,97 @@
+//! What the S3 engine stores: buckets with their encryption configuration and policy, and
+//! objects whose bodies live encrypted in `objects/` of the state directory. Persisted sealed.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::PolicyDocument;
+
+/// A bucket's default encryption (`PutBucketEncryption`); SSE-S3 unless configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultEncryption {
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    pub algorithm: String,
+    /// The KMS key for the KMS algorithms, as configured.
+    pub kms_key_id: Option<String>,
+    /// Whether S3 Bucket Keys are on.
+    pub bucket_key_enabled: bool,
+}
+
+impl Default for DefaultEncryption {
+    fn default() -> Self {
+        DefaultEncryption {
+            algorithm: "AES256".into(),
+            kms_key_id: None,
+            bucket_key_enabled: false,
+        }
+    }
+}
+
+/// How one object is encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ObjectEncryption {
+    /// SSE-S3: a per-object data key sealed under the engine's master key.
+    S3 {
+        /// The sealed data key.
+        sealed_key: Vec<u8>,
+    },
+    /// SSE-KMS or DSSE-KMS: a per-object data key from the engine's KMS.
+    Kms {
+        /// `aws:kms` or `aws:kms:dsse`.
+        algorithm: String,
+        /// The key ARN.
+        key_arn: String,
+        /// The data key's ciphertext blob.
+        blob: Vec<u8>,
+        /// The encryption context the data key is bound to.
+        context: BTreeMap<String, String>,
+        /// Whether the bucket key was used (context is the bucket ARN).
+        bucket_key: bool,
+    },
+}
+
+/// An object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Object {
+    /// The file holding the encrypted body, in `objects/`.
+    pub file: String,
+    /// The plaintext size.
+    pub size: u64,
+    /// The ETag (MD5 of the plaintext for SSE-S3, random for KMS, as AWS does), unquoted.
+    pub etag: String,
+    /// Last modified (epoch seconds, virtual clock).
+    pub modified: i64,
+    /// Content type.
+    pub content_type: Option<String>,
+    /// User metadata (`x-amz-meta-*`).
+    pub metadata: BTreeMap<String, String>,
+    /// How it is encrypted.
+    pub encryption: ObjectEncryption,
+}
+
+/// A bucket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Bucket {
+    /// The owning account.
+    pub account: String,
+    /// Creation time.
+    pub created: i64,
+    /// Default encryption.
+    pub encryption: DefaultEncryption,
+    /// The bucket policy, as written.
+    pub policy: Option<String>,
+    /// The parsed bucket policy.
+    #[serde(skip)]
+    pub policy_doc: Option<Arc<PolicyDocument>>,
+    /// Objects by key.
+    pub objects: BTreeMap<String, Object>,
+}
+
+/// Everything the S3 engine keeps.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct S3State {
+    /// Buckets by name (names are global, as in AWS).
+    pub buckets: BTreeMap<String, Bucket>,
+}
