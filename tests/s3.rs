@@ -316,11 +316,34 @@ async fn default_bucket_encryption_with_a_customer_managed_key() {
     assert_eq!(got.ssekms_key_id(), Some(key.as_str()));
     assert_eq!(read(got).await, b"revenue");
 
-    let generate =
-        lab.engine.audit().events().into_iter().find(|e| {
-            e.event_name == "PutObject" && e.resources.iter().any(|r| r.ends_with("/r.csv"))
-        });
-    assert!(generate.is_some(), "S3 requests are audited");
+    let events = lab.engine.audit().events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_name == "PutObject"
+                && e.resources.iter().any(|r| r.ends_with("/r.csv"))),
+        "S3 requests are audited"
+    );
+    let generate = events
+        .iter()
+        .find(|e| e.event_name == "GenerateDataKey")
+        .expect("S3 called KMS GenerateDataKey");
+    assert_eq!(
+        generate.via_service.as_deref(),
+        Some("s3.us-east-1.amazonaws.com")
+    );
+    assert_eq!(generate.resources, vec![key.clone()]);
+    assert_eq!(
+        generate.encryption_context.as_ref().unwrap()["aws:s3:arn"],
+        "arn:aws:s3:::kms-bucket",
+        "with a bucket key the context is the bucket ARN"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_name == "Decrypt" && e.via_service.is_some()),
+        "and Decrypt on read"
+    );
 
     s3.delete_bucket_encryption()
         .bucket("kms-bucket")

@@ -108,7 +108,7 @@ pub struct Inner {
     pub(crate) identities: Arc<IdentitySet>,
     pub(crate) kms: Arc<Kms>,
     pub(crate) s3: s3s::service::S3Service,
-    pub(crate) audit: AuditLog,
+    pub(crate) audit: Arc<AuditLog>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) store: Arc<StateStore>,
 }
@@ -164,12 +164,19 @@ impl Engine {
             identities.clone(),
             clock.clone(),
         )?);
+        let audit = Arc::new(
+            AuditLog::open(store.dir()).map_err(|source| EngineError::Audit {
+                path: store.dir().join(audit::FILE_NAME),
+                source,
+            })?,
+        );
         let s3_engine = s3::S3Engine::open(
             &config.region,
             store.clone(),
             kms.clone(),
             identities.clone(),
             clock.clone(),
+            audit.clone(),
         )?;
         let s3_state = s3_engine.state_handle();
         let mut builder = s3s::service::S3ServiceBuilder::new(s3_engine);
@@ -180,10 +187,6 @@ impl Engine {
             clock: clock.clone(),
         });
         let s3 = builder.build();
-        let audit = AuditLog::open(store.dir()).map_err(|source| EngineError::Audit {
-            path: store.dir().join(audit::FILE_NAME),
-            source,
-        })?;
         let tls = tls::setup(&store).map_err(EngineError::Tls)?;
 
         let http = bind(config.http_port).await?;

@@ -27,6 +27,7 @@ use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use zeroize::Zeroizing;
 
 use self::model::{Bucket, DefaultEncryption, Object, ObjectEncryption, S3State};
+use super::audit::{AuditEvent, AuditLog, UserIdentity};
 use super::clock::Clock;
 use super::identity::{Identity, IdentitySet};
 use super::kms::error::KmsError;
@@ -47,6 +48,7 @@ pub struct S3Engine {
     kms: Arc<Kms>,
     identities: Arc<IdentitySet>,
     clock: Arc<Clock>,
+    audit: Arc<AuditLog>,
 }
 
 impl std::fmt::Debug for S3Engine {
@@ -147,6 +149,7 @@ impl S3Engine {
         kms: Arc<Kms>,
         identities: Arc<IdentitySet>,
         clock: Arc<Clock>,
+        audit: Arc<AuditLog>,
     ) -> Result<S3Engine, super::state::StateError> {
         let mut state: S3State = store.load(STATE_NAME)?.unwrap_or_default();
         for bucket in state.buckets.values_mut() {
@@ -163,6 +166,7 @@ impl S3Engine {
             kms,
             identities,
             clock,
+            audit,
         })
     }
 
@@ -202,6 +206,47 @@ impl S3Engine {
             call.source_ip = c.peer.ip().to_string();
         }
         call
+    }
+
+    /// Records a KMS call S3 made on the requester's behalf, as CloudTrail does.
+    fn audit_kms_call<T>(&self, operation: &str, call: Call, result: &Result<T, KmsError>) {
+        let identity = call.identity;
+        let mut resources = call.notes.resources;
+        resources.dedup();
+        let (error_code, error_message) = match result {
+            Ok(_) => (None, None),
+            Err(e) => (Some(e.code.to_string()), Some(e.message.clone())),
+        };
+        self.audit.record(AuditEvent {
+            event_time: self
+                .clock
+                .now()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            event_source: "kms.amazonaws.com".into(),
+            event_name: operation.into(),
+            request_id: uuid::Builder::from_random_bytes(rand::random())
+                .into_uuid()
+                .to_string(),
+            secure_transport: call.secure_transport,
+            user_identity: Some(UserIdentity {
+                arn: identity.caller.arn.clone(),
+                account_id: identity.caller.account.clone(),
+                profile: identity.profile.clone(),
+                access_key_id: identity.access_key_id.clone(),
+            }),
+            via_service: call.via_service,
+            resources,
+            encryption_context: call.notes.encryption_context,
+            request_parameters: serde_json::Value::Null,
+            decision: call
+                .notes
+                .allowed
+                .map(|a| if a { "Allow" } else { "Deny" }.to_string()),
+            trace: call.notes.denied.map(|d| Box::new(d.trace)),
+            error_code,
+            error_message,
+        });
     }
 
     fn objects_dir(&self) -> std::path::PathBuf {
@@ -266,10 +311,9 @@ impl S3Engine {
                     dry_run: None,
                 };
                 self.kms.tick();
-                self.kms
-                    .decrypt(&mut call, input)
-                    .map_err(kms_error)?
-                    .plaintext
+                let result = self.kms.decrypt(&mut call, input);
+                self.audit_kms_call("Decrypt", call, &result);
+                result.map_err(kms_error)?.plaintext
             }
         };
         let sealed = std::fs::read(self.objects_dir().join(&object.file)).map_err(|e| {
@@ -501,21 +545,20 @@ impl S3 for S3Engine {
             context.insert("aws:s3:arn".into(), arn);
             let mut call = self.kms_call(identity, &req);
             self.kms.tick();
-            let out = self
-                .kms
-                .generate_data_key(
-                    &mut call,
-                    GenerateDataKeyInput {
-                        key_id,
-                        encryption_context: Some(context.clone()),
-                        number_of_bytes: None,
-                        key_spec: Some("AES_256".into()),
-                        grant_tokens: None,
-                        dry_run: None,
-                    },
-                    true,
-                )
-                .map_err(kms_error)?;
+            let result = self.kms.generate_data_key(
+                &mut call,
+                GenerateDataKeyInput {
+                    key_id,
+                    encryption_context: Some(context.clone()),
+                    number_of_bytes: None,
+                    key_spec: Some("AES_256".into()),
+                    grant_tokens: None,
+                    dry_run: None,
+                },
+                true,
+            );
+            self.audit_kms_call("GenerateDataKey", call, &result);
+            let out = result.map_err(kms_error)?;
             data_key = out.plaintext.unwrap_or_default();
             let mut etag = [0u8; 16];
             rand::thread_rng().fill_bytes(&mut etag);
