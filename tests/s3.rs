@@ -722,3 +722,191 @@ async fn cross_account_reads_of_sse_kms_objects_need_bucket_key_and_identity_pol
         "kms:ViaService limits the key to use through S3"
     );
 }
+
+fn unblock_sse_c() -> ServerSideEncryptionConfiguration {
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(ServerSideEncryption::Aes256)
+        .build()
+        .unwrap();
+    let blocked = aws_sdk_s3::types::BlockedEncryptionTypes::builder()
+        .encryption_type(aws_sdk_s3::types::EncryptionType::None)
+        .build();
+    ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(default)
+                .blocked_encryption_types(blocked)
+                .build(),
+        )
+        .build()
+        .unwrap()
+}
+
+fn blocked_types(
+    config: &aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput,
+) -> Vec<String> {
+    config
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0]
+        .blocked_encryption_types()
+        .map(|b| {
+            b.encryption_type()
+                .iter()
+                .map(|t| t.as_str().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_c_needs_https_an_unblocked_bucket_and_the_right_key() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let lab = Lab::start().await;
+    let https = lab.s3_https("owner-admin");
+    let http = lab.s3("owner-admin");
+    let key = [0x42u8; 32];
+    let other = [0x43u8; 32];
+    https
+        .create_bucket()
+        .bucket("sse-c-bucket")
+        .send()
+        .await
+        .unwrap();
+    let secret = "CUSTOMER-KEY PROTECTED PLAINTEXT";
+    let put = |client: &aws_sdk_s3::Client, k: &[u8]| {
+        client
+            .put_object()
+            .bucket("sse-c-bucket")
+            .key("c.txt")
+            .body(body(secret))
+            .sse_customer_algorithm("AES256")
+            .sse_customer_key(b64(k))
+    };
+
+    assert_eq!(
+        blocked_types(
+            &https
+                .get_bucket_encryption()
+                .bucket("sse-c-bucket")
+                .send()
+                .await
+                .unwrap()
+        ),
+        ["SSE-C"],
+        "new buckets block SSE-C"
+    );
+    let (code, msg) = err(put(&https, &key).send().await);
+    assert_eq!(code, "AccessDenied", "{msg}");
+    https
+        .put_bucket_encryption()
+        .bucket("sse-c-bucket")
+        .server_side_encryption_configuration(unblock_sse_c())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        blocked_types(
+            &https
+                .get_bucket_encryption()
+                .bucket("sse-c-bucket")
+                .send()
+                .await
+                .unwrap()
+        ),
+        ["NONE"]
+    );
+
+    let (code, msg) = err(put(&http, &key).send().await);
+    assert_eq!(code, "InvalidArgument");
+    assert!(
+        msg.contains("must be made over a secure connection"),
+        "{msg}"
+    );
+
+    let out = put(&https, &key).send().await.unwrap();
+    assert_eq!(out.sse_customer_algorithm(), Some("AES256"));
+    assert_eq!(
+        out.server_side_encryption(),
+        None,
+        "SSE-C responses carry no x-amz-server-side-encryption"
+    );
+    assert!(out.sse_customer_key_md5().is_some());
+
+    let (code, msg) = err(https
+        .get_object()
+        .bucket("sse-c-bucket")
+        .key("c.txt")
+        .send()
+        .await);
+    assert_eq!(code, "InvalidRequest");
+    assert!(
+        msg.starts_with("The object was stored using a form of Server Side Encryption."),
+        "{msg}"
+    );
+    let wrong = https
+        .get_object()
+        .bucket("sse-c-bucket")
+        .key("c.txt")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&other))
+        .send()
+        .await;
+    let (code, msg) = err(wrong);
+    assert_eq!(code, "AccessDenied");
+    assert_eq!(
+        msg,
+        "Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key."
+    );
+    let bad_alg = https
+        .get_object()
+        .bucket("sse-c-bucket")
+        .key("c.txt")
+        .sse_customer_algorithm("AES128")
+        .sse_customer_key(b64(&key))
+        .send()
+        .await;
+    assert_eq!(err(bad_alg).0, "InvalidEncryptionAlgorithmError");
+    let got = https
+        .get_object()
+        .bucket("sse-c-bucket")
+        .key("c.txt")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.sse_customer_algorithm(), Some("AES256"));
+    assert_eq!(read(got).await, secret.as_bytes());
+    assert!(
+        https
+            .head_object()
+            .bucket("sse-c-bucket")
+            .key("c.txt")
+            .send()
+            .await
+            .is_err(),
+        "HEAD needs the key too"
+    );
+    https
+        .head_object()
+        .bucket("sse-c-bucket")
+        .key("c.txt")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&key))
+        .send()
+        .await
+        .unwrap();
+
+    let mut raw = Vec::new();
+    for entry in walk(lab.dir.path()) {
+        raw.extend(std::fs::read(entry).unwrap());
+    }
+    let found = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+    assert!(!found(secret.as_bytes()), "no plaintext on disk");
+    assert!(
+        !found(&key) && !found(b64(&key).as_bytes()),
+        "the customer key is never stored"
+    );
+}

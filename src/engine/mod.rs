@@ -181,11 +181,17 @@ impl Engine {
         let s3_state = s3_engine.state_handle();
         let mut builder = s3s::service::S3ServiceBuilder::new(s3_engine);
         builder.set_auth(s3::access::IdentityAuth(identities.clone()));
-        builder.set_access(s3::access::PolicyAccess {
-            state: s3_state,
+        let access = s3::access::PolicyAccess {
+            state: s3_state.clone(),
             identities: identities.clone(),
             clock: clock.clone(),
+        };
+        builder.set_route(s3::blocked::BucketEncryptionRoute {
+            state: s3_state,
+            store: store.clone(),
+            access: access.clone(),
         });
+        builder.set_access(access);
         let s3 = builder.build();
         let tls = tls::setup(&store).map_err(EngineError::Tls)?;
 

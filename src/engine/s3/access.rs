@@ -42,6 +42,7 @@ impl S3Auth for IdentityAuth {
 }
 
 /// Decides S3 requests with the policy evaluator.
+#[derive(Clone)]
 pub struct PolicyAccess {
     /// The S3 state (bucket owners and policies).
     pub state: Arc<RwLock<S3State>>,
@@ -71,38 +72,32 @@ pub fn action_for(operation: &str) -> String {
     format!("s3:{action}")
 }
 
-fn header(cx: &S3AccessContext<'_>, name: &str) -> Option<String> {
-    cx.headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-#[async_trait::async_trait]
-impl S3Access for PolicyAccess {
-    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
-        let operation = cx.s3_op().name().to_string();
-        let action = action_for(&operation);
-        let (bucket, resource) = match cx.s3_path() {
-            S3Path::Root => (None, "*".to_string()),
-            S3Path::Bucket { bucket } => {
-                (Some(bucket.to_string()), format!("arn:aws:s3:::{bucket}"))
-            }
-            S3Path::Object { bucket, key } => (
-                Some(bucket.to_string()),
-                format!("arn:aws:s3:::{bucket}/{key}"),
-            ),
+impl PolicyAccess {
+    /// Decides one S3 request: `operation` is the S3 operation name, `bucket` and `key` name
+    /// the resource. Fills the request's audit record.
+    pub fn authorize(
+        &self,
+        operation: &str,
+        bucket: Option<&str>,
+        key: Option<&str>,
+        credentials: Option<&s3s::auth::Credentials>,
+        headers: &http::HeaderMap,
+        extensions: &http::Extensions,
+    ) -> S3Result<()> {
+        let action = action_for(operation);
+        let resource = match (bucket, key) {
+            (None, _) => "*".to_string(),
+            (Some(b), None) => format!("arn:aws:s3:::{b}"),
+            (Some(b), Some(k)) => format!("arn:aws:s3:::{b}/{k}"),
         };
-        let conn = cx.extensions_mut().get::<Connection>().cloned();
-        let slot = cx.extensions_mut().get::<AuditSlot>().cloned();
+        let conn = extensions.get::<Connection>().cloned();
+        let slot = extensions.get::<AuditSlot>().cloned();
         if let Some(slot) = &slot {
             let mut event = slot.0.lock().expect("audit slot");
-            event.event_name = operation.clone();
+            event.event_name = operation.to_string();
             event.resources = vec![resource.clone()];
         }
-        let identity = cx
-            .credentials()
-            .and_then(|c| self.identities.by_access_key(&c.access_key));
+        let identity = credentials.and_then(|c| self.identities.by_access_key(&c.access_key));
         let Some(identity) = identity else {
             return Err(S3Error::with_message(
                 S3ErrorCode::AccessDenied,
@@ -156,7 +151,11 @@ impl S3Access for PolicyAccess {
                 "x-amz-server-side-encryption-customer-algorithm",
             ),
         ] {
-            if let Some(v) = header(cx, name) {
+            if let Some(v) = headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+            {
                 ctx.set(key, v);
             }
         }
@@ -166,7 +165,7 @@ impl S3Access for PolicyAccess {
         let bucket_for_policy = if operation == "CreateBucket" {
             None
         } else {
-            bucket.as_ref()
+            bucket
         };
         let facts = bucket_for_policy.and_then(|b| {
             let state = self.state.read().expect("s3 lock");
@@ -187,7 +186,7 @@ impl S3Access for PolicyAccess {
                 .collect(),
             resource: bucket_policy.as_deref().map(|d| {
                 (
-                    format!("bucket policy of {}", bucket.clone().unwrap_or_default()),
+                    format!("bucket policy of {}", bucket.unwrap_or_default()),
                     d,
                 )
             }),
@@ -219,6 +218,29 @@ impl S3Access for PolicyAccess {
             S3ErrorCode::AccessDenied,
             decision.message(),
         ))
+    }
+}
+
+#[async_trait::async_trait]
+impl S3Access for PolicyAccess {
+    async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let operation = cx.s3_op().name().to_string();
+        let (bucket, key) = match cx.s3_path() {
+            S3Path::Root => (None, None),
+            S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
+            S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
+        };
+        let credentials = cx.credentials().cloned();
+        let headers = cx.headers().clone();
+        let extensions = cx.extensions_mut();
+        self.authorize(
+            &operation,
+            bucket.as_deref(),
+            key.as_deref(),
+            credentials.as_ref(),
+            &headers,
+            extensions,
+        )
     }
 }
 

@@ -5,11 +5,15 @@
 //! encryption context, the key policy evaluated). [`access`] authorizes every request with the
 //! same evaluator as KMS.
 //!
-//! Not yet served: SSE-C, multipart uploads, CopyObject, public access blocks, versioning and
-//! the AWS managed key `aws/s3` (a KMS request must name a customer managed key).
+//! SSE-C ([`sse_c`]) works over HTTPS only and is blocked on new buckets until
+//! PutBucketEncryption unblocks it ([`blocked`]). Not yet served: multipart uploads,
+//! CopyObject, public access blocks, versioning and the AWS managed key `aws/s3` (a KMS request
+//! must name a customer managed key).
 
 pub mod access;
+pub mod blocked;
 pub mod model;
+pub mod sse_c;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -39,6 +43,7 @@ use crate::fsutil::write_atomic;
 use crate::policy::{PolicyDocument, PolicyKind};
 
 const STATE_NAME: &str = "s3";
+const STORED_WITH_SSE_C: &str = "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.";
 
 /// The S3 service.
 pub struct S3Engine {
@@ -249,6 +254,31 @@ impl S3Engine {
         });
     }
 
+    /// Checks the SSE-C headers of a read against the object: an SSE-C object needs its key,
+    /// and only the right one (recognised by the salted HMAC) opens it.
+    fn check_customer_key<T>(
+        &self,
+        req: &S3Request<T>,
+        object: &Object,
+        headers: sse_c::Headers<'_>,
+    ) -> S3Result<Option<sse_c::CustomerKey>> {
+        let secure = req.extensions.get::<Connection>().is_some_and(|c| c.secure);
+        let ObjectEncryption::Customer { salt, mac, .. } = &object.encryption else {
+            sse_c::from_headers(headers, secure)?;
+            return Ok(None);
+        };
+        let Some(customer) = sse_c::from_headers(headers, secure)? else {
+            return Err(error(S3ErrorCode::InvalidRequest, STORED_WITH_SSE_C));
+        };
+        if !sse_c::matches(&customer.key, salt, mac) {
+            return Err(error(
+                S3ErrorCode::AccessDenied,
+                "Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key.",
+            ));
+        }
+        Ok(Some(customer))
+    }
+
     fn objects_dir(&self) -> std::path::PathBuf {
         self.store.dir().join("objects")
     }
@@ -288,9 +318,13 @@ impl S3Engine {
         bucket: &str,
         key: &str,
         object: &Object,
+        customer: Option<&sse_c::CustomerKey>,
     ) -> S3Result<Zeroizing<Vec<u8>>> {
         let identity = self.caller(req)?;
         let data_key: Zeroizing<Vec<u8>> = match &object.encryption {
+            ObjectEncryption::Customer { .. } => customer
+                .map(|c| c.key.clone())
+                .ok_or_else(|| error(S3ErrorCode::InvalidRequest, STORED_WITH_SSE_C))?,
             ObjectEncryption::S3 { sealed_key } => self
                 .store
                 .open_sealed("sse-s3", sealed_key)
@@ -331,39 +365,6 @@ impl S3Engine {
     }
 }
 
-fn validate_default_encryption(
-    config: &ServerSideEncryptionConfiguration,
-) -> S3Result<DefaultEncryption> {
-    let malformed = || {
-        error(
-            S3ErrorCode::MalformedXML,
-            "The XML you provided was not well-formed or did not validate against our published schema",
-        )
-    };
-    let [rule] = config.rules.as_slice() else {
-        return Err(malformed());
-    };
-    let default = rule
-        .apply_server_side_encryption_by_default
-        .as_ref()
-        .ok_or_else(malformed)?;
-    let algorithm = default.sse_algorithm.as_str().to_string();
-    if !matches!(algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse") {
-        return Err(malformed());
-    }
-    if algorithm == "AES256" && default.kms_master_key_id.is_some() {
-        return Err(error(
-            S3ErrorCode::InvalidArgument,
-            "a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse",
-        ));
-    }
-    Ok(DefaultEncryption {
-        algorithm,
-        kms_key_id: default.kms_master_key_id.clone(),
-        bucket_key_enabled: rule.bucket_key_enabled.unwrap_or(false),
-    })
-}
-
 #[async_trait::async_trait]
 impl S3 for S3Engine {
     async fn create_bucket(
@@ -390,6 +391,7 @@ impl S3 for S3Engine {
             account,
             created: self.clock.now().unix_timestamp(),
             encryption: DefaultEncryption::default(),
+            sse_c_blocked: true,
             policy: None,
             policy_doc: None,
             objects: BTreeMap::new(),
@@ -468,14 +470,24 @@ impl S3 for S3Engine {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let identity = self.caller(&req)?;
         let input = &req.input;
-        if input.sse_customer_algorithm.is_some() || input.sse_customer_key.is_some() {
-            return Err(error(
-                S3ErrorCode::NotImplemented,
-                "SSE-C is not served by this keylab engine yet; use SSE-S3 or SSE-KMS.",
-            ));
-        }
+        let secure = req.extensions.get::<Connection>().is_some_and(|c| c.secure);
+        let customer = sse_c::from_headers(
+            sse_c::Headers {
+                algorithm: input.sse_customer_algorithm.as_deref(),
+                key: input.sse_customer_key.as_deref(),
+                key_md5: input.sse_customer_key_md5.as_deref(),
+                sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
+            },
+            secure,
+        )?;
         let (bucket_name, key) = (input.bucket.clone(), input.key.clone());
         let default = self.with_bucket(&bucket_name, |b| Ok(b.encryption.clone()))?;
+        if customer.is_some() && self.with_bucket(&bucket_name, |b| Ok(b.sse_c_blocked))? {
+            return Err(error(
+                S3ErrorCode::AccessDenied,
+                "Requests specifying Server Side Encryption with Customer provided keys are blocked for this bucket. New buckets block SSE-C since April 2026: unblock it with PutBucketEncryption and BlockedEncryptionTypes NONE.",
+            ));
+        }
         let requested = input
             .server_side_encryption
             .as_ref()
@@ -522,7 +534,20 @@ impl S3 for S3Engine {
         let plaintext = read_body(req.input.body.take()).await?;
 
         let mut data_key = Zeroizing::new(vec![0u8; 32]);
-        let (encryption, etag) = if algorithm == "AES256" {
+        let (encryption, etag) = if let Some(ck) = &customer {
+            data_key = ck.key.clone();
+            let (salt, mac) = sse_c::fingerprint(&ck.key);
+            let mut etag = [0u8; 16];
+            rand::thread_rng().fill_bytes(&mut etag);
+            (
+                ObjectEncryption::Customer {
+                    salt,
+                    mac,
+                    key_md5: ck.md5.clone(),
+                },
+                hex::encode(etag),
+            )
+        } else if algorithm == "AES256" {
             rand::rngs::OsRng.fill_bytes(&mut data_key);
             let sealed_key = self.store.seal("sse-s3", &data_key);
             (
@@ -609,6 +634,11 @@ impl S3 for S3Engine {
             &mut output.ssekms_key_id,
             &mut output.bucket_key_enabled,
         );
+        describe_customer(
+            &encryption,
+            &mut output.sse_customer_algorithm,
+            &mut output.sse_customer_key_md5,
+        );
         Ok(S3Response::new(output))
     }
 
@@ -629,7 +659,17 @@ impl S3 for S3Engine {
                 .cloned()
                 .ok_or_else(|| error(S3ErrorCode::NoSuchKey, "The specified key does not exist."))
         })?;
-        let plaintext = self.object_plaintext(&req, &bucket, &key, &object)?;
+        let customer = self.check_customer_key(
+            &req,
+            &object,
+            sse_c::Headers {
+                algorithm: req.input.sse_customer_algorithm.as_deref(),
+                key: req.input.sse_customer_key.as_deref(),
+                key_md5: req.input.sse_customer_key_md5.as_deref(),
+                sse: None,
+            },
+        )?;
+        let plaintext = self.object_plaintext(&req, &bucket, &key, &object, customer.as_ref())?;
         let body = Bytes::from(plaintext.to_vec());
         let mut output = GetObjectOutput {
             body: Some(StreamingBlob::from(s3s::Body::from(body))),
@@ -647,6 +687,11 @@ impl S3 for S3Engine {
             &mut output.ssekms_key_id,
             &mut output.bucket_key_enabled,
         );
+        describe_customer(
+            &object.encryption,
+            &mut output.sse_customer_algorithm,
+            &mut output.sse_customer_key_md5,
+        );
         Ok(S3Response::new(output))
     }
 
@@ -661,6 +706,16 @@ impl S3 for S3Engine {
                 .cloned()
                 .ok_or_else(|| error(S3ErrorCode::NoSuchKey, "The specified key does not exist."))
         })?;
+        self.check_customer_key(
+            &req,
+            &object,
+            sse_c::Headers {
+                algorithm: req.input.sse_customer_algorithm.as_deref(),
+                key: req.input.sse_customer_key.as_deref(),
+                key_md5: req.input.sse_customer_key_md5.as_deref(),
+                sse: None,
+            },
+        )?;
         let mut output = HeadObjectOutput {
             content_length: Some(object.size as i64),
             content_type: object.content_type.clone(),
@@ -675,6 +730,11 @@ impl S3 for S3Engine {
             &mut output.server_side_encryption,
             &mut output.ssekms_key_id,
             &mut output.bucket_key_enabled,
+        );
+        describe_customer(
+            &object.encryption,
+            &mut output.sse_customer_algorithm,
+            &mut output.sse_customer_key_md5,
         );
         Ok(S3Response::new(output))
     }
@@ -737,47 +797,6 @@ impl S3 for S3Engine {
         })
     }
 
-    async fn put_bucket_encryption(
-        &self,
-        req: S3Request<PutBucketEncryptionInput>,
-    ) -> S3Result<S3Response<PutBucketEncryptionOutput>> {
-        let config = validate_default_encryption(&req.input.server_side_encryption_configuration)?;
-        self.with_bucket_mut(&req.input.bucket, |b| {
-            b.encryption = config;
-            Ok(S3Response::new(PutBucketEncryptionOutput::default()))
-        })
-    }
-
-    async fn get_bucket_encryption(
-        &self,
-        req: S3Request<GetBucketEncryptionInput>,
-    ) -> S3Result<S3Response<GetBucketEncryptionOutput>> {
-        self.with_bucket(&req.input.bucket, |b| {
-            let rule = ServerSideEncryptionRule {
-                apply_server_side_encryption_by_default: Some(ServerSideEncryptionByDefault {
-                    sse_algorithm: ServerSideEncryption::from(b.encryption.algorithm.clone()),
-                    kms_master_key_id: b.encryption.kms_key_id.clone(),
-                }),
-                bucket_key_enabled: Some(b.encryption.bucket_key_enabled),
-            };
-            Ok(S3Response::new(GetBucketEncryptionOutput {
-                server_side_encryption_configuration: Some(ServerSideEncryptionConfiguration {
-                    rules: vec![rule],
-                }),
-            }))
-        })
-    }
-
-    async fn delete_bucket_encryption(
-        &self,
-        req: S3Request<DeleteBucketEncryptionInput>,
-    ) -> S3Result<S3Response<DeleteBucketEncryptionOutput>> {
-        self.with_bucket_mut(&req.input.bucket, |b| {
-            b.encryption = DefaultEncryption::default();
-            Ok(S3Response::new(DeleteBucketEncryptionOutput::default()))
-        })
-    }
-
     async fn put_bucket_policy(
         &self,
         req: S3Request<PutBucketPolicyInput>,
@@ -831,6 +850,7 @@ fn describe_encryption(
                 ServerSideEncryption::AES256,
             ))
         }
+        ObjectEncryption::Customer { .. } => {}
         ObjectEncryption::Kms {
             algorithm,
             key_arn,
@@ -843,5 +863,16 @@ fn describe_encryption(
                 *bucket_key = Some(true);
             }
         }
+    }
+}
+
+fn describe_customer(
+    encryption: &ObjectEncryption,
+    algorithm: &mut Option<SSECustomerAlgorithm>,
+    md5: &mut Option<SSECustomerKeyMD5>,
+) {
+    if let ObjectEncryption::Customer { key_md5, .. } = encryption {
+        *algorithm = Some("AES256".into());
+        *md5 = Some(key_md5.clone());
     }
 }

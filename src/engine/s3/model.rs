@@ -50,6 +50,15 @@ pub enum ObjectEncryption {
         /// Whether the bucket key was used (context is the bucket ARN).
         bucket_key: bool,
     },
+    /// SSE-C: encrypted with the customer's key, of which only a salted HMAC is kept.
+    Customer {
+        /// The random salt.
+        salt: Vec<u8>,
+        /// HMAC-SHA-256 of the key under the salt.
+        mac: Vec<u8>,
+        /// base64(MD5(key)), echoed in responses.
+        key_md5: String,
+    },
 }
 
 /// An object.
@@ -82,6 +91,9 @@ pub struct Bucket {
     pub encryption: DefaultEncryption,
     /// The bucket policy, as written.
     pub policy: Option<String>,
+    /// Whether SSE-C uploads are blocked (the default for new buckets since April 2026).
+    #[serde(default = "blocked_by_default")]
+    pub sse_c_blocked: bool,
     /// The parsed bucket policy.
     #[serde(skip)]
     pub policy_doc: Option<Arc<PolicyDocument>>,
@@ -94,4 +106,8 @@ pub struct Bucket {
 pub struct S3State {
     /// Buckets by name (names are global, as in AWS).
     pub buckets: BTreeMap<String, Bucket>,
+}
+
+fn blocked_by_default() -> bool {
+    true
 }
