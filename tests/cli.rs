@@ -563,6 +563,81 @@ fn the_aws_cli_works_against_engine_s3() {
         err.contains("AccessDenied") && err.contains("explicit deny in a resource-based policy"),
         "{err}"
     );
+    aws.ok("owner-admin", true, &["s3", "mb", "s3://cli-sse-c"]);
+    let unblock = r#"{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"},"BlockedEncryptionTypes":{"EncryptionType":["NONE"]}}]}"#;
+    std::fs::write(work.path().join("customer.key"), [0x5au8; 32]).unwrap();
+    let sse_c = ["--sse-c", "AES256", "--sse-c-key", "fileb://customer.key"];
+    let blocked = aws.fails(
+        "owner-admin",
+        true,
+        &[
+            &["s3", "cp", "data.csv", "s3://cli-sse-c/c.csv"][..],
+            &sse_c[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        blocked.contains("AccessDenied"),
+        "new buckets block SSE-C: {blocked}"
+    );
+    aws.ok(
+        "owner-admin",
+        true,
+        &[
+            "s3api",
+            "put-bucket-encryption",
+            "--bucket",
+            "cli-sse-c",
+            "--server-side-encryption-configuration",
+            unblock,
+        ],
+    );
+    aws.ok(
+        "owner-admin",
+        true,
+        &[
+            &["s3", "cp", "data.csv", "s3://cli-sse-c/c.csv"][..],
+            &sse_c[..],
+        ]
+        .concat(),
+    );
+    aws.ok(
+        "owner-admin",
+        true,
+        &[
+            &["s3", "cp", "s3://cli-sse-c/c.csv", "c-back.csv"][..],
+            &sse_c[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        std::fs::read(work.path().join("c-back.csv")).unwrap(),
+        b"id,ssn\n1,900-00-0001\n"
+    );
+    let no_key = aws.fails(
+        "owner-admin",
+        true,
+        &["s3", "cp", "s3://cli-sse-c/c.csv", "nokey.csv"],
+    );
+    assert!(
+        no_key.contains("400") || no_key.contains("Bad Request"),
+        "{no_key}"
+    );
+    let plain_http = aws.fails(
+        "owner-admin",
+        false,
+        &[
+            &["s3", "cp", "data.csv", "s3://cli-sse-c/h.csv"][..],
+            &sse_c[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        plain_http.contains("InvalidArgument")
+            && plain_http.contains("must be made over a secure connection"),
+        "{plain_http}"
+    );
+
     let listed = aws.ok("owner-admin", true, &["s3", "ls", "s3://cli-bucket"]);
     assert!(
         listed.contains("data.csv") && !listed.contains("plain.csv"),
