@@ -89,6 +89,86 @@ async fn in_process_ready(dir: &Path) -> Result<f64> {
     Ok(ms)
 }
 
+/// `keylab engine serve` running as a separate process on free ports, for the benchmarks.
+struct SpawnedEngine {
+    child: std::process::Child,
+    info: Value,
+    pid: u32,
+    started: Instant,
+    _dir: TempDir,
+}
+
+impl SpawnedEngine {
+    fn start() -> Result<SpawnedEngine> {
+        let dir = TempDir::new("process")?;
+        let exe = std::env::current_exe().context("cannot find the keylab executable")?;
+        let started = Instant::now();
+        let mut child = Command::new(&exe)
+            .args([
+                "engine",
+                "serve",
+                "--json",
+                "--port",
+                "0",
+                "--tls-port",
+                "0",
+                "--state-dir",
+            ])
+            .arg(&dir.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start `keylab engine serve`")?;
+        let pid = child.id();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("no stdout")?).read_line(&mut line)?;
+        let info: Value =
+            serde_json::from_str(&line).context("engine serve --json printed no JSON")?;
+        Ok(SpawnedEngine {
+            child,
+            info,
+            pid,
+            started,
+            _dir: dir,
+        })
+    }
+
+    fn settings(&self, profile: &str, https: bool) -> Result<ClientSettings> {
+        let id = self.info["identities"]
+            .as_array()
+            .and_then(|ids| ids.iter().find(|i| i["name"] == profile))
+            .with_context(|| format!("no {profile} identity"))?;
+        let ca_pem = if https {
+            let path = self.info["ca_cert"].as_str().unwrap_or_default();
+            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?)
+        } else {
+            None
+        };
+        let endpoint = if https {
+            &self.info["https"]
+        } else {
+            &self.info["http"]
+        };
+        Ok(ClientSettings {
+            endpoint: endpoint.as_str().unwrap_or_default().to_string(),
+            region: self.info["region"].as_str().unwrap_or_default().to_string(),
+            access_key_id: id["access_key_id"].as_str().unwrap_or_default().to_string(),
+            secret_access_key: id["secret_access_key"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            ca_pem,
+        })
+    }
+}
+
+impl Drop for SpawnedEngine {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -116,46 +196,10 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         anyhow::Ok((fresh_ms, warm_ms))
     })?;
 
-    let dir = TempDir::new("process")?;
-    let exe = std::env::current_exe().context("cannot find the keylab executable")?;
-    let spawn_start = Instant::now();
-    let mut child = Command::new(&exe)
-        .args([
-            "engine",
-            "serve",
-            "--json",
-            "--port",
-            "0",
-            "--tls-port",
-            "0",
-            "--state-dir",
-        ])
-        .arg(&dir.0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start `keylab engine serve`")?;
-    let pid = child.id();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("no stdout")?).read_line(&mut line)?;
-    let info: Value = serde_json::from_str(&line).context("engine serve --json printed no JSON")?;
-    let admin = info["identities"]
-        .as_array()
-        .and_then(|ids| ids.iter().find(|i| i["name"] == "owner-admin"))
-        .context("no owner-admin identity")?;
-    let settings = ClientSettings {
-        endpoint: info["http"].as_str().unwrap_or_default().to_string(),
-        region: info["region"].as_str().unwrap_or_default().to_string(),
-        access_key_id: admin["access_key_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        secret_access_key: admin["secret_access_key"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        ca_pem: None,
-    };
+    let engine = SpawnedEngine::start()?;
+    let spawn_start = engine.started;
+    let pid = engine.pid;
+    let settings = engine.settings("owner-admin", false)?;
     let result = rt.block_on(async {
         first_request(&settings).await?;
         let ready_process = spawn_start.elapsed().as_secs_f64() * 1000.0;
@@ -205,8 +249,7 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     });
     let rss = proc_status_kb(pid, "VmRSS:");
     let hwm = proc_status_kb(pid, "VmHWM:");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(engine);
     let (ready_process, rss_idle, ok, failed, elapsed) = result?;
     let rate = ok as f64 / elapsed;
     let mb = |kb: Option<u64>| kb.map(|k| k as f64 / 1024.0);
@@ -249,5 +292,122 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     if failed > 0 {
         bail!("{failed} Encrypt requests failed during the benchmark");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Options of `keylab bench s3`.
+#[derive(Debug, clap::Args)]
+pub struct S3BenchArgs {
+    /// Object sizes in MiB
+    #[arg(long, value_delimiter = ',', default_values_t = [1u64, 64])]
+    sizes: Vec<u64>,
+    /// Bytes to move per size and mode, in MiB (the count of objects follows)
+    #[arg(long, default_value_t = 256)]
+    volume: u64,
+    /// Print the figures as one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the S3 benchmark: PutObject and GetObject throughput under SSE-S3, SSE-KMS and SSE-C
+/// through `aws-sdk-s3` over HTTPS (SSE-C needs it; the other modes use it too, so the figures
+/// compare), one request at a time, against a separate engine process.
+pub fn s3(args: S3BenchArgs) -> Result<ExitCode> {
+    use aws_sdk_s3::types::{
+        BlockedEncryptionTypes, EncryptionType, ServerSideEncryption,
+        ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    use base64::Engine as _;
+    if args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 1024) {
+        bail!("--sizes takes sizes in MiB between 1 and 1024, such as --sizes 1,64");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let engine = SpawnedEngine::start()?;
+    let settings = engine.settings("owner-admin", true)?;
+    let pid = engine.pid;
+    let rows = rt.block_on(async {
+        let s3 = keylab::sdk::s3_client(&settings)?;
+        let kms = kms_client(&settings)?;
+        let key = kms.create_key().send().await?.key_metadata().and_then(|m| m.arn().map(String::from)).unwrap_or_default();
+        s3.create_bucket().bucket("bench-bucket").send().await?;
+        let unblock = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::Aes256).build()?,
+                    )
+                    .blocked_encryption_types(BlockedEncryptionTypes::builder().encryption_type(EncryptionType::None).build())
+                    .build(),
+            )
+            .build()?;
+        s3.put_bucket_encryption().bucket("bench-bucket").server_side_encryption_configuration(unblock).send().await?;
+        let customer_key = base64::engine::general_purpose::STANDARD.encode([0x11u8; 32]);
+        let mut rows = Vec::new();
+        for &mib in &args.sizes {
+            let size = (mib * 1024 * 1024) as usize;
+            let count = (args.volume / mib).max(2) as usize;
+            let data = aws_sdk_s3::primitives::ByteStream::from(vec![0xa5u8; size]);
+            for mode in ["SSE-S3", "SSE-KMS", "SSE-C"] {
+                let put_start = Instant::now();
+                for i in 0..count {
+                    let body = aws_sdk_s3::primitives::ByteStream::from(data.bytes().unwrap_or_default().to_vec());
+                    let req = s3.put_object().bucket("bench-bucket").key(format!("{mode}/{mib}/{i}")).body(body);
+                    let req = match mode {
+                        "SSE-KMS" => req.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id(&key),
+                        "SSE-C" => req.sse_customer_algorithm("AES256").sse_customer_key(&customer_key),
+                        _ => req,
+                    };
+                    req.send().await?;
+                }
+                let put_secs = put_start.elapsed().as_secs_f64();
+                let get_start = Instant::now();
+                for i in 0..count {
+                    let req = s3.get_object().bucket("bench-bucket").key(format!("{mode}/{mib}/{i}"));
+                    let req = if mode == "SSE-C" { req.sse_customer_algorithm("AES256").sse_customer_key(&customer_key) } else { req };
+                    let got = req.send().await?.body.collect().await?.into_bytes();
+                    if got.len() != size {
+                        bail!("GetObject returned {} bytes, expected {size}", got.len());
+                    }
+                }
+                let get_secs = get_start.elapsed().as_secs_f64();
+                let moved = (count * size) as f64 / (1024.0 * 1024.0);
+                rows.push(json!({
+                    "mode": mode, "object_mib": mib, "objects": count,
+                    "put_mib_per_s": moved / put_secs, "get_mib_per_s": moved / get_secs,
+                    "put_ms_per_object": put_secs * 1000.0 / count as f64, "get_ms_per_object": get_secs * 1000.0 / count as f64,
+                }));
+            }
+        }
+        anyhow::Ok(rows)
+    })?;
+    let peak = proc_status_kb(pid, "VmHWM:").map(|k| k as f64 / 1024.0);
+    drop(engine);
+    if args.json {
+        println!("{}", json!({ "rows": rows, "engine_rss_peak_mb": peak }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "keylab S3 benchmark (aws-sdk-s3 over HTTPS, one request at a time, separate engine process)"
+    );
+    println!(
+        "  {:<8} {:>8} {:>8} {:>14} {:>14}",
+        "mode", "size", "objects", "PutObject", "GetObject"
+    );
+    for r in &rows {
+        println!(
+            "  {:<8} {:>5} MiB {:>8} {:>9.0} MiB/s {:>9.0} MiB/s",
+            r["mode"].as_str().unwrap_or_default(),
+            r["object_mib"].as_u64().unwrap_or_default(),
+            r["objects"].as_u64().unwrap_or_default(),
+            r["put_mib_per_s"].as_f64().unwrap_or_default(),
+            r["get_mib_per_s"].as_f64().unwrap_or_default()
+        );
+    }
+    println!(
+        "  engine resident memory, peak: {:.1} MB",
+        peak.unwrap_or_default()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -41,6 +41,8 @@ enum EngineCommand {
 enum BenchCommand {
     /// Engine start-up time, KMS Encrypt requests per second and resident memory.
     Engine(crate::bench::EngineBenchArgs),
+    /// S3 PutObject and GetObject throughput under SSE-S3, SSE-KMS and SSE-C.
+    S3(crate::bench::S3BenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +120,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Engine(EngineCommand::Reset(args))) => reset(&args),
         Some(Command::Engine(EngineCommand::Audit(args))) => show_audit(&args),
         Some(Command::Bench(BenchCommand::Engine(args))) => crate::bench::engine(args),
+        Some(Command::Bench(BenchCommand::S3(args))) => crate::bench::s3(args),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::engine::clock::Clock;
 use crate::engine::identity::{DEFAULT_IDENTITIES, IdentitySet};
 use crate::engine::kms::wire::{OPERATIONS, dispatch};
 use crate::engine::kms::{Call, Kms};
+use crate::engine::s3::{blocked, sse_c};
 use crate::engine::sigv4::{AuthorizationHeader, ReceivedRequest, verify};
 use crate::policy::{
     Caller, ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules, decide,
@@ -151,5 +152,28 @@ pub fn sigv4_request(data: &[u8]) {
             "s3",
             SystemTime::now(),
         );
+    }
+}
+
+/// Parses the bytes as a PutBucketEncryption body, renders what parses, and feeds the first
+/// lines to the SSE-C header validation (over HTTPS and HTTP).
+pub fn s3_request(data: &[u8]) {
+    if let Ok(config) = blocked::parse(data) {
+        let _ = blocked::render(&config.default, config.blocked.is_some());
+    }
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.lines();
+    let (algorithm, key, md5, sse) = (lines.next(), lines.next(), lines.next(), lines.next());
+    for secure in [true, false] {
+        let headers = sse_c::Headers {
+            algorithm,
+            key,
+            key_md5: md5,
+            sse,
+        };
+        if let Ok(Some(customer)) = sse_c::from_headers(headers, secure) {
+            let (salt, mac) = sse_c::fingerprint(&customer.key);
+            assert!(sse_c::matches(&customer.key, &salt, &mac));
+        }
     }
 }

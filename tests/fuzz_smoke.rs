@@ -6,6 +6,12 @@ use std::path::Path;
 
 const ROUNDS: usize = 4000;
 const FRAGMENTS: &[&[u8]] = &[
+    b"<Rule>",
+    b"</Rule>",
+    b"<SSEAlgorithm>",
+    b"</SSEAlgorithm>",
+    b"<EncryptionType>",
+    b"AES256",
     b"{",
     b"}",
     b"[",
@@ -109,4 +115,9 @@ fn kms_request_bodies_never_panic() {
 #[test]
 fn sigv4_headers_never_panic() {
     run("sigv4_request", keylab::fuzzing::sigv4_request);
+}
+
+#[test]
+fn s3_encryption_bodies_and_sse_c_headers_never_panic() {
+    run("s3_request", keylab::fuzzing::s3_request);
 }

@@ -1,0 +1,4 @@
+//! Fuzz target: `keylab::fuzzing::s3_request` must not panic on any input.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keylab::fuzzing::s3_request(data));
