@@ -254,6 +254,25 @@ impl S3Engine {
         });
     }
 
+    /// Finds an object for GetObject or HeadObject and checks the request's SSE-C headers
+    /// against it.
+    fn read_object<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+        headers: sse_c::Headers<'_>,
+    ) -> S3Result<(Object, Option<sse_c::CustomerKey>)> {
+        let object = self.with_bucket(bucket, |b| {
+            b.objects
+                .get(key)
+                .cloned()
+                .ok_or_else(|| error(S3ErrorCode::NoSuchKey, "The specified key does not exist."))
+        })?;
+        let customer = self.check_customer_key(req, &object, headers)?;
+        Ok((object, customer))
+    }
+
     /// Checks the SSE-C headers of a read against the object: an SSE-C object needs its key,
     /// and only the right one (recognised by the salted HMAC) opens it.
     fn check_customer_key<T>(
@@ -653,22 +672,13 @@ impl S3 for S3Engine {
             ));
         }
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-        let object = self.with_bucket(&bucket, |b| {
-            b.objects
-                .get(&key)
-                .cloned()
-                .ok_or_else(|| error(S3ErrorCode::NoSuchKey, "The specified key does not exist."))
-        })?;
-        let customer = self.check_customer_key(
-            &req,
-            &object,
-            sse_c::Headers {
-                algorithm: req.input.sse_customer_algorithm.as_deref(),
-                key: req.input.sse_customer_key.as_deref(),
-                key_md5: req.input.sse_customer_key_md5.as_deref(),
-                sse: None,
-            },
-        )?;
+        let headers = sse_c::Headers {
+            algorithm: req.input.sse_customer_algorithm.as_deref(),
+            key: req.input.sse_customer_key.as_deref(),
+            key_md5: req.input.sse_customer_key_md5.as_deref(),
+            sse: None,
+        };
+        let (object, customer) = self.read_object(&req, &bucket, &key, headers)?;
         let plaintext = self.object_plaintext(&req, &bucket, &key, &object, customer.as_ref())?;
         let body = Bytes::from(plaintext.to_vec());
         let mut output = GetObjectOutput {
@@ -700,22 +710,13 @@ impl S3 for S3Engine {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
-        let object = self.with_bucket(&bucket, |b| {
-            b.objects
-                .get(&key)
-                .cloned()
-                .ok_or_else(|| error(S3ErrorCode::NoSuchKey, "The specified key does not exist."))
-        })?;
-        self.check_customer_key(
-            &req,
-            &object,
-            sse_c::Headers {
-                algorithm: req.input.sse_customer_algorithm.as_deref(),
-                key: req.input.sse_customer_key.as_deref(),
-                key_md5: req.input.sse_customer_key_md5.as_deref(),
-                sse: None,
-            },
-        )?;
+        let headers = sse_c::Headers {
+            algorithm: req.input.sse_customer_algorithm.as_deref(),
+            key: req.input.sse_customer_key.as_deref(),
+            key_md5: req.input.sse_customer_key_md5.as_deref(),
+            sse: None,
+        };
+        let (object, _) = self.read_object(&req, &bucket, &key, headers)?;
         let mut output = HeadObjectOutput {
             content_length: Some(object.size as i64),
             content_type: object.content_type.clone(),
