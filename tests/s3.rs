@@ -910,3 +910,178 @@ async fn sse_c_needs_https_an_unblocked_bucket_and_the_right_key() {
         "the customer key is never stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_access_blocks_refuse_and_restrict_public_policies() {
+    use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+    let lab = Lab::start().await;
+    let owner = lab.s3("owner-admin");
+    let outsider = lab.s3("outsider-admin");
+    owner
+        .create_bucket()
+        .bucket("public-test")
+        .send()
+        .await
+        .unwrap();
+    owner
+        .put_object()
+        .bucket("public-test")
+        .key("index.html")
+        .body(body("hello"))
+        .send()
+        .await
+        .unwrap();
+    let pab = owner
+        .get_public_access_block()
+        .bucket("public-test")
+        .send()
+        .await
+        .unwrap();
+    let c = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            c.block_public_acls(),
+            c.ignore_public_acls(),
+            c.block_public_policy(),
+            c.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true)),
+        "new buckets block public access"
+    );
+    let public = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::public-test/*"}]}"#;
+    let (code, msg) = err(owner
+        .put_bucket_policy()
+        .bucket("public-test")
+        .policy(public)
+        .send()
+        .await);
+    assert_eq!(code, "AccessDenied");
+    assert!(msg.contains("BlockPublicPolicy"), "{msg}");
+    let restricted = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::public-test/*","Condition":{"StringEquals":{"aws:PrincipalAccount":"444455556666"}}}]}"#;
+    owner
+        .put_bucket_policy()
+        .bucket("public-test")
+        .policy(restricted)
+        .send()
+        .await
+        .expect("a principal-restricted policy is not public");
+
+    let only_restrict = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(false)
+        .ignore_public_acls(false)
+        .block_public_policy(false)
+        .restrict_public_buckets(true)
+        .build();
+    owner
+        .put_public_access_block()
+        .bucket("public-test")
+        .public_access_block_configuration(only_restrict)
+        .send()
+        .await
+        .unwrap();
+    owner
+        .put_bucket_policy()
+        .bucket("public-test")
+        .policy(public)
+        .send()
+        .await
+        .unwrap();
+    let (_, msg) = err(outsider
+        .get_object()
+        .bucket("public-test")
+        .key("index.html")
+        .send()
+        .await);
+    assert!(
+        msg.ends_with("because no resource-based policy allows the s3:GetObject action"),
+        "RestrictPublicBuckets: {msg}"
+    );
+
+    owner
+        .delete_public_access_block()
+        .bucket("public-test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        err(owner
+            .get_public_access_block()
+            .bucket("public-test")
+            .send()
+            .await)
+        .0,
+        "NoSuchPublicAccessBlockConfiguration"
+    );
+    let got = outsider
+        .get_object()
+        .bucket("public-test")
+        .key("index.html")
+        .send()
+        .await
+        .expect("a public policy with no block lets any account read");
+    assert_eq!(read(got).await, b"hello");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bucket_versioning_is_configured() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let lab = Lab::start().await;
+    let s3 = lab.s3("owner-admin");
+    s3.create_bucket().bucket("versioned").send().await.unwrap();
+    assert_eq!(
+        s3.get_bucket_versioning()
+            .bucket("versioned")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        None,
+        "never enabled"
+    );
+    let enable = VersioningConfiguration::builder()
+        .status(BucketVersioningStatus::Enabled)
+        .build();
+    s3.put_bucket_versioning()
+        .bucket("versioned")
+        .versioning_configuration(enable)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        s3.get_bucket_versioning()
+            .bucket("versioned")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        Some(&BucketVersioningStatus::Enabled)
+    );
+    let suspend = VersioningConfiguration::builder()
+        .status(BucketVersioningStatus::Suspended)
+        .build();
+    s3.put_bucket_versioning()
+        .bucket("versioned")
+        .versioning_configuration(suspend)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        s3.get_bucket_versioning()
+            .bucket("versioned")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        Some(&BucketVersioningStatus::Suspended)
+    );
+    let partner = lab.s3("partner-admin");
+    assert_eq!(
+        err(partner
+            .get_bucket_versioning()
+            .bucket("versioned")
+            .send()
+            .await)
+        .0,
+        "AccessDenied"
+    );
+}

@@ -18,8 +18,9 @@ use crate::engine::audit::{AuditEvent, UserIdentity};
 use crate::engine::clock::Clock;
 use crate::engine::identity::{IdentitySet, PrincipalKind};
 use crate::engine::server::Connection;
+use crate::policy::document::{Effect, PrincipalRef};
 use crate::policy::eval::decide_with;
-use crate::policy::{ContextKeys, Policies, Request, ResourceRules};
+use crate::policy::{ContextKeys, Policies, PolicyDocument, Request, ResourceRules};
 
 /// The audit record of one S3 request, shared between the access check and the server.
 #[derive(Clone)]
@@ -169,10 +170,22 @@ impl PolicyAccess {
         };
         let facts = bucket_for_policy.and_then(|b| {
             let state = self.state.read().expect("s3 lock");
-            state
-                .buckets
-                .get(b)
-                .map(|b| (b.account.clone(), b.policy_doc.clone()))
+            state.buckets.get(b).map(|b| {
+                // RestrictPublicBuckets: a public policy gives nothing to other accounts.
+                let restricted = b
+                    .public_access_block
+                    .is_some_and(|p| p.restrict_public_buckets)
+                    && b.account != identity.caller.account
+                    && b.policy_doc.as_deref().is_some_and(is_public);
+                (
+                    b.account.clone(),
+                    if restricted {
+                        None
+                    } else {
+                        b.policy_doc.clone()
+                    },
+                )
+            })
         });
         let (owner, bucket_policy) = match facts {
             Some((owner, policy)) => (owner, policy),
@@ -242,6 +255,37 @@ impl S3Access for PolicyAccess {
             extensions,
         )
     }
+}
+
+/// Condition keys that pin a statement to known principals or networks, so that a statement
+/// with `Principal: "*"` restricted by one of them is not public (S3 User Guide, "The meaning
+/// of public").
+const RESTRICTING_KEYS: &[&str] = &[
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:principalorgid",
+    "aws:sourceip",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceaccount",
+    "aws:sourcearn",
+    "aws:userid",
+];
+
+/// True when a bucket policy grants access to everyone: an Allow statement whose principal is
+/// `*` (or a NotPrincipal) with no condition on a restricting key.
+pub fn is_public(doc: &PolicyDocument) -> bool {
+    doc.statements.iter().any(|s| {
+        let everyone = s
+            .principal
+            .as_ref()
+            .is_some_and(|p| p.negated || p.principals.contains(&PrincipalRef::Anyone));
+        let restricted = s
+            .conditions
+            .iter()
+            .any(|c| RESTRICTING_KEYS.contains(&c.key.to_ascii_lowercase().as_str()));
+        s.effect == Effect::Allow && everyone && !restricted
+    })
 }
 
 /// A fresh audit record for an S3 request.

@@ -6,9 +6,12 @@
 //! same evaluator as KMS.
 //!
 //! SSE-C ([`sse_c`]) works over HTTPS only and is blocked on new buckets until
-//! PutBucketEncryption unblocks it ([`blocked`]). Not yet served: multipart uploads,
-//! CopyObject, public access blocks, versioning and the AWS managed key `aws/s3` (a KMS request
-//! must name a customer managed key).
+//! PutBucketEncryption unblocks it ([`blocked`]). Public access blocks are on for new buckets:
+//! BlockPublicPolicy refuses public bucket policies and RestrictPublicBuckets keeps a public
+//! policy from giving anything to other accounts (ACL settings are kept but ACLs are not
+//! modelled). Versioning is a stored setting only: objects keep a single version. Not yet
+//! served: multipart uploads, CopyObject and the AWS managed key `aws/s3` (a KMS request must
+//! name a customer managed key).
 
 pub mod access;
 pub mod blocked;
@@ -30,7 +33,9 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use zeroize::Zeroizing;
 
-use self::model::{Bucket, DefaultEncryption, Object, ObjectEncryption, S3State};
+use self::model::{
+    Bucket, DefaultEncryption, Object, ObjectEncryption, PublicAccessBlock, S3State,
+};
 use super::audit::{AuditEvent, AuditLog, UserIdentity};
 use super::clock::Clock;
 use super::identity::{Identity, IdentitySet};
@@ -410,6 +415,8 @@ impl S3 for S3Engine {
             account,
             created: self.clock.now().unix_timestamp(),
             encryption: DefaultEncryption::default(),
+            public_access_block: Some(model::PublicAccessBlock::all()),
+            versioning: None,
             sse_c_blocked: true,
             policy: None,
             policy_doc: None,
@@ -806,6 +813,12 @@ impl S3 for S3Engine {
         let doc = PolicyDocument::parse(&text, PolicyKind::Resource)
             .map_err(|e| error(S3ErrorCode::MalformedPolicy, e.0))?;
         self.with_bucket_mut(&req.input.bucket, |b| {
+            if b.public_access_block.is_some_and(|p| p.block_public_policy) && access::is_public(&doc) {
+                return Err(error(
+                    S3ErrorCode::AccessDenied,
+                    "Access Denied: this policy grants public access and the bucket's BlockPublicPolicy setting is on. Name the principals, or turn the setting off with PutPublicAccessBlock.",
+                ));
+            }
             b.policy = Some(text);
             b.policy_doc = Some(Arc::new(doc));
             Ok(S3Response::new(PutBucketPolicyOutput::default()))
@@ -835,6 +848,94 @@ impl S3 for S3Engine {
             b.policy = None;
             b.policy_doc = None;
             Ok(S3Response::new(DeleteBucketPolicyOutput::default()))
+        })
+    }
+
+    async fn put_bucket_versioning(
+        &self,
+        req: S3Request<PutBucketVersioningInput>,
+    ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
+        let status = req
+            .input
+            .versioning_configuration
+            .status
+            .as_ref()
+            .map(|s| s.as_str().to_string());
+        let status = match status.as_deref() {
+            Some("Enabled") | Some("Suspended") => status,
+            _ => {
+                return Err(error(
+                    S3ErrorCode::MalformedXML,
+                    "The XML you provided was not well-formed or did not validate against our published schema: Status must be Enabled or Suspended",
+                ));
+            }
+        };
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.versioning = status;
+            Ok(S3Response::new(PutBucketVersioningOutput::default()))
+        })
+    }
+
+    async fn get_bucket_versioning(
+        &self,
+        req: S3Request<GetBucketVersioningInput>,
+    ) -> S3Result<S3Response<GetBucketVersioningOutput>> {
+        self.with_bucket(&req.input.bucket, |b| {
+            Ok(S3Response::new(GetBucketVersioningOutput {
+                status: b.versioning.clone().map(BucketVersioningStatus::from),
+                ..Default::default()
+            }))
+        })
+    }
+
+    async fn put_public_access_block(
+        &self,
+        req: S3Request<PutPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<PutPublicAccessBlockOutput>> {
+        let c = &req.input.public_access_block_configuration;
+        let block = PublicAccessBlock {
+            block_public_acls: c.block_public_acls.unwrap_or(false),
+            ignore_public_acls: c.ignore_public_acls.unwrap_or(false),
+            block_public_policy: c.block_public_policy.unwrap_or(false),
+            restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
+        };
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.public_access_block = Some(block);
+            Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
+        })
+    }
+
+    async fn get_public_access_block(
+        &self,
+        req: S3Request<GetPublicAccessBlockInput>,
+    ) -> S3Result<S3Response<GetPublicAccessBlockOutput>> {
+        self.with_bucket(&req.input.bucket, |b| match b.public_access_block {
+            Some(p) => Ok(S3Response::new(GetPublicAccessBlockOutput {
+                public_access_block_configuration: Some(PublicAccessBlockConfiguration {
+                    block_public_acls: Some(p.block_public_acls),
+                    ignore_public_acls: Some(p.ignore_public_acls),
+                    block_public_policy: Some(p.block_public_policy),
+                    restrict_public_buckets: Some(p.restrict_public_buckets),
+                }),
+            })),
+            None => {
+                let mut e = error(
+                    S3ErrorCode::Custom("NoSuchPublicAccessBlockConfiguration".into()),
+                    "The public access block configuration was not found",
+                );
+                e.set_status_code(http::StatusCode::NOT_FOUND);
+                Err(e)
+            }
+        })
+    }
+
+    async fn delete_public_access_block(
+        &self,
+        req: S3Request<DeletePublicAccessBlockInput>,
+    ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
+        self.with_bucket_mut(&req.input.bucket, |b| {
+            b.public_access_block = None;
+            Ok(S3Response::new(DeletePublicAccessBlockOutput::default()))
         })
     }
 }

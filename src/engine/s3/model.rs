@@ -29,6 +29,35 @@ impl Default for DefaultEncryption {
     }
 }
 
+/// A bucket's public access block (all four settings are on for new buckets since April 2023).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAccessBlock {
+    /// BlockPublicAcls (ACLs are not modelled; kept and echoed).
+    pub block_public_acls: bool,
+    /// IgnorePublicAcls (ACLs are not modelled; kept and echoed).
+    pub ignore_public_acls: bool,
+    /// BlockPublicPolicy: PutBucketPolicy refuses public policies.
+    pub block_public_policy: bool,
+    /// RestrictPublicBuckets: a public policy gives nothing to other accounts.
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// Everything blocked, as for a new bucket.
+    pub fn all() -> PublicAccessBlock {
+        PublicAccessBlock {
+            block_public_acls: true,
+            ignore_public_acls: true,
+            block_public_policy: true,
+            restrict_public_buckets: true,
+        }
+    }
+}
+
+fn public_access_block_default() -> Option<PublicAccessBlock> {
+    Some(PublicAccessBlock::all())
+}
+
 /// How one object is encrypted at rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ObjectEncryption {
@@ -91,6 +120,12 @@ pub struct Bucket {
     pub encryption: DefaultEncryption,
     /// The bucket policy, as written.
     pub policy: Option<String>,
+    /// The public access block, `None` after DeletePublicAccessBlock.
+    #[serde(default = "public_access_block_default")]
+    pub public_access_block: Option<PublicAccessBlock>,
+    /// `Enabled` or `Suspended` once PutBucketVersioning was called.
+    #[serde(default)]
+    pub versioning: Option<String>,
     /// Whether SSE-C uploads are blocked (the default for new buckets since April 2026).
     #[serde(default = "blocked_by_default")]
     pub sse_c_blocked: bool,
