@@ -41,20 +41,23 @@ pub fn http_client(
     Ok(builder.build_https())
 }
 
-/// A KMS client.
-pub fn kms_client(settings: &ClientSettings) -> Result<aws_sdk_kms::Client, HttpClientError> {
-    let credentials = Credentials::new(
+fn credentials(settings: &ClientSettings) -> Credentials {
+    Credentials::new(
         settings.access_key_id.clone(),
         settings.secret_access_key.clone(),
         None,
         None,
         "keylab",
-    );
+    )
+}
+
+/// A KMS client.
+pub fn kms_client(settings: &ClientSettings) -> Result<aws_sdk_kms::Client, HttpClientError> {
     let config = aws_sdk_kms::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(settings.region.clone()))
         .endpoint_url(settings.endpoint.clone())
-        .credentials_provider(credentials)
+        .credentials_provider(credentials(settings))
         .retry_config(RetryConfig::disabled())
         .http_client(http_client(settings.ca_pem.as_deref())?)
         .build();
@@ -63,19 +66,12 @@ pub fn kms_client(settings: &ClientSettings) -> Result<aws_sdk_kms::Client, Http
 
 /// An S3 client (path-style addressing, so it works with an IP endpoint).
 pub fn s3_client(settings: &ClientSettings) -> Result<aws_sdk_s3::Client, HttpClientError> {
-    let credentials = Credentials::new(
-        settings.access_key_id.clone(),
-        settings.secret_access_key.clone(),
-        None,
-        None,
-        "keylab",
-    );
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
         .region(aws_sdk_s3::config::Region::new(settings.region.clone()))
         .endpoint_url(settings.endpoint.clone())
         .force_path_style(true)
-        .credentials_provider(credentials)
+        .credentials_provider(credentials(settings))
         .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
         .http_client(http_client(settings.ca_pem.as_deref())?)
         .build();

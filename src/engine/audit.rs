@@ -41,6 +41,18 @@ pub struct UserIdentity {
     pub access_key_id: String,
 }
 
+impl UserIdentity {
+    /// The audit view of a lab identity.
+    pub fn of(identity: &crate::engine::identity::Identity) -> UserIdentity {
+        UserIdentity {
+            arn: identity.caller.arn.clone(),
+            account_id: identity.caller.account.clone(),
+            profile: identity.profile.clone(),
+            access_key_id: identity.access_key_id.clone(),
+        }
+    }
+}
+
 /// One audited request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {

@@ -269,12 +269,7 @@ async fn handle(
             return json_response(400, &request_id, wire::error_body(code, &e.to_string()));
         }
     };
-    event.user_identity = Some(UserIdentity {
-        arn: identity.caller.arn.clone(),
-        account_id: identity.caller.account.clone(),
-        profile: identity.profile.clone(),
-        access_key_id: identity.access_key_id.clone(),
-    });
+    event.user_identity = Some(UserIdentity::of(identity));
     let mut call = Call {
         identity,
         secure_transport: conn.secure,

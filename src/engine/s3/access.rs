@@ -106,12 +106,7 @@ impl PolicyAccess {
             ));
         };
         if let Some(slot) = &slot {
-            slot.0.lock().expect("audit slot").user_identity = Some(UserIdentity {
-                arn: identity.caller.arn.clone(),
-                account_id: identity.caller.account.clone(),
-                profile: identity.profile.clone(),
-                access_key_id: identity.access_key_id.clone(),
-            });
+            slot.0.lock().expect("audit slot").user_identity = Some(UserIdentity::of(identity));
         }
 
         let mut ctx = ContextKeys::new();

@@ -239,12 +239,7 @@ impl S3Engine {
                 .into_uuid()
                 .to_string(),
             secure_transport: call.secure_transport,
-            user_identity: Some(UserIdentity {
-                arn: identity.caller.arn.clone(),
-                account_id: identity.caller.account.clone(),
-                profile: identity.profile.clone(),
-                access_key_id: identity.access_key_id.clone(),
-            }),
+            user_identity: Some(UserIdentity::of(identity)),
             via_service: call.via_service,
             resources,
             encryption_context: call.notes.encryption_context,
@@ -507,8 +502,10 @@ impl S3 for S3Engine {
             secure,
         )?;
         let (bucket_name, key) = (input.bucket.clone(), input.key.clone());
-        let default = self.with_bucket(&bucket_name, |b| Ok(b.encryption.clone()))?;
-        if customer.is_some() && self.with_bucket(&bucket_name, |b| Ok(b.sse_c_blocked))? {
+        let (default, sse_c_blocked) = self.with_bucket(&bucket_name, |b| {
+            Ok((b.encryption.clone(), b.sse_c_blocked))
+        })?;
+        if customer.is_some() && sse_c_blocked {
             return Err(error(
                 S3ErrorCode::AccessDenied,
                 "Requests specifying Server Side Encryption with Customer provided keys are blocked for this bucket. New buckets block SSE-C since April 2026: unblock it with PutBucketEncryption and BlockedEncryptionTypes NONE.",
