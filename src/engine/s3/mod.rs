@@ -48,6 +48,31 @@ use crate::fsutil::write_atomic;
 use crate::policy::{PolicyDocument, PolicyKind};
 
 const STATE_NAME: &str = "s3";
+
+/// Builds a GetObject or HeadObject output (two types with the same field names) from an
+/// object, plus the extra fields given.
+macro_rules! object_output {
+    ($output:ident, $object:expr, { $($extra:tt)* }) => {{
+        let object: &Object = $object;
+        let mut output = $output {
+            content_length: Some(object.size as i64),
+            content_type: object.content_type.clone(),
+            e_tag: Some(ETag::Strong(object.etag.clone())),
+            last_modified: Some(timestamp(object.modified)),
+            metadata: (!object.metadata.is_empty()).then(|| object.metadata.clone().into_iter().collect()),
+            $($extra)*
+            ..Default::default()
+        };
+        describe_encryption(
+            &object.encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        describe_customer(&object.encryption, &mut output.sse_customer_algorithm, &mut output.sse_customer_key_md5);
+        output
+    }};
+}
 const STORED_WITH_SSE_C: &str = "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.";
 
 /// The S3 service.
@@ -685,27 +710,9 @@ impl S3 for S3Engine {
         let (object, customer) = self.read_object(&req, &bucket, &key, headers)?;
         let plaintext = self.object_plaintext(&req, &bucket, &key, &object, customer.as_ref())?;
         let body = Bytes::from(plaintext.to_vec());
-        let mut output = GetObjectOutput {
+        let output = object_output!(GetObjectOutput, &object, {
             body: Some(StreamingBlob::from(s3s::Body::from(body))),
-            content_length: Some(object.size as i64),
-            content_type: object.content_type.clone(),
-            e_tag: Some(ETag::Strong(object.etag.clone())),
-            last_modified: Some(timestamp(object.modified)),
-            metadata: (!object.metadata.is_empty())
-                .then(|| object.metadata.clone().into_iter().collect()),
-            ..Default::default()
-        };
-        describe_encryption(
-            &object.encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        describe_customer(
-            &object.encryption,
-            &mut output.sse_customer_algorithm,
-            &mut output.sse_customer_key_md5,
-        );
+        });
         Ok(S3Response::new(output))
     }
 
@@ -721,26 +728,7 @@ impl S3 for S3Engine {
             sse: None,
         };
         let (object, _) = self.read_object(&req, &bucket, &key, headers)?;
-        let mut output = HeadObjectOutput {
-            content_length: Some(object.size as i64),
-            content_type: object.content_type.clone(),
-            e_tag: Some(ETag::Strong(object.etag.clone())),
-            last_modified: Some(timestamp(object.modified)),
-            metadata: (!object.metadata.is_empty())
-                .then(|| object.metadata.clone().into_iter().collect()),
-            ..Default::default()
-        };
-        describe_encryption(
-            &object.encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        describe_customer(
-            &object.encryption,
-            &mut output.sse_customer_algorithm,
-            &mut output.sse_customer_key_md5,
-        );
+        let output = object_output!(HeadObjectOutput, &object, {});
         Ok(S3Response::new(output))
     }
 
