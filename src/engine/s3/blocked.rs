@@ -226,12 +226,7 @@ impl S3Route for BucketEncryptionRoute {
             }
             None => b.encryption = DefaultEncryption::default(),
         }
-        self.store.save("s3", &*state).map_err(|e| {
-            S3Error::with_message(
-                S3ErrorCode::InternalError,
-                format!("cannot save engine state: {e}"),
-            )
-        })?;
+        super::save_state(&self.store, &state)?;
         let status = if req.method == Method::DELETE {
             http::StatusCode::NO_CONTENT
         } else {

@@ -112,6 +112,16 @@ pub fn kms_error(e: KmsError) -> S3Error {
     err
 }
 
+/// Saves the S3 state document (used by the service and the bucket-encryption route).
+pub(crate) fn save_state(store: &StateStore, state: &S3State) -> S3Result<()> {
+    store.save(STATE_NAME, state).map_err(|e| {
+        error(
+            S3ErrorCode::InternalError,
+            format!("cannot save engine state: {e}"),
+        )
+    })
+}
+
 fn bucket_arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
 }
@@ -206,12 +216,7 @@ impl S3Engine {
     }
 
     fn save(&self, state: &S3State) -> S3Result<()> {
-        self.store.save(STATE_NAME, state).map_err(|e| {
-            error(
-                S3ErrorCode::InternalError,
-                format!("cannot save engine state: {e}"),
-            )
-        })
+        save_state(&self.store, state)
     }
 
     /// The shared state, for the access checker.
