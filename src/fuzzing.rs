@@ -162,6 +162,10 @@ pub fn s3_request(data: &[u8]) {
         let _ = blocked::render(&config.default, config.blocked.is_some());
     }
     let text = String::from_utf8_lossy(data);
+    if let Some(host) = text.lines().next() {
+        use s3s::host::S3Host as _;
+        let _ = crate::engine::s3::host::LoopbackHost.parse_host_header(host);
+    }
     let mut lines = text.lines();
     let (algorithm, key, md5, sse) = (lines.next(), lines.next(), lines.next(), lines.next());
     for secure in [true, false] {

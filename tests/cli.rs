@@ -638,6 +638,59 @@ fn the_aws_cli_works_against_engine_s3() {
         "{plain_http}"
     );
 
+    // Above 8 MiB the CLI uploads in parts and downloads with parallel ranged GETs; with
+    // SSE-C every part and range carries the key.
+    let big: Vec<u8> = (0..9 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(work.path().join("big.bin"), &big).unwrap();
+    aws.ok(
+        "owner-admin",
+        true,
+        &["s3", "cp", "big.bin", "s3://cli-bucket/big.bin"],
+    );
+    aws.ok(
+        "owner-admin",
+        true,
+        &[
+            &["s3", "cp", "big.bin", "s3://cli-sse-c/big.bin"][..],
+            &sse_c[..],
+        ]
+        .concat(),
+    );
+    let head: Value = serde_json::from_str(&aws.ok(
+        "owner-admin",
+        true,
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "cli-bucket",
+            "--key",
+            "big.bin",
+        ],
+    ))
+    .unwrap();
+    assert!(
+        head["ETag"].as_str().unwrap().ends_with("-2\""),
+        "a multipart ETag: {head}"
+    );
+    assert_eq!(head["SSEKMSKeyId"], key.as_str());
+    aws.ok(
+        "owner-admin",
+        true,
+        &["s3", "cp", "s3://cli-bucket/big.bin", "big-back.bin"],
+    );
+    assert!(std::fs::read(work.path().join("big-back.bin")).unwrap() == big);
+    aws.ok(
+        "owner-admin",
+        true,
+        &[
+            &["s3", "cp", "s3://cli-sse-c/big.bin", "big-c-back.bin"][..],
+            &sse_c[..],
+        ]
+        .concat(),
+    );
+    assert!(std::fs::read(work.path().join("big-c-back.bin")).unwrap() == big);
+
     let listed = aws.ok("owner-admin", true, &["s3", "ls", "s3://cli-bucket"]);
     assert!(
         listed.contains("data.csv") && !listed.contains("plain.csv"),

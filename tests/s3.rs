@@ -603,6 +603,46 @@ async fn the_deny_unencrypted_uploads_policy_sees_request_headers_only() {
         .send()
         .await
         .unwrap();
+
+    // A multipart upload is judged by the headers that initiated it: its parts carry none.
+    assert_eq!(
+        err(s3
+            .create_multipart_upload()
+            .bucket("enc-only")
+            .key("m")
+            .send()
+            .await)
+        .0,
+        "AccessDenied"
+    );
+    let upload = s3
+        .create_multipart_upload()
+        .bucket("enc-only")
+        .key("m")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .send()
+        .await
+        .unwrap();
+    let id = upload.upload_id().unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("enc-only")
+        .key("m")
+        .upload_id(id)
+        .part_number(1)
+        .body(body("part"))
+        .send()
+        .await
+        .expect("the part inherits the initiation's encryption header");
+    complete(
+        &s3,
+        "enc-only",
+        "m",
+        id,
+        &[(1, part.e_tag().unwrap().to_string())],
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1084,4 +1124,644 @@ async fn bucket_versioning_is_configured() {
         .0,
         "AccessDenied"
     );
+}
+
+const MIB: usize = 1024 * 1024;
+
+async fn complete(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[(i32, String)],
+) -> Result<
+    aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput,
+    aws_sdk_s3::error::SdkError<
+        aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadError,
+    >,
+> {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let parts = parts
+        .iter()
+        .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+        .collect::<Vec<_>>();
+    client
+        .complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_uploads_encrypt_every_part_and_need_kms_decrypt() {
+    let lab = Lab::start().await;
+    let admin = lab.s3("owner-admin");
+    let key = create_key(&lab.kms("owner-admin")).await;
+    admin.create_bucket().bucket("big").send().await.unwrap();
+    let first = vec![b'a'; 5 * MIB];
+    let second = b"the tail of a large file".to_vec();
+
+    let created = admin
+        .create_multipart_upload()
+        .bucket("big")
+        .key("data.bin")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
+        .metadata("source", "batch")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.ssekms_key_id(), Some(key.as_str()));
+    let upload_id = created.upload_id().unwrap().to_string();
+    let mut etags = Vec::new();
+    for (n, data) in [(1, &first), (2, &second)] {
+        let part = admin
+            .upload_part()
+            .bucket("big")
+            .key("data.bin")
+            .upload_id(&upload_id)
+            .part_number(n)
+            .body(ByteStream::from(data.clone()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            part.server_side_encryption(),
+            Some(&ServerSideEncryption::AwsKms)
+        );
+        etags.push((n, part.e_tag().unwrap().to_string()));
+    }
+    let (code, _) = err(complete(
+        &admin,
+        "big",
+        "data.bin",
+        &upload_id,
+        &[etags[1].clone(), etags[0].clone()],
+    )
+    .await);
+    assert_eq!(code, "InvalidPartOrder");
+    let (code, _) = err(complete(
+        &admin,
+        "big",
+        "data.bin",
+        &upload_id,
+        &[(1, "\"0000\"".into()), etags[1].clone()],
+    )
+    .await);
+    assert_eq!(code, "InvalidPart", "a wrong ETag names no uploaded part");
+    let done = complete(&admin, "big", "data.bin", &upload_id, &etags)
+        .await
+        .unwrap();
+    assert!(
+        done.e_tag().unwrap().trim_matches('"').ends_with("-2"),
+        "{:?}",
+        done.e_tag()
+    );
+    assert_eq!(done.ssekms_key_id(), Some(key.as_str()));
+
+    let got = admin
+        .get_object()
+        .bucket("big")
+        .key("data.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.metadata().unwrap().get("source").map(String::as_str),
+        Some("batch")
+    );
+    assert_eq!(got.ssekms_key_id(), Some(key.as_str()));
+    let whole = read(got).await;
+    assert_eq!(whole.len(), first.len() + second.len());
+    assert_eq!(&whole[5 * MIB..], &second[..]);
+    let ranged = admin
+        .get_object()
+        .bucket("big")
+        .key("data.bin")
+        .range(format!("bytes={}-{}", 5 * MIB - 2, 5 * MIB + 2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ranged.content_range(),
+        Some(format!("bytes {}-{}/{}", 5 * MIB - 2, 5 * MIB + 2, whole.len()).as_str())
+    );
+    assert_eq!(read(ranged).await, b"aathe");
+    let (code, _) = err(admin
+        .get_object()
+        .bucket("big")
+        .key("data.bin")
+        .range("bytes=99999999-")
+        .send()
+        .await);
+    assert_eq!(code, "InvalidRange");
+    let found = walk(lab.dir.path()).into_iter().any(|f| {
+        std::fs::read(&f)
+            .unwrap()
+            .windows(24)
+            .any(|w| w == &second[..])
+    });
+    assert!(!found, "parts are encrypted at rest");
+
+    // A part smaller than 5 MiB may only be the last one.
+    let small = admin
+        .create_multipart_upload()
+        .bucket("big")
+        .key("small")
+        .send()
+        .await
+        .unwrap();
+    let id = small.upload_id().unwrap();
+    let mut parts = Vec::new();
+    for n in 1..=2 {
+        let p = admin
+            .upload_part()
+            .bucket("big")
+            .key("small")
+            .upload_id(id)
+            .part_number(n)
+            .body(body("tiny"))
+            .send()
+            .await
+            .unwrap();
+        parts.push((n, p.e_tag().unwrap().to_string()));
+    }
+    assert_eq!(
+        err(complete(&admin, "big", "small", id, &parts).await).0,
+        "EntityTooSmall"
+    );
+    admin
+        .abort_multipart_upload()
+        .bucket("big")
+        .key("small")
+        .upload_id(id)
+        .send()
+        .await
+        .unwrap();
+    let (code, _) = err(admin
+        .upload_part()
+        .bucket("big")
+        .key("small")
+        .upload_id(id)
+        .part_number(3)
+        .body(body("late"))
+        .send()
+        .await);
+    assert_eq!(code, "NoSuchUpload");
+
+    // An analyst allowed s3:PutObject and kms:GenerateDataKey can PUT with SSE-KMS, but a
+    // multipart upload also needs kms:Decrypt: every part decrypts the upload's data key.
+    lab.engine
+        .put_identity_policy(
+            "owner-analyst",
+            "UseOwnKeys",
+            &format!(r#"{{"Statement":[{{"Effect":"Allow","Action":["s3:PutObject","kms:GenerateDataKey"],"Resource":["arn:aws:s3:::big/*","{key}"]}}]}}"#),
+        )
+        .unwrap();
+    let analyst = lab.s3("owner-analyst");
+    analyst
+        .put_object()
+        .bucket("big")
+        .key("single")
+        .body(body("one shot"))
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
+        .send()
+        .await
+        .expect("a single PUT needs only kms:GenerateDataKey");
+    let created = analyst
+        .create_multipart_upload()
+        .bucket("big")
+        .key("multi")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let (code, msg) = err(analyst
+        .upload_part()
+        .bucket("big")
+        .key("multi")
+        .upload_id(created.upload_id().unwrap())
+        .part_number(1)
+        .body(body("part"))
+        .send()
+        .await);
+    assert_eq!(code, "AccessDenied");
+    assert!(msg.contains("kms:Decrypt"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_uploads_with_sse_c_need_the_same_key_on_every_part() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let lab = Lab::start().await;
+    let s3 = lab.s3_https("owner-admin");
+    s3.create_bucket().bucket("ssec-mpu").send().await.unwrap();
+    s3.put_bucket_encryption()
+        .bucket("ssec-mpu")
+        .server_side_encryption_configuration(unblock_sse_c())
+        .send()
+        .await
+        .unwrap();
+    let (key, other) = ([7u8; 32], [8u8; 32]);
+    let created = s3
+        .create_multipart_upload()
+        .bucket("ssec-mpu")
+        .key("k")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&key))
+        .send()
+        .await
+        .unwrap();
+    let id = created.upload_id().unwrap();
+    let part = |n: i32| {
+        s3.upload_part()
+            .bucket("ssec-mpu")
+            .key("k")
+            .upload_id(id)
+            .part_number(n)
+            .body(body("secret part"))
+    };
+    let (code, msg) = err(part(1).send().await);
+    assert_eq!(code, "InvalidRequest");
+    assert_eq!(
+        msg,
+        "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."
+    );
+    let (code, msg) = err(part(1)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&other))
+        .send()
+        .await);
+    assert_eq!(code, "InvalidRequest");
+    assert_eq!(
+        msg,
+        "The provided encryption parameters did not match the ones used originally."
+    );
+    let uploaded = part(1)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&key))
+        .send()
+        .await
+        .unwrap();
+    complete(
+        &s3,
+        "ssec-mpu",
+        "k",
+        id,
+        &[(1, uploaded.e_tag().unwrap().to_string())],
+    )
+    .await
+    .unwrap();
+    let (code, _) = err(s3.get_object().bucket("ssec-mpu").key("k").send().await);
+    assert_eq!(code, "InvalidRequest");
+    let got = s3
+        .get_object()
+        .bucket("ssec-mpu")
+        .key("k")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(got).await, b"secret part");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_object_re_encrypts_and_checks_both_ends() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let lab = Lab::start().await;
+    let s3 = lab.s3_https("owner-admin");
+    let key = create_key(&lab.kms("owner-admin")).await;
+    s3.create_bucket().bucket("src").send().await.unwrap();
+    s3.put_object()
+        .bucket("src")
+        .key("plain.csv")
+        .body(body("id,name"))
+        .content_type("text/csv")
+        .metadata("team", "data")
+        .send()
+        .await
+        .unwrap();
+
+    let (code, msg) = err(s3
+        .copy_object()
+        .bucket("src")
+        .key("plain.csv")
+        .copy_source("src/plain.csv")
+        .send()
+        .await);
+    assert_eq!(code, "InvalidRequest");
+    assert!(msg.contains("copy an object to itself"), "{msg}");
+    // Copying in place with new encryption is how existing objects are re-encrypted.
+    let copied = s3
+        .copy_object()
+        .bucket("src")
+        .key("plain.csv")
+        .copy_source("src/plain.csv")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copied.ssekms_key_id(), Some(key.as_str()));
+    let head = s3
+        .head_object()
+        .bucket("src")
+        .key("plain.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption(),
+        Some(&ServerSideEncryption::AwsKms)
+    );
+    assert_eq!(
+        head.content_type(),
+        Some("text/csv"),
+        "COPY keeps the metadata"
+    );
+    assert_eq!(
+        head.metadata().unwrap().get("team").map(String::as_str),
+        Some("data")
+    );
+
+    let replaced = s3
+        .copy_object()
+        .bucket("src")
+        .key("renamed.csv")
+        .copy_source("src/plain.csv")
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        .metadata("team", "finance")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        replaced.server_side_encryption(),
+        Some(&ServerSideEncryption::Aes256),
+        "the target takes the bucket's default, not the source's encryption"
+    );
+    let head = s3
+        .head_object()
+        .bucket("src")
+        .key("renamed.csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.metadata().unwrap().get("team").map(String::as_str),
+        Some("finance")
+    );
+
+    // An SSE-C source needs the copy-source key headers.
+    s3.put_bucket_encryption()
+        .bucket("src")
+        .server_side_encryption_configuration(unblock_sse_c())
+        .send()
+        .await
+        .unwrap();
+    let customer = [9u8; 32];
+    s3.put_object()
+        .bucket("src")
+        .key("c.bin")
+        .body(body("customer secret"))
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&customer))
+        .send()
+        .await
+        .unwrap();
+    let (code, msg) = err(s3
+        .copy_object()
+        .bucket("src")
+        .key("c-copy.bin")
+        .copy_source("src/c.bin")
+        .send()
+        .await);
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        (
+            "InvalidRequest",
+            "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
+        )
+    );
+    s3.copy_object()
+        .bucket("src")
+        .key("c-copy.bin")
+        .copy_source("src/c.bin")
+        .copy_source_sse_customer_algorithm("AES256")
+        .copy_source_sse_customer_key(b64(&customer))
+        .server_side_encryption(ServerSideEncryption::AwsKmsDsse)
+        .ssekms_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let got = s3
+        .get_object()
+        .bucket("src")
+        .key("c-copy.bin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.server_side_encryption(),
+        Some(&ServerSideEncryption::AwsKmsDsse)
+    );
+    assert_eq!(read(got).await, b"customer secret");
+
+    // The caller needs s3:GetObject on the source as well as s3:PutObject on the target.
+    let partner = lab.s3_https("partner-admin");
+    partner
+        .create_bucket()
+        .bucket("partner-dst")
+        .send()
+        .await
+        .unwrap();
+    let (code, msg) = err(partner
+        .copy_object()
+        .bucket("partner-dst")
+        .key("stolen.csv")
+        .copy_source("src/renamed.csv")
+        .send()
+        .await);
+    assert_eq!(code, "AccessDenied");
+    assert!(
+        msg.contains("s3:GetObject") && msg.contains("arn:aws:s3:::src/renamed.csv"),
+        "{msg}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_kms_without_a_key_uses_the_aws_managed_key_which_stays_in_its_account() {
+    let lab = Lab::start().await;
+    let s3 = lab.s3("owner-admin");
+    s3.create_bucket().bucket("managed").send().await.unwrap();
+    let put = s3
+        .put_object()
+        .bucket("managed")
+        .key("a.txt")
+        .body(body("managed key data"))
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .send()
+        .await
+        .unwrap();
+    let managed = put.ssekms_key_id().unwrap().to_string();
+    let kms = lab.kms("owner-admin");
+    let aliases = kms.list_aliases().send().await.unwrap();
+    let alias = aliases
+        .aliases()
+        .iter()
+        .find(|a| a.alias_name() == Some("alias/aws/s3"))
+        .expect("aws/s3 is made on first use");
+    assert!(managed.ends_with(alias.target_key_id().unwrap()));
+    let described = kms
+        .describe_key()
+        .key_id("alias/aws/s3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.key_metadata().unwrap().key_manager(),
+        Some(&aws_sdk_kms::types::KeyManagerType::Aws)
+    );
+    let again = s3
+        .put_object()
+        .bucket("managed")
+        .key("b.txt")
+        .body(body("more"))
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.ssekms_key_id(),
+        Some(managed.as_str()),
+        "one key per account"
+    );
+    let (code, _) = err(kms.disable_key().key_id(&managed).send().await);
+    assert_eq!(
+        code, "AccessDeniedException",
+        "AWS managed keys are not yours to manage"
+    );
+
+    // The partner may read the object (bucket policy and identity policy allow it), but the
+    // AWS managed key's policy admits only its own account through S3.
+    s3.put_bucket_policy()
+        .bucket("managed")
+        .policy(format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{PARTNER}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::managed/*"}}]}}"#))
+        .send()
+        .await
+        .unwrap();
+    let partner = lab.s3("partner-admin");
+    let (code, msg) = err(partner
+        .get_object()
+        .bucket("managed")
+        .key("a.txt")
+        .send()
+        .await);
+    assert_eq!(code, "AccessDenied");
+    assert!(
+        msg.contains("kms:Decrypt") && msg.contains(&managed),
+        "{msg}"
+    );
+    let got = s3
+        .get_object()
+        .bucket("managed")
+        .key("a.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read(got).await, b"managed key data");
+}
+
+/// Resolves every name to loopback, as `*.localhost` does where the resolver honours RFC 6761.
+#[derive(Debug, Clone)]
+struct Loopback;
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for Loopback {
+    fn resolve_dns<'a>(
+        &'a self,
+        _name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        aws_smithy_runtime_api::client::dns::DnsFuture::ready(Ok(vec![
+            std::net::Ipv4Addr::LOCALHOST.into(),
+        ]))
+    }
+}
+
+fn virtual_hosted_client(lab: &Lab, https: bool) -> aws_sdk_s3::Client {
+    use aws_smithy_http_client::tls::{
+        Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
+    };
+    let settings = keylab::sdk::engine_settings(&lab.engine, "owner-admin", https).unwrap();
+    let port = settings.endpoint.rsplit(':').next().unwrap().to_string();
+    let scheme = if https { "https" } else { "http" };
+    let store = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(lab.engine.ca_cert_pem().as_bytes().to_vec());
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(
+            TlsContext::builder()
+                .with_trust_store(store)
+                .build()
+                .unwrap(),
+        )
+        .build_with_resolver(Loopback);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(settings.region.clone()))
+        .endpoint_url(format!("{scheme}://s3.localhost:{port}"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            settings.access_key_id,
+            settings.secret_access_key,
+            None,
+            None,
+            "test",
+        ))
+        .http_client(http)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_hosted_style_addressing_works_over_http_and_https() {
+    let lab = Lab::start().await;
+    for (https, bucket) in [(false, "vhost-http"), (true, "vhost-https")] {
+        let s3 = virtual_hosted_client(&lab, https);
+        s3.create_bucket().bucket(bucket).send().await.unwrap();
+        s3.put_object()
+            .bucket(bucket)
+            .key("dir/a.txt")
+            .body(body("hosted"))
+            .send()
+            .await
+            .unwrap();
+        let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+        assert_eq!(listed.contents()[0].key(), Some("dir/a.txt"));
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key("dir/a.txt")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read(got).await, b"hosted");
+        // The path-style client sees the same bucket.
+        let path_style = lab.s3("owner-admin");
+        path_style
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    }
 }

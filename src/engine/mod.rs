@@ -113,6 +113,58 @@ pub struct Inner {
     pub(crate) store: Arc<StateStore>,
 }
 
+/// A handle on a running engine's state (identities, policies, audit log, KMS), shared with
+/// the console and graders; the listeners belong to the [`Engine`].
+#[derive(Clone)]
+pub struct EngineHandle(Arc<Inner>);
+
+impl std::fmt::Debug for EngineHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineHandle").finish_non_exhaustive()
+    }
+}
+
+impl EngineHandle {
+    /// The lab identities.
+    pub fn identities(&self) -> &IdentitySet {
+        &self.0.identities
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> &AuditLog {
+        &self.0.audit
+    }
+
+    /// The KMS service.
+    pub fn kms(&self) -> &Kms {
+        &self.0.kms
+    }
+
+    /// Attaches an inline identity policy to a lab identity.
+    pub fn put_identity_policy(
+        &self,
+        profile: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), String> {
+        self.0.identities.put_policy(profile, name, document)?;
+        self.0
+            .store
+            .save("iam", &self.0.identities.policy_texts())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Removes an inline identity policy; returns whether it existed.
+    pub fn delete_identity_policy(&self, profile: &str, name: &str) -> Result<bool, String> {
+        let existed = self.0.identities.delete_policy(profile, name);
+        self.0
+            .store
+            .save("iam", &self.0.identities.policy_texts())
+            .map_err(|e| e.to_string())?;
+        Ok(existed)
+    }
+}
+
 /// A running engine. Dropping it without [`Engine::shutdown`] stops the listeners too.
 pub struct Engine {
     inner: Arc<Inner>,
@@ -179,19 +231,16 @@ impl Engine {
             audit.clone(),
         )?;
         let s3_state = s3_engine.state_handle();
+        let access = s3_engine.access();
         let mut builder = s3s::service::S3ServiceBuilder::new(s3_engine);
         builder.set_auth(s3::access::IdentityAuth(identities.clone()));
-        let access = s3::access::PolicyAccess {
-            state: s3_state.clone(),
-            identities: identities.clone(),
-            clock: clock.clone(),
-        };
         builder.set_route(s3::blocked::BucketEncryptionRoute {
             state: s3_state,
             store: store.clone(),
             access: access.clone(),
         });
         builder.set_access(access);
+        builder.set_host(s3::host::LoopbackHost);
         let s3 = builder.build();
         let tls = tls::setup(&store).map_err(EngineError::Tls)?;
 
@@ -309,21 +358,17 @@ impl Engine {
         name: &str,
         document: &str,
     ) -> Result<(), String> {
-        self.inner.identities.put_policy(profile, name, document)?;
-        self.inner
-            .store
-            .save("iam", &self.inner.identities.policy_texts())
-            .map_err(|e| e.to_string())
+        self.handle().put_identity_policy(profile, name, document)
     }
 
     /// Removes an inline identity policy; returns whether it existed.
     pub fn delete_identity_policy(&self, profile: &str, name: &str) -> Result<bool, String> {
-        let existed = self.inner.identities.delete_policy(profile, name);
-        self.inner
-            .store
-            .save("iam", &self.inner.identities.policy_texts())
-            .map_err(|e| e.to_string())?;
-        Ok(existed)
+        self.handle().delete_identity_policy(profile, name)
+    }
+
+    /// A cheap, cloneable handle on the engine's state, for the console and graders.
+    pub fn handle(&self) -> EngineHandle {
+        EngineHandle(self.inner.clone())
     }
 
     /// Stops the listeners and flushes the audit log.

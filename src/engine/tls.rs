@@ -85,8 +85,13 @@ pub fn setup(store: &StateStore) -> Result<TlsSetup, String> {
     write_atomic(&ca_path, stored.cert_pem.as_bytes())
         .map_err(|e| format!("{}: {e}", ca_path.display()))?;
 
-    let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-        .map_err(tls_err)?;
+    let mut leaf = CertificateParams::new(vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "s3.localhost".to_string(),
+        "*.s3.localhost".to_string(),
+    ])
+    .map_err(tls_err)?;
     leaf.distinguished_name
         .push(DnType::CommonName, "localhost");
     let leaf_key = KeyPair::generate().map_err(tls_err)?;

@@ -423,6 +423,73 @@ impl Kms {
         let _ = self.save(&state);
     }
 
+    /// The AWS managed key of `service` (`s3`, …) in `account`, created on first use as AWS
+    /// does: alias `alias/aws/<service>`, yearly rotation, and AWS's key policy that lets the
+    /// account's principals use it only through that service (`kms:ViaService`,
+    /// `kms:CallerAccount`), which is why such keys cannot be shared with other accounts.
+    /// Returns the alias name, to be resolved in `account`.
+    pub fn ensure_aws_managed_key(&self, account: &str, service: &str) -> Result<String, KmsError> {
+        let name = format!("alias/aws/{service}");
+        let alias_arn = self.alias_arn(account, &name);
+        if self
+            .state
+            .read()
+            .expect("kms lock")
+            .aliases
+            .contains_key(&alias_arn)
+        {
+            return Ok(name);
+        }
+        let mut state = self.state.write().expect("kms lock");
+        if state.aliases.contains_key(&alias_arn) {
+            return Ok(name);
+        }
+        let region = &self.region;
+        let policy = format!(
+            r#"{{"Version":"2012-10-17","Id":"auto-{service}-2","Statement":[{{"Sid":"Allow access through {service} for all principals in the account that are authorized to use {service}","Effect":"Allow","Principal":{{"AWS":"*"}},"Action":["kms:Encrypt","kms:Decrypt","kms:ReEncrypt*","kms:GenerateDataKey*","kms:DescribeKey"],"Resource":"*","Condition":{{"StringEquals":{{"kms:CallerAccount":"{account}","kms:ViaService":"{service}.{region}.amazonaws.com"}}}}}},{{"Sid":"Allow direct access to key metadata to the account","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":["kms:Describe*","kms:Get*","kms:List*"],"Resource":"*"}}]}}"#
+        );
+        let doc = PolicyDocument::parse(&policy, PolicyKind::Resource)
+            .map_err(|e| KmsError::internal(e.0))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_secs(&self.clock);
+        let key = Key {
+            id: id.clone(),
+            account: account.to_string(),
+            arn: self.key_arn(account, &id),
+            description: format!(
+                "Default key that protects my {service} data when no other key is defined"
+            ),
+            created: now,
+            state: KeyState::Enabled,
+            origin: "AWS_KMS".into(),
+            key_manager: "AWS".into(),
+            deletion_date: None,
+            pending_window_days: None,
+            policy,
+            policy_doc: Some(Arc::new(doc)),
+            rotation_enabled: true,
+            rotation_period_days: 365,
+            next_rotation: Some(now + 365 * DAY),
+            materials: vec![new_material(now, None)],
+            on_demand_rotations: 0,
+            tags: Default::default(),
+            grants: Vec::new(),
+        };
+        state.keys.insert(id.clone(), key);
+        state.aliases.insert(
+            alias_arn,
+            Alias {
+                name: name.clone(),
+                account: account.to_string(),
+                target_key_id: id,
+                created: now,
+                updated: now,
+            },
+        );
+        self.save(&state)?;
+        Ok(name)
+    }
+
     /// Summaries of every key (no key material), for graders and the CLI.
     pub fn key_summaries(&self) -> Vec<KeyMetadata> {
         let state = self.state.read().expect("kms lock");

@@ -73,18 +73,59 @@ pub fn action_for(operation: &str) -> String {
     format!("s3:{action}")
 }
 
+/// One authorization question about an S3 request.
+pub struct AccessRequest<'a> {
+    /// The S3 operation name (`PutObject`, …).
+    pub operation: &'a str,
+    /// The bucket, if the request names one.
+    pub bucket: Option<&'a str>,
+    /// The object key, if the request names one.
+    pub key: Option<&'a str>,
+    /// The multipart upload of an UploadPart or CompleteMultipartUpload: the encryption
+    /// condition keys come from the headers that initiated it.
+    pub upload_id: Option<&'a str>,
+    /// True when this is the read of a CopyObject's source: the audit record keeps the
+    /// request's name and gains the source as a resource.
+    pub copy_source: bool,
+    /// The verified credentials.
+    pub credentials: Option<&'a s3s::auth::Credentials>,
+    /// The request headers.
+    pub headers: &'a http::HeaderMap,
+    /// The request extensions (connection facts, audit record).
+    pub extensions: &'a http::Extensions,
+}
+
+/// The encryption request headers that are also condition keys.
+const ENCRYPTION_HEADERS: [&str; 3] = [
+    "x-amz-server-side-encryption",
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-customer-algorithm",
+];
+
+/// The encryption headers of a request that are also condition keys, as sent.
+pub fn condition_headers(headers: &http::HeaderMap) -> std::collections::BTreeMap<String, String> {
+    ENCRYPTION_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?;
+            Some((name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
 impl PolicyAccess {
-    /// Decides one S3 request: `operation` is the S3 operation name, `bucket` and `key` name
-    /// the resource. Fills the request's audit record.
-    pub fn authorize(
-        &self,
-        operation: &str,
-        bucket: Option<&str>,
-        key: Option<&str>,
-        credentials: Option<&s3s::auth::Credentials>,
-        headers: &http::HeaderMap,
-        extensions: &http::Extensions,
-    ) -> S3Result<()> {
+    /// Decides one S3 request and fills the request's audit record.
+    pub fn authorize(&self, request: &AccessRequest<'_>) -> S3Result<()> {
+        let AccessRequest {
+            operation,
+            bucket,
+            key,
+            upload_id,
+            copy_source,
+            credentials,
+            headers,
+            extensions,
+        } = *request;
         let action = action_for(operation);
         let resource = match (bucket, key) {
             (None, _) => "*".to_string(),
@@ -95,8 +136,12 @@ impl PolicyAccess {
         let slot = extensions.get::<AuditSlot>().cloned();
         if let Some(slot) = &slot {
             let mut event = slot.0.lock().expect("audit slot");
-            event.event_name = operation.to_string();
-            event.resources = vec![resource.clone()];
+            if copy_source {
+                event.resources.push(resource.clone());
+            } else {
+                event.event_name = operation.to_string();
+                event.resources = vec![resource.clone()];
+            }
         }
         let identity = credentials.and_then(|c| self.identities.by_access_key(&c.access_key));
         let Some(identity) = identity else {
@@ -133,27 +178,21 @@ impl PolicyAccess {
         let now = self.clock.now();
         ctx.set("aws:CurrentTime", now.format(&Rfc3339).unwrap_or_default());
         ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
-        for (key, name) in [
-            (
-                "s3:x-amz-server-side-encryption",
-                "x-amz-server-side-encryption",
-            ),
-            (
-                "s3:x-amz-server-side-encryption-aws-kms-key-id",
-                "x-amz-server-side-encryption-aws-kms-key-id",
-            ),
-            (
-                "s3:x-amz-server-side-encryption-customer-algorithm",
-                "x-amz-server-side-encryption-customer-algorithm",
-            ),
-        ] {
-            if let Some(v) = headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-            {
-                ctx.set(key, v);
-            }
+        let sent = match (bucket, upload_id) {
+            (Some(b), Some(id)) => self
+                .state
+                .read()
+                .expect("s3 lock")
+                .buckets
+                .get(b)
+                .and_then(|b| b.uploads.get(id))
+                .map(|u| u.condition_headers.clone())
+                .unwrap_or_default(),
+            _ if copy_source => Default::default(),
+            _ => condition_headers(headers),
+        };
+        for (name, value) in sent {
+            ctx.set(&format!("s3:{name}"), value);
         }
 
         // CreateBucket is the caller's own act: it is authorized in the caller's account even
@@ -214,7 +253,9 @@ impl PolicyAccess {
         }
         if let Some(slot) = &slot {
             let mut event = slot.0.lock().expect("audit slot");
-            event.decision = Some(if decision.allowed { "Allow" } else { "Deny" }.to_string());
+            if !copy_source || !decision.allowed {
+                event.decision = Some(if decision.allowed { "Allow" } else { "Deny" }.to_string());
+            }
             if !decision.allowed {
                 event.trace = Some(Box::new(decision.trace.clone()));
             }
@@ -238,17 +279,25 @@ impl S3Access for PolicyAccess {
             S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
             S3Path::Object { bucket, key } => (Some(bucket.to_string()), Some(key.to_string())),
         };
+        // The engine's upload ids are URL-safe, so the raw query value is the id.
+        let upload_id = cx.uri().query().and_then(|q| {
+            q.split('&')
+                .find_map(|pair| pair.strip_prefix("uploadId="))
+                .map(str::to_string)
+        });
         let credentials = cx.credentials().cloned();
         let headers = cx.headers().clone();
         let extensions = cx.extensions_mut();
-        self.authorize(
-            &operation,
-            bucket.as_deref(),
-            key.as_deref(),
-            credentials.as_ref(),
-            &headers,
+        self.authorize(&AccessRequest {
+            operation: &operation,
+            bucket: bucket.as_deref(),
+            key: key.as_deref(),
+            upload_id: upload_id.as_deref(),
+            copy_source: false,
+            credentials: credentials.as_ref(),
+            headers: &headers,
             extensions,
-        )
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use http::{HeaderMap, Method, Uri};
 use s3s::route::S3Route;
 use s3s::{Body, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
-use super::access::PolicyAccess;
+use super::access::{AccessRequest, PolicyAccess};
 use super::model::{DefaultEncryption, S3State};
 use crate::engine::state::StateStore;
 
@@ -177,14 +177,16 @@ impl S3Route for BucketEncryptionRoute {
 
     async fn check_access(&self, req: &mut S3Request<Body>) -> S3Result<()> {
         let bucket = bucket_of(&req.uri).map(str::to_string);
-        self.access.authorize(
-            operation(&req.method),
-            bucket.as_deref(),
-            None,
-            req.credentials.as_ref(),
-            &req.headers,
-            &req.extensions,
-        )
+        self.access.authorize(&AccessRequest {
+            operation: operation(&req.method),
+            bucket: bucket.as_deref(),
+            key: None,
+            upload_id: None,
+            copy_source: false,
+            credentials: req.credentials.as_ref(),
+            headers: &req.headers,
+            extensions: &req.extensions,
+        })
     }
 
     async fn call(&self, req: S3Request<Body>) -> S3Result<S3Response<Body>> {

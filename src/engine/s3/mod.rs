@@ -9,12 +9,19 @@
 //! PutBucketEncryption unblocks it ([`blocked`]). Public access blocks are on for new buckets:
 //! BlockPublicPolicy refuses public bucket policies and RestrictPublicBuckets keeps a public
 //! policy from giving anything to other accounts (ACL settings are kept but ACLs are not
-//! modelled). Versioning is a stored setting only: objects keep a single version. Not yet
-//! served: multipart uploads, CopyObject and the AWS managed key `aws/s3` (a KMS request must
-//! name a customer managed key).
+//! modelled). Versioning is a stored setting only: objects keep a single version.
+//!
+//! SSE-KMS without a key id uses the requester's AWS managed key `aws/s3`, made on first use.
+//! DSSE-KMS adds a second AES-256-GCM layer under an engine-sealed key. Multipart uploads
+//! choose the encryption and make the data key at initiation (GenerateDataKey), and each
+//! UploadPart decrypts it again as the requester (which is why AWS needs `kms:Decrypt` for
+//! multipart uploads); parts are sealed one by one and the completed object keeps them.
+//! Bodies are buffered in memory while a request is served: fine for lab-sized objects, not
+//! for gigabytes.
 
 pub mod access;
 pub mod blocked;
+pub mod host;
 pub mod model;
 pub mod sse_c;
 
@@ -33,8 +40,10 @@ use s3s::dto::*;
 use s3s::{S3, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 use zeroize::Zeroizing;
 
+use self::access::{AccessRequest, PolicyAccess};
 use self::model::{
-    Bucket, DefaultEncryption, Object, ObjectEncryption, PublicAccessBlock, S3State,
+    Bucket, DefaultEncryption, Object, ObjectEncryption, PublicAccessBlock, S3State, StoredPart,
+    Upload,
 };
 use super::audit::{AuditEvent, AuditLog, UserIdentity};
 use super::clock::Clock;
@@ -84,6 +93,7 @@ pub struct S3Engine {
     identities: Arc<IdentitySet>,
     clock: Arc<Clock>,
     audit: Arc<AuditLog>,
+    access: PolicyAccess,
 }
 
 impl std::fmt::Debug for S3Engine {
@@ -186,6 +196,78 @@ async fn read_body(body: Option<StreamingBlob>) -> S3Result<Zeroizing<Vec<u8>>> 
     Ok(out)
 }
 
+/// Parts other than the last must be at least 5 MiB, as in AWS.
+const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// The encryption headers of a write.
+struct WriteHeaders<'a> {
+    /// The SSE-C headers and `x-amz-server-side-encryption`.
+    customer: sse_c::Headers<'a>,
+    /// `x-amz-server-side-encryption-aws-kms-key-id`.
+    kms_key_id: Option<&'a str>,
+    /// `x-amz-server-side-encryption-context` (base64 JSON).
+    context: Option<&'a str>,
+    /// `x-amz-server-side-encryption-bucket-key-enabled`.
+    bucket_key_enabled: Option<bool>,
+}
+
+/// How a write will be encrypted.
+struct WritePlan {
+    customer: Option<sse_c::CustomerKey>,
+    algorithm: String,
+    kms_key: Option<String>,
+    context: BTreeMap<String, String>,
+    bucket_key: bool,
+}
+
+/// The keys of a stored body: the data key, and for DSSE-KMS the second layer's key.
+struct BodyKeys {
+    data: Zeroizing<Vec<u8>>,
+    outer: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl BodyKeys {
+    fn single(data: Zeroizing<Vec<u8>>) -> BodyKeys {
+        BodyKeys { data, outer: None }
+    }
+
+    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let inner = seal_body(&self.data, aad, plaintext);
+        match &self.outer {
+            Some(outer) => seal_body(outer, aad, &inner),
+            None => inner,
+        }
+    }
+
+    fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        match &self.outer {
+            Some(outer) => open_body(&self.data, aad, &open_body(outer, aad, sealed)?),
+            None => open_body(&self.data, aad, sealed),
+        }
+    }
+}
+
+/// The authenticated data of one part of a multipart object.
+fn part_aad(object_arn: &str, number: i32) -> Vec<u8> {
+    format!("{object_arn}#part={number}").into_bytes()
+}
+
+/// An ETag as AWS makes it: the MD5 of the plaintext for SSE-S3, something else for SSE-KMS
+/// and SSE-C (which must not reveal a digest of the plaintext).
+fn etag_for(encryption: &ObjectEncryption, plaintext: &[u8]) -> String {
+    match encryption {
+        ObjectEncryption::S3 { .. } => hex::encode(Md5::digest(plaintext)),
+        _ => hex::encode(rand::random::<[u8; 16]>()),
+    }
+}
+
+fn no_such_upload() -> S3Error {
+    error(
+        S3ErrorCode::NoSuchUpload,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+    )
+}
+
 impl S3Engine {
     /// Opens the service, loading saved state.
     pub fn open(
@@ -204,15 +286,27 @@ impl S3Engine {
                 .and_then(|p| PolicyDocument::parse(p, PolicyKind::Resource).ok())
                 .map(Arc::new);
         }
+        let state = Arc::new(RwLock::new(state));
+        let access = PolicyAccess {
+            state: state.clone(),
+            identities: identities.clone(),
+            clock: clock.clone(),
+        };
         Ok(S3Engine {
             region: region.to_string(),
-            state: Arc::new(RwLock::new(state)),
+            state,
             store,
             kms,
             identities,
             clock,
             audit,
+            access,
         })
+    }
+
+    /// The policy check of this service, for the protocol layer and custom routes.
+    pub fn access(&self) -> PolicyAccess {
+        self.access.clone()
     }
 
     fn save(&self, state: &S3State) -> S3Result<()> {
@@ -360,30 +454,178 @@ impl S3Engine {
         Ok(out)
     }
 
-    /// Decrypts an object's body with its data key, calling KMS as the requester when needed.
-    fn object_plaintext<T>(
+    /// Works out how a write (PutObject, CopyObject's target, CreateMultipartUpload) is
+    /// encrypted: its headers if it sent any, else the bucket's default. SSE-C is refused on
+    /// buckets that block it.
+    fn plan_write<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        headers: WriteHeaders<'_>,
+    ) -> S3Result<WritePlan> {
+        let identity = self.caller(req)?;
+        let secure = req.extensions.get::<Connection>().is_some_and(|c| c.secure);
+        let customer = sse_c::from_headers(headers.customer, secure)?;
+        let (default, sse_c_blocked) =
+            self.with_bucket(bucket, |b| Ok((b.encryption.clone(), b.sse_c_blocked)))?;
+        if customer.is_some() && sse_c_blocked {
+            return Err(error(
+                S3ErrorCode::AccessDenied,
+                "Requests specifying Server Side Encryption with Customer provided keys are blocked for this bucket. New buckets block SSE-C since April 2026: unblock it with PutBucketEncryption and BlockedEncryptionTypes NONE.",
+            ));
+        }
+        let requested = headers.customer.sse.map(str::to_string);
+        let algorithm = requested
+            .clone()
+            .unwrap_or_else(|| default.algorithm.clone());
+        if !matches!(algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse") {
+            return Err(error(
+                S3ErrorCode::InvalidArgument,
+                format!("Server Side Encryption value {algorithm} is not valid."),
+            ));
+        }
+        if algorithm == "AES256" && headers.kms_key_id.is_some() {
+            return Err(error(
+                S3ErrorCode::InvalidArgument,
+                "Server Side Encryption with AWS KMS is not applicable when x-amz-server-side-encryption is AES256.",
+            ));
+        }
+        let context = match headers.context {
+            None => BTreeMap::new(),
+            Some(b64) => STANDARD
+                .decode(b64.as_bytes())
+                .ok()
+                .and_then(|json| serde_json::from_slice::<BTreeMap<String, String>>(&json).ok())
+                .ok_or_else(|| error(S3ErrorCode::InvalidArgument, "The header 'x-amz-server-side-encryption-context' must be base64 of a JSON object of strings."))?,
+        };
+        let bucket_key = headers
+            .bucket_key_enabled
+            .unwrap_or(requested.is_none() && default.bucket_key_enabled);
+        let configured = headers.kms_key_id.map(str::to_string).or_else(|| {
+            requested
+                .is_none()
+                .then(|| default.kms_key_id.clone())
+                .flatten()
+        });
+        let kms_key = match configured {
+            Some(k) => Some(k),
+            // Without a key id S3 uses the requester's AWS managed key, made on first use.
+            None if algorithm != "AES256" && customer.is_none() => Some(
+                self.kms
+                    .ensure_aws_managed_key(&identity.caller.account, "s3")
+                    .map_err(kms_error)?,
+            ),
+            None => None,
+        };
+        Ok(WritePlan {
+            customer,
+            algorithm,
+            kms_key,
+            context,
+            bucket_key,
+        })
+    }
+
+    /// Makes the keys of a new object as `plan` says: the customer's key for SSE-C, a fresh
+    /// key sealed under the engine's master key for SSE-S3, GenerateDataKey as the requester
+    /// for SSE-KMS (plus a second, engine-sealed layer for DSSE-KMS).
+    fn new_keys<T>(
         &self,
         req: &S3Request<T>,
         bucket: &str,
         key: &str,
-        object: &Object,
-        customer: Option<&sse_c::CustomerKey>,
-    ) -> S3Result<Zeroizing<Vec<u8>>> {
+        plan: WritePlan,
+    ) -> S3Result<(ObjectEncryption, BodyKeys)> {
+        if let Some(customer) = plan.customer {
+            let (salt, mac) = sse_c::fingerprint(&customer.key);
+            let encryption = ObjectEncryption::Customer {
+                salt,
+                mac,
+                key_md5: customer.md5,
+            };
+            return Ok((encryption, BodyKeys::single(customer.key)));
+        }
+        let Some(key_id) = plan.kms_key else {
+            let mut data_key = Zeroizing::new(vec![0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(&mut data_key);
+            let sealed_key = self.store.seal("sse-s3", &data_key);
+            return Ok((
+                ObjectEncryption::S3 { sealed_key },
+                BodyKeys::single(data_key),
+            ));
+        };
+        let mut context = plan.context;
+        let arn = if plan.bucket_key {
+            bucket_arn(bucket)
+        } else {
+            object_arn(bucket, key)
+        };
+        context.insert("aws:s3:arn".into(), arn);
         let identity = self.caller(req)?;
-        let data_key: Zeroizing<Vec<u8>> = match &object.encryption {
+        let mut call = self.kms_call(identity, req);
+        self.kms.tick();
+        let result = self.kms.generate_data_key(
+            &mut call,
+            GenerateDataKeyInput {
+                key_id,
+                encryption_context: Some(context.clone()),
+                number_of_bytes: None,
+                key_spec: Some("AES_256".into()),
+                grant_tokens: None,
+                dry_run: None,
+            },
+            true,
+        );
+        self.audit_kms_call("GenerateDataKey", call, &result);
+        let out = result.map_err(kms_error)?;
+        let mut keys = BodyKeys::single(out.plaintext.unwrap_or_default());
+        let mut outer_key = None;
+        if plan.algorithm == "aws:kms:dsse" {
+            let mut second = Zeroizing::new(vec![0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(&mut second);
+            outer_key = Some(self.store.seal("dsse", &second));
+            keys.outer = Some(second);
+        }
+        let encryption = ObjectEncryption::Kms {
+            algorithm: plan.algorithm,
+            key_arn: out.key_id,
+            blob: out.ciphertext_blob.to_vec(),
+            context,
+            bucket_key: plan.bucket_key,
+            outer_key,
+        };
+        Ok((encryption, keys))
+    }
+
+    /// The keys that open a stored body, calling KMS Decrypt as the requester for SSE-KMS.
+    fn body_keys<T>(
+        &self,
+        req: &S3Request<T>,
+        encryption: &ObjectEncryption,
+        customer: Option<&sse_c::CustomerKey>,
+    ) -> S3Result<BodyKeys> {
+        let unseal = |purpose: &str, sealed: &[u8]| {
+            self.store.open_sealed(purpose, sealed).ok_or_else(|| {
+                error(
+                    S3ErrorCode::InternalError,
+                    "The object's data key cannot be unsealed.",
+                )
+            })
+        };
+        match encryption {
             ObjectEncryption::Customer { .. } => customer
-                .map(|c| c.key.clone())
-                .ok_or_else(|| error(S3ErrorCode::InvalidRequest, STORED_WITH_SSE_C))?,
-            ObjectEncryption::S3 { sealed_key } => self
-                .store
-                .open_sealed("sse-s3", sealed_key)
-                .ok_or_else(|| {
-                    error(
-                        S3ErrorCode::InternalError,
-                        "The object's data key cannot be unsealed.",
-                    )
-                })?,
-            ObjectEncryption::Kms { blob, context, .. } => {
+                .map(|c| BodyKeys::single(c.key.clone()))
+                .ok_or_else(|| error(S3ErrorCode::InvalidRequest, STORED_WITH_SSE_C)),
+            ObjectEncryption::S3 { sealed_key } => {
+                Ok(BodyKeys::single(unseal("sse-s3", sealed_key)?))
+            }
+            ObjectEncryption::Kms {
+                blob,
+                context,
+                outer_key,
+                ..
+            } => {
+                let identity = self.caller(req)?;
                 let mut call = self.kms_call(identity, req);
                 let input = DecryptInput {
                     ciphertext_blob: Zeroizing::new(blob.clone()),
@@ -396,20 +638,93 @@ impl S3Engine {
                 self.kms.tick();
                 let result = self.kms.decrypt(&mut call, input);
                 self.audit_kms_call("Decrypt", call, &result);
-                result.map_err(kms_error)?.plaintext
+                let mut keys = BodyKeys::single(result.map_err(kms_error)?.plaintext);
+                if let Some(sealed) = outer_key {
+                    keys.outer = Some(unseal("dsse", sealed)?);
+                }
+                Ok(keys)
             }
-        };
-        let sealed = std::fs::read(self.objects_dir().join(&object.file)).map_err(|e| {
+        }
+    }
+
+    /// Seals a body (or a part of one) and writes it to a new file, returning the file name.
+    fn write_body(&self, keys: &BodyKeys, aad: &[u8], plaintext: &[u8]) -> S3Result<String> {
+        let file = uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string();
+        write_atomic(&self.objects_dir().join(&file), &keys.seal(aad, plaintext)).map_err(|e| {
             error(
                 S3ErrorCode::InternalError,
-                format!("The object body cannot be read: {e}"),
+                format!("The object body cannot be stored: {e}"),
             )
         })?;
-        open_body(&data_key, object_arn(bucket, key).as_bytes(), &sealed).ok_or_else(|| {
-            error(
-                S3ErrorCode::InternalError,
-                "The object body failed authentication.",
-            )
+        Ok(file)
+    }
+
+    /// Removes the files of an object that is gone.
+    fn remove_files(&self, object: &Object) {
+        let dir = self.objects_dir();
+        if !object.file.is_empty() {
+            let _ = std::fs::remove_file(dir.join(&object.file));
+        }
+        for part in &object.parts {
+            let _ = std::fs::remove_file(dir.join(&part.file));
+        }
+    }
+
+    /// Stores an object under `key`, replacing (and removing the files of) any earlier one.
+    fn put_stored(&self, bucket: &str, key: &str, object: Object) -> S3Result<()> {
+        let replaced =
+            self.with_bucket_mut(bucket, |b| Ok(b.objects.insert(key.to_string(), object)))?;
+        if let Some(old) = replaced {
+            self.remove_files(&old);
+        }
+        Ok(())
+    }
+
+    /// Decrypts an object's body with its keys, calling KMS as the requester when needed.
+    fn object_plaintext<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+        object: &Object,
+        customer: Option<&sse_c::CustomerKey>,
+    ) -> S3Result<Zeroizing<Vec<u8>>> {
+        let keys = self.body_keys(req, &object.encryption, customer)?;
+        let arn = object_arn(bucket, key);
+        let pieces: Vec<(String, Vec<u8>)> = if object.parts.is_empty() {
+            vec![(object.file.clone(), arn.into_bytes())]
+        } else {
+            object
+                .parts
+                .iter()
+                .map(|p| (p.file.clone(), part_aad(&arn, p.number)))
+                .collect()
+        };
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(object.size as usize));
+        for (file, aad) in pieces {
+            let sealed = std::fs::read(self.objects_dir().join(&file)).map_err(|e| {
+                error(
+                    S3ErrorCode::InternalError,
+                    format!("The object body cannot be read: {e}"),
+                )
+            })?;
+            let piece = keys.open(&aad, &sealed).ok_or_else(|| {
+                error(
+                    S3ErrorCode::InternalError,
+                    "The object body failed authentication.",
+                )
+            })?;
+            plaintext.extend_from_slice(&piece);
+        }
+        Ok(plaintext)
+    }
+
+    /// Finds a multipart upload.
+    fn upload(&self, bucket: &str, upload_id: &str) -> S3Result<Upload> {
+        self.with_bucket(bucket, |b| {
+            b.uploads.get(upload_id).cloned().ok_or_else(no_such_upload)
         })
     }
 }
@@ -446,6 +761,7 @@ impl S3 for S3Engine {
             policy: None,
             policy_doc: None,
             objects: BTreeMap::new(),
+            uploads: BTreeMap::new(),
         };
         state.buckets.insert(name.clone(), bucket);
         self.save(&state)?;
@@ -471,7 +787,11 @@ impl S3 for S3Engine {
                 "The bucket you tried to delete is not empty",
             ));
         }
-        state.buckets.remove(&req.input.bucket);
+        if let Some(removed) = state.buckets.remove(&req.input.bucket) {
+            for part in removed.uploads.values().flat_map(|u| u.parts.values()) {
+                let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
+            }
+        }
         self.save(&state)?;
         Ok(S3Response::new(DeleteBucketOutput::default()))
     }
@@ -519,65 +839,23 @@ impl S3 for S3Engine {
         &self,
         mut req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
-        let identity = self.caller(&req)?;
         let input = &req.input;
-        let secure = req.extensions.get::<Connection>().is_some_and(|c| c.secure);
-        let customer = sse_c::from_headers(
-            sse_c::Headers {
-                algorithm: input.sse_customer_algorithm.as_deref(),
-                key: input.sse_customer_key.as_deref(),
-                key_md5: input.sse_customer_key_md5.as_deref(),
-                sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let plan = self.plan_write(
+            &req,
+            &bucket,
+            WriteHeaders {
+                customer: sse_c::Headers {
+                    algorithm: input.sse_customer_algorithm.as_deref(),
+                    key: input.sse_customer_key.as_deref(),
+                    key_md5: input.sse_customer_key_md5.as_deref(),
+                    sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
+                },
+                kms_key_id: input.ssekms_key_id.as_deref(),
+                context: input.ssekms_encryption_context.as_deref(),
+                bucket_key_enabled: input.bucket_key_enabled,
             },
-            secure,
         )?;
-        let (bucket_name, key) = (input.bucket.clone(), input.key.clone());
-        let (default, sse_c_blocked) = self.with_bucket(&bucket_name, |b| {
-            Ok((b.encryption.clone(), b.sse_c_blocked))
-        })?;
-        if customer.is_some() && sse_c_blocked {
-            return Err(error(
-                S3ErrorCode::AccessDenied,
-                "Requests specifying Server Side Encryption with Customer provided keys are blocked for this bucket. New buckets block SSE-C since April 2026: unblock it with PutBucketEncryption and BlockedEncryptionTypes NONE.",
-            ));
-        }
-        let requested = input
-            .server_side_encryption
-            .as_ref()
-            .map(|s| s.as_str().to_string());
-        let algorithm = requested
-            .clone()
-            .unwrap_or_else(|| default.algorithm.clone());
-        if !matches!(algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse") {
-            return Err(error(
-                S3ErrorCode::InvalidArgument,
-                format!("Server Side Encryption value {algorithm} is not valid."),
-            ));
-        }
-        if algorithm == "AES256" && input.ssekms_key_id.is_some() {
-            return Err(error(
-                S3ErrorCode::InvalidArgument,
-                "Server Side Encryption with AWS KMS is not applicable when x-amz-server-side-encryption is AES256.",
-            ));
-        }
-        let user_context = match &input.ssekms_encryption_context {
-            None => BTreeMap::new(),
-            Some(b64) => STANDARD
-                .decode(b64.as_bytes())
-                .ok()
-                .and_then(|json| serde_json::from_slice::<BTreeMap<String, String>>(&json).ok())
-                .ok_or_else(|| error(S3ErrorCode::InvalidArgument, "The header 'x-amz-server-side-encryption-context' must be base64 of a JSON object of strings."))?,
-        };
-        let bucket_key = input
-            .bucket_key_enabled
-            .unwrap_or(requested.is_none() && default.bucket_key_enabled);
-        let kms_key = input.ssekms_key_id.clone().or_else(|| {
-            if requested.is_none() {
-                default.kms_key_id.clone()
-            } else {
-                None
-            }
-        });
         let metadata: BTreeMap<String, String> = input
             .metadata
             .clone()
@@ -585,86 +863,12 @@ impl S3 for S3Engine {
             .unwrap_or_default();
         let content_type = input.content_type.as_ref().map(ToString::to_string);
         let plaintext = read_body(req.input.body.take()).await?;
-
-        let mut data_key = Zeroizing::new(vec![0u8; 32]);
-        let (encryption, etag) = if let Some(ck) = &customer {
-            data_key = ck.key.clone();
-            let (salt, mac) = sse_c::fingerprint(&ck.key);
-            let mut etag = [0u8; 16];
-            rand::thread_rng().fill_bytes(&mut etag);
-            (
-                ObjectEncryption::Customer {
-                    salt,
-                    mac,
-                    key_md5: ck.md5.clone(),
-                },
-                hex::encode(etag),
-            )
-        } else if algorithm == "AES256" {
-            rand::rngs::OsRng.fill_bytes(&mut data_key);
-            let sealed_key = self.store.seal("sse-s3", &data_key);
-            (
-                ObjectEncryption::S3 { sealed_key },
-                hex::encode(Md5::digest(&plaintext[..])),
-            )
-        } else {
-            let key_id = kms_key.ok_or_else(|| {
-                error(
-                    S3ErrorCode::InvalidArgument,
-                    "Name a customer managed KMS key (x-amz-server-side-encryption-aws-kms-key-id or the bucket's KMSMasterKeyID): the AWS managed key aws/s3 is not modelled by this keylab engine yet.",
-                )
-            })?;
-            let mut context = user_context.clone();
-            let arn = if bucket_key {
-                bucket_arn(&bucket_name)
-            } else {
-                object_arn(&bucket_name, &key)
-            };
-            context.insert("aws:s3:arn".into(), arn);
-            let mut call = self.kms_call(identity, &req);
-            self.kms.tick();
-            let result = self.kms.generate_data_key(
-                &mut call,
-                GenerateDataKeyInput {
-                    key_id,
-                    encryption_context: Some(context.clone()),
-                    number_of_bytes: None,
-                    key_spec: Some("AES_256".into()),
-                    grant_tokens: None,
-                    dry_run: None,
-                },
-                true,
-            );
-            self.audit_kms_call("GenerateDataKey", call, &result);
-            let out = result.map_err(kms_error)?;
-            data_key = out.plaintext.unwrap_or_default();
-            let mut etag = [0u8; 16];
-            rand::thread_rng().fill_bytes(&mut etag);
-            let encryption = ObjectEncryption::Kms {
-                algorithm: algorithm.clone(),
-                key_arn: out.key_id,
-                blob: out.ciphertext_blob.to_vec(),
-                context,
-                bucket_key,
-            };
-            (encryption, hex::encode(etag))
-        };
-        let sealed = seal_body(
-            &data_key,
-            object_arn(&bucket_name, &key).as_bytes(),
-            &plaintext,
-        );
-        let file = uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .to_string();
-        write_atomic(&self.objects_dir().join(&file), &sealed).map_err(|e| {
-            error(
-                S3ErrorCode::InternalError,
-                format!("The object body cannot be stored: {e}"),
-            )
-        })?;
+        let (encryption, keys) = self.new_keys(&req, &bucket, &key, plan)?;
+        let etag = etag_for(&encryption, &plaintext);
+        let file = self.write_body(&keys, object_arn(&bucket, &key).as_bytes(), &plaintext)?;
         let object = Object {
             file,
+            parts: Vec::new(),
             size: plaintext.len() as u64,
             etag: etag.clone(),
             modified: self.clock.now().unix_timestamp(),
@@ -672,11 +876,7 @@ impl S3 for S3Engine {
             metadata,
             encryption: encryption.clone(),
         };
-        let replaced =
-            self.with_bucket_mut(&bucket_name, |b| Ok(b.objects.insert(key.clone(), object)))?;
-        if let Some(old) = replaced {
-            let _ = std::fs::remove_file(self.objects_dir().join(old.file));
-        }
+        self.put_stored(&bucket, &key, object)?;
         let mut output = PutObjectOutput {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()
@@ -693,6 +893,398 @@ impl S3 for S3Engine {
             &mut output.sse_customer_key_md5,
         );
         Ok(S3Response::new(output))
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let input = &req.input;
+        let CopySource::Bucket {
+            bucket: source_bucket,
+            key: source_key,
+            version_id,
+        } = &input.copy_source
+        else {
+            return Err(error(
+                S3ErrorCode::NotImplemented,
+                "Copying from an access point is not modelled by the keylab engine.",
+            ));
+        };
+        if version_id.is_some() {
+            return Err(error(
+                S3ErrorCode::NotImplemented,
+                "Object versions are not modelled by the keylab engine: copy the current version.",
+            ));
+        }
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        self.access.authorize(&AccessRequest {
+            operation: "GetObject",
+            bucket: Some(source_bucket),
+            key: Some(source_key),
+            upload_id: None,
+            copy_source: true,
+            credentials: req.credentials.as_ref(),
+            headers: &req.headers,
+            extensions: &req.extensions,
+        })?;
+        let replace_metadata = input
+            .metadata_directive
+            .as_ref()
+            .is_some_and(|d| d.as_str() == "REPLACE");
+        let changes_encryption = input.server_side_encryption.is_some()
+            || input.ssekms_key_id.is_some()
+            || input.sse_customer_algorithm.is_some()
+            || input.bucket_key_enabled.is_some();
+        if **source_bucket == *bucket
+            && **source_key == *key
+            && !replace_metadata
+            && !changes_encryption
+        {
+            return Err(error(
+                S3ErrorCode::InvalidRequest,
+                "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+            ));
+        }
+        let (source, source_customer) = self.read_object(
+            &req,
+            source_bucket,
+            source_key,
+            sse_c::Headers {
+                algorithm: input.copy_source_sse_customer_algorithm.as_deref(),
+                key: input.copy_source_sse_customer_key.as_deref(),
+                key_md5: input.copy_source_sse_customer_key_md5.as_deref(),
+                sse: None,
+            },
+        )?;
+        let plan = self.plan_write(
+            &req,
+            &bucket,
+            WriteHeaders {
+                customer: sse_c::Headers {
+                    algorithm: input.sse_customer_algorithm.as_deref(),
+                    key: input.sse_customer_key.as_deref(),
+                    key_md5: input.sse_customer_key_md5.as_deref(),
+                    sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
+                },
+                kms_key_id: input.ssekms_key_id.as_deref(),
+                context: input.ssekms_encryption_context.as_deref(),
+                bucket_key_enabled: input.bucket_key_enabled,
+            },
+        )?;
+        let plaintext = self.object_plaintext(
+            &req,
+            source_bucket,
+            source_key,
+            &source,
+            source_customer.as_ref(),
+        )?;
+        let (metadata, content_type) = if replace_metadata {
+            (
+                input
+                    .metadata
+                    .clone()
+                    .map(|m| m.into_iter().collect())
+                    .unwrap_or_default(),
+                input.content_type.as_ref().map(ToString::to_string),
+            )
+        } else {
+            (source.metadata.clone(), source.content_type.clone())
+        };
+        let (encryption, keys) = self.new_keys(&req, &bucket, &key, plan)?;
+        let etag = etag_for(&encryption, &plaintext);
+        let file = self.write_body(&keys, object_arn(&bucket, &key).as_bytes(), &plaintext)?;
+        let modified = self.clock.now().unix_timestamp();
+        let object = Object {
+            file,
+            parts: Vec::new(),
+            size: plaintext.len() as u64,
+            etag: etag.clone(),
+            modified,
+            content_type,
+            metadata,
+            encryption: encryption.clone(),
+        };
+        self.put_stored(&bucket, &key, object)?;
+        let mut output = CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(ETag::Strong(etag)),
+                last_modified: Some(timestamp(modified)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        describe_encryption(
+            &encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        describe_customer(
+            &encryption,
+            &mut output.sse_customer_algorithm,
+            &mut output.sse_customer_key_md5,
+        );
+        Ok(S3Response::new(output))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let input = &req.input;
+        let (bucket, key) = (input.bucket.clone(), input.key.clone());
+        let plan = self.plan_write(
+            &req,
+            &bucket,
+            WriteHeaders {
+                customer: sse_c::Headers {
+                    algorithm: input.sse_customer_algorithm.as_deref(),
+                    key: input.sse_customer_key.as_deref(),
+                    key_md5: input.sse_customer_key_md5.as_deref(),
+                    sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
+                },
+                kms_key_id: input.ssekms_key_id.as_deref(),
+                context: input.ssekms_encryption_context.as_deref(),
+                bucket_key_enabled: input.bucket_key_enabled,
+            },
+        )?;
+        let (encryption, _keys) = self.new_keys(&req, &bucket, &key, plan)?;
+        let upload = Upload {
+            key: key.clone(),
+            initiated: self.clock.now().unix_timestamp(),
+            initiator: self.caller(&req)?.caller.principal_arn.clone(),
+            encryption: encryption.clone(),
+            condition_headers: access::condition_headers(&req.headers),
+            content_type: input.content_type.as_ref().map(ToString::to_string),
+            metadata: input
+                .metadata
+                .clone()
+                .map(|m| m.into_iter().collect())
+                .unwrap_or_default(),
+            parts: BTreeMap::new(),
+        };
+        let upload_id = hex::encode(rand::random::<[u8; 24]>());
+        self.with_bucket_mut(&bucket, |b| {
+            b.uploads.insert(upload_id.clone(), upload);
+            Ok(())
+        })?;
+        let mut output = CreateMultipartUploadOutput {
+            bucket: Some(bucket),
+            key: Some(key),
+            upload_id: Some(upload_id),
+            ..Default::default()
+        };
+        describe_encryption(
+            &encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        describe_customer(
+            &encryption,
+            &mut output.sse_customer_algorithm,
+            &mut output.sse_customer_key_md5,
+        );
+        Ok(S3Response::new(output))
+    }
+
+    async fn upload_part(
+        &self,
+        mut req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let input = &req.input;
+        let (bucket, key, upload_id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        let number = input.part_number;
+        if !(1..=10_000).contains(&number) {
+            return Err(error(
+                S3ErrorCode::InvalidArgument,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            ));
+        }
+        let upload = self.upload(&bucket, &upload_id)?;
+        if upload.key != key {
+            return Err(no_such_upload());
+        }
+        let secure = req.extensions.get::<Connection>().is_some_and(|c| c.secure);
+        let given = sse_c::from_headers(
+            sse_c::Headers {
+                algorithm: input.sse_customer_algorithm.as_deref(),
+                key: input.sse_customer_key.as_deref(),
+                key_md5: input.sse_customer_key_md5.as_deref(),
+                sse: None,
+            },
+            secure,
+        )?;
+        let customer = match (&upload.encryption, given) {
+            (ObjectEncryption::Customer { .. }, None) => {
+                return Err(error(
+                    S3ErrorCode::InvalidRequest,
+                    "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.",
+                ));
+            }
+            (ObjectEncryption::Customer { salt, mac, .. }, Some(c))
+                if sse_c::matches(&c.key, salt, mac) =>
+            {
+                Some(c)
+            }
+            (_, Some(_)) => {
+                return Err(error(
+                    S3ErrorCode::InvalidRequest,
+                    "The provided encryption parameters did not match the ones used originally.",
+                ));
+            }
+            (_, None) => None,
+        };
+        let plaintext = read_body(req.input.body.take()).await?;
+        let keys = self.body_keys(&req, &upload.encryption, customer.as_ref())?;
+        let aad = part_aad(&object_arn(&bucket, &key), number);
+        let file = self.write_body(&keys, &aad, &plaintext)?;
+        let etag = etag_for(&upload.encryption, &plaintext);
+        let part = StoredPart {
+            number,
+            file,
+            size: plaintext.len() as u64,
+            etag: etag.clone(),
+        };
+        let replaced = self.with_bucket_mut(&bucket, |b| {
+            let upload = b.uploads.get_mut(&upload_id).ok_or_else(no_such_upload)?;
+            Ok(upload.parts.insert(number, part))
+        })?;
+        if let Some(old) = replaced {
+            let _ = std::fs::remove_file(self.objects_dir().join(old.file));
+        }
+        let mut output = UploadPartOutput {
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        };
+        describe_encryption(
+            &upload.encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        describe_customer(
+            &upload.encryption,
+            &mut output.sse_customer_algorithm,
+            &mut output.sse_customer_key_md5,
+        );
+        Ok(S3Response::new(output))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let input = &req.input;
+        let (bucket, key, upload_id) = (
+            input.bucket.clone(),
+            input.key.clone(),
+            input.upload_id.clone(),
+        );
+        let upload = self.upload(&bucket, &upload_id)?;
+        if upload.key != key {
+            return Err(no_such_upload());
+        }
+        let listed = input
+            .multipart_upload
+            .as_ref()
+            .and_then(|m| m.parts.clone())
+            .unwrap_or_default();
+        if listed.is_empty() {
+            return Err(error(
+                S3ErrorCode::MalformedXML,
+                "The XML you provided was not well-formed or did not validate against our published schema",
+            ));
+        }
+        let mut parts = Vec::with_capacity(listed.len());
+        for (i, listed_part) in listed.iter().enumerate() {
+            let number = listed_part.part_number.unwrap_or(0);
+            if i > 0 && number <= parts.last().map_or(0, |p: &StoredPart| p.number) {
+                return Err(error(
+                    S3ErrorCode::InvalidPartOrder,
+                    "The list of parts was not in ascending order. Parts must be ordered by part number.",
+                ));
+            }
+            let stored = upload.parts.get(&number).filter(|p| {
+                listed_part
+                    .e_tag
+                    .as_ref()
+                    .is_none_or(|e| e.value().trim_matches('"') == p.etag)
+            });
+            let Some(stored) = stored else {
+                return Err(error(
+                    S3ErrorCode::InvalidPart,
+                    "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
+                ));
+            };
+            parts.push(stored.clone());
+        }
+        let last = parts.len() - 1;
+        if parts[..last].iter().any(|p| p.size < MIN_PART_SIZE) {
+            return Err(error(
+                S3ErrorCode::EntityTooSmall,
+                "Your proposed upload is smaller than the minimum allowed object size.",
+            ));
+        }
+        let mut md5s = Vec::with_capacity(parts.len() * 16);
+        for p in &parts {
+            md5s.extend_from_slice(&hex::decode(&p.etag).unwrap_or_default());
+        }
+        let etag = format!("{}-{}", hex::encode(Md5::digest(&md5s)), parts.len());
+        let object = Object {
+            file: String::new(),
+            size: parts.iter().map(|p| p.size).sum(),
+            parts: parts.clone(),
+            etag: etag.clone(),
+            modified: self.clock.now().unix_timestamp(),
+            content_type: upload.content_type.clone(),
+            metadata: upload.metadata.clone(),
+            encryption: upload.encryption.clone(),
+        };
+        let used: Vec<i32> = parts.iter().map(|p| p.number).collect();
+        self.with_bucket_mut(&bucket, |b| {
+            b.uploads.remove(&upload_id);
+            Ok(())
+        })?;
+        for (number, part) in &upload.parts {
+            if !used.contains(number) {
+                let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
+            }
+        }
+        self.put_stored(&bucket, &key, object)?;
+        let mut output = CompleteMultipartUploadOutput {
+            bucket: Some(bucket.clone()),
+            key: Some(key.clone()),
+            e_tag: Some(ETag::Strong(etag)),
+            location: Some(format!("/{bucket}/{key}")),
+            ..Default::default()
+        };
+        describe_encryption(
+            &upload.encryption,
+            &mut output.server_side_encryption,
+            &mut output.ssekms_key_id,
+            &mut output.bucket_key_enabled,
+        );
+        Ok(S3Response::new(output))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let upload_id = req.input.upload_id.clone();
+        let removed = self.with_bucket_mut(&req.input.bucket, |b| {
+            b.uploads.remove(&upload_id).ok_or_else(no_such_upload)
+        })?;
+        for part in removed.parts.values() {
+            let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
+        }
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
     async fn get_object(
@@ -714,11 +1306,31 @@ impl S3 for S3Engine {
         };
         let (object, customer) = self.read_object(&req, &bucket, &key, headers)?;
         let plaintext = self.object_plaintext(&req, &bucket, &key, &object, customer.as_ref())?;
-        let body = Bytes::from(plaintext.to_vec());
+        let Some(range) = req.input.range else {
+            let body = Bytes::from(plaintext.to_vec());
+            let output = object_output!(GetObjectOutput, &object, {
+                body: Some(StreamingBlob::from(s3s::Body::from(body))),
+            });
+            return Ok(S3Response::new(output));
+        };
+        let size = plaintext.len() as u64;
+        let span = range.check(size).map_err(|_| {
+            let mut e = error(
+                S3ErrorCode::InvalidRange,
+                "The requested range is not satisfiable",
+            );
+            e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+            e
+        })?;
+        let body = Bytes::copy_from_slice(&plaintext[span.start as usize..span.end as usize]);
         let output = object_output!(GetObjectOutput, &object, {
+            content_range: Some(format!("bytes {}-{}/{size}", span.start, span.end - 1)),
             body: Some(StreamingBlob::from(s3s::Body::from(body))),
         });
-        Ok(S3Response::new(output))
+        let mut output = S3Response::new(output);
+        output.output.content_length = Some((span.end - span.start) as i64);
+        output.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        Ok(output)
     }
 
     async fn head_object(
@@ -744,7 +1356,7 @@ impl S3 for S3Engine {
         let key = req.input.key.clone();
         let removed = self.with_bucket_mut(&req.input.bucket, |b| Ok(b.objects.remove(&key)))?;
         if let Some(old) = removed {
-            let _ = std::fs::remove_file(self.objects_dir().join(old.file));
+            self.remove_files(&old);
         }
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }

@@ -78,6 +78,9 @@ pub enum ObjectEncryption {
         context: BTreeMap<String, String>,
         /// Whether the bucket key was used (context is the bucket ARN).
         bucket_key: bool,
+        /// DSSE-KMS only: the second layer's data key, sealed under the engine's master key.
+        #[serde(default)]
+        outer_key: Option<Vec<u8>>,
     },
     /// SSE-C: encrypted with the customer's key, of which only a salted HMAC is kept.
     Customer {
@@ -90,11 +93,49 @@ pub enum ObjectEncryption {
     },
 }
 
+/// One part of an object assembled by a multipart upload: its body is sealed on its own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredPart {
+    /// The part number (bound into the part's authenticated data).
+    pub number: i32,
+    /// The file holding the encrypted part, in `objects/`.
+    pub file: String,
+    /// The plaintext size.
+    pub size: u64,
+    /// The part's ETag, unquoted.
+    pub etag: String,
+}
+
+/// A multipart upload in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Upload {
+    /// The object key.
+    pub key: String,
+    /// When it was initiated.
+    pub initiated: i64,
+    /// The principal that initiated it.
+    pub initiator: String,
+    /// How the object is encrypted: chosen, and the data key made, at initiation.
+    pub encryption: ObjectEncryption,
+    /// The encryption request headers of the initiation, which the policy conditions of the
+    /// later part requests see.
+    pub condition_headers: BTreeMap<String, String>,
+    /// Content type.
+    pub content_type: Option<String>,
+    /// User metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// Parts uploaded so far, by number.
+    pub parts: BTreeMap<i32, StoredPart>,
+}
+
 /// An object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Object {
-    /// The file holding the encrypted body, in `objects/`.
+    /// The file holding the encrypted body, in `objects/` (empty when the body is in parts).
     pub file: String,
+    /// The parts of an object assembled by a multipart upload, in order.
+    #[serde(default)]
+    pub parts: Vec<StoredPart>,
     /// The plaintext size.
     pub size: u64,
     /// The ETag (MD5 of the plaintext for SSE-S3, random for KMS, as AWS does), unquoted.
@@ -134,6 +175,9 @@ pub struct Bucket {
     pub policy_doc: Option<Arc<PolicyDocument>>,
     /// Objects by key.
     pub objects: BTreeMap<String, Object>,
+    /// Multipart uploads in progress, by upload id.
+    #[serde(default)]
+    pub uploads: BTreeMap<String, Upload>,
 }
 
 /// Everything the S3 engine keeps.
