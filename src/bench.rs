@@ -411,3 +411,55 @@ pub fn s3(args: S3BenchArgs) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `keylab bench verify`.
+#[derive(Debug, clap::Args)]
+pub struct VerifyBenchArgs {
+    /// How many times to verify the pack
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// A pack folder instead of the built-in pack
+    #[arg(long)]
+    pub pack: Option<std::path::PathBuf>,
+}
+
+/// Times `keylab verify` on the engine: seconds per exercise over several runs.
+pub fn verify(args: VerifyBenchArgs) -> Result<ExitCode> {
+    let pack =
+        keylab::pack::Pack::open(args.pack.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let exercises = pack.exercises.len().max(1) as f64;
+    let mut per_exercise = Vec::new();
+    for run in 0..args.runs.max(1) {
+        let scratch = tempfile::tempdir()?;
+        let started = Instant::now();
+        let summary = rt.block_on(keylab::lab::verify::verify(
+            &pack,
+            keylab::pack::BackendKind::Engine,
+            scratch.path(),
+            run as u64 + 1,
+            |_| {},
+        ));
+        let secs = started.elapsed().as_secs_f64();
+        if !summary.passed() {
+            anyhow::bail!("the pack does not verify: run `keylab verify` to see what broke");
+        }
+        println!(
+            "run {}: {} stages, {secs:.3} s, {:.3} s per exercise",
+            run + 1,
+            summary.cases.len(),
+            secs / exercises
+        );
+        per_exercise.push(secs / exercises);
+    }
+    per_exercise.sort_by(f64::total_cmp);
+    println!(
+        "keylab verify on the engine: median {:.3} s per exercise (min {:.3}, max {:.3}; target < 0.5 s)",
+        per_exercise[per_exercise.len() / 2],
+        per_exercise[0],
+        per_exercise[per_exercise.len() - 1]
+    );
+    Ok(ExitCode::SUCCESS)
+}

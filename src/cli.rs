@@ -15,10 +15,44 @@ use keylab::engine::{DEFAULT_REGION, Engine, EngineConfig, audit};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    #[command(flatten)]
+    lab: crate::lab_cli::LabArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// List the pack's lessons and exercises.
+    List {
+        /// Print JSON (ids for scripts)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Grade an exercise (exit 0 only when every check passes).
+    Check(crate::lab_cli::CheckArgs),
+    /// Show the next hint of an exercise.
+    Hint {
+        /// The exercise id
+        exercise: String,
+    },
+    /// Put an exercise's workspace and backend state back to its setup.
+    Reset {
+        /// The exercise id
+        exercise: String,
+    },
+    /// Show what you have passed.
+    Progress {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run console commands (AWS CLI syntax) in an exercise, headless.
+    Run(crate::lab_cli::RunArgs),
+    /// Print the export lines for using your own tools (aws CLI, boto3, Terraform).
+    Env(crate::lab_cli::EnvArgs),
+    /// Start your $SHELL in an exercise's workspace with its backend running.
+    Shell(crate::lab_cli::EnvArgs),
+    /// Prove a pack: setup fails, the solution passes, every wrong variant fails.
+    Verify(crate::lab_cli::VerifyArgs),
     /// Run and manage the built-in AWS engine (KMS over the real wire protocol).
     #[command(subcommand)]
     Engine(EngineCommand),
@@ -43,6 +77,8 @@ enum BenchCommand {
     Engine(crate::bench::EngineBenchArgs),
     /// S3 PutObject and GetObject throughput under SSE-S3, SSE-KMS and SSE-C.
     S3(crate::bench::S3BenchArgs),
+    /// `keylab verify` time per exercise on the engine.
+    Verify(crate::bench::VerifyBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -116,11 +152,21 @@ pub fn run() -> Result<ExitCode> {
                 json: false,
             })
         }
+        Some(Command::List { json }) => crate::lab_cli::list(&cli.lab, json),
+        Some(Command::Check(args)) => crate::lab_cli::check(&cli.lab, &args),
+        Some(Command::Hint { exercise }) => crate::lab_cli::hint(&cli.lab, &exercise),
+        Some(Command::Reset { exercise }) => crate::lab_cli::reset(&cli.lab, &exercise),
+        Some(Command::Progress { json }) => crate::lab_cli::progress(&cli.lab, json),
+        Some(Command::Run(args)) => crate::lab_cli::run(&cli.lab, &args),
+        Some(Command::Env(args)) => crate::lab_cli::env(&cli.lab, &args),
+        Some(Command::Shell(args)) => crate::lab_cli::shell(&cli.lab, &args),
+        Some(Command::Verify(args)) => crate::lab_cli::verify(&cli.lab, &args),
         Some(Command::Engine(EngineCommand::Serve(args))) => serve(args),
         Some(Command::Engine(EngineCommand::Reset(args))) => reset(&args),
         Some(Command::Engine(EngineCommand::Audit(args))) => show_audit(&args),
         Some(Command::Bench(BenchCommand::Engine(args))) => crate::bench::engine(args),
         Some(Command::Bench(BenchCommand::S3(args))) => crate::bench::s3(args),
+        Some(Command::Bench(BenchCommand::Verify(args))) => crate::bench::verify(args),
     }
 }
 

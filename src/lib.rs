@@ -4,9 +4,13 @@
 //! explanations), [`engine`] (the built-in AWS emulator, KMS over the real wire protocol) and
 //! [`fsutil`] (durable writes). The `keylab` binary is a thin command line over it.
 
+pub mod backend;
+pub mod console;
 pub mod engine;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod lab;
+pub mod pack;
 pub mod policy;
 pub mod sdk;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod cli;
+mod lab_cli;
 
 use std::process::ExitCode;
 

@@ -702,7 +702,12 @@ impl S3Engine {
                 .map(|p| (p.file.clone(), part_aad(&arn, p.number)))
                 .collect()
         };
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(object.size as usize));
+        let single = pieces.len() == 1;
+        let mut plaintext = Zeroizing::new(Vec::with_capacity(if single {
+            0
+        } else {
+            object.size as usize
+        }));
         for (file, aad) in pieces {
             let sealed = std::fs::read(self.objects_dir().join(&file)).map_err(|e| {
                 error(
@@ -716,6 +721,9 @@ impl S3Engine {
                     "The object body failed authentication.",
                 )
             })?;
+            if single {
+                return Ok(piece);
+            }
             plaintext.extend_from_slice(&piece);
         }
         Ok(plaintext)

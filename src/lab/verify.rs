@@ -1,0 +1,187 @@
+//! `keylab verify`: proves a pack works. For every exercise on every chosen backend, in fresh
+//! folders: set up → the checks must fail (the starting state is not already a pass) → run the
+//! reference solution → the checks must pass → for each known-wrong variant: set up afresh, run
+//! it → the checks must fail. Scripts run in the console ([`crate::console::Console::run_script`]:
+//! a line starting with `!` is expected to fail); a solution line that does not do what it
+//! should is reported, while wrong variants run every line whatever happens, as a learner's
+//! mistakes would.
+
+use std::path::Path;
+use std::time::Instant;
+
+use super::grader::{Status, run_checks};
+use super::report::{Case, Summary};
+use super::session::{Session, remove_dir};
+use crate::pack::{BackendKind, Exercise, Pack};
+
+/// The stage of a verification, for progress reports.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Stages done.
+    pub done: usize,
+    /// Stages in all.
+    pub total: usize,
+    /// What is running.
+    pub label: String,
+}
+
+/// Runs a script's lines in the session's console (with `{{var}}` filled in). With `strict`,
+/// reports the first line that does not do what it should.
+pub async fn run_script(session: &Session, script: &str, strict: bool) -> Result<(), String> {
+    let script = session.substitute(script)?;
+    let steps = session.console().run_script(&script, !strict).await;
+    match steps.into_iter().find(|s| !s.as_expected) {
+        Some(s) if strict && s.expect_failure => Err(format!(
+            "line {}: `{}` was expected to fail but succeeded",
+            s.line_number, s.line
+        )),
+        Some(s) if strict => Err(format!(
+            "line {}: `{}` failed: {}",
+            s.line_number,
+            s.line,
+            s.outcome.stderr.trim()
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn stages(exercise: &Exercise, pack: &Pack) -> usize {
+    2 + pack.graders.get(&exercise.id).map_or(0, |g| g.wrong.len())
+}
+
+/// Verifies every exercise of `pack` that supports `backend`, in folders under `scratch`.
+pub async fn verify(
+    pack: &Pack,
+    backend: BackendKind,
+    scratch: &Path,
+    seed: u64,
+    mut progress: impl FnMut(Progress),
+) -> Summary {
+    let exercises: Vec<&Exercise> = pack
+        .exercises
+        .iter()
+        .filter(|x| x.spec.backends.contains(&backend))
+        .collect();
+    let total = exercises.iter().map(|x| stages(x, pack)).sum();
+    let mut done = 0;
+    let mut summary = Summary::default();
+    let backend_name = match backend {
+        BackendKind::Engine => "engine",
+        BackendKind::Localstack => "localstack",
+    };
+    summary.extra.insert("backend".into(), backend_name.into());
+    summary.extra.insert("seed".into(), seed.into());
+    for exercise in exercises {
+        let suite = format!("{} [{backend_name}]", exercise.id);
+        let grader = &pack.graders[&exercise.id];
+        let mut runs: Vec<(String, Option<(&str, bool)>)> = vec![
+            ("starting state fails".into(), None),
+            (
+                "solution passes".into(),
+                Some((grader.solution.as_str(), true)),
+            ),
+        ];
+        for (name, script) in &grader.wrong {
+            runs.push((
+                format!("wrong variant '{name}' fails"),
+                Some((script.as_str(), false)),
+            ));
+        }
+        for (i, (name, script)) in runs.into_iter().enumerate() {
+            progress(Progress {
+                done,
+                total,
+                label: format!("{} {name}", exercise.id),
+            });
+            let started = Instant::now();
+            let dir = scratch.join(&exercise.id).join(i.to_string());
+            let (status, message) = run_stage(pack, exercise, &dir, seed, script).await;
+            let _ = remove_dir(&dir);
+            let (message, output) = match status {
+                Status::Pass if !message.is_empty() => (String::new(), Some(message)),
+                _ => (message, None),
+            };
+            summary.cases.push(Case {
+                suite: suite.clone(),
+                name,
+                status,
+                message,
+                output,
+                task: None,
+                test_code: match (i, script) {
+                    (0, _) => "setup, then the checks must not all pass".into(),
+                    (_, Some((_, true))) => {
+                        "setup, the solution, then every check must pass".into()
+                    }
+                    _ => "setup, the variant, then a check must fail".into(),
+                },
+                duration_ms: started.elapsed().as_millis() as u64,
+            });
+            done += 1;
+        }
+    }
+    progress(Progress {
+        done,
+        total,
+        label: "done".into(),
+    });
+    summary
+}
+
+async fn run_stage(
+    pack: &Pack,
+    exercise: &Exercise,
+    dir: &Path,
+    seed: u64,
+    script: Option<(&str, bool)>,
+) -> (Status, String) {
+    let _ = remove_dir(dir);
+    let session = match Session::open(pack, &exercise.id, dir, seed).await {
+        Ok(s) => s,
+        Err(e) => return (Status::Error, e.to_string()),
+    };
+    let mut script_error = None;
+    if let Some((text, strict)) = script {
+        script_error = run_script(&session, text, strict).await.err();
+    }
+    let results = run_checks(&session).await;
+    session.shutdown().await;
+    if let Some(e) = script_error {
+        return (Status::Fail, format!("the solution does not run: {e}"));
+    }
+    if let Some(r) = results.iter().find(|r| r.status == Status::Error) {
+        return (
+            Status::Error,
+            format!("check \"{}\" could not run: {}", r.title, r.message),
+        );
+    }
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| r.status != Status::Pass)
+        .map(|r| r.title.as_str())
+        .collect();
+    match script {
+        Some((_, true)) if !failed.is_empty() => {
+            let details: Vec<String> = results
+                .iter()
+                .filter(|r| r.status != Status::Pass)
+                .map(|r| format!("\"{}\": {}", r.title, r.message))
+                .collect();
+            (
+                Status::Fail,
+                format!("the reference solution fails: {}", details.join("; ")),
+            )
+        }
+        Some((_, true)) => (Status::Pass, String::new()),
+        None if failed.is_empty() => (
+            Status::Fail,
+            "the starting state already passes every check: the grader proves nothing".into(),
+        ),
+        Some((_, false)) if failed.is_empty() => (
+            Status::Fail,
+            "this known-wrong variant passes every check: the grader misses the misconception"
+                .into(),
+        ),
+        _ => (Status::Pass, format!("caught by: {}", failed.join("; "))),
+    }
+}

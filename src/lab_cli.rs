@@ -1,0 +1,536 @@
+//! The exercise commands of the binary: `list`, `check`, `hint`, `reset`, `progress`, `run`,
+//! `env`, `shell` and `verify`. Each is a thin shell over `keylab::lab`: it opens the pack and
+//! the learner's data directory, runs the library and prints.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use keylab::lab::grader::{Status, run_checks};
+use keylab::lab::progress::{DataDir, Progress};
+use keylab::lab::report::{self, Case, ReportFormat, Summary};
+use keylab::lab::session::{Session, remove_dir};
+use keylab::pack::{BackendKind, Pack};
+
+/// Options every exercise command takes.
+#[derive(Debug, Args, Clone)]
+pub struct LabArgs {
+    /// A content pack folder to use instead of the built-in one
+    #[arg(long, global = true, value_name = "DIR")]
+    pub pack: Option<PathBuf>,
+    /// Where progress and exercise folders live [default: the user's data directory]
+    #[arg(long, global = true, value_name = "DIR", env = "KEYLAB_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl LabArgs {
+    fn pack(&self) -> Result<Pack> {
+        Pack::open(self.pack.as_deref()).map_err(|e| anyhow!("{e}"))
+    }
+
+    fn data(&self) -> Result<DataDir> {
+        match &self.data_dir {
+            Some(d) => Ok(DataDir(d.clone())),
+            None => DataDir::default_location().map_err(|e| anyhow!(e)),
+        }
+    }
+}
+
+/// `keylab check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The exercise id (see `keylab list`)
+    pub exercise: String,
+    /// Report format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+}
+
+/// `keylab run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The exercise id
+    pub exercise: String,
+    /// Run the commands of this file, one per line, stopping at the first failure
+    #[arg(long, value_name = "FILE")]
+    pub script: Option<PathBuf>,
+    /// The lab identity to act as [default: the exercise's]
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The console command, after `--` (e.g. `-- aws kms list-keys`); `{{var}}` placeholders
+    /// of the exercise are filled in
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+/// `keylab env` and `keylab shell`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The exercise id
+    pub exercise: String,
+    /// The lab identity [default: the exercise's]
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+/// Which backends `verify` runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// The built-in engine.
+    Engine,
+    /// LocalStack.
+    Localstack,
+    /// Both.
+    All,
+}
+
+/// `keylab verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Backends to verify on
+    #[arg(long, value_enum, default_value = "engine")]
+    pub backend: BackendChoice,
+    /// Report format
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormat,
+    /// The seed names and data are derived from
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn load_progress(data: &DataDir) -> Result<Progress> {
+    Progress::load(&data.progress_file()).map_err(|e| anyhow!(e))
+}
+
+async fn open(pack: &Pack, data: &DataDir, progress: &Progress, id: &str) -> Result<Session> {
+    let session = Session::open(pack, id, &data.lab(id), progress.seed).await?;
+    Ok(session)
+}
+
+/// `keylab list [--json]`.
+pub fn list(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    if as_json {
+        let lessons: Vec<_> = pack
+            .lessons
+            .iter()
+            .map(|l| json!({"id": l.id, "title": l.title, "order": l.order, "dea_items": l.dea_items, "exercises": l.exercises}))
+            .collect();
+        let exercises: Vec<_> = pack
+            .exercises
+            .iter()
+            .map(|x| {
+                json!({
+                    "id": x.id,
+                    "title": x.spec.title,
+                    "lesson": x.spec.lesson,
+                    "difficulty": x.spec.difficulty,
+                    "backends": x.spec.backends,
+                    "dea_items": x.spec.dea_items,
+                    "checks": pack.graders.get(&x.id).map_or(0, |g| g.checks.len()),
+                })
+            })
+            .collect();
+        let out = json!({
+            "pack": {"name": pack.manifest.name, "title": pack.manifest.title, "format_version": pack.manifest.format_version},
+            "lessons": lessons,
+            "exercises": exercises,
+            "questions": [],
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", pack.manifest.title);
+    for lesson in &pack.lessons {
+        println!("\n{}. {}", lesson.order, lesson.title);
+        for id in &lesson.exercises {
+            if let Some(x) = pack.exercise(id) {
+                println!("   {:<28} {}", x.id, x.spec.title);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keylab check`.
+pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let data = lab.data()?;
+    let mut progress = load_progress(&data)?;
+    let rt = runtime()?;
+    let (results, session_info) = rt.block_on(async {
+        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let results = run_checks(&session).await;
+        let explanation = session
+            .substitute(&session.exercise.spec.explanation)
+            .unwrap_or_else(|_| session.exercise.spec.explanation.clone());
+        let info = (session.seed, session.backend.name.clone(), explanation);
+        session.shutdown().await;
+        anyhow::Ok((results, info))
+    })?;
+    let exercise = pack.try_exercise(&args.exercise).map_err(|e| anyhow!(e))?;
+    let mut summary = Summary::default();
+    for r in &results {
+        summary.cases.push(Case {
+            suite: args.exercise.clone(),
+            name: r.title.clone(),
+            status: r.status,
+            message: r.message.clone(),
+            output: r.trace.clone(),
+            task: r.task,
+            test_code: r.kind.to_string(),
+            duration_ms: r.duration_ms,
+        });
+    }
+    let entry = progress.entry(&args.exercise);
+    entry.attempts += 1;
+    let status = summary.status();
+    entry.last_status = Some(format!("{status:?}").to_lowercase());
+    if status == Status::Pass && entry.passed_at.is_none() {
+        entry.passed_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok();
+    }
+    let hints_used = entry.hints_used;
+    progress
+        .save(&data.progress_file())
+        .map_err(|e| anyhow!(e))?;
+    summary
+        .extra
+        .insert("exercise".into(), json!(args.exercise));
+    summary.extra.insert("seed".into(), json!(session_info.0));
+    summary
+        .extra
+        .insert("backend".into(), json!(session_info.1));
+    summary.extra.insert("hints_used".into(), json!(hints_used));
+    summary
+        .extra
+        .insert("dea_items".into(), json!(exercise.spec.dea_items));
+    print!("{}", report::render(&summary, args.format, "keylab check"));
+    if args.format == ReportFormat::Text {
+        if summary.passed() {
+            println!("\n{}", session_info.2.trim());
+        } else if (hints_used as usize) < exercise.spec.hints.len() {
+            println!(
+                "\nStuck? `keylab hint {}` shows the next hint.",
+                args.exercise
+            );
+        }
+    }
+    std::io::stdout().flush()?;
+    Ok(if summary.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `keylab hint`.
+pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let data = lab.data()?;
+    let mut progress = load_progress(&data)?;
+    let x = pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
+    let entry = progress.entry(exercise);
+    let total = x.spec.hints.len();
+    if (entry.hints_used as usize) < total {
+        entry.hints_used += 1;
+    }
+    let shown = entry.hints_used as usize;
+    progress
+        .save(&data.progress_file())
+        .map_err(|e| anyhow!(e))?;
+    for (i, h) in x.spec.hints.iter().take(shown).enumerate() {
+        println!("Hint {} of {total}: {}", i + 1, h.trim());
+    }
+    if shown == total {
+        println!("(that was the last hint)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keylab reset`.
+pub fn reset(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let data = lab.data()?;
+    let progress = load_progress(&data)?;
+    pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
+    remove_dir(&data.lab(exercise))?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let session = open(&pack, &data, &progress, exercise).await?;
+        println!(
+            "{exercise}: workspace and backend state are back to the setup ({})",
+            session.workspace.display()
+        );
+        session.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keylab progress`.
+pub fn progress(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let data = lab.data()?;
+    let progress = load_progress(&data)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&progress)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let passed = pack
+        .exercises
+        .iter()
+        .filter(|x| {
+            progress
+                .exercises
+                .get(&x.id)
+                .is_some_and(|p| p.passed_at.is_some())
+        })
+        .count();
+    println!("{passed} of {} exercises passed", pack.exercises.len());
+    for x in &pack.exercises {
+        let p = progress.exercises.get(&x.id).cloned().unwrap_or_default();
+        let state = match (&p.passed_at, &p.last_status) {
+            (Some(_), _) => "passed",
+            (None, Some(_)) => "started",
+            (None, None) => "new",
+        };
+        println!(
+            "  {:<8} {:<28} attempts {:<3} hints {}",
+            state, x.id, p.attempts, p.hints_used
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keylab run`.
+pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let data = lab.data()?;
+    let progress = load_progress(&data)?;
+    let script = match (&args.script, args.command.is_empty()) {
+        (Some(path), true) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the script {}", path.display()))?,
+        (None, false) => args
+            .command
+            .iter()
+            .map(|w| shell_quote(w))
+            .collect::<Vec<_>>()
+            .join(" "),
+        (Some(_), false) => bail!("give either --script FILE or a command after --, not both"),
+        (None, true) => bail!(
+            "give a command after -- (e.g. keylab run {} -- aws kms list-keys) or --script FILE",
+            args.exercise
+        ),
+    };
+    let rt = runtime()?;
+    let code = rt.block_on(async {
+        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let profile = args
+            .profile
+            .clone()
+            .unwrap_or_else(|| session.exercise.spec.profile.clone());
+        let console = session.console_as(&profile);
+        let script = session.substitute(&script).map_err(|e| anyhow!(e))?;
+        let mut code = 0;
+        for step in console.run_script(&script, false).await {
+            if args.script.is_some() {
+                eprintln!(
+                    "$ {}{}",
+                    if step.expect_failure { "! " } else { "" },
+                    step.line
+                );
+            }
+            print!("{}", step.outcome.stdout);
+            eprint!("{}", step.outcome.stderr);
+            code = if step.as_expected {
+                0
+            } else {
+                step.outcome.code.max(1)
+            };
+        }
+        session.shutdown().await;
+        anyhow::Ok(code)
+    })?;
+    std::io::stdout().flush()?;
+    Ok(ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+fn exports(
+    session: &Session,
+    profile: &str,
+    http: &str,
+    https: &str,
+) -> Result<Vec<(String, String)>> {
+    let p = session.backend.profile(profile).map_err(|e| anyhow!(e))?;
+    let mut vars = vec![
+        ("AWS_ENDPOINT_URL".to_string(), https.to_string()),
+        (
+            "AWS_DEFAULT_REGION".to_string(),
+            session.backend.region.clone(),
+        ),
+        ("AWS_ACCESS_KEY_ID".to_string(), p.access_key_id.clone()),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_string(),
+            p.secret_access_key.to_string(),
+        ),
+        ("KEYLAB_HTTP_ENDPOINT".to_string(), http.to_string()),
+    ];
+    if let Some(ca) = &session.backend.ca_path {
+        vars.push(("AWS_CA_BUNDLE".to_string(), ca.display().to_string()));
+    }
+    Ok(vars)
+}
+
+/// `keylab env`: the export lines for the exercise's backend served on the default ports.
+pub fn env(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let data = lab.data()?;
+    let progress = load_progress(&data)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let profile = args.profile.clone().unwrap_or_else(|| session.exercise.spec.profile.clone());
+        let vars = exports(&session, &profile, "http://127.0.0.1:4510", "https://127.0.0.1:4511")?;
+        println!(
+            "# Start the exercise's backend in another terminal:\n#   keylab engine serve --state-dir {}\n# then, in your shell: eval \"$(keylab env {} --profile {profile})\"",
+            data.lab(&args.exercise).join("engine").display(),
+            args.exercise
+        );
+        for (k, v) in vars {
+            println!("export {k}={}", shell_quote(&v));
+        }
+        session.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keylab shell`: the learner's `$SHELL` in the workspace, with the backend running.
+pub fn shell(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let data = lab.data()?;
+    let progress = load_progress(&data)?;
+    let rt = runtime()?;
+    let status = rt.block_on(async {
+        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let profile = args.profile.clone().unwrap_or_else(|| session.exercise.spec.profile.clone());
+        let vars = exports(&session, &profile, &session.backend.http_endpoint, &session.backend.https_endpoint)?;
+        let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
+        eprintln!(
+            "keylab: {shell} in {} as {profile}; the backend runs until you exit. `keylab check {}` grades it.",
+            session.workspace.display(),
+            args.exercise
+        );
+        let workspace = session.workspace.clone();
+        let status = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(&shell)
+                .current_dir(workspace)
+                .envs(vars)
+                .status()
+        })
+        .await
+        .context("the shell task failed")?
+        .context("cannot start the shell")?;
+        session.shutdown().await;
+        anyhow::Ok(status)
+    })?;
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
+}
+
+/// `keylab verify`.
+pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let backends: Vec<BackendKind> = match args.backend {
+        BackendChoice::Engine => vec![BackendKind::Engine],
+        BackendChoice::Localstack => vec![BackendKind::Localstack],
+        BackendChoice::All => vec![BackendKind::Engine, BackendKind::Localstack],
+    };
+    if backends.contains(&BackendKind::Localstack) {
+        bail!(
+            "--backend localstack: the LocalStack backend is not built yet in this keylab; verify with --backend engine"
+        );
+    }
+    let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
+    let rt = runtime()?;
+    let started = std::time::Instant::now();
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut summary = Summary::default();
+    for backend in backends {
+        let part = rt.block_on(keylab::lab::verify::verify(
+            &pack,
+            backend,
+            scratch.path(),
+            args.seed,
+            |p| {
+                let width = 30;
+                let filled = (p.done * width).checked_div(p.total).unwrap_or(width);
+                let line = format!(
+                    "[{}{}] {}/{} {}",
+                    "=".repeat(filled),
+                    " ".repeat(width - filled),
+                    p.done,
+                    p.total,
+                    p.label
+                );
+                if tty {
+                    eprint!("\r\x1b[2K{line}");
+                } else {
+                    eprintln!("{line}");
+                }
+            },
+        ));
+        if tty {
+            eprintln!();
+        }
+        summary.cases.extend(part.cases);
+        summary.extra.extend(part.extra);
+    }
+    let exercises = pack.exercises.len().max(1);
+    let elapsed = started.elapsed();
+    summary
+        .extra
+        .insert("exercises".into(), json!(pack.exercises.len()));
+    summary
+        .extra
+        .insert("seconds".into(), json!(elapsed.as_secs_f64()));
+    print!("{}", report::render(&summary, args.format, "keylab verify"));
+    if args.format == ReportFormat::Text {
+        println!(
+            "verified {} exercises in {:.2} s ({:.3} s per exercise)",
+            pack.exercises.len(),
+            elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() / exercises as f64
+        );
+    }
+    Ok(if summary.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

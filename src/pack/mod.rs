@@ -1,0 +1,508 @@
+//! Content packs: lessons, exercises and graders as data. A pack is `pack.toml` plus
+//! `lessons/*.md` (Markdown with TOML front matter between `+++` lines),
+//! `exercises/<id>/exercise.toml` + `README.md` + starter files, and `graders/<id>.toml` +
+//! `graders/<id>/solution` + `graders/<id>/wrong/<misconception>`. Parsing is strict: an unknown
+//! field, a wrong type or a broken reference is a [`PackError`] naming the file, the line and a
+//! fix. This module knows nothing of backends or the console; it only reads and checks data.
+
+pub mod files;
+pub mod model;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+pub use self::files::PackFiles;
+pub use self::model::*;
+
+/// The pack format this keylab reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A problem in a pack, with where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PackError {
+    /// The file.
+    pub file: String,
+    /// The line (1-based), when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl PackError {
+    /// A new error.
+    pub fn new(
+        file: impl Into<String>,
+        line: Option<usize>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> PackError {
+        PackError {
+            file: file.into(),
+            line,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for PackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file, self.message)?,
+            None => write!(f, "{}: {}", self.file, self.message)?,
+        }
+        if !self.fix.is_empty() {
+            write!(f, " (fix: {})", self.fix)?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a pack.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct PackErrors(pub Vec<PackError>);
+
+impl fmt::Display for PackErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "the pack has {n} problem{}:",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based line of a byte offset.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// Parses TOML strictly into `T`, turning errors into a [`PackError`] with the line;
+/// `line_offset` is added for TOML embedded in a larger file (front matter).
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    file: &str,
+    text: &str,
+    line_offset: usize,
+) -> Result<T, PackError> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start) + line_offset);
+        let message = e.message().trim().to_string();
+        let fix = if message.starts_with("unknown field") {
+            "remove the field or correct its spelling to one of those expected"
+        } else if message.starts_with("missing field") {
+            "add the field"
+        } else {
+            "correct the value to the type the format expects (see the pack format in README.md)"
+        };
+        PackError::new(file, line, message, fix)
+    })
+}
+
+/// A loaded, checked pack.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    /// The files it came from.
+    pub files: PackFiles,
+    /// `pack.toml`.
+    pub manifest: Manifest,
+    /// Lessons in order.
+    pub lessons: Vec<Lesson>,
+    /// Exercises by id, in lesson order.
+    pub exercises: Vec<Exercise>,
+    /// Graders by exercise id.
+    pub graders: BTreeMap<String, Grader>,
+}
+
+impl Pack {
+    /// The pack embedded in the binary.
+    pub fn embedded() -> Result<Pack, PackErrors> {
+        Pack::load(PackFiles::embedded())
+    }
+
+    /// Loads `--pack DIR`, or the embedded pack when `dir` is `None`.
+    pub fn open(dir: Option<&std::path::Path>) -> Result<Pack, PackErrors> {
+        match dir {
+            Some(d) => Pack::load(PackFiles::from_dir(d).map_err(|e| PackErrors(vec![e]))?),
+            None => Pack::embedded(),
+        }
+    }
+
+    /// Parses and lints every file; returns every problem at once.
+    pub fn load(files: PackFiles) -> Result<Pack, PackErrors> {
+        let mut errors = Vec::new();
+        let manifest = match files
+            .text("pack.toml")
+            .and_then(|t| parse_toml::<Manifest>(&files.display("pack.toml"), t, 0))
+        {
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        };
+        if let Some(m) = &manifest {
+            check_manifest(&files, m, &mut errors);
+        }
+        let mut lessons = Vec::new();
+        for path in files.under("lessons").filter(|p| p.ends_with(".md")) {
+            match files.text(path).and_then(|t| parse_lesson(&files, path, t)) {
+                Ok(l) => lessons.push(l),
+                Err(e) => errors.push(e),
+            }
+        }
+        lessons.sort_by(|a, b| (a.order, &a.id).cmp(&(b.order, &b.id)));
+        let mut exercises = Vec::new();
+        let ids: Vec<String> = files
+            .under("exercises")
+            .filter_map(|p| p.strip_suffix("/exercise.toml"))
+            .filter_map(|p| p.strip_prefix("exercises/"))
+            .filter(|id| !id.contains('/'))
+            .map(str::to_string)
+            .collect();
+        for id in &ids {
+            match load_exercise(&files, id) {
+                Ok(x) => exercises.push(x),
+                Err(e) => errors.push(e),
+            }
+        }
+        let mut graders = BTreeMap::new();
+        for id in &ids {
+            match load_grader(&files, id) {
+                Ok(g) => {
+                    graders.insert(id.clone(), g);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        lint(&files, &lessons, &exercises, &graders, &mut errors);
+        let order = |x: &Exercise| {
+            lessons
+                .iter()
+                .position(|l| l.id == x.spec.lesson)
+                .unwrap_or(usize::MAX)
+        };
+        exercises.sort_by(|a, b| (order(a), &a.id).cmp(&(order(b), &b.id)));
+        match (manifest, errors.is_empty()) {
+            (Some(manifest), true) => Ok(Pack {
+                files,
+                manifest,
+                lessons,
+                exercises,
+                graders,
+            }),
+            _ => Err(PackErrors(errors)),
+        }
+    }
+
+    /// An exercise by id.
+    pub fn exercise(&self, id: &str) -> Option<&Exercise> {
+        self.exercises.iter().find(|x| x.id == id)
+    }
+
+    /// An exercise by id, or an error listing the ids there are.
+    pub fn try_exercise(&self, id: &str) -> Result<&Exercise, String> {
+        self.exercise(id).ok_or_else(|| {
+            let ids: Vec<&str> = self.exercises.iter().map(|x| x.id.as_str()).collect();
+            format!(
+                "no exercise '{id}' in {}; the exercises are: {}",
+                self.files.origin,
+                ids.join(", ")
+            )
+        })
+    }
+}
+
+fn check_manifest(files: &PackFiles, m: &Manifest, errors: &mut Vec<PackError>) {
+    let file = files.display("pack.toml");
+    if m.format_version != FORMAT_VERSION {
+        errors.push(PackError::new(
+            &file,
+            None,
+            format!(
+                "format_version {} is not one this keylab reads",
+                m.format_version
+            ),
+            format!("this keylab reads format_version = {FORMAT_VERSION}"),
+        ));
+    }
+    let ours = env!("CARGO_PKG_VERSION");
+    if version_tuple(&m.min_keylab_version) > version_tuple(ours) {
+        errors.push(PackError::new(
+            &file,
+            None,
+            format!(
+                "the pack needs keylab {} or newer; this is {ours}",
+                m.min_keylab_version
+            ),
+            "install a newer keylab",
+        ));
+    }
+}
+
+fn version_tuple(v: &str) -> Vec<u64> {
+    v.split('.').map(|p| p.parse().unwrap_or(0)).collect()
+}
+
+fn parse_lesson(files: &PackFiles, path: &str, text: &str) -> Result<Lesson, PackError> {
+    let file = files.display(path);
+    let rest = text.strip_prefix("+++\n").ok_or_else(|| {
+        PackError::new(
+            &file,
+            Some(1),
+            "a lesson starts with TOML front matter between +++ lines",
+            "begin the file with +++, the front matter (id, title, order, dea_items, exercises), then +++",
+        )
+    })?;
+    let end = rest.find("\n+++").ok_or_else(|| {
+        PackError::new(
+            &file,
+            Some(1),
+            "the front matter is not closed",
+            "add a line with +++ after the front matter",
+        )
+    })?;
+    let front: LessonFront = parse_toml(&file, &rest[..end], 1)?;
+    let body = rest[end + 4..].trim_start_matches('\n').to_string();
+    Ok(Lesson {
+        id: front.id,
+        title: front.title,
+        order: front.order,
+        dea_items: front.dea_items,
+        exercises: front.exercises,
+        path: path.to_string(),
+        body,
+    })
+}
+
+fn load_exercise(files: &PackFiles, id: &str) -> Result<Exercise, PackError> {
+    let path = format!("exercises/{id}/exercise.toml");
+    let spec: ExerciseSpec = parse_toml(&files.display(&path), files.text(&path)?, 0)?;
+    let readme_path = format!("exercises/{id}/README.md");
+    let readme = files.text(&readme_path)?.to_string();
+    let prefix = format!("exercises/{id}");
+    let starters = files
+        .under(&prefix)
+        .filter(|p| *p != path && *p != readme_path)
+        .map(|p| {
+            (
+                p[prefix.len() + 1..].to_string(),
+                files.bytes(p).unwrap_or_default().to_vec(),
+            )
+        })
+        .collect();
+    Ok(Exercise {
+        id: id.to_string(),
+        spec,
+        readme,
+        starters,
+    })
+}
+
+fn load_grader(files: &PackFiles, id: &str) -> Result<Grader, PackError> {
+    let path = format!("graders/{id}.toml");
+    let text = files.text(&path).map_err(|mut e| {
+        e.fix = format!("every exercise needs a grader: create graders/{id}.toml");
+        e
+    })?;
+    let spec: GraderSpec = parse_toml(&files.display(&path), text, 0)?;
+    let solution_path = format!("graders/{id}/solution");
+    let solution = files
+        .text(&solution_path)
+        .map_err(|mut e| {
+            e.fix = "write the reference solution as console commands, one per line".into();
+            e
+        })?
+        .to_string();
+    let wrong_prefix = format!("graders/{id}/wrong");
+    let wrong = files
+        .under(&wrong_prefix)
+        .map(|p| {
+            let name = p[wrong_prefix.len() + 1..].to_string();
+            files.text(p).map(|t| (name, t.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut checks = Vec::new();
+    for spanned in spec.check {
+        let line = line_of(text, spanned.span().start);
+        let check = spanned.into_inner();
+        checks.push(Check::from_spec(check, line).map_err(|(message, fix)| {
+            PackError::new(files.display(&path), Some(line), message, fix)
+        })?);
+    }
+    Ok(Grader {
+        path,
+        checks,
+        solution,
+        wrong,
+    })
+}
+
+/// Variables every exercise has: the backend's endpoints and region, the lab accounts.
+pub const BUILT_IN_VARS: &[&str] = &[
+    "http_endpoint",
+    "https_endpoint",
+    "region",
+    "owner_account",
+    "partner_account",
+    "outsider_account",
+];
+
+/// DEA-C01 task 4.3 items a pack may tag, from the exam guide: knowledge of encryption options
+/// in analytics services (K1), client-side vs server-side encryption (K2), protection of
+/// sensitive data (K3), anonymization, masking and key salting (K4); skills in masking and
+/// anonymization (S1), using keys to encrypt and decrypt (S2), encryption across account
+/// boundaries (S3), encryption in transit (S4).
+pub const DEA_ITEMS: &[&str] = &[
+    "4.3.K1", "4.3.K2", "4.3.K3", "4.3.K4", "4.3.S1", "4.3.S2", "4.3.S3", "4.3.S4",
+];
+
+fn lint(
+    files: &PackFiles,
+    lessons: &[Lesson],
+    exercises: &[Exercise],
+    graders: &BTreeMap<String, Grader>,
+    errors: &mut Vec<PackError>,
+) {
+    let mut seen = BTreeMap::new();
+    for lesson in lessons {
+        let file = files.display(&lesson.path);
+        if let Some(other) = seen.insert(lesson.id.clone(), lesson.path.clone()) {
+            errors.push(PackError::new(
+                &file,
+                Some(2),
+                format!("lesson id '{}' is also used by {other}", lesson.id),
+                "give every lesson its own id",
+            ));
+        }
+        for item in &lesson.dea_items {
+            if !DEA_ITEMS.contains(&item.as_str()) {
+                errors.push(PackError::new(
+                    &file,
+                    None,
+                    format!("dea_items has '{item}', which is not a task 4.3 item"),
+                    format!("use one of {}", DEA_ITEMS.join(", ")),
+                ));
+            }
+        }
+        for x in &lesson.exercises {
+            if files
+                .bytes(&format!("exercises/{x}/exercise.toml"))
+                .is_none()
+            {
+                errors.push(PackError::new(
+                    &file,
+                    None,
+                    format!("exercises names '{x}', which is not in exercises/"),
+                    format!("create exercises/{x}/exercise.toml or remove the name"),
+                ));
+            }
+        }
+    }
+    for x in exercises {
+        let file = files.display(&format!("exercises/{}/exercise.toml", x.id));
+        let s = &x.spec;
+        if !lessons.iter().any(|l| l.id == s.lesson) {
+            errors.push(PackError::new(
+                &file,
+                None,
+                format!("lesson = '{}' names no lesson", s.lesson),
+                "use the id of a lesson in lessons/",
+            ));
+        }
+        if s.hints.len() < 2 {
+            errors.push(PackError::new(
+                &file,
+                None,
+                format!("{} hint(s); an exercise needs at least two", s.hints.len()),
+                "add hints from a nudge to nearly the answer",
+            ));
+        }
+        if s.backends.is_empty() {
+            errors.push(PackError::new(
+                &file,
+                None,
+                "backends is empty",
+                "list the backends it supports: \"engine\", \"localstack\"",
+            ));
+        }
+        if s.explanation.trim().is_empty() {
+            errors.push(PackError::new(
+                &file,
+                None,
+                "explanation is empty",
+                "write what the learner should take away after passing",
+            ));
+        }
+        let Some(grader) = graders.get(&x.id) else {
+            continue;
+        };
+        let gfile = files.display(&grader.path);
+        if grader.checks.is_empty() {
+            errors.push(PackError::new(
+                &gfile,
+                None,
+                "no checks",
+                "add [[check]] tables",
+            ));
+        }
+        if grader.wrong.is_empty() {
+            errors.push(PackError::new(
+                files.display(&format!("graders/{}/wrong", x.id)),
+                None,
+                "no known-wrong variants",
+                "add at least one graders/<id>/wrong/<misconception> script",
+            ));
+        }
+        let mut known: Vec<String> = s.vars.keys().cloned().collect();
+        known.extend(BUILT_IN_VARS.iter().map(|v| v.to_string()));
+        let mut texts: Vec<(String, &str)> = Vec::new();
+        for (name, body) in &grader.wrong {
+            texts.push((format!("graders/{}/wrong/{name}", x.id), body));
+        }
+        texts.push((format!("graders/{}/solution", x.id), &grader.solution));
+        for (path, body) in texts {
+            for (line, var) in placeholders(body) {
+                if !known.contains(&var)
+                    && !s.setup.iter().any(|st| st.save.as_deref() == Some(&var))
+                {
+                    errors.push(PackError::new(
+                        files.display(&path),
+                        Some(line),
+                        format!("{{{{{var}}}}} is not a variable of the exercise"),
+                        format!(
+                            "declare it under [vars] in exercises/{}/exercise.toml",
+                            x.id
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The `{{name}}` placeholders of a text, with their lines.
+pub fn placeholders(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("{{") {
+            let Some(end) = rest[start..].find("}}") else {
+                break;
+            };
+            out.push((i + 1, rest[start + 2..start + end].trim().to_string()));
+            rest = &rest[start + end + 2..];
+        }
+    }
+    out
+}

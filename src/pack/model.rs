@@ -1,0 +1,537 @@
+//! The data types of a pack, as written in its TOML files. Every table denies unknown fields so
+//! a misspelt field is an error with its line, never silently ignored.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// `pack.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The pack format version (1).
+    pub format_version: u32,
+    /// A short machine name.
+    pub name: String,
+    /// The title shown to learners.
+    pub title: String,
+    /// The oldest keylab that can run the pack.
+    pub min_keylab_version: String,
+    /// What the pack teaches.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A lesson's front matter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonFront {
+    /// The id.
+    pub id: String,
+    /// The title.
+    pub title: String,
+    /// Its place in the course.
+    pub order: u32,
+    /// DEA-C01 task 4.3 items it covers.
+    #[serde(default)]
+    pub dea_items: Vec<String>,
+    /// The exercises it leads to.
+    #[serde(default)]
+    pub exercises: Vec<String>,
+}
+
+/// A lesson.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    /// The id.
+    pub id: String,
+    /// The title.
+    pub title: String,
+    /// Its place in the course.
+    pub order: u32,
+    /// DEA-C01 items.
+    pub dea_items: Vec<String>,
+    /// Exercises it leads to.
+    pub exercises: Vec<String>,
+    /// The pack path of the file.
+    pub path: String,
+    /// The Markdown body.
+    pub body: String,
+}
+
+/// How a variable's value is made from the learner's seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VarKind {
+    /// A bucket name: `keylab-<word>-<6 hex>`.
+    Bucket,
+    /// A key alias: `alias/<word>-<4 hex>`.
+    Alias,
+    /// A short lower-case name: `<word>-<4 hex>`.
+    Name,
+    /// A number from 1000 to 9999.
+    Number,
+}
+
+/// A setup step: a console command run before the learner starts, or a generated file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupStep {
+    /// A console command (AWS CLI syntax).
+    #[serde(default)]
+    pub run: Option<String>,
+    /// The lab identity it runs as (default: the exercise's profile).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Keep the command's trimmed output as this variable.
+    #[serde(default)]
+    pub save: Option<String>,
+    /// Generate a dataset into this workspace file.
+    #[serde(default)]
+    pub dataset: Option<String>,
+    /// The dataset's generator (`customers`, the default).
+    #[serde(default)]
+    pub generator: Option<String>,
+    /// The dataset's rows.
+    #[serde(default)]
+    pub rows: Option<u32>,
+}
+
+/// `exercises/<id>/exercise.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExerciseSpec {
+    /// The title.
+    pub title: String,
+    /// The lesson it belongs to.
+    pub lesson: String,
+    /// `beginner`, `intermediate` or `advanced`.
+    pub difficulty: Difficulty,
+    /// Backends it supports (`engine`, `localstack`).
+    pub backends: Vec<BackendKind>,
+    /// DEA-C01 items it practises.
+    #[serde(default)]
+    pub dea_items: Vec<String>,
+    /// The lab identity the console starts as.
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    /// Variables randomised per learner.
+    #[serde(default)]
+    pub vars: BTreeMap<String, VarKind>,
+    /// Setup steps.
+    #[serde(default)]
+    pub setup: Vec<SetupStep>,
+    /// The hint ladder, from a nudge to nearly the answer.
+    pub hints: Vec<String>,
+    /// Shown after a pass: why it works and how it fails in production.
+    pub explanation: String,
+}
+
+fn default_profile() -> String {
+    "owner-admin".into()
+}
+
+/// Exercise difficulty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Difficulty {
+    /// First steps.
+    Beginner,
+    /// Needs the lesson.
+    Intermediate,
+    /// Combines several ideas.
+    Advanced,
+}
+
+/// A backend an exercise can run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// The built-in engine.
+    Engine,
+    /// LocalStack.
+    Localstack,
+}
+
+/// An exercise.
+#[derive(Debug, Clone)]
+pub struct Exercise {
+    /// The id (its folder name).
+    pub id: String,
+    /// `exercise.toml`.
+    pub spec: ExerciseSpec,
+    /// `README.md`: the instructions.
+    pub readme: String,
+    /// Starter files copied into the workspace, by relative path.
+    pub starters: Vec<(String, Vec<u8>)>,
+}
+
+/// `graders/<id>.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraderSpec {
+    /// The checks, in order.
+    #[serde(default)]
+    pub check: Vec<toml::Spanned<CheckSpec>>,
+}
+
+/// One `[[check]]` table: common fields and exactly one kind table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    /// What it verifies, shown to the learner.
+    pub title: String,
+    /// The task of the instructions it belongs to (results.json `task_id`).
+    #[serde(default)]
+    pub task: Option<u32>,
+    /// The message when it fails (the check adds what it saw).
+    #[serde(default)]
+    pub fail: Option<String>,
+    /// A KMS key's state.
+    #[serde(default)]
+    pub key: Option<KeyCheck>,
+    /// An alias's target.
+    #[serde(default)]
+    pub alias: Option<AliasCheck>,
+    /// A bucket's default encryption.
+    #[serde(default)]
+    pub bucket_encryption: Option<BucketEncryptionCheck>,
+    /// An object's encryption and metadata.
+    #[serde(default)]
+    pub object: Option<ObjectCheck>,
+    /// Requests decided by the policy evaluator.
+    #[serde(default)]
+    pub simulate: Option<SimulateCheck>,
+    /// A real request through the console.
+    #[serde(default)]
+    pub command: Option<CommandCheck>,
+    /// Decrypt what the learner produced and compare.
+    #[serde(default)]
+    pub round_trip: Option<RoundTripCheck>,
+    /// A workspace file.
+    #[serde(default)]
+    pub file: Option<FileCheck>,
+    /// No plaintext data key left in the workspace.
+    #[serde(default)]
+    pub no_plaintext_keys: Option<NoPlaintextKeysCheck>,
+    /// The engine's audit log.
+    #[serde(default)]
+    pub audit: Option<AuditCheck>,
+}
+
+/// A KMS key's state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyCheck {
+    /// Key id, ARN, alias name or alias ARN.
+    pub key: String,
+    /// Who looks (default `owner-admin`).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, …
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Whether automatic rotation is on.
+    #[serde(default)]
+    pub rotation: Option<bool>,
+    /// The rotation period in days.
+    #[serde(default)]
+    pub rotation_days: Option<u32>,
+}
+
+/// An alias's target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AliasCheck {
+    /// `alias/…`.
+    pub alias: String,
+    /// The key it must point to (id or ARN); only existence when absent.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Who looks.
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// A bucket's default encryption.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketEncryptionCheck {
+    /// The bucket.
+    pub bucket: String,
+    /// `AES256`, `aws:kms` or `aws:kms:dsse`.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// The key it must use (resolved to an ARN before comparing).
+    #[serde(default)]
+    pub kms_key: Option<String>,
+    /// Bucket key on or off.
+    #[serde(default)]
+    pub bucket_key: Option<bool>,
+    /// Who looks.
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// An object's encryption and metadata.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectCheck {
+    /// The bucket.
+    pub bucket: String,
+    /// The key.
+    pub key: String,
+    /// `AES256`, `aws:kms`, `aws:kms:dsse` or `SSE-C`.
+    #[serde(default)]
+    pub encryption: Option<String>,
+    /// The KMS key it must use.
+    #[serde(default)]
+    pub kms_key: Option<String>,
+    /// Metadata that must be present (`*` for any value).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Metadata that must be absent.
+    #[serde(default)]
+    pub no_metadata: Vec<String>,
+    /// Who looks.
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// Requests decided by the engine's evaluator against the policies in the backend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateCheck {
+    /// `bucket:<name>` or `key:<id or alias>`: whose resource policy decides with the identity
+    /// policies.
+    pub policy: String,
+    /// The requests.
+    pub request: Vec<SimulatedRequest>,
+}
+
+/// One simulated request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatedRequest {
+    /// The lab identity.
+    pub profile: String,
+    /// The action (`s3:GetObject`, `kms:Decrypt`).
+    pub action: String,
+    /// The resource ARN (for `key:` policies the key's ARN is used when absent).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// Over HTTPS.
+    #[serde(default = "yes")]
+    pub secure: bool,
+    /// More condition keys.
+    #[serde(default)]
+    pub context: BTreeMap<String, String>,
+    /// `allow` or `deny`.
+    pub expect: Expect,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An expected decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// Allowed.
+    Allow,
+    /// Denied.
+    Deny,
+}
+
+/// A real request through the console.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandCheck {
+    /// The console command.
+    pub run: String,
+    /// The lab identity.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Must it succeed?
+    pub succeeds: bool,
+    /// The error code it must fail with.
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// Text its output must contain.
+    #[serde(default)]
+    pub output_contains: Option<String>,
+}
+
+/// Decrypts what the learner produced and compares it with the original.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundTripCheck {
+    /// The encrypted workspace file, or `s3://bucket/key` for a client-side encrypted object.
+    pub encrypted: String,
+    /// The original workspace file.
+    pub original: String,
+    /// Who decrypts.
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// A workspace file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCheck {
+    /// The path in the workspace.
+    pub path: String,
+    /// Must it exist?
+    #[serde(default)]
+    pub exists: Option<bool>,
+    /// Must it parse as JSON?
+    #[serde(default)]
+    pub json: bool,
+    /// Text it must contain.
+    #[serde(default)]
+    pub contains: Option<String>,
+}
+
+/// No plaintext data key in the workspace.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoPlaintextKeysCheck {
+    /// Who decrypts the wrapped keys found, to look for their plaintexts.
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// Events in the engine's audit log.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditCheck {
+    /// The operation (`GenerateDataKey`, `PutObject`, …).
+    pub operation: String,
+    /// The lab identity that made them.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// The encryption context pairs each must carry.
+    #[serde(default)]
+    pub context: BTreeMap<String, String>,
+    /// Only successful calls count (default), or only failed ones.
+    #[serde(default)]
+    pub failed: bool,
+    /// At least this many (default 1).
+    #[serde(default)]
+    pub at_least: Option<u32>,
+    /// At most this many.
+    #[serde(default)]
+    pub at_most: Option<u32>,
+}
+
+/// A check's kind, after validation.
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    /// See [`KeyCheck`].
+    Key(KeyCheck),
+    /// See [`AliasCheck`].
+    Alias(AliasCheck),
+    /// See [`BucketEncryptionCheck`].
+    BucketEncryption(BucketEncryptionCheck),
+    /// See [`ObjectCheck`].
+    Object(ObjectCheck),
+    /// See [`SimulateCheck`].
+    Simulate(SimulateCheck),
+    /// See [`CommandCheck`].
+    Command(CommandCheck),
+    /// See [`RoundTripCheck`].
+    RoundTrip(RoundTripCheck),
+    /// See [`FileCheck`].
+    File(FileCheck),
+    /// See [`NoPlaintextKeysCheck`].
+    NoPlaintextKeys(NoPlaintextKeysCheck),
+    /// See [`AuditCheck`].
+    Audit(AuditCheck),
+}
+
+/// A check.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// What it verifies.
+    pub title: String,
+    /// Its task number.
+    pub task: Option<u32>,
+    /// The failure message.
+    pub fail: Option<String>,
+    /// The kind.
+    pub kind: CheckKind,
+    /// Its line in the grader file.
+    pub line: usize,
+}
+
+const KINDS: &str = "key, alias, bucket_encryption, object, simulate, command, round_trip, file, no_plaintext_keys, audit";
+
+impl Check {
+    /// Validates a `[[check]]` table: exactly one kind.
+    pub fn from_spec(spec: CheckSpec, line: usize) -> Result<Check, (String, String)> {
+        let mut kinds = Vec::new();
+        let CheckSpec {
+            title,
+            task,
+            fail,
+            key,
+            alias,
+            bucket_encryption,
+            object,
+            simulate,
+            command,
+            round_trip,
+            file,
+            no_plaintext_keys,
+            audit,
+        } = spec;
+        kinds.extend(key.map(CheckKind::Key));
+        kinds.extend(alias.map(CheckKind::Alias));
+        kinds.extend(bucket_encryption.map(CheckKind::BucketEncryption));
+        kinds.extend(object.map(CheckKind::Object));
+        kinds.extend(simulate.map(CheckKind::Simulate));
+        kinds.extend(command.map(CheckKind::Command));
+        kinds.extend(round_trip.map(CheckKind::RoundTrip));
+        kinds.extend(file.map(CheckKind::File));
+        kinds.extend(no_plaintext_keys.map(CheckKind::NoPlaintextKeys));
+        kinds.extend(audit.map(CheckKind::Audit));
+        if kinds.len() != 1 {
+            return Err((
+                format!(
+                    "check \"{title}\" has {} kind tables; it needs exactly one",
+                    kinds.len()
+                ),
+                format!("keep one of: {KINDS}"),
+            ));
+        }
+        if let Some(CheckKind::Simulate(s)) = kinds.first()
+            && s.request.is_empty()
+        {
+            return Err((
+                format!("check \"{title}\" simulates no request"),
+                "add [[check.simulate.request]] tables".into(),
+            ));
+        }
+        Ok(Check {
+            title,
+            task,
+            fail,
+            kind: kinds.remove(0),
+            line,
+        })
+    }
+}
+
+/// A grader.
+#[derive(Debug, Clone)]
+pub struct Grader {
+    /// Its pack path.
+    pub path: String,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+    /// The reference solution: console commands, one per line.
+    pub solution: String,
+    /// Known-wrong variants by misconception name.
+    pub wrong: Vec<(String, String)>,
+}
