@@ -78,6 +78,28 @@ pub fn metadata(
     ])
 }
 
+/// The plaintext data key of a KMS response (`Plaintext`, base64).
+fn plaintext_key(out: &Value) -> Result<Zeroizing<Vec<u8>>, CmdError> {
+    let text = out
+        .get("Plaintext")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    STANDARD
+        .decode(text)
+        .map(Zeroizing::new)
+        .map_err(|_| CmdError::Other("KMS returned no data key".into()))
+}
+
+/// `--context k=v,…` (or JSON), empty when absent.
+fn take_context(p: &mut Parsed, ctx: &Ctx<'_>) -> Result<BTreeMap<String, String>, CmdError> {
+    Ok(p.take_one("context")
+        .map_err(CmdError::Usage)?
+        .map(|c| args::load_map("context", &c, ctx.workspace))
+        .transpose()
+        .map_err(CmdError::Usage)?
+        .unwrap_or_default())
+}
+
 fn seal(key: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, [u8; 12]), CmdError> {
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| {
         CmdError::Other("the data key is not 32 bytes (use --key-spec AES_256)".into())
@@ -125,15 +147,7 @@ pub async fn open(
         json!({ "CiphertextBlob": field("x-amz-key-v2")?, "EncryptionContext": context }),
     )
     .await?;
-    let key = Zeroizing::new(
-        STANDARD
-            .decode(
-                out.get("Plaintext")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default(),
-            )
-            .map_err(|_| CmdError::Other("KMS returned no data key".into()))?,
-    );
+    let key = plaintext_key(&out)?;
     let cipher = Aes256Gcm::new_from_slice(&key)
         .map_err(|_| CmdError::Other("the data key is not 32 bytes".into()))?;
     cipher
@@ -157,13 +171,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             let key_file = need(&mut p, "data-key")?;
             let input = need(&mut p, "in")?;
             let output = need(&mut p, "out")?;
-            let context = p
-                .take_one("context")
-                .map_err(CmdError::Usage)?
-                .map(|c| args::load_map("context", &c, ctx.workspace))
-                .transpose()
-                .map_err(CmdError::Usage)?
-                .unwrap_or_default();
+            let context = take_context(&mut p, ctx)?;
             p.finish().map_err(CmdError::Usage)?;
             let data_key: Value = serde_json::from_slice(&read(ctx, &key_file)?).map_err(|e| {
                 usage(format!(
@@ -222,13 +230,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             let key = need(&mut p, "key")?;
             let input = need(&mut p, "in")?;
             let key_id = need(&mut p, "key-id")?;
-            let mut context = p
-                .take_one("context")
-                .map_err(CmdError::Usage)?
-                .map(|c| args::load_map("context", &c, ctx.workspace))
-                .transpose()
-                .map_err(CmdError::Usage)?
-                .unwrap_or_default();
+            let mut context = take_context(&mut p, ctx)?;
             p.finish().map_err(CmdError::Usage)?;
             context.insert("aws:x-amz-cek-alg".into(), CEK_ALG.into());
             let out = super::kms::call(
@@ -237,15 +239,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
                 json!({ "KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context }),
             )
             .await?;
-            let key_bytes = Zeroizing::new(
-                STANDARD
-                    .decode(
-                        out.get("Plaintext")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default(),
-                    )
-                    .map_err(|_| CmdError::Other("KMS returned no data key".into()))?,
-            );
+            let key_bytes = plaintext_key(&out)?;
             let blob = STANDARD
                 .decode(
                     out.get("CiphertextBlob")

@@ -6,8 +6,8 @@
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use super::args::{self, Parsed};
-use super::s3api::sdk_error;
+use super::args::Parsed;
+use super::s3api::{customer_key, sdk_error};
 use super::{CmdError, Ctx};
 
 fn s3_url(s: &str) -> Option<(String, String)> {
@@ -196,12 +196,6 @@ pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, 
             ["cp", "ls", "mb", "rb", "rm"].into_iter(),
         )),
     }
-}
-
-fn customer_key(value: &str, ctx: &Ctx<'_>) -> Result<String, CmdError> {
-    use base64::Engine as _;
-    let bytes = args::load(value, ctx.workspace).map_err(CmdError::Usage)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 fn date(d: Option<&aws_sdk_s3::primitives::DateTime>) -> String {

@@ -40,6 +40,16 @@ const OPERATIONS: &[&str] = &[
     "put-public-access-block",
 ];
 
+/// Sends an SDK request, turning a failure into the CLI's error for the named operation.
+macro_rules! send {
+    ($request:expr, $operation:literal) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| sdk_error($operation, e))?
+    };
+}
+
 /// An SDK failure as the CLI reports it.
 pub fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     operation: &str,
@@ -98,7 +108,8 @@ struct Sse {
     customer_key_md5: Option<String>,
 }
 
-fn customer_key(value: &str, ctx: &Ctx<'_>) -> Result<String, CmdError> {
+/// An SSE-C key as the CLI takes it (`fileb://key.bin` or the raw text), base64-encoded.
+pub(crate) fn customer_key(value: &str, ctx: &Ctx<'_>) -> Result<String, CmdError> {
     use base64::Engine as _;
     let bytes = args::load(value, ctx.workspace).map_err(CmdError::Usage)?;
     Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
@@ -128,6 +139,13 @@ fn take_sse(p: &mut Parsed, ctx: &Ctx<'_>, prefix: &str) -> Result<Sse, CmdError
         customer_key,
         customer_key_md5: one(p, &format!("{prefix}sse-customer-key-md5"))?,
     })
+}
+
+/// The `--bucket` of an operation that takes nothing else.
+fn bucket_only(p: &mut Parsed) -> Result<String, CmdError> {
+    let bucket = required(p, "bucket")?;
+    p.finish().map_err(CmdError::Usage)?;
+    Ok(bucket)
 }
 
 fn required(p: &mut Parsed, name: &str) -> Result<String, CmdError> {
@@ -189,43 +207,22 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             let bucket = required(&mut p, "bucket")?;
             p.take("create-bucket-configuration");
             p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .create_bucket()
-                .bucket(&bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("CreateBucket", e))?;
+            let out = send!(client.create_bucket().bucket(&bucket), "CreateBucket");
             json!({ "Location": out.location().unwrap_or(&format!("/{bucket}")) })
         }
         "delete-bucket" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            client
-                .delete_bucket()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DeleteBucket", e))?;
+            let bucket = bucket_only(&mut p)?;
+            send!(client.delete_bucket().bucket(bucket), "DeleteBucket");
             Value::Null
         }
         "head-bucket" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .head_bucket()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("HeadBucket", e))?;
+            let bucket = bucket_only(&mut p)?;
+            let out = send!(client.head_bucket().bucket(bucket), "HeadBucket");
             json!({ "BucketRegion": out.bucket_region() })
         }
         "list-buckets" => {
             p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .list_buckets()
-                .send()
-                .await
-                .map_err(|e| sdk_error("ListBuckets", e))?;
+            let out = send!(client.list_buckets(), "ListBuckets");
             let buckets: Vec<Value> = out
                 .buckets()
                 .iter()
@@ -257,23 +254,23 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                 })?,
                 None => Vec::new(),
             };
-            let out = client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .body(ByteStream::from(bytes))
-                .set_content_type(content_type)
-                .set_metadata(metadata.map(|m| m.into_iter().collect()))
-                .set_server_side_encryption(sse.sse.as_deref().map(ServerSideEncryption::from))
-                .set_ssekms_key_id(sse.kms_key)
-                .set_ssekms_encryption_context(sse.context)
-                .set_bucket_key_enabled(sse.bucket_key)
-                .set_sse_customer_algorithm(sse.customer_algorithm)
-                .set_sse_customer_key(sse.customer_key)
-                .set_sse_customer_key_md5(sse.customer_key_md5)
-                .send()
-                .await
-                .map_err(|e| sdk_error("PutObject", e))?;
+            let out = send!(
+                client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(ByteStream::from(bytes))
+                    .set_content_type(content_type)
+                    .set_metadata(metadata.map(|m| m.into_iter().collect()))
+                    .set_server_side_encryption(sse.sse.as_deref().map(ServerSideEncryption::from))
+                    .set_ssekms_key_id(sse.kms_key)
+                    .set_ssekms_encryption_context(sse.context)
+                    .set_bucket_key_enabled(sse.bucket_key)
+                    .set_sse_customer_algorithm(sse.customer_algorithm)
+                    .set_sse_customer_key(sse.customer_key)
+                    .set_sse_customer_key_md5(sse.customer_key_md5),
+                "PutObject"
+            );
             let mut o = serde_json::Map::new();
             insert(&mut o, "ETag", out.e_tag().map(str::to_string));
             encryption_fields(
@@ -314,16 +311,16 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                         rest.join(", ")
                     )));
                 }
-                let out = client
-                    .head_object()
-                    .bucket(bucket)
-                    .key(key)
-                    .set_sse_customer_algorithm(sse.customer_algorithm)
-                    .set_sse_customer_key(sse.customer_key)
-                    .set_sse_customer_key_md5(sse.customer_key_md5)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("HeadObject", e))?;
+                let out = send!(
+                    client
+                        .head_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .set_sse_customer_algorithm(sse.customer_algorithm)
+                        .set_sse_customer_key(sse.customer_key)
+                        .set_sse_customer_key_md5(sse.customer_key_md5),
+                    "HeadObject"
+                );
                 let mut o = serde_json::Map::new();
                 insert(&mut o, "ContentLength", out.content_length());
                 insert(&mut o, "ETag", out.e_tag().map(str::to_string));
@@ -353,17 +350,17 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                     "the following arguments are required: outfile".into(),
                 ));
             };
-            let out = client
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .set_range(range)
-                .set_sse_customer_algorithm(sse.customer_algorithm)
-                .set_sse_customer_key(sse.customer_key)
-                .set_sse_customer_key_md5(sse.customer_key_md5)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetObject", e))?;
+            let out = send!(
+                client
+                    .get_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .set_range(range)
+                    .set_sse_customer_algorithm(sse.customer_algorithm)
+                    .set_sse_customer_key(sse.customer_key)
+                    .set_sse_customer_key_md5(sse.customer_key_md5),
+                "GetObject"
+            );
             let mut o = serde_json::Map::new();
             insert(&mut o, "ContentLength", out.content_length());
             insert(
@@ -400,26 +397,20 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             let bucket = required(&mut p, "bucket")?;
             let key = required(&mut p, "key")?;
             p.finish().map_err(CmdError::Usage)?;
-            client
-                .delete_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DeleteObject", e))?;
+            send!(
+                client.delete_object().bucket(bucket).key(key),
+                "DeleteObject"
+            );
             Value::Null
         }
         "list-objects-v2" => {
             let bucket = required(&mut p, "bucket")?;
             let prefix = p.take_one("prefix").map_err(CmdError::Usage)?;
             p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .list_objects_v2()
-                .bucket(&bucket)
-                .set_prefix(prefix)
-                .send()
-                .await
-                .map_err(|e| sdk_error("ListObjectsV2", e))?;
+            let out = send!(
+                client.list_objects_v2().bucket(&bucket).set_prefix(prefix),
+                "ListObjectsV2"
+            );
             let contents: Vec<Value> = out
                 .contents()
                 .iter()
@@ -454,26 +445,26 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             let sse = take_sse(&mut p, ctx, "")?;
             let source_sse = take_sse(&mut p, ctx, "copy-source-")?;
             p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .copy_object()
-                .bucket(bucket)
-                .key(key)
-                .copy_source(source)
-                .set_metadata_directive(directive.as_deref().map(MetadataDirective::from))
-                .set_metadata(metadata.map(|m| m.into_iter().collect()))
-                .set_server_side_encryption(sse.sse.as_deref().map(ServerSideEncryption::from))
-                .set_ssekms_key_id(sse.kms_key)
-                .set_ssekms_encryption_context(sse.context)
-                .set_bucket_key_enabled(sse.bucket_key)
-                .set_sse_customer_algorithm(sse.customer_algorithm)
-                .set_sse_customer_key(sse.customer_key)
-                .set_sse_customer_key_md5(sse.customer_key_md5)
-                .set_copy_source_sse_customer_algorithm(source_sse.customer_algorithm)
-                .set_copy_source_sse_customer_key(source_sse.customer_key)
-                .set_copy_source_sse_customer_key_md5(source_sse.customer_key_md5)
-                .send()
-                .await
-                .map_err(|e| sdk_error("CopyObject", e))?;
+            let out = send!(
+                client
+                    .copy_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .copy_source(source)
+                    .set_metadata_directive(directive.as_deref().map(MetadataDirective::from))
+                    .set_metadata(metadata.map(|m| m.into_iter().collect()))
+                    .set_server_side_encryption(sse.sse.as_deref().map(ServerSideEncryption::from))
+                    .set_ssekms_key_id(sse.kms_key)
+                    .set_ssekms_encryption_context(sse.context)
+                    .set_bucket_key_enabled(sse.bucket_key)
+                    .set_sse_customer_algorithm(sse.customer_algorithm)
+                    .set_sse_customer_key(sse.customer_key)
+                    .set_sse_customer_key_md5(sse.customer_key_md5)
+                    .set_copy_source_sse_customer_algorithm(source_sse.customer_algorithm)
+                    .set_copy_source_sse_customer_key(source_sse.customer_key)
+                    .set_copy_source_sse_customer_key_md5(source_sse.customer_key_md5),
+                "CopyObject"
+            );
             let mut o = serde_json::Map::new();
             encryption_fields(
                 &mut o,
@@ -497,24 +488,21 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                 args::load_structure("server-side-encryption-configuration", &text, ctx.workspace)
                     .map_err(CmdError::Usage)?;
             let config = encryption_configuration(&config)?;
-            client
-                .put_bucket_encryption()
-                .bucket(bucket)
-                .server_side_encryption_configuration(config)
-                .send()
-                .await
-                .map_err(|e| sdk_error("PutBucketEncryption", e))?;
+            send!(
+                client
+                    .put_bucket_encryption()
+                    .bucket(bucket)
+                    .server_side_encryption_configuration(config),
+                "PutBucketEncryption"
+            );
             Value::Null
         }
         "get-bucket-encryption" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .get_bucket_encryption()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetBucketEncryption", e))?;
+            let bucket = bucket_only(&mut p)?;
+            let out = send!(
+                client.get_bucket_encryption().bucket(bucket),
+                "GetBucketEncryption"
+            );
             let rules: Vec<Value> = out
                 .server_side_encryption_configuration()
                 .map(|c| c.rules())
@@ -550,14 +538,11 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             json!({ "ServerSideEncryptionConfiguration": { "Rules": rules } })
         }
         "delete-bucket-encryption" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            client
-                .delete_bucket_encryption()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DeleteBucketEncryption", e))?;
+            let bucket = bucket_only(&mut p)?;
+            send!(
+                client.delete_bucket_encryption().bucket(bucket),
+                "DeleteBucketEncryption"
+            );
             Value::Null
         }
         "put-bucket-policy" => {
@@ -565,35 +550,23 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             let policy = required(&mut p, "policy")?;
             p.finish().map_err(CmdError::Usage)?;
             let policy = args::load_text(&policy, ctx.workspace).map_err(CmdError::Usage)?;
-            client
-                .put_bucket_policy()
-                .bucket(bucket)
-                .policy(policy)
-                .send()
-                .await
-                .map_err(|e| sdk_error("PutBucketPolicy", e))?;
+            send!(
+                client.put_bucket_policy().bucket(bucket).policy(policy),
+                "PutBucketPolicy"
+            );
             Value::Null
         }
         "get-bucket-policy" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .get_bucket_policy()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetBucketPolicy", e))?;
+            let bucket = bucket_only(&mut p)?;
+            let out = send!(client.get_bucket_policy().bucket(bucket), "GetBucketPolicy");
             json!({ "Policy": out.policy() })
         }
         "delete-bucket-policy" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            client
-                .delete_bucket_policy()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DeleteBucketPolicy", e))?;
+            let bucket = bucket_only(&mut p)?;
+            send!(
+                client.delete_bucket_policy().bucket(bucket),
+                "DeleteBucketPolicy"
+            );
             Value::Null
         }
         "put-public-access-block" => {
@@ -613,24 +586,21 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                 .set_block_public_policy(flag("BlockPublicPolicy"))
                 .set_restrict_public_buckets(flag("RestrictPublicBuckets"))
                 .build();
-            client
-                .put_public_access_block()
-                .bucket(bucket)
-                .public_access_block_configuration(config)
-                .send()
-                .await
-                .map_err(|e| sdk_error("PutPublicAccessBlock", e))?;
+            send!(
+                client
+                    .put_public_access_block()
+                    .bucket(bucket)
+                    .public_access_block_configuration(config),
+                "PutPublicAccessBlock"
+            );
             Value::Null
         }
         "get-public-access-block" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .get_public_access_block()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetPublicAccessBlock", e))?;
+            let bucket = bucket_only(&mut p)?;
+            let out = send!(
+                client.get_public_access_block().bucket(bucket),
+                "GetPublicAccessBlock"
+            );
             let c = out.public_access_block_configuration();
             json!({ "PublicAccessBlockConfiguration": {
                 "BlockPublicAcls": c.and_then(|c| c.block_public_acls()),
@@ -640,14 +610,11 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             }})
         }
         "delete-public-access-block" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            client
-                .delete_public_access_block()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DeletePublicAccessBlock", e))?;
+            let bucket = bucket_only(&mut p)?;
+            send!(
+                client.delete_public_access_block().bucket(bucket),
+                "DeletePublicAccessBlock"
+            );
             Value::Null
         }
         "put-bucket-versioning" => {
@@ -671,14 +638,11 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             Value::Null
         }
         "get-bucket-versioning" => {
-            let bucket = required(&mut p, "bucket")?;
-            p.finish().map_err(CmdError::Usage)?;
-            let out = client
-                .get_bucket_versioning()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetBucketVersioning", e))?;
+            let bucket = bucket_only(&mut p)?;
+            let out = send!(
+                client.get_bucket_versioning().bucket(bucket),
+                "GetBucketVersioning"
+            );
             match out.status() {
                 Some(s) => json!({ "Status": s.as_str() }),
                 None => json!({}),
