@@ -463,3 +463,77 @@ pub fn verify(args: VerifyBenchArgs) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `keylab bench tui`.
+#[derive(Debug, clap::Args)]
+pub struct TuiBenchArgs {
+    /// Repetitions
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+}
+
+fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+/// Times the TUI's first frame (load the pack and progress, build the app, draw 120×40) and
+/// the frame of a long lesson, on ratatui's test backend.
+pub fn tui(args: TuiBenchArgs) -> Result<ExitCode> {
+    use keylab::tui::{app, theme::Theme, view};
+    use ratatui::{Terminal, backend::TestBackend};
+    let data = tempfile::tempdir()?;
+    let mut first = Vec::new();
+    for _ in 0..args.runs.max(1) {
+        let started = Instant::now();
+        let pack = std::sync::Arc::new(
+            keylab::pack::Pack::embedded().map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+        let progress = keylab::lab::progress::Progress::load(&data.path().join("progress.json"))
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let app = app::App::new(pack, progress, Theme::Dark, (120, 40));
+        let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
+        terminal.draw(|f| view::draw(&app, f))?;
+        first.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let pack = keylab::pack::Pack::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let long: String = (0..40)
+        .flat_map(|_| pack.lessons.iter().map(|l| l.body.clone()))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let lines = long.lines().count();
+    let mut render = Vec::new();
+    let mut frame = Vec::new();
+    for _ in 0..args.runs.max(1) {
+        let started = Instant::now();
+        let rendered = keylab::tui::markdown::render(&long, Theme::Dark);
+        render.push(started.elapsed().as_secs_f64() * 1000.0);
+        let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
+        let started = Instant::now();
+        terminal.draw(|f| {
+            let widget =
+                ratatui::widgets::Paragraph::new(ratatui::text::Text::from(rendered.clone()))
+                    .wrap(ratatui::widgets::Wrap { trim: false })
+                    .scroll(((lines / 2) as u16, 0));
+            f.render_widget(widget, f.area());
+        })?;
+        frame.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (m, lo, hi) = median(first);
+    println!(
+        "keylab TUI benchmark ({} runs, ratatui test backend 120x40)",
+        args.runs
+    );
+    println!(
+        "  first frame (pack, progress, app, draw): median {m:.2} ms ({lo:.2}-{hi:.2}; target < 150 ms)"
+    );
+    let (m, lo, hi) = median(render);
+    println!(
+        "  long lesson ({lines} Markdown lines) rendered to lines once: median {m:.2} ms ({lo:.2}-{hi:.2})"
+    );
+    let (m, lo, hi) = median(frame);
+    println!(
+        "  a frame of that lesson, scrolled to the middle: median {m:.2} ms ({lo:.2}-{hi:.2})"
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -17,6 +17,19 @@ struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     lab: crate::lab_cli::LabArgs,
+    /// The lab line by line, without the full-screen UI (screen readers, dumb terminals)
+    #[arg(long)]
+    plain: bool,
+    /// Colours: dark, light or mono [default: mono when NO_COLOR is set, else dark]
+    #[arg(long, value_enum)]
+    theme: Option<ThemeChoice>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ThemeChoice {
+    Dark,
+    Light,
+    Mono,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +92,8 @@ enum BenchCommand {
     S3(crate::bench::S3BenchArgs),
     /// `keylab verify` time per exercise on the engine.
     Verify(crate::bench::VerifyBenchArgs),
+    /// The terminal app's first frame and the frame of a long lesson.
+    Tui(crate::bench::TuiBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,19 +154,7 @@ fn state_dir(args: &StateArgs) -> Result<PathBuf> {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        None => {
-            eprintln!(
-                "keylab: the full-screen lab is not built yet; starting the built-in engine. Run `keylab --help` for every command."
-            );
-            serve(ServeArgs {
-                state: StateArgs { state_dir: None },
-                port: 4510,
-                tls_port: 4511,
-                region: DEFAULT_REGION.into(),
-                identities: None,
-                json: false,
-            })
-        }
+        None => lab(&cli),
         Some(Command::List { json }) => crate::lab_cli::list(&cli.lab, json),
         Some(Command::Check(args)) => crate::lab_cli::check(&cli.lab, &args),
         Some(Command::Hint { exercise }) => crate::lab_cli::hint(&cli.lab, &exercise),
@@ -167,7 +170,36 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Bench(BenchCommand::Engine(args))) => crate::bench::engine(args),
         Some(Command::Bench(BenchCommand::S3(args))) => crate::bench::s3(args),
         Some(Command::Bench(BenchCommand::Verify(args))) => crate::bench::verify(args),
+        Some(Command::Bench(BenchCommand::Tui(args))) => crate::bench::tui(args),
     }
+}
+
+/// `keylab` with no command: the TUI, or `--plain` line by line.
+fn lab(cli: &Cli) -> Result<ExitCode> {
+    use keylab::tui;
+    let pack = tui::open_pack(cli.lab.pack.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    let data = match &cli.lab.data_dir {
+        Some(d) => keylab::lab::progress::DataDir(d.clone()),
+        None => {
+            keylab::lab::progress::DataDir::default_location().map_err(|e| anyhow::anyhow!(e))?
+        }
+    };
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    if cli.plain || dumb || !tty {
+        let stdin = std::io::stdin();
+        tui::plain::run(pack, data, stdin.lock(), std::io::stdout())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let theme = match cli.theme {
+        Some(ThemeChoice::Dark) => tui::theme::Theme::Dark,
+        Some(ThemeChoice::Light) => tui::theme::Theme::Light,
+        Some(ThemeChoice::Mono) => tui::theme::Theme::Mono,
+        None => tui::theme::Theme::from_env(),
+    };
+    tui::run(pack, data, theme)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

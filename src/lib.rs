@@ -14,3 +14,4 @@ pub mod lab;
 pub mod pack;
 pub mod policy;
 pub mod sdk;
+pub mod tui;

@@ -266,6 +266,13 @@ const OPS: &[Op] = &[
     ),
 ];
 
+/// The options of a KMS operation (CLI names without `--`).
+pub fn options(operation: &str) -> impl Iterator<Item = &'static str> {
+    OPS.iter()
+        .filter(move |o| o.cli == operation)
+        .flat_map(|o| o.options.iter().copied())
+}
+
 /// The CLI names of the KMS operations the console serves.
 pub fn operations() -> impl Iterator<Item = &'static str> {
     OPS.iter().map(|o| o.cli)

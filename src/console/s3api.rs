@@ -40,6 +40,11 @@ const OPERATIONS: &[&str] = &[
     "put-public-access-block",
 ];
 
+/// The CLI names of the S3 operations the console serves.
+pub fn operations() -> impl Iterator<Item = &'static str> {
+    OPERATIONS.iter().copied()
+}
+
 /// Sends an SDK request, turning a failure into the CLI's error for the named operation.
 macro_rules! send {
     ($request:expr, $operation:literal) => {

@@ -1,0 +1,139 @@
+//! The terminal app (ratatui + crossterm): course map, lesson reader, exercise screen with a
+//! console, status bar and help overlay. [`app`] holds the state and the pure `update`,
+//! [`view`] draws it, [`keymap`] is the one table of keys, [`worker`] runs the backend off the
+//! UI thread. This module owns the terminal: raw mode and the alternate screen are restored on
+//! exit, on a panic (ratatui's hook) and while the learner's shell or editor runs. [`plain`] is
+//! the same lab line by line, for screen readers and dumb terminals.
+
+pub mod app;
+pub mod keymap;
+pub mod markdown;
+pub mod plain;
+pub mod theme;
+pub mod view;
+pub mod worker;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind,
+};
+use ratatui::crossterm::execute;
+
+use self::app::{App, Effect, Msg};
+use self::theme::Theme;
+use self::worker::{Job, Worker};
+use crate::lab::progress::{DataDir, Progress};
+use crate::pack::Pack;
+
+/// Why the TUI stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    /// The terminal failed.
+    #[error("terminal: {0}")]
+    Io(#[from] std::io::Error),
+    /// Progress could not be saved.
+    #[error("{0}")]
+    Progress(String),
+}
+
+fn suspend_for(command: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
+    ratatui::restore();
+    let status = command.status();
+    let _ = ratatui::init();
+    status
+}
+
+/// Runs the TUI until the learner quits.
+pub fn run(pack: Arc<Pack>, data: DataDir, theme: Theme) -> Result<(), TuiError> {
+    let progress_path = data.progress_file();
+    let progress = Progress::load(&progress_path).map_err(TuiError::Progress)?;
+    let seed = progress.seed;
+    let (tx, rx) = channel();
+    let worker = Worker::start(pack.clone(), data, seed, tx.clone());
+    let mut terminal = ratatui::init();
+    let size = terminal.size()?;
+    let mut app = App::new(pack, progress, theme, (size.width, size.height));
+    let result = (|| -> Result<(), TuiError> {
+        terminal.draw(|f| view::draw(&app, f))?;
+        loop {
+            let mut msgs: Vec<Msg> = rx.try_iter().collect();
+            if event::poll(Duration::from_millis(40))? {
+                match event::read()? {
+                    Event::Key(k) if k.kind == KeyEventKind::Press => msgs.push(Msg::Key(k)),
+                    Event::Resize(w, h) => msgs.push(Msg::Resize(w, h)),
+                    _ => {}
+                }
+            }
+            for msg in msgs {
+                for effect in app.update(msg) {
+                    match effect {
+                        Effect::OpenExercise(id) => worker.send(Job::Open(id)),
+                        Effect::Run(line) => worker.send(Job::Run(line)),
+                        Effect::Check => worker.send(Job::Check),
+                        Effect::Reset => worker.send(Job::Reset),
+                        Effect::CloseExercise => worker.send(Job::Close),
+                        Effect::SaveProgress => app
+                            .progress
+                            .save(&progress_path)
+                            .map_err(TuiError::Progress)?,
+                        Effect::SetMouse(on) => {
+                            if on {
+                                execute!(std::io::stdout(), EnableMouseCapture)?;
+                            } else {
+                                execute!(std::io::stdout(), DisableMouseCapture)?;
+                            }
+                        }
+                        Effect::Shell | Effect::Edit(_) => {
+                            let Some(env) = worker.environment() else {
+                                continue;
+                            };
+                            let mut command = match &effect {
+                                Effect::Edit(file) => {
+                                    let editor = std::env::var("VISUAL")
+                                        .or_else(|_| std::env::var("EDITOR"))
+                                        .unwrap_or_else(|_| "vi".into());
+                                    let mut c = std::process::Command::new(editor);
+                                    c.arg(env.workspace.join(file));
+                                    c
+                                }
+                                _ => {
+                                    let shell =
+                                        std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
+                                    println!(
+                                        "keylab: your shell in {}; exit to return to keylab.",
+                                        env.workspace.display()
+                                    );
+                                    std::process::Command::new(shell)
+                                }
+                            };
+                            command.current_dir(&env.workspace).envs(env.vars);
+                            let _ = suspend_for(&mut command);
+                            terminal.clear()?;
+                            let _ = tx.send(Msg::Returned);
+                        }
+                        Effect::Quit => {}
+                    }
+                }
+            }
+            if app.quit {
+                return Ok(());
+            }
+            terminal.draw(|f| view::draw(&app, f))?;
+        }
+    })();
+    if app.mouse {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    }
+    ratatui::restore();
+    worker.stop();
+    result
+}
+
+/// Loads the pack and the data directory the way the binary does.
+pub fn open_pack(dir: Option<&Path>) -> Result<Arc<Pack>, String> {
+    Pack::open(dir).map(Arc::new).map_err(|e| e.to_string())
+}

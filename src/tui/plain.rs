@@ -1,0 +1,178 @@
+//! `keylab --plain`: the lab line by line, without the full-screen UI, for screen readers,
+//! dumb terminals and scripts. It reads commands from standard input (`list`, `read N`,
+//! `open ID`, `check`, `hint`, `reset`, `quit`; anything else runs in the open exercise's
+//! console) and prints plain text, with the same backend worker and progress as the TUI.
+
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use super::app::Msg;
+use super::worker::{Job, Worker};
+use crate::lab::grader::Status;
+use crate::lab::progress::{DataDir, Progress};
+use crate::pack::Pack;
+
+const HELP: &str = "Commands: list | read N | open EXERCISE | check | hint | reset | help | quit. \
+Anything else runs in the open exercise's console (AWS CLI syntax; type 'help' after open).";
+
+fn wait(rx: &Receiver<Msg>) -> Option<Msg> {
+    rx.recv().ok()
+}
+
+/// Runs plain mode over `input` and `out`.
+pub fn run(
+    pack: Arc<Pack>,
+    data: DataDir,
+    input: impl BufRead,
+    mut out: impl Write,
+) -> Result<(), String> {
+    let progress_path = data.progress_file();
+    let mut progress = Progress::load(&progress_path)?;
+    let (tx, rx) = channel();
+    let worker = Worker::start(pack.clone(), data, progress.seed, tx);
+    let mut open: Option<String> = None;
+    let mut vars = std::collections::BTreeMap::new();
+    let say = |out: &mut dyn Write, text: &str| {
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    };
+    say(
+        &mut out,
+        &format!("keylab, plain mode: {}", pack.manifest.title),
+    );
+    say(&mut out, HELP);
+    for line in input.lines() {
+        let Ok(line) = line else { break };
+        let line = line.trim().to_string();
+        let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match word {
+            "" => continue,
+            "quit" | "exit" => break,
+            "help" if open.is_none() => say(&mut out, HELP),
+            "list" => {
+                for (i, lesson) in pack.lessons.iter().enumerate() {
+                    say(&mut out, &format!("{}. lesson: {}", i + 1, lesson.title));
+                    for id in &lesson.exercises {
+                        let state = match progress.exercises.get(id) {
+                            Some(p) if p.passed_at.is_some() => "done",
+                            Some(p) if p.attempts > 0 => "in progress",
+                            _ => "not started",
+                        };
+                        say(&mut out, &format!("   exercise {id} ({state})"));
+                    }
+                }
+            }
+            "read" => {
+                let lesson = rest
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| pack.lessons.get(n.wrapping_sub(1)))
+                    .or_else(|| pack.lessons.iter().find(|l| l.id == rest.trim()));
+                match lesson {
+                    Some(l) => say(&mut out, &format!("{}\n\n{}", l.title, l.body.trim())),
+                    None => say(&mut out, "read N: N is a lesson number from list"),
+                }
+            }
+            "open" => {
+                let id = rest.trim().to_string();
+                if pack.exercise(&id).is_none() {
+                    say(&mut out, &format!("no exercise {id}; list shows them"));
+                    continue;
+                }
+                say(&mut out, &format!("Setting up {id}…"));
+                worker.send(Job::Open(id.clone()));
+                match wait(&rx) {
+                    Some(Msg::ExerciseReady {
+                        instructions,
+                        vars: v,
+                        ..
+                    }) => {
+                        say(&mut out, instructions.trim());
+                        vars = v;
+                        open = Some(id);
+                    }
+                    Some(Msg::ExerciseFailed(e)) => say(&mut out, &format!("error: {e}")),
+                    _ => {}
+                }
+            }
+            "check" | "hint" | "reset" if open.is_none() => say(&mut out, "open an exercise first"),
+            "check" => {
+                worker.send(Job::Check);
+                if let Some(Msg::CheckDone(results, at)) = wait(&rx) {
+                    let passed = results.iter().filter(|r| r.status == Status::Pass).count();
+                    for r in &results {
+                        let word = match r.status {
+                            Status::Pass => "PASS",
+                            Status::Fail => "FAIL",
+                            Status::Error => "ERROR",
+                        };
+                        say(&mut out, &format!("{word}: {}", r.title));
+                        if r.status != Status::Pass {
+                            say(&mut out, &format!("  {}", r.message));
+                        }
+                    }
+                    let all = passed == results.len() && !results.is_empty();
+                    say(
+                        &mut out,
+                        &format!("{passed} of {} checks passed", results.len()),
+                    );
+                    let id = open.clone().unwrap_or_default();
+                    let entry = progress.entry(&id);
+                    entry.attempts += 1;
+                    if all && entry.passed_at.is_none() {
+                        entry.passed_at = Some(at);
+                    }
+                    progress.save(&progress_path)?;
+                    if all && let Some(x) = pack.exercise(&id) {
+                        say(&mut out, x.spec.explanation.trim());
+                    }
+                }
+            }
+            "hint" => {
+                let id = open.clone().unwrap_or_default();
+                let hints = pack
+                    .exercise(&id)
+                    .map(|x| x.spec.hints.clone())
+                    .unwrap_or_default();
+                let entry = progress.entry(&id);
+                entry.hints_used = (entry.hints_used + 1).min(hints.len() as u32);
+                let n = entry.hints_used as usize;
+                progress.save(&progress_path)?;
+                if let Some(h) = hints.get(n.saturating_sub(1)) {
+                    say(
+                        &mut out,
+                        &format!("Hint {n} of {}: {}", hints.len(), h.trim()),
+                    );
+                }
+            }
+            "reset" => {
+                worker.send(Job::Reset);
+                match wait(&rx) {
+                    Some(Msg::ExerciseReady { .. }) => say(&mut out, "reset to the setup"),
+                    Some(Msg::ExerciseFailed(e)) => say(&mut out, &format!("error: {e}")),
+                    _ => {}
+                }
+            }
+            _ if open.is_none() => say(&mut out, &format!("unknown command '{word}'. {HELP}")),
+            _ => {
+                let line = match crate::lab::vars::substitute(&line, &vars) {
+                    Ok(l) => l,
+                    Err(e) => {
+                        say(&mut out, &e);
+                        continue;
+                    }
+                };
+                worker.send(Job::Run(line));
+                if let Some(Msg::CommandDone(outcome, _)) = wait(&rx) {
+                    let _ = write!(out, "{}", outcome.stdout);
+                    let _ = write!(out, "{}", outcome.stderr);
+                    let _ = out.flush();
+                }
+            }
+        }
+    }
+    worker.stop();
+    Ok(())
+}

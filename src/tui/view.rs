@@ -1,0 +1,341 @@
+//! Drawing: reads the [`App`] and draws it; never changes it. Every style comes from the
+//! theme's roles; marks and words carry state so nothing depends on colour alone.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::app::{App, OutputKind, Row, Screen};
+use super::keymap::{self, Context};
+use super::theme::Role;
+use crate::lab::grader::Status;
+
+/// Draws the whole screen.
+pub fn draw(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    match app.screen {
+        Screen::Map => map(app, frame, main),
+        Screen::Lesson => lesson(app, frame, main),
+        Screen::Exercise => exercise(app, frame, main),
+    }
+    status_bar(app, frame, status);
+    if app.help {
+        help(app, frame, area);
+    }
+}
+
+fn style(app: &App, role: Role) -> Style {
+    app.theme.style(role)
+}
+
+fn block<'a>(app: &App, title: &'a str, focused: bool) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(style(app, if focused { Role::Focus } else { Role::Border }))
+        .title(Span::styled(format!(" {title} "), style(app, Role::Title)))
+}
+
+fn map(app: &App, frame: &mut Frame, area: Rect) {
+    let rows = app.rows();
+    let mut lines = Vec::new();
+    let passed = app
+        .pack
+        .exercises
+        .iter()
+        .filter(|x| app.mark(&x.id).1 == "done")
+        .count();
+    lines.push(Line::from(vec![
+        Span::styled(app.pack.manifest.title.clone(), style(app, Role::Title)),
+        Span::styled(
+            format!("   {passed}/{} exercises done", app.pack.exercises.len()),
+            style(app, Role::Muted),
+        ),
+    ]));
+    if app.filtering || !app.filter.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "filter: {}{}",
+                app.filter,
+                if app.filtering { "▏" } else { "" }
+            ),
+            style(app, Role::Warn),
+        ));
+    }
+    lines.push(Line::default());
+    let first_row = lines.len();
+    for (i, row) in rows.iter().enumerate() {
+        let selected = i == app.selected;
+        let line = match row {
+            Row::Lesson(l) => {
+                let lesson = &app.pack.lessons[*l];
+                Line::from(vec![
+                    Span::raw(if selected { "› " } else { "  " }),
+                    Span::styled(
+                        format!("{}. {}", lesson.order, lesson.title),
+                        style(app, Role::Title),
+                    ),
+                    Span::styled(
+                        format!("  [{}]", lesson.dea_items.join(" ")),
+                        style(app, Role::Muted),
+                    ),
+                ])
+            }
+            Row::Exercise(id) => {
+                let (mark, word) = app.mark(id);
+                let title = app
+                    .pack
+                    .exercise(id)
+                    .map(|x| x.spec.title.clone())
+                    .unwrap_or_default();
+                let role = if word == "done" {
+                    Role::Pass
+                } else {
+                    Role::Text
+                };
+                Line::from(vec![
+                    Span::raw(if selected { "›   " } else { "    " }),
+                    Span::styled(format!("[{mark}] "), style(app, role)),
+                    Span::styled(title, style(app, Role::Text)),
+                    Span::styled(format!("  {word}"), style(app, Role::Muted)),
+                ])
+            }
+        };
+        lines.push(if selected {
+            line.style(style(app, Role::Selected))
+        } else {
+            line
+        });
+    }
+    if rows.is_empty() {
+        lines.push(Line::styled(
+            "Nothing matches the filter.",
+            style(app, Role::Muted),
+        ));
+    }
+    let inner_height = area.height.saturating_sub(2) as usize;
+    let scroll = (first_row + app.selected + 1).saturating_sub(inner_height);
+    let widget = Paragraph::new(lines)
+        .block(block(app, "Course", true))
+        .scroll((scroll as u16, 0));
+    frame.render_widget(widget, area);
+}
+
+fn lesson(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(l) = app.pack.lessons.get(app.lesson) else {
+        return;
+    };
+    let title = format!(
+        "Lesson {} of {}: {}",
+        app.lesson + 1,
+        app.pack.lessons.len(),
+        l.title
+    );
+    let mut lines = app.lesson_lines.clone();
+    if !l.exercises.is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            format!("Exercise: {} — press e to open it", l.exercises.join(", ")),
+            style(app, Role::Accent),
+        ));
+    }
+    let widget = Paragraph::new(Text::from(lines))
+        .block(block(app, &title, true))
+        .wrap(Wrap { trim: false })
+        .scroll((app.lesson_scroll, 0));
+    frame.render_widget(widget, area);
+}
+
+fn exercise(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(x) = &app.exercise else {
+        return;
+    };
+    let direction = if area.width >= 100 {
+        Direction::Horizontal
+    } else {
+        Direction::Vertical
+    };
+    let [left, right] = Layout::default()
+        .direction(direction)
+        .constraints([Constraint::Percentage(48), Constraint::Percentage(52)])
+        .areas(area);
+    let has_panel = x.results.is_some() || x.hints_shown > 0;
+    let [instructions_area, panel_area] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Percentage(if has_panel { 45 } else { 0 }),
+    ])
+    .areas(left);
+
+    let instructions = Paragraph::new(Text::from(x.instructions_lines.clone()))
+        .block(block(app, &x.title, !x.typing))
+        .wrap(Wrap { trim: false })
+        .scroll((x.scroll, 0));
+    frame.render_widget(instructions, instructions_area);
+    if has_panel {
+        frame.render_widget(results(app), panel_area);
+    }
+    console(app, frame, right);
+}
+
+fn results(app: &App) -> Paragraph<'_> {
+    let x = app
+        .exercise
+        .as_ref()
+        .expect("the exercise screen has an exercise");
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(results) = &x.results {
+        for r in results {
+            let (mark, word, role) = match r.status {
+                Status::Pass => ("✓", "PASS", Role::Pass),
+                Status::Fail => ("✗", "FAIL", Role::Fail),
+                Status::Error => ("!", "ERROR", Role::Warn),
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{mark} {word} "), style(app, role)),
+                Span::raw(r.title.clone()),
+            ]));
+            if r.status != Status::Pass {
+                lines.push(Line::styled(
+                    format!("    {}", r.message),
+                    style(app, Role::Muted),
+                ));
+            }
+        }
+        if x.passed() {
+            lines.push(Line::default());
+            for paragraph in x.explanation.trim().split("\n\n") {
+                let joined = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+                lines.push(Line::styled(joined, style(app, Role::Pass)));
+            }
+            lines.push(Line::styled("n: next exercise", style(app, Role::Accent)));
+        }
+        if x.show_trace
+            && let Some(trace) = results.iter().find_map(|r| r.trace.clone())
+        {
+            lines.push(Line::default());
+            lines.push(Line::styled("Policy trace:", style(app, Role::Title)));
+            lines.extend(trace.lines().map(|l| Line::raw(l.to_string())));
+        }
+    }
+    for (i, hint) in x.hints.iter().take(x.hints_shown).enumerate() {
+        lines.push(Line::styled(
+            format!("Hint {} of {}: {}", i + 1, x.hints.len(), hint.trim()),
+            style(app, Role::Warn),
+        ));
+    }
+    Paragraph::new(lines)
+        .block(block(app, "Checks", false))
+        .wrap(Wrap { trim: false })
+}
+
+fn console(app: &App, frame: &mut Frame, area: Rect) {
+    let x = app
+        .exercise
+        .as_ref()
+        .expect("the exercise screen has an exercise");
+    let title = format!("Console — {}", app.profile);
+    let outer = block(app, &title, x.typing);
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let [out_area, input_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let height = out_area.height as usize;
+    let width = (out_area.width as usize).max(1);
+    let end = x.output.len().saturating_sub(x.output_scroll);
+    let start = end.saturating_sub(height);
+    let mut lines: Vec<Line> = Vec::new();
+    for (kind, text) in &x.output[start..end] {
+        let role = match kind {
+            OutputKind::Command => Role::Command,
+            OutputKind::Stdout => Role::Text,
+            OutputKind::Stderr => Role::Fail,
+            OutputKind::Info => Role::Muted,
+        };
+        let chars: Vec<char> = text.chars().collect();
+        if chars.is_empty() {
+            lines.push(Line::default());
+        }
+        for chunk in chars.chunks(width) {
+            lines.push(Line::styled(
+                chunk.iter().collect::<String>(),
+                style(app, role),
+            ));
+        }
+    }
+    let lines = lines.split_off(lines.len().saturating_sub(height));
+    frame.render_widget(Paragraph::new(lines), out_area);
+    let prompt = if x.busy { "… " } else { "> " };
+    let input = Line::from(vec![
+        Span::styled(prompt, style(app, Role::Accent)),
+        Span::raw(x.input.clone()),
+    ]);
+    frame.render_widget(Paragraph::new(input), input_area);
+    if x.typing && !app.help {
+        let cursor = input_area.x + 2 + x.cursor as u16;
+        frame.set_cursor_position((
+            cursor.min(input_area.right().saturating_sub(1)),
+            input_area.y,
+        ));
+    }
+}
+
+fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
+    let context = app.context();
+    let keys: Vec<String> = keymap::bindings(context)
+        .filter(|b| b.status)
+        .map(|b| format!("{} {}", b.keys[0], b.help))
+        .collect();
+    let mut left = format!(" {} · {}", app.backend, app.profile);
+    if let Some(x) = &app.exercise
+        && app.screen == Screen::Exercise
+    {
+        left.push_str(&format!(" · {}", x.id));
+    }
+    let text = if app.confirm.is_some() || !app.message.is_empty() {
+        format!("{left} │ {}", app.message)
+    } else {
+        format!("{left} │ {}", keys.join("  "))
+    };
+    frame.render_widget(Paragraph::new(text).style(style(app, Role::Status)), area);
+}
+
+fn help(app: &App, frame: &mut Frame, area: Rect) {
+    let width = area.width.saturating_sub(4).min(76);
+    let height = area.height.saturating_sub(2);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + 1,
+        width,
+        height,
+    };
+    let behind = match app.screen {
+        Screen::Map => Context::Map,
+        Screen::Lesson => Context::Lesson,
+        Screen::Exercise if app.exercise.as_ref().is_some_and(|x| x.typing) => Context::Console,
+        Screen::Exercise => Context::Exercise,
+    };
+    let mut lines = vec![Line::styled("Keys here", style(app, Role::Title))];
+    for b in keymap::bindings(behind) {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<22}", b.keys.join(" ")),
+                style(app, Role::Accent),
+            ),
+            Span::raw(b.help),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        "Esc, ? or F1 closes this. Console commands: type help.",
+        style(app, Role::Muted),
+    ));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block(app, "Help", true))
+            .wrap(Wrap { trim: false }),
+        popup,
+    );
+}

@@ -1,0 +1,157 @@
+//! The terminal app in a real terminal: `keylab` in a private tmux server (its own socket and
+//! config, a fixed 120×40 size), driven by keys as a learner would: open a lesson, open its
+//! exercise, type the reference solution into the console, check, see it pass, quit; then the
+//! terminal must be back in cooked mode and the progress saved. Under `CI=true` a missing tmux
+//! is a failure, not a skip.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p"])
+    }
+
+    /// Polls the screen until it contains `text` (as fish's tmux tests do).
+    fn wait_for(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "waited 30 s for {text:?}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.cmd(&args);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn type_text(&self, text: &str) {
+        self.cmd(&["send-keys", "-l", text]);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.cmd(&["kill-server"]);
+    }
+}
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_learner_solves_an_exercise_in_the_terminal_app() {
+    if !tmux_available() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "tmux is missing: scripts/setup-test-tools installs it (CI must not skip this test)"
+        );
+        eprintln!("tmux is not installed: this end-to-end test did not run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let stty = dir.path().join("stty.txt");
+    let tmux = Tmux {
+        socket: dir.path().join("tmux.sock"),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let command = format!(
+        "env -u NO_COLOR TERM=xterm-256color KEYLAB_DATA_DIR={} {}; echo KEYLAB-EXITED; stty -a > {}; sleep 60",
+        data.display(),
+        env!("CARGO_BIN_EXE_keylab"),
+        stty.display()
+    );
+    tmux.cmd(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+    tmux.wait_for("Course");
+    tmux.keys(&["j", "j", "Enter"]);
+    tmux.wait_for("Lesson 2 of 3: Bucket policies that require HTTPS");
+    tmux.keys(&["e"]);
+    tmux.wait_for("Ready. Type AWS CLI commands");
+    let solution = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("graders/https-only-bucket/solution"),
+    )
+    .unwrap();
+    tmux.type_text(solution.lines().next().unwrap());
+    tmux.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    tmux.keys(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.keys(&["c"]);
+    let screen = tmux.wait_for("check: 3 of 3 passed — PASS");
+    assert!(
+        screen.contains("✓ PASS a real download over plain HTTP is refused"),
+        "{screen}"
+    );
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_for("KEYLAB-EXITED");
+    assert!(
+        !screen.contains("Console —"),
+        "the alternate screen is gone: {screen}"
+    );
+    let started = Instant::now();
+    while !stty.exists()
+        || std::fs::read_to_string(&stty)
+            .unwrap_or_default()
+            .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "stty did not run"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let modes = std::fs::read_to_string(&stty).unwrap();
+    let words: Vec<&str> = modes.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "raw mode is off again: {modes}"
+    );
+    let progress: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("progress.json")).unwrap()).unwrap();
+    assert!(
+        progress["exercises"]["https-only-bucket"]["passed_at"].is_string(),
+        "{progress}"
+    );
+}
