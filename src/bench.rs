@@ -179,6 +179,57 @@ fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
 }
 
 /// Runs the engine benchmark.
+/// Sends KMS Encrypt requests with `in_flight` requests at a time for `secs` seconds (after a
+/// one-second warm-up); returns the successes, the failures and the time taken.
+async fn encrypt_load(
+    settings: &keylab::sdk::ClientSettings,
+    in_flight: usize,
+    plaintext_bytes: usize,
+    secs: f64,
+) -> Result<(u64, u64, f64)> {
+    let client = kms_client(settings)?;
+    let key = client.create_key().description("bench").send().await?;
+    let key_arn = key
+        .key_metadata()
+        .map(|m| m.arn().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    let plaintext = Blob::new(vec![0x5a; plaintext_bytes]);
+    let run = |secs: f64| {
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        let mut tasks = Vec::new();
+        for _ in 0..in_flight {
+            let client = client.clone();
+            let (ok, failed) = (ok.clone(), failed.clone());
+            let (key_arn, plaintext) = (key_arn.clone(), plaintext.clone());
+            tasks.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let r = client
+                        .encrypt()
+                        .key_id(&key_arn)
+                        .plaintext(plaintext.clone())
+                        .encryption_context("purpose", "bench")
+                        .send()
+                        .await;
+                    let counter = if r.is_ok() { &ok } else { &failed };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        async move {
+            for t in tasks {
+                let _ = t.await;
+            }
+            (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
+        }
+    };
+    run(1.0).await;
+    let start = Instant::now();
+    let (ok, failed) = run(secs).await;
+    Ok((ok, failed, start.elapsed().as_secs_f64()))
+}
+
 pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     if !(1..=4096).contains(&args.plaintext_bytes) {
         bail!("--plaintext-bytes must be between 1 and 4096 (the KMS Encrypt limit)");
@@ -204,47 +255,13 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         first_request(&settings).await?;
         let ready_process = spawn_start.elapsed().as_secs_f64() * 1000.0;
         let rss_idle = proc_status_kb(pid, "VmRSS:");
-        let client = kms_client(&settings)?;
-        let key = client.create_key().description("bench").send().await?;
-        let key_arn = key
-            .key_metadata()
-            .map(|m| m.arn().unwrap_or_default().to_string())
-            .unwrap_or_default();
-        let plaintext = Blob::new(vec![0x5a; args.plaintext_bytes]);
-        let run = |secs: f64| {
-            let ok = Arc::new(AtomicU64::new(0));
-            let failed = Arc::new(AtomicU64::new(0));
-            let deadline = Instant::now() + Duration::from_secs_f64(secs);
-            let mut tasks = Vec::new();
-            for _ in 0..args.in_flight {
-                let client = client.clone();
-                let (ok, failed) = (ok.clone(), failed.clone());
-                let (key_arn, plaintext) = (key_arn.clone(), plaintext.clone());
-                tasks.push(tokio::spawn(async move {
-                    while Instant::now() < deadline {
-                        let r = client
-                            .encrypt()
-                            .key_id(&key_arn)
-                            .plaintext(plaintext.clone())
-                            .encryption_context("purpose", "bench")
-                            .send()
-                            .await;
-                        let counter = if r.is_ok() { &ok } else { &failed };
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    }
-                }));
-            }
-            async move {
-                for t in tasks {
-                    let _ = t.await;
-                }
-                (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
-            }
-        };
-        run(1.0).await;
-        let start = Instant::now();
-        let (ok, failed) = run(args.seconds as f64).await;
-        let elapsed = start.elapsed().as_secs_f64();
+        let (ok, failed, elapsed) = encrypt_load(
+            &settings,
+            args.in_flight,
+            args.plaintext_bytes,
+            args.seconds as f64,
+        )
+        .await?;
         anyhow::Ok((ready_process, rss_idle, ok, failed, elapsed))
     });
     let rss = proc_status_kb(pid, "VmRSS:");
@@ -438,6 +455,7 @@ pub fn verify(args: VerifyBenchArgs) -> Result<ExitCode> {
         let summary = rt.block_on(keylab::lab::verify::verify(
             &pack,
             keylab::pack::BackendKind::Engine,
+            &keylab::lab::session::Target::Engine,
             scratch.path(),
             run as u64 + 1,
             |_| {},
@@ -535,5 +553,90 @@ pub fn tui(args: TuiBenchArgs) -> Result<ExitCode> {
     println!(
         "  a frame of that lesson, scrolled to the middle: median {m:.2} ms ({lo:.2}-{hi:.2})"
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keylab bench compare`.
+#[derive(Debug, clap::Args)]
+pub struct CompareBenchArgs {
+    /// The LocalStack endpoint [default: KEYLAB_LOCALSTACK_ENDPOINT]
+    #[arg(long, env = "KEYLAB_LOCALSTACK_ENDPOINT")]
+    pub endpoint: String,
+    /// Seconds of KMS Encrypt load per backend
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+}
+
+async fn s3_load(settings: &keylab::sdk::ClientSettings, objects: usize) -> Result<(f64, f64)> {
+    let client = keylab::sdk::s3_client(settings)?;
+    let bucket = format!("keylab-compare-{}", hex::encode(rand::random::<[u8; 4]>()));
+    client.create_bucket().bucket(&bucket).send().await?;
+    let body = vec![0x42u8; 1024 * 1024];
+    let started = Instant::now();
+    for i in 0..objects {
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key(format!("o{i}"))
+            .body(aws_sdk_s3::primitives::ByteStream::from(body.clone()))
+            .send()
+            .await?;
+    }
+    let put = objects as f64 / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for i in 0..objects {
+        let out = client
+            .get_object()
+            .bucket(&bucket)
+            .key(format!("o{i}"))
+            .send()
+            .await?;
+        out.body.collect().await?;
+    }
+    let get = objects as f64 / started.elapsed().as_secs_f64();
+    for i in 0..objects {
+        let _ = client
+            .delete_object()
+            .bucket(&bucket)
+            .key(format!("o{i}"))
+            .send()
+            .await;
+    }
+    let _ = client.delete_bucket().bucket(&bucket).send().await;
+    Ok((put, get))
+}
+
+/// The engine and LocalStack under the same client, over plain HTTP: KMS Encrypt requests per
+/// second with 8 in flight, and 1 MiB PutObject/GetObject in MiB/s.
+pub fn compare(args: CompareBenchArgs) -> Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let engine = SpawnedEngine::start()?;
+    let engine_settings = engine.settings("owner-admin", false)?;
+    let localstack = keylab::backend::Backend::endpoint("localstack", &args.endpoint, "us-east-1")
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let localstack_settings = localstack
+        .settings("owner-admin", false)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!(
+        "engine vs LocalStack, same aws-sdk clients, plain HTTP, {} s of KMS load each",
+        args.seconds
+    );
+    println!("  backend       KMS Encrypt (8 in flight)   PutObject 1 MiB   GetObject 1 MiB");
+    for (name, settings) in [
+        ("engine", &engine_settings),
+        ("localstack", &localstack_settings),
+    ] {
+        rt.block_on(first_request(settings))?;
+        let (ok, failed, secs) =
+            rt.block_on(encrypt_load(settings, 8, 256, args.seconds as f64))?;
+        let (put, get) = rt.block_on(s3_load(settings, 32))?;
+        println!(
+            "  {name:<12} {:>14.0} req/s ({failed} failed) {put:>11.1} MiB/s {get:>13.1} MiB/s",
+            ok as f64 / secs
+        );
+    }
+    drop(engine);
     Ok(ExitCode::SUCCESS)
 }

@@ -94,6 +94,8 @@ enum BenchCommand {
     Verify(crate::bench::VerifyBenchArgs),
     /// The terminal app's first frame and the frame of a long lesson.
     Tui(crate::bench::TuiBenchArgs),
+    /// The engine against LocalStack with the same client.
+    Compare(crate::bench::CompareBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +173,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Bench(BenchCommand::S3(args))) => crate::bench::s3(args),
         Some(Command::Bench(BenchCommand::Verify(args))) => crate::bench::verify(args),
         Some(Command::Bench(BenchCommand::Tui(args))) => crate::bench::tui(args),
+        Some(Command::Bench(BenchCommand::Compare(args))) => crate::bench::compare(args),
     }
 }
 
@@ -184,11 +187,12 @@ fn lab(cli: &Cli) -> Result<ExitCode> {
             keylab::lab::progress::DataDir::default_location().map_err(|e| anyhow::anyhow!(e))?
         }
     };
+    let target = crate::lab_cli::target_blocking(&cli.lab)?;
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     if cli.plain || dumb || !tty {
         let stdin = std::io::stdin();
-        tui::plain::run(pack, data, stdin.lock(), std::io::stdout())
+        tui::plain::run(pack, data, target, stdin.lock(), std::io::stdout())
             .map_err(|e| anyhow::anyhow!(e))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -198,7 +202,7 @@ fn lab(cli: &Cli) -> Result<ExitCode> {
         Some(ThemeChoice::Mono) => tui::theme::Theme::Mono,
         None => tui::theme::Theme::from_env(),
     };
-    tui::run(pack, data, theme)?;
+    tui::run(pack, data, target, theme)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -13,7 +13,7 @@ use serde_json::json;
 use keylab::lab::grader::{Status, run_checks};
 use keylab::lab::progress::{DataDir, Progress};
 use keylab::lab::report::{self, Case, ReportFormat, Summary};
-use keylab::lab::session::{Session, remove_dir};
+use keylab::lab::session::{Session, Target, reset_folder};
 use keylab::pack::{BackendKind, Pack};
 
 /// Options every exercise command takes.
@@ -25,6 +25,77 @@ pub struct LabArgs {
     /// Where progress and exercise folders live [default: the user's data directory]
     #[arg(long, global = true, value_name = "DIR", env = "KEYLAB_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// The backend exercises run on
+    #[arg(long, global = true, value_enum, default_value = "engine")]
+    pub backend: BackendName,
+    /// An AWS-compatible endpoint to use as the backend (LocalStack's, or another)
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+}
+
+/// A backend to run exercises on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendName {
+    /// The built-in engine (one per exercise, in process).
+    Engine,
+    /// LocalStack at --endpoint or KEYLAB_LOCALSTACK_ENDPOINT.
+    Localstack,
+    /// Both, one after the other (for verify).
+    All,
+}
+
+/// The LocalStack endpoint, or a message that says how to get one.
+pub fn localstack_endpoint(explicit: Option<&str>) -> Result<String> {
+    if let Some(e) = explicit {
+        return Ok(e.to_string());
+    }
+    match std::env::var("KEYLAB_LOCALSTACK_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Ok(e),
+        _ => bail!(
+            "--backend localstack needs a running LocalStack: start one without Docker with `scripts/localstack-host start` (it prints the endpoint), or with Docker (`docker run -p 4566:4566 localstack/localstack:4.9.2`), then set KEYLAB_LOCALSTACK_ENDPOINT=http://127.0.0.1:4566 or pass --endpoint URL"
+        ),
+    }
+}
+
+/// Connects to a shared backend and probes what it enforces.
+pub async fn connect(name: &str, endpoint: &str) -> Result<keylab::backend::Backend> {
+    let mut backend =
+        keylab::backend::Backend::endpoint(name, endpoint, keylab::engine::DEFAULT_REGION)
+            .map_err(|e| anyhow!(e))?;
+    let health = backend
+        .settings("owner-admin", false)
+        .map_err(|e| anyhow!(e))?;
+    let kms = keylab::sdk::kms_client(&health).map_err(|e| anyhow!(e.to_string()))?;
+    if let Err(e) = kms.list_keys().limit(1).send().await {
+        bail!(
+            "cannot reach {name} at {endpoint}: {} (is it running? `scripts/localstack-host start` starts LocalStack without Docker)",
+            aws_sdk_kms::error::DisplayErrorContext(&e)
+        );
+    }
+    keylab::backend::probe(&mut backend).await;
+    Ok(backend)
+}
+
+/// The backend target of the TUI, connected (and probed) before the UI starts.
+pub fn target_blocking(lab: &LabArgs) -> Result<Target> {
+    Ok(runtime()?.block_on(lab.target())?.0)
+}
+
+impl LabArgs {
+    /// The backend target chosen by --backend / --endpoint, with its folder name.
+    async fn target(&self) -> Result<(Target, String)> {
+        let name = match (self.backend, &self.endpoint) {
+            (BackendName::Engine, None) => return Ok((Target::Engine, "engine".into())),
+            (BackendName::Engine, Some(_)) => "endpoint",
+            (BackendName::Localstack, _) => "localstack",
+            (BackendName::All, _) => {
+                bail!("--backend all is for `keylab verify`; choose engine or localstack")
+            }
+        };
+        let endpoint = localstack_endpoint(self.endpoint.as_deref())?;
+        let backend = connect(name, &endpoint).await?;
+        Ok((Target::Shared(backend), name.to_string()))
+    }
 }
 
 impl LabArgs {
@@ -77,23 +148,9 @@ pub struct EnvArgs {
     pub profile: Option<String>,
 }
 
-/// Which backends `verify` runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
-    /// The built-in engine.
-    Engine,
-    /// LocalStack.
-    Localstack,
-    /// Both.
-    All,
-}
-
 /// `keylab verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Backends to verify on
-    #[arg(long, value_enum, default_value = "engine")]
-    pub backend: BackendChoice,
     /// Report format
     #[arg(long, value_enum, default_value = "text")]
     pub format: ReportFormat,
@@ -113,8 +170,16 @@ fn load_progress(data: &DataDir) -> Result<Progress> {
     Progress::load(&data.progress_file()).map_err(|e| anyhow!(e))
 }
 
-async fn open(pack: &Pack, data: &DataDir, progress: &Progress, id: &str) -> Result<Session> {
-    let session = Session::open(pack, id, &data.lab(id), progress.seed).await?;
+async fn open(
+    lab: &LabArgs,
+    pack: &Pack,
+    data: &DataDir,
+    progress: &Progress,
+    id: &str,
+) -> Result<Session> {
+    let (target, name) = lab.target().await?;
+    let session =
+        Session::open_on(pack, id, &data.lab_on(id, &name), progress.seed, &target).await?;
     Ok(session)
 }
 
@@ -170,7 +235,7 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
     let mut progress = load_progress(&data)?;
     let rt = runtime()?;
     let (results, session_info) = rt.block_on(async {
-        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
         let results = run_checks(&session).await;
         let explanation = session
             .substitute(&session.exercise.spec.explanation)
@@ -266,10 +331,11 @@ pub fn reset(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
     let data = lab.data()?;
     let progress = load_progress(&data)?;
     pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
-    remove_dir(&data.lab(exercise))?;
     let rt = runtime()?;
     rt.block_on(async {
-        let session = open(&pack, &data, &progress, exercise).await?;
+        let (target, name) = lab.target().await?;
+        reset_folder(&data.lab_on(exercise, &name), &target)?;
+        let session = open(lab, &pack, &data, &progress, exercise).await?;
         println!(
             "{exercise}: workspace and backend state are back to the setup ({})",
             session.workspace.display()
@@ -337,7 +403,7 @@ pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
     };
     let rt = runtime()?;
     let code = rt.block_on(async {
-        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
         let profile = args
             .profile
             .clone()
@@ -412,14 +478,20 @@ pub fn env(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
     let progress = load_progress(&data)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
         let profile = args.profile.clone().unwrap_or_else(|| session.exercise.spec.profile.clone());
-        let vars = exports(&session, &profile, "http://127.0.0.1:4510", "https://127.0.0.1:4511")?;
-        println!(
-            "# Start the exercise's backend in another terminal:\n#   keylab engine serve --state-dir {}\n# then, in your shell: eval \"$(keylab env {} --profile {profile})\"",
-            data.lab(&args.exercise).join("engine").display(),
-            args.exercise
-        );
+        if session.backend.engine.is_some() {
+            println!(
+                "# Start the exercise's backend in another terminal:\n#   keylab engine serve --state-dir {}\n# then, in your shell: eval \"$(keylab env {} --profile {profile})\"",
+                data.lab(&args.exercise).join("engine").display(),
+                args.exercise
+            );
+        }
+        let (http, https) = match session.backend.engine {
+            Some(_) => ("http://127.0.0.1:4510".to_string(), "https://127.0.0.1:4511".to_string()),
+            None => (session.backend.http_endpoint.clone(), session.backend.https_endpoint.clone()),
+        };
+        let vars = exports(&session, &profile, &http, &https)?;
         for (k, v) in vars {
             println!("export {k}={}", shell_quote(&v));
         }
@@ -436,7 +508,7 @@ pub fn shell(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
     let progress = load_progress(&data)?;
     let rt = runtime()?;
     let status = rt.block_on(async {
-        let session = open(&pack, &data, &progress, &args.exercise).await?;
+        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
         let profile = args.profile.clone().unwrap_or_else(|| session.exercise.spec.profile.clone());
         let vars = exports(&session, &profile, &session.backend.http_endpoint, &session.backend.https_endpoint)?;
         let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
@@ -466,25 +538,28 @@ pub fn shell(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
 /// `keylab verify`.
 pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
     let pack = lab.pack()?;
-    let backends: Vec<BackendKind> = match args.backend {
-        BackendChoice::Engine => vec![BackendKind::Engine],
-        BackendChoice::Localstack => vec![BackendKind::Localstack],
-        BackendChoice::All => vec![BackendKind::Engine, BackendKind::Localstack],
+    let kinds: Vec<BackendKind> = match lab.backend {
+        BackendName::Engine if lab.endpoint.is_none() => vec![BackendKind::Engine],
+        BackendName::Engine | BackendName::Localstack => vec![BackendKind::Localstack],
+        BackendName::All => vec![BackendKind::Engine, BackendKind::Localstack],
     };
-    if backends.contains(&BackendKind::Localstack) {
-        bail!(
-            "--backend localstack: the LocalStack backend is not built yet in this keylab; verify with --backend engine"
-        );
-    }
     let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
     let rt = runtime()?;
     let started = std::time::Instant::now();
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut summary = Summary::default();
-    for backend in backends {
+    for kind in kinds {
+        let target = match kind {
+            BackendKind::Engine => Target::Engine,
+            BackendKind::Localstack => {
+                let endpoint = localstack_endpoint(lab.endpoint.as_deref())?;
+                Target::Shared(rt.block_on(connect("localstack", &endpoint))?)
+            }
+        };
         let part = rt.block_on(keylab::lab::verify::verify(
             &pack,
-            backend,
+            kind,
+            &target,
             scratch.path(),
             args.seed,
             |p| {
@@ -509,7 +584,13 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
             eprintln!();
         }
         summary.cases.extend(part.cases);
-        summary.extra.extend(part.extra);
+        let key = match kind {
+            BackendKind::Engine => "engine",
+            BackendKind::Localstack => "localstack",
+        };
+        summary
+            .extra
+            .insert(key.into(), serde_json::Value::Object(part.extra));
     }
     let exercises = pack.exercises.len().max(1);
     let elapsed = started.elapsed();

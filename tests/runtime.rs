@@ -11,7 +11,7 @@ use keylab::console::Console;
 use keylab::engine::{Engine, EngineConfig};
 use keylab::lab::grader::{Status, run_checks};
 use keylab::lab::report;
-use keylab::lab::session::Session;
+use keylab::lab::session::{Session, Target};
 use keylab::lab::verify::verify;
 use keylab::pack::{BackendKind, Pack};
 use serde_json::Value;
@@ -85,10 +85,17 @@ async fn the_repo_pack_verifies_on_the_engine_with_three_exercises() {
     );
     let scratch = tempfile::tempdir().unwrap();
     let mut seen = 0;
-    let summary = verify(&pack, BackendKind::Engine, scratch.path(), 7, |p| {
-        assert!(p.done <= p.total);
-        seen += 1;
-    })
+    let summary = verify(
+        &pack,
+        BackendKind::Engine,
+        &Target::Engine,
+        scratch.path(),
+        7,
+        |p| {
+            assert!(p.done <= p.total);
+            seen += 1;
+        },
+    )
     .await;
     let failed: Vec<String> = summary
         .cases
@@ -136,7 +143,15 @@ async fn every_check_kind_passes_on_the_solution_and_catches_its_misconception()
         .collect();
     assert_eq!(kinds.len(), 10, "the test pack uses every kind: {kinds:?}");
     let scratch = tempfile::tempdir().unwrap();
-    let summary = verify(&pack, BackendKind::Engine, scratch.path(), 3, |_| {}).await;
+    let summary = verify(
+        &pack,
+        BackendKind::Engine,
+        &Target::Engine,
+        scratch.path(),
+        3,
+        |_| {},
+    )
+    .await;
     let caught = |variant: &str| -> String {
         let case = summary
             .cases
@@ -261,9 +276,17 @@ fn verify_fails_when_a_solution_breaks_or_a_wrong_variant_passes() {
     );
     let text = String::from_utf8_lossy(&ok.stdout);
     assert!(text.contains("PASS: 17 of 17 passed"), "{text}");
-    let unbuilt = keylab(data.path(), &["verify", "--backend", "localstack"]);
-    assert_eq!(unbuilt.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&unbuilt.stderr).contains("not built yet"));
+    let nowhere = Command::new(env!("CARGO_BIN_EXE_keylab"))
+        .args(["verify", "--backend", "localstack"])
+        .env("KEYLAB_DATA_DIR", data.path())
+        .env_remove("KEYLAB_LOCALSTACK_ENDPOINT")
+        .output()
+        .unwrap();
+    assert_eq!(nowhere.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&nowhere.stderr).contains("scripts/localstack-host start"),
+        "without an endpoint the error says how to get one"
+    );
 }
 
 fn broken_kinds(edit: impl FnOnce(&Path)) -> Vec<String> {

@@ -353,6 +353,7 @@ fn plain_mode_solves_an_exercise_line_by_line() {
     keylab::tui::plain::run(
         pack,
         DataDir(data.path().to_path_buf()),
+        keylab::lab::session::Target::Engine,
         script.as_bytes(),
         &mut out,
     )

@@ -31,11 +31,12 @@ pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, 
             let sse = p.take_one("sse").map_err(CmdError::Usage)?;
             let kms_key = p.take_one("sse-kms-key-id").map_err(CmdError::Usage)?;
             let sse_c = p.take_one("sse-c").map_err(CmdError::Usage)?;
-            let sse_c_key = p
+            let (sse_c_key, sse_c_md5) = p
                 .take_one("sse-c-key")
                 .map_err(CmdError::Usage)?
                 .map(|k| customer_key(&k, ctx))
-                .transpose()?;
+                .transpose()?
+                .unzip();
             let args = positionals(&mut p);
             p.finish().map_err(CmdError::Usage)?;
             let [from, to] = args.as_slice() else {
@@ -64,6 +65,7 @@ pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, 
                         .set_ssekms_key_id(kms_key)
                         .set_sse_customer_algorithm(sse_c)
                         .set_sse_customer_key(sse_c_key)
+                        .set_sse_customer_key_md5(sse_c_md5)
                         .send()
                         .await
                         .map_err(|e| sdk_error("PutObject", e))?;
@@ -76,6 +78,7 @@ pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, 
                         .key(&key)
                         .set_sse_customer_algorithm(sse_c)
                         .set_sse_customer_key(sse_c_key)
+                        .set_sse_customer_key_md5(sse_c_md5)
                         .send()
                         .await
                         .map_err(|e| sdk_error("GetObject", e))?;

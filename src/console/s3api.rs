@@ -113,11 +113,17 @@ struct Sse {
     customer_key_md5: Option<String>,
 }
 
-/// An SSE-C key as the CLI takes it (`fileb://key.bin` or the raw text), base64-encoded.
-pub(crate) fn customer_key(value: &str, ctx: &Ctx<'_>) -> Result<String, CmdError> {
+/// An SSE-C key as the CLI takes it (`fileb://key.bin` or the raw text): the key and the MD5
+/// of it, both base64, as botocore sends them (the Rust SDK does not compute the MD5 itself).
+pub(crate) fn customer_key(value: &str, ctx: &Ctx<'_>) -> Result<(String, String), CmdError> {
     use base64::Engine as _;
-    let bytes = args::load(value, ctx.workspace).map_err(CmdError::Usage)?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    use md5::Digest as _;
+    let bytes = zeroize::Zeroizing::new(args::load(value, ctx.workspace).map_err(CmdError::Usage)?);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok((
+        b64.encode(&bytes[..]),
+        b64.encode(md5::Md5::digest(&bytes[..])),
+    ))
 }
 
 fn take_sse(p: &mut Parsed, ctx: &Ctx<'_>, prefix: &str) -> Result<Sse, CmdError> {
@@ -132,9 +138,11 @@ fn take_sse(p: &mut Parsed, ctx: &Ctx<'_>, prefix: &str) -> Result<Sse, CmdError
     } else {
         (None, None, None, None)
     };
-    let customer_key = one(p, &format!("{prefix}sse-customer-key"))?
+    let key = one(p, &format!("{prefix}sse-customer-key"))?
         .map(|k| customer_key(&k, ctx))
         .transpose()?;
+    let given_md5 = one(p, &format!("{prefix}sse-customer-key-md5"))?;
+    let (customer_key, computed_md5) = key.unzip();
     Ok(Sse {
         sse,
         kms_key,
@@ -142,7 +150,7 @@ fn take_sse(p: &mut Parsed, ctx: &Ctx<'_>, prefix: &str) -> Result<Sse, CmdError
         bucket_key,
         customer_algorithm: one(p, &format!("{prefix}sse-customer-algorithm"))?,
         customer_key,
-        customer_key_md5: one(p, &format!("{prefix}sse-customer-key-md5"))?,
+        customer_key_md5: given_md5.or(computed_md5),
     })
 }
 

@@ -25,6 +25,16 @@ pub enum Status {
     Fail,
     /// It could not be evaluated (the backend failed, the pack is wrong).
     Error,
+    /// The backend lacks a capability it needs; reported with the reason, never as a pass.
+    #[serde(rename = "not_applicable")]
+    NotApplicable,
+}
+
+impl Status {
+    /// Pass or not applicable: nothing against the learner.
+    pub fn is_ok(self) -> bool {
+        matches!(self, Status::Pass | Status::NotApplicable)
+    }
 }
 
 /// The result of one check.
@@ -101,6 +111,25 @@ pub async fn run_checks(session: &Session) -> Vec<CheckResult> {
     let mut results = Vec::new();
     for check in &session.grader.checks {
         let started = std::time::Instant::now();
+        let mut needs: Vec<&str> = check.needs.iter().map(String::as_str).collect();
+        if matches!(check.kind, CheckKind::Audit(_)) {
+            needs.push("audit_log");
+        }
+        if let Some(missing) = needs.iter().find(|n| !session.backend.capabilities.has(n)) {
+            results.push(CheckResult {
+                title: session.substitute(&check.title).unwrap_or_else(|_| check.title.clone()),
+                task: check.task,
+                status: Status::NotApplicable,
+                message: format!(
+                    "not applicable on {}: it does not provide {missing} (the built-in engine does)",
+                    session.backend.name
+                ),
+                trace: None,
+                kind: kind_name(&check.kind),
+                duration_ms: 0,
+            });
+            continue;
+        }
         let outcome = run_one(session, &check.kind).await;
         let (status, message, trace) = match outcome {
             Ok(()) => (Status::Pass, String::new(), None),
@@ -536,11 +565,7 @@ async fn run_one(session: &Session, kind: &CheckKind) -> Result<(), Failure> {
 }
 
 async fn simulate(session: &Session, c: &SimulateCheck) -> Result<(), Failure> {
-    let engine = session
-        .backend
-        .engine
-        .as_ref()
-        .ok_or_else(|| broken("simulate checks need the built-in engine's identities"))?;
+    let identities = session.backend.identities();
     let owner = ctx(session, Some(&session.exercise.spec.profile))?;
     let target = sub(session, &c.policy)?;
     let (text, rules, default_resource, resource_account, name) =
@@ -589,8 +614,7 @@ async fn simulate(session: &Session, c: &SimulateCheck) -> Result<(), Failure> {
         None => None,
     };
     for r in &c.request {
-        let identity = engine
-            .identities()
+        let identity = identities
             .by_profile(&r.profile)
             .ok_or_else(|| broken(format!("no lab identity {}", r.profile)))?;
         let resource = match (&r.resource, &default_resource) {
@@ -612,7 +636,7 @@ async fn simulate(session: &Session, c: &SimulateCheck) -> Result<(), Failure> {
         for (k, v) in &r.context {
             context.set(k, sub(session, v)?);
         }
-        let identity_policies = engine.identities().policies_of(&identity.profile);
+        let identity_policies = identities.policies_of(&identity.profile);
         let policies = Policies {
             identity: identity_policies
                 .iter()

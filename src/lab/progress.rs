@@ -56,6 +56,14 @@ impl DataDir {
     pub fn lab(&self, exercise: &str) -> PathBuf {
         self.0.join("labs").join(exercise)
     }
+
+    /// An exercise's folder on a backend (the engine's is [`DataDir::lab`]).
+    pub fn lab_on(&self, exercise: &str, backend: &str) -> PathBuf {
+        match backend {
+            "engine" => self.lab(exercise),
+            other => self.0.join(format!("labs-{other}")).join(exercise),
+        }
+    }
 }
 
 impl Progress {

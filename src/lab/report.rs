@@ -45,7 +45,7 @@ impl Summary {
     pub fn status(&self) -> Status {
         if self.cases.iter().any(|c| c.status == Status::Error) {
             Status::Error
-        } else if self.cases.iter().all(|c| c.status == Status::Pass) {
+        } else if self.cases.iter().all(|c| c.status.is_ok()) {
             Status::Pass
         } else {
             Status::Fail
@@ -63,6 +63,7 @@ fn status_word(s: Status) -> &'static str {
         Status::Pass => "pass",
         Status::Fail => "fail",
         Status::Error => "error",
+        Status::NotApplicable => "not applicable",
     }
 }
 
@@ -79,6 +80,7 @@ pub fn text(summary: &Summary) -> String {
             Status::Pass => "PASS ",
             Status::Fail => "FAIL ",
             Status::Error => "ERROR",
+            Status::NotApplicable => "N/A  ",
         };
         out.push_str(&format!("  {mark} {}\n", c.name));
         if c.status != Status::Pass {
@@ -97,10 +99,20 @@ pub fn text(summary: &Summary) -> String {
         .iter()
         .filter(|c| c.status == Status::Pass)
         .count();
+    let na = summary
+        .cases
+        .iter()
+        .filter(|c| c.status == Status::NotApplicable)
+        .count();
+    let note = if na > 0 {
+        format!(" ({na} not applicable on this backend)")
+    } else {
+        String::new()
+    };
     out.push_str(&format!(
-        "{}: {passed} of {} passed\n",
+        "{}: {passed} of {} passed{note}\n",
         status_word(summary.status()).to_uppercase(),
-        summary.cases.len()
+        summary.cases.len() - na,
     ));
     out
 }
@@ -110,6 +122,7 @@ pub fn json(summary: &Summary) -> Value {
     let tests: Vec<Value> = summary
         .cases
         .iter()
+        .filter(|c| c.status != Status::NotApplicable)
         .map(|c| {
             let mut t = json!({
                 "name": if c.suite.is_empty() { c.name.clone() } else { format!("{} / {}", c.suite, c.name) },
@@ -134,6 +147,15 @@ pub fn json(summary: &Summary) -> Value {
         _ => None,
     };
     let mut extra = summary.extra.clone();
+    let not_applicable: Vec<Value> = summary
+        .cases
+        .iter()
+        .filter(|c| c.status == Status::NotApplicable)
+        .map(|c| json!({ "name": c.name, "reason": c.message }))
+        .collect();
+    if !not_applicable.is_empty() {
+        extra.insert("not_applicable".into(), Value::Array(not_applicable));
+    }
     extra.insert(
         "duration_ms".into(),
         json!(summary.cases.iter().map(|c| c.duration_ms).sum::<u64>()),
@@ -157,6 +179,11 @@ pub fn junit(summary: &Summary, name: &str) -> String {
         }
         let status = match c.status {
             Status::Pass => TestCaseStatus::success(),
+            Status::NotApplicable => {
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(c.message.clone());
+                s
+            }
             Status::Fail | Status::Error => {
                 let kind = if c.status == Status::Fail {
                     NonSuccessKind::Failure

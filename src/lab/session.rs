@@ -57,6 +57,16 @@ struct SetupRecord {
     vars: BTreeMap<String, String>,
 }
 
+/// Which backend a session runs on.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A built-in engine of its own, in the exercise's folder.
+    Engine,
+    /// A shared backend such as LocalStack, already probed. Resources live on after a reset,
+    /// so each reset takes a new generation of names.
+    Shared(Backend),
+}
+
 /// A running exercise.
 #[derive(Debug)]
 pub struct Session {
@@ -64,8 +74,11 @@ pub struct Session {
     pub exercise: Exercise,
     /// Its grader.
     pub grader: Grader,
-    /// The learner's seed.
+    /// The seed names are derived from (the learner's, mixed with the generation on a shared
+    /// backend).
     pub seed: u64,
+    /// The learner's seed.
+    pub learner_seed: u64,
     /// The exercise's variables (including the values setup saved).
     pub vars: BTreeMap<String, String>,
     /// The backend.
@@ -77,8 +90,19 @@ pub struct Session {
 }
 
 impl Session {
-    /// Opens the exercise in `root` (creating and setting it up the first time).
+    /// Opens the exercise in `root` on its own engine (setting it up the first time).
     pub async fn open(pack: &Pack, id: &str, root: &Path, seed: u64) -> Result<Session, LabError> {
+        Session::open_on(pack, id, root, seed, &Target::Engine).await
+    }
+
+    /// Opens the exercise in `root` on `target` (setting it up the first time).
+    pub async fn open_on(
+        pack: &Pack,
+        id: &str,
+        root: &Path,
+        seed: u64,
+        target: &Target,
+    ) -> Result<Session, LabError> {
         let exercise = pack.try_exercise(id).map_err(LabError::Other)?.clone();
         let grader = pack
             .graders
@@ -87,10 +111,36 @@ impl Session {
             .ok_or_else(|| LabError::Other(format!("exercise '{id}' has no grader")))?;
         let workspace = root.join("workspace");
         std::fs::create_dir_all(&workspace).map_err(io(&workspace))?;
-        let engine = Engine::start(EngineConfig::new(root.join("engine")))
-            .await
-            .map_err(|e| LabError::Backend(e.to_string()))?;
-        let backend = Backend::from_engine(&engine);
+        let learner_seed = seed;
+        let (engine, backend, seed) = match target {
+            Target::Engine => {
+                let engine = Engine::start(EngineConfig::new(root.join("engine")))
+                    .await
+                    .map_err(|e| LabError::Backend(e.to_string()))?;
+                let backend = Backend::from_engine(&engine);
+                (Some(engine), backend, seed)
+            }
+            Target::Shared(backend) => {
+                if !exercise
+                    .spec
+                    .backends
+                    .contains(&crate::pack::BackendKind::Localstack)
+                {
+                    return Err(LabError::Other(format!(
+                        "exercise '{id}' needs the built-in engine: it lists backends = [\"engine\"]"
+                    )));
+                }
+                let generation: u64 = std::fs::read_to_string(root.join("generation"))
+                    .ok()
+                    .and_then(|g| g.trim().parse().ok())
+                    .unwrap_or(0);
+                (
+                    None,
+                    backend.clone(),
+                    seed ^ generation.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                )
+            }
+        };
         let record_path = root.join("setup.json");
         let record: Option<SetupRecord> = std::fs::read(&record_path)
             .ok()
@@ -100,11 +150,12 @@ impl Session {
             exercise,
             grader,
             seed,
+            learner_seed,
             vars: BTreeMap::new(),
             backend,
             workspace,
             root: root.to_path_buf(),
-            engine: Some(engine),
+            engine,
         };
         session.vars = session.base_vars();
         match record {
@@ -235,13 +286,35 @@ impl Session {
         }
     }
 
-    /// Deletes the exercise's folder (workspace and backend state) and sets it up again.
+    /// Deletes the exercise's folder (workspace and backend state) and sets it up again. On a
+    /// shared backend the old resources stay, and the exercise takes new names.
     pub async fn reset(self, pack: &Pack) -> Result<Session, LabError> {
-        let (root, id, seed) = (self.root.clone(), self.exercise.id.clone(), self.seed);
+        let (root, id) = (self.root.clone(), self.exercise.id.clone());
+        let target = match self.engine {
+            Some(_) => Target::Engine,
+            None => Target::Shared(self.backend.clone()),
+        };
+        let seed = self.learner_seed;
         self.shutdown().await;
-        remove_dir(&root)?;
-        Session::open(pack, &id, &root, seed).await
+        reset_folder(&root, &target)?;
+        Session::open_on(pack, &id, &root, seed, &target).await
     }
+}
+
+/// Empties an exercise's folder for a reset; on a shared backend the next generation of names
+/// is recorded in it.
+pub fn reset_folder(root: &Path, target: &Target) -> Result<(), LabError> {
+    let generation: u64 = std::fs::read_to_string(root.join("generation"))
+        .ok()
+        .and_then(|g| g.trim().parse().ok())
+        .unwrap_or(0);
+    remove_dir(root)?;
+    if let Target::Shared(_) = target {
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        let path = root.join("generation");
+        write_atomic(&path, (generation + 1).to_string().as_bytes()).map_err(io(&path))?;
+    }
+    Ok(())
 }
 
 /// Removes a lab folder if it exists.

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use super::grader::{Status, run_checks};
 use super::report::{Case, Summary};
-use super::session::{Session, remove_dir};
+use super::session::{Session, Target, remove_dir};
 use crate::pack::{BackendKind, Exercise, Pack};
 
 /// The stage of a verification, for progress reports.
@@ -49,10 +49,13 @@ fn stages(exercise: &Exercise, pack: &Pack) -> usize {
     2 + pack.graders.get(&exercise.id).map_or(0, |g| g.wrong.len())
 }
 
-/// Verifies every exercise of `pack` that supports `backend`, in folders under `scratch`.
+/// Verifies every exercise of `pack` that supports `backend`, in folders under `scratch`,
+/// with the built-in engine or the shared backend of `target`. Each stage takes its own names
+/// (the seed plus the stage's number), so stages never meet on a shared backend.
 pub async fn verify(
     pack: &Pack,
     backend: BackendKind,
+    target: &Target,
     scratch: &Path,
     seed: u64,
     mut progress: impl FnMut(Progress),
@@ -63,6 +66,11 @@ pub async fn verify(
         .filter(|x| x.spec.backends.contains(&backend))
         .collect();
     let total = exercises.iter().map(|x| stages(x, pack)).sum();
+    // A shared backend keeps what earlier runs made: this run takes names of its own.
+    let seed = match target {
+        Target::Engine => seed,
+        Target::Shared(_) => seed ^ (rand::random::<u64>() >> 16),
+    };
     let mut done = 0;
     let mut summary = Summary::default();
     let backend_name = match backend {
@@ -70,6 +78,12 @@ pub async fn verify(
         BackendKind::Localstack => "localstack",
     };
     summary.extra.insert("backend".into(), backend_name.into());
+    if let Target::Shared(b) = target {
+        summary.extra.insert(
+            "missing_capabilities".into(),
+            b.capabilities.missing().into(),
+        );
+    }
     summary.extra.insert("seed".into(), seed.into());
     for exercise in exercises {
         let suite = format!("{} [{backend_name}]", exercise.id);
@@ -95,7 +109,9 @@ pub async fn verify(
             });
             let started = Instant::now();
             let dir = scratch.join(&exercise.id).join(i.to_string());
-            let (status, message) = run_stage(pack, exercise, &dir, seed, script).await;
+            let stage_seed = seed.wrapping_add(done as u64);
+            let (status, message) =
+                run_stage(pack, exercise, &dir, stage_seed, target, script).await;
             let _ = remove_dir(&dir);
             let (message, output) = match status {
                 Status::Pass if !message.is_empty() => (String::new(), Some(message)),
@@ -133,10 +149,11 @@ async fn run_stage(
     exercise: &Exercise,
     dir: &Path,
     seed: u64,
+    target: &Target,
     script: Option<(&str, bool)>,
 ) -> (Status, String) {
     let _ = remove_dir(dir);
-    let session = match Session::open(pack, &exercise.id, dir, seed).await {
+    let session = match Session::open_on(pack, &exercise.id, dir, seed, target).await {
         Ok(s) => s,
         Err(e) => return (Status::Error, e.to_string()),
     };
@@ -157,14 +174,14 @@ async fn run_stage(
     }
     let failed: Vec<&str> = results
         .iter()
-        .filter(|r| r.status != Status::Pass)
+        .filter(|r| !r.status.is_ok())
         .map(|r| r.title.as_str())
         .collect();
     match script {
         Some((_, true)) if !failed.is_empty() => {
             let details: Vec<String> = results
                 .iter()
-                .filter(|r| r.status != Status::Pass)
+                .filter(|r| !r.status.is_ok())
                 .map(|r| format!("\"{}\": {}", r.title, r.message))
                 .collect();
             (

@@ -187,6 +187,10 @@ pub struct CheckSpec {
     /// The message when it fails (the check adds what it saw).
     #[serde(default)]
     pub fail: Option<String>,
+    /// Backend capabilities it needs (`bucket_policies`, `key_policies`, `tls`, …); on a
+    /// backend without one the check is reported as not applicable, never passed.
+    #[serde(default)]
+    pub needs: Vec<String>,
     /// A KMS key's state.
     #[serde(default)]
     pub key: Option<KeyCheck>,
@@ -459,11 +463,25 @@ pub struct Check {
     pub task: Option<u32>,
     /// The failure message.
     pub fail: Option<String>,
+    /// Capabilities it needs.
+    pub needs: Vec<String>,
     /// The kind.
     pub kind: CheckKind,
     /// Its line in the grader file.
     pub line: usize,
 }
+
+/// The backend capabilities a check may need.
+pub const CAPABILITIES: &[&str] = &[
+    "key_policies",
+    "bucket_policies",
+    "data_key_sizes",
+    "cross_account_decrypt_without_key_id",
+    "tls",
+    "identity_policies",
+    "audit_log",
+    "at_rest_encryption",
+];
 
 const KINDS: &str = "key, alias, bucket_encryption, object, simulate, command, round_trip, file, no_plaintext_keys, audit";
 
@@ -475,6 +493,7 @@ impl Check {
             title,
             task,
             fail,
+            needs,
             key,
             alias,
             bucket_encryption,
@@ -513,10 +532,17 @@ impl Check {
                 "add [[check.simulate.request]] tables".into(),
             ));
         }
+        if let Some(unknown) = needs.iter().find(|n| !CAPABILITIES.contains(&n.as_str())) {
+            return Err((
+                format!("check \"{title}\" needs \"{unknown}\", which is not a capability"),
+                format!("use some of: {}", CAPABILITIES.join(", ")),
+            ));
+        }
         Ok(Check {
             title,
             task,
             fail,
+            needs,
             kind: kinds.remove(0),
             line,
         })

@@ -107,9 +107,9 @@ pub struct ExerciseState {
 impl ExerciseState {
     /// Whether the last check passed.
     pub fn passed(&self) -> bool {
-        self.results
-            .as_ref()
-            .is_some_and(|r| !r.is_empty() && r.iter().all(|c| c.status == Status::Pass))
+        self.results.as_ref().is_some_and(|r| {
+            r.iter().any(|c| c.status == Status::Pass) && r.iter().all(|c| c.status.is_ok())
+        })
     }
 }
 
@@ -437,7 +437,7 @@ impl App {
         };
         x.busy = false;
         x.show_trace = false;
-        let passed = results.iter().filter(|r| r.status == Status::Pass).count();
+        let passed = results.iter().filter(|r| r.status.is_ok()).count();
         let all = !results.is_empty() && passed == results.len();
         x.output.push((
             OutputKind::Info,

@@ -27,6 +27,7 @@ use self::app::{App, Effect, Msg};
 use self::theme::Theme;
 use self::worker::{Job, Worker};
 use crate::lab::progress::{DataDir, Progress};
+use crate::lab::session::Target;
 use crate::pack::Pack;
 
 /// Why the TUI stopped.
@@ -48,12 +49,12 @@ fn suspend_for(command: &mut std::process::Command) -> std::io::Result<std::proc
 }
 
 /// Runs the TUI until the learner quits.
-pub fn run(pack: Arc<Pack>, data: DataDir, theme: Theme) -> Result<(), TuiError> {
+pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Result<(), TuiError> {
     let progress_path = data.progress_file();
     let progress = Progress::load(&progress_path).map_err(TuiError::Progress)?;
     let seed = progress.seed;
     let (tx, rx) = channel();
-    let worker = Worker::start(pack.clone(), data, seed, tx.clone());
+    let worker = Worker::start(pack.clone(), data, seed, target, tx.clone());
     let mut terminal = ratatui::init();
     let size = terminal.size()?;
     let mut app = App::new(pack, progress, theme, (size.width, size.height));

@@ -11,6 +11,7 @@ use super::app::Msg;
 use super::worker::{Job, Worker};
 use crate::lab::grader::Status;
 use crate::lab::progress::{DataDir, Progress};
+use crate::lab::session::Target;
 use crate::pack::Pack;
 
 const HELP: &str = "Commands: list | read N | open EXERCISE | check | hint | reset | help | quit. \
@@ -24,13 +25,14 @@ fn wait(rx: &Receiver<Msg>) -> Option<Msg> {
 pub fn run(
     pack: Arc<Pack>,
     data: DataDir,
+    target: Target,
     input: impl BufRead,
     mut out: impl Write,
 ) -> Result<(), String> {
     let progress_path = data.progress_file();
     let mut progress = Progress::load(&progress_path)?;
     let (tx, rx) = channel();
-    let worker = Worker::start(pack.clone(), data, progress.seed, tx);
+    let worker = Worker::start(pack.clone(), data, progress.seed, target, tx);
     let mut open: Option<String> = None;
     let mut vars = std::collections::BTreeMap::new();
     let say = |out: &mut dyn Write, text: &str| {
@@ -101,15 +103,16 @@ pub fn run(
             "check" => {
                 worker.send(Job::Check);
                 if let Some(Msg::CheckDone(results, at)) = wait(&rx) {
-                    let passed = results.iter().filter(|r| r.status == Status::Pass).count();
+                    let passed = results.iter().filter(|r| r.status.is_ok()).count();
                     for r in &results {
                         let word = match r.status {
                             Status::Pass => "PASS",
                             Status::Fail => "FAIL",
                             Status::Error => "ERROR",
+                            Status::NotApplicable => "N/A",
                         };
                         say(&mut out, &format!("{word}: {}", r.title));
-                        if r.status != Status::Pass {
+                        if !matches!(r.status, Status::Pass) {
                             say(&mut out, &format!("  {}", r.message));
                         }
                     }

@@ -191,6 +191,7 @@ fn results(app: &App) -> Paragraph<'_> {
                 Status::Pass => ("✓", "PASS", Role::Pass),
                 Status::Fail => ("✗", "FAIL", Role::Fail),
                 Status::Error => ("!", "ERROR", Role::Warn),
+                Status::NotApplicable => ("–", "N/A", Role::Muted),
             };
             lines.push(Line::from(vec![
                 Span::styled(format!("{mark} {word} "), style(app, role)),

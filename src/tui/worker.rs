@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use super::app::Msg;
 use crate::lab::grader::run_checks;
 use crate::lab::progress::DataDir;
-use crate::lab::session::{Session, remove_dir};
+use crate::lab::session::{Session, Target, reset_folder};
 use crate::pack::Pack;
 
 /// Work for the backend.
@@ -48,9 +48,15 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the worker; its messages arrive on `msgs`.
-    pub fn start(pack: Arc<Pack>, data: DataDir, seed: u64, msgs: Sender<Msg>) -> Worker {
+    pub fn start(
+        pack: Arc<Pack>,
+        data: DataDir,
+        seed: u64,
+        target: Target,
+        msgs: Sender<Msg>,
+    ) -> Worker {
         let (jobs, rx) = channel();
-        let thread = std::thread::spawn(move || run(pack, data, seed, rx, msgs));
+        let thread = std::thread::spawn(move || run(pack, data, seed, target, rx, msgs));
         Worker {
             jobs,
             thread: Some(thread),
@@ -97,6 +103,21 @@ fn files(session: &Session) -> Vec<String> {
     out
 }
 
+fn backend_label(session: &Session) -> String {
+    let b = &session.backend;
+    let missing = b.capabilities.missing();
+    if missing.is_empty() {
+        format!("{} {}", b.name, b.https_endpoint)
+    } else {
+        format!(
+            "{} {} (lacks {})",
+            b.name,
+            b.https_endpoint,
+            missing.join(", ")
+        )
+    }
+}
+
 fn ready(session: &Session) -> Msg {
     Msg::ExerciseReady {
         id: session.exercise.id.clone(),
@@ -107,15 +128,23 @@ fn ready(session: &Session) -> Msg {
             .substitute(&session.exercise.spec.explanation)
             .unwrap_or_else(|_| session.exercise.spec.explanation.clone()),
         vars: session.vars.clone(),
-        backend: format!(
-            "{} {}",
-            session.backend.name, session.backend.https_endpoint
-        ),
+        backend: backend_label(session),
         files: files(session),
     }
 }
 
-fn run(pack: Arc<Pack>, data: DataDir, seed: u64, jobs: Receiver<Job>, msgs: Sender<Msg>) {
+fn run(
+    pack: Arc<Pack>,
+    data: DataDir,
+    seed: u64,
+    target: Target,
+    jobs: Receiver<Job>,
+    msgs: Sender<Msg>,
+) {
+    let backend_name = match &target {
+        Target::Engine => "engine".to_string(),
+        Target::Shared(b) => b.name.clone(),
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -136,7 +165,8 @@ fn run(pack: Arc<Pack>, data: DataDir, seed: u64, jobs: Receiver<Job>, msgs: Sen
                 if let Some(s) = session.take() {
                     rt.block_on(s.shutdown());
                 }
-                match rt.block_on(Session::open(&pack, &id, &data.lab(&id), seed)) {
+                let root = data.lab_on(&id, &backend_name);
+                match rt.block_on(Session::open_on(&pack, &id, &root, seed, &target)) {
                     Ok(s) => {
                         let _ = msgs.send(ready(&s));
                         session = Some(s);
@@ -160,12 +190,12 @@ fn run(pack: Arc<Pack>, data: DataDir, seed: u64, jobs: Receiver<Job>, msgs: Sen
                 let Some(s) = session.take() else { continue };
                 let id = s.exercise.id.clone();
                 rt.block_on(s.shutdown());
-                let root = data.lab(&id);
-                if let Err(e) = remove_dir(&root) {
+                let root = data.lab_on(&id, &backend_name);
+                if let Err(e) = reset_folder(&root, &target) {
                     let _ = msgs.send(Msg::ExerciseFailed(e.to_string()));
                     continue;
                 }
-                match rt.block_on(Session::open(&pack, &id, &root, seed)) {
+                match rt.block_on(Session::open_on(&pack, &id, &root, seed, &target)) {
                     Ok(s) => {
                         let _ = msgs.send(ready(&s));
                         session = Some(s);
