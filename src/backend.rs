@@ -65,17 +65,8 @@ impl Capabilities {
         }
     }
 
-    /// The names of the capabilities graders may ask for.
-    pub const NAMES: &'static [&'static str] = &[
-        "key_policies",
-        "bucket_policies",
-        "data_key_sizes",
-        "cross_account_decrypt_without_key_id",
-        "tls",
-        "identity_policies",
-        "audit_log",
-        "at_rest_encryption",
-    ];
+    /// The names of the capabilities graders may ask for (the pack format's list).
+    pub const NAMES: &'static [&'static str] = crate::pack::CAPABILITIES;
 
     /// The missing ones, for the status bar and reports.
     pub fn missing(&self) -> Vec<&'static str> {
@@ -137,21 +128,33 @@ pub struct Backend {
     pub offline_identities: Option<Arc<IdentitySet>>,
 }
 
-impl Backend {
-    /// The built-in engine.
-    pub fn from_engine(engine: &Engine) -> Backend {
-        let profiles = engine
-            .identities()
-            .identities()
-            .iter()
-            .map(|i| ProfileCredentials {
+/// The lab identities as profiles, with the credentials `credentials` gives each.
+fn profiles(
+    identities: &IdentitySet,
+    credentials: impl Fn(&crate::engine::identity::Identity) -> (String, String),
+) -> Vec<ProfileCredentials> {
+    identities
+        .identities()
+        .iter()
+        .map(|i| {
+            let (access_key_id, secret) = credentials(i);
+            ProfileCredentials {
                 profile: i.profile.clone(),
                 account: i.caller.account.clone(),
                 arn: i.caller.principal_arn.clone(),
-                access_key_id: i.access_key_id.clone(),
-                secret_access_key: Zeroizing::new(i.secret.expose().to_string()),
-            })
-            .collect();
+                access_key_id,
+                secret_access_key: Zeroizing::new(secret),
+            }
+        })
+        .collect()
+}
+
+impl Backend {
+    /// The built-in engine.
+    pub fn from_engine(engine: &Engine) -> Backend {
+        let profiles = profiles(engine.identities(), |i| {
+            (i.access_key_id.clone(), i.secret.expose().to_string())
+        });
         Backend {
             name: "engine".into(),
             region: engine.region().to_string(),
@@ -172,17 +175,9 @@ impl Backend {
     pub fn endpoint(name: &str, endpoint: &str, region: &str) -> Result<Backend, String> {
         let identities = IdentitySet::parse(DEFAULT_IDENTITIES, "default identities", None)
             .map_err(|e| e.to_string())?;
-        let profiles = identities
-            .identities()
-            .iter()
-            .map(|i| ProfileCredentials {
-                profile: i.profile.clone(),
-                account: i.caller.account.clone(),
-                arn: i.caller.principal_arn.clone(),
-                access_key_id: i.caller.account.clone(),
-                secret_access_key: Zeroizing::new("test".to_string()),
-            })
-            .collect();
+        let profiles = profiles(&identities, |i| {
+            (i.caller.account.clone(), "test".to_string())
+        });
         let endpoint = endpoint.trim_end_matches('/').to_string();
         Ok(Backend {
             name: name.to_string(),

@@ -240,7 +240,12 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
         let explanation = session
             .substitute(&session.exercise.spec.explanation)
             .unwrap_or_else(|_| session.exercise.spec.explanation.clone());
-        let info = (session.seed, session.backend.name.clone(), explanation);
+        let info = (
+            session.seed,
+            session.backend.name.clone(),
+            explanation,
+            session.backend.capabilities.missing(),
+        );
         session.shutdown().await;
         anyhow::Ok((results, info))
     })?;
