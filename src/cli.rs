@@ -154,7 +154,12 @@ fn state_dir(args: &StateArgs) -> Result<PathBuf> {
 
 /// Parses the command line and runs the command.
 pub fn run() -> Result<ExitCode> {
-    let cli = Cli::parse();
+    let result = dispatch(Cli::parse());
+    crate::lab_cli::stop_container();
+    result
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => lab(&cli),
         Some(Command::List { json }) => crate::lab_cli::list(&cli.lab, json),

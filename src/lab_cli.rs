@@ -44,17 +44,59 @@ pub enum BackendName {
     All,
 }
 
-/// The LocalStack endpoint, or a message that says how to get one.
-pub fn localstack_endpoint(explicit: Option<&str>) -> Result<String> {
+/// The LocalStack container started for this process, if any: removed by [`stop_container`].
+static CONTAINER: std::sync::Mutex<Option<keylab::localstack::Container>> =
+    std::sync::Mutex::new(None);
+
+/// Removes the LocalStack container this process started.
+pub fn stop_container() {
+    let container = CONTAINER.lock().ok().and_then(|mut c| c.take());
+    if let Some(container) = container
+        && let Ok(rt) = runtime()
+    {
+        rt.block_on(async move { drop(container) });
+    }
+}
+
+/// The LocalStack endpoint: `--endpoint`, `KEYLAB_LOCALSTACK_ENDPOINT`, or a container started
+/// in Docker (with a progress line while it starts); otherwise a message that says how to get
+/// one.
+pub async fn localstack_endpoint(explicit: Option<&str>) -> Result<String> {
     if let Some(e) = explicit {
         return Ok(e.to_string());
     }
-    match std::env::var("KEYLAB_LOCALSTACK_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Ok(e),
-        _ => bail!(
-            "--backend localstack needs a running LocalStack: start one without Docker with `scripts/localstack-host start` (it prints the endpoint), or with Docker (`docker run -p 4566:4566 localstack/localstack:4.9.2`), then set KEYLAB_LOCALSTACK_ENDPOINT=http://127.0.0.1:4566 or pass --endpoint URL"
-        ),
+    if let Ok(e) = std::env::var("KEYLAB_LOCALSTACK_ENDPOINT")
+        && !e.is_empty()
+    {
+        return Ok(e);
     }
+    if !keylab::localstack::docker_available() {
+        bail!("--backend localstack: {}", keylab::localstack::NO_DOCKER);
+    }
+    eprint!(
+        "keylab: starting localstack/localstack:{} in Docker (the first start pulls the image)",
+        keylab::localstack::IMAGE_TAG
+    );
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ticker = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                eprint!(".");
+            }
+        })
+    };
+    let started = keylab::localstack::start().await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = ticker.join();
+    eprintln!();
+    let (container, endpoint) = started.map_err(|e| anyhow!("--backend localstack: {e}"))?;
+    eprintln!("keylab: LocalStack answers at {endpoint}");
+    if let Ok(mut slot) = CONTAINER.lock() {
+        *slot = Some(container);
+    }
+    Ok(endpoint)
 }
 
 /// Connects to a shared backend and probes what it enforces.
@@ -92,7 +134,7 @@ impl LabArgs {
                 bail!("--backend all is for `keylab verify`; choose engine or localstack")
             }
         };
-        let endpoint = localstack_endpoint(self.endpoint.as_deref())?;
+        let endpoint = localstack_endpoint(self.endpoint.as_deref()).await?;
         let backend = connect(name, &endpoint).await?;
         Ok((Target::Shared(backend), name.to_string()))
     }
@@ -557,7 +599,7 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
         let target = match kind {
             BackendKind::Engine => Target::Engine,
             BackendKind::Localstack => {
-                let endpoint = localstack_endpoint(lab.endpoint.as_deref())?;
+                let endpoint = rt.block_on(localstack_endpoint(lab.endpoint.as_deref()))?;
                 Target::Shared(rt.block_on(connect("localstack", &endpoint))?)
             }
         };

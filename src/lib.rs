@@ -11,6 +11,7 @@ pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod lab;
+pub mod localstack;
 pub mod pack;
 pub mod policy;
 pub mod sdk;

@@ -280,12 +280,14 @@ fn verify_fails_when_a_solution_breaks_or_a_wrong_variant_passes() {
         .args(["verify", "--backend", "localstack"])
         .env("KEYLAB_DATA_DIR", data.path())
         .env_remove("KEYLAB_LOCALSTACK_ENDPOINT")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .output()
         .unwrap();
     assert_eq!(nowhere.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&nowhere.stderr);
     assert!(
-        String::from_utf8_lossy(&nowhere.stderr).contains("scripts/localstack-host start"),
-        "without an endpoint the error says how to get one"
+        said.contains("no Docker daemon answers") && said.contains("scripts/localstack-host start"),
+        "without an endpoint or Docker the error says how to get LocalStack: {said}"
     );
 }
 
