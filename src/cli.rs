@@ -185,13 +185,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
 /// `keylab` with no command: the TUI, or `--plain` line by line.
 fn lab(cli: &Cli) -> Result<ExitCode> {
     use keylab::tui;
-    let pack = tui::open_pack(cli.lab.pack.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
-    let data = match &cli.lab.data_dir {
-        Some(d) => keylab::lab::progress::DataDir(d.clone()),
-        None => {
-            keylab::lab::progress::DataDir::default_location().map_err(|e| anyhow::anyhow!(e))?
-        }
-    };
+    let pack = std::sync::Arc::new(cli.lab.pack()?);
+    let data = cli.lab.data()?;
     let target = crate::lab_cli::target_blocking(&cli.lab)?;
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());

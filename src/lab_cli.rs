@@ -141,11 +141,21 @@ impl LabArgs {
 }
 
 impl LabArgs {
-    fn pack(&self) -> Result<Pack> {
+    /// The pack, the data directory and the learner's progress, as every exercise command
+    /// needs them.
+    fn learner(&self) -> Result<(Pack, DataDir, Progress)> {
+        let data = self.data()?;
+        let progress = load_progress(&data)?;
+        Ok((self.pack()?, data, progress))
+    }
+
+    /// The pack: `--pack DIR` or the built-in one.
+    pub fn pack(&self) -> Result<Pack> {
         Pack::open(self.pack.as_deref()).map_err(|e| anyhow!("{e}"))
     }
 
-    fn data(&self) -> Result<DataDir> {
+    /// The data directory: `--data-dir`, `KEYLAB_DATA_DIR` or the user's data directory.
+    pub fn data(&self) -> Result<DataDir> {
         match &self.data_dir {
             Some(d) => Ok(DataDir(d.clone())),
             None => DataDir::default_location().map_err(|e| anyhow!(e)),
@@ -272,9 +282,7 @@ pub fn list(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
 
 /// `keylab check`.
 pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
-    let pack = lab.pack()?;
-    let data = lab.data()?;
-    let mut progress = load_progress(&data)?;
+    let (pack, data, mut progress) = lab.learner()?;
     let rt = runtime()?;
     let (results, session_info) = rt.block_on(async {
         let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
@@ -350,9 +358,7 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
 
 /// `keylab hint`.
 pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
-    let pack = lab.pack()?;
-    let data = lab.data()?;
-    let mut progress = load_progress(&data)?;
+    let (pack, data, mut progress) = lab.learner()?;
     let x = pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
     let entry = progress.entry(exercise);
     let total = x.spec.hints.len();
@@ -374,9 +380,7 @@ pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
 
 /// `keylab reset`.
 pub fn reset(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
-    let pack = lab.pack()?;
-    let data = lab.data()?;
-    let progress = load_progress(&data)?;
+    let (pack, data, progress) = lab.learner()?;
     pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -395,9 +399,7 @@ pub fn reset(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
 
 /// `keylab progress`.
 pub fn progress(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
-    let pack = lab.pack()?;
-    let data = lab.data()?;
-    let progress = load_progress(&data)?;
+    let (pack, _, progress) = lab.learner()?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&progress)?);
         return Ok(ExitCode::SUCCESS);
@@ -430,9 +432,7 @@ pub fn progress(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
 
 /// `keylab run`.
 pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
-    let pack = lab.pack()?;
-    let data = lab.data()?;
-    let progress = load_progress(&data)?;
+    let (pack, data, progress) = lab.learner()?;
     let script = match (&args.script, args.command.is_empty()) {
         (Some(path), true) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the script {}", path.display()))?,
@@ -520,9 +520,7 @@ fn exports(
 
 /// `keylab env`: the export lines for the exercise's backend served on the default ports.
 pub fn env(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
-    let pack = lab.pack()?;
-    let data = lab.data()?;
-    let progress = load_progress(&data)?;
+    let (pack, data, progress) = lab.learner()?;
     let rt = runtime()?;
     rt.block_on(async {
         let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
@@ -550,9 +548,7 @@ pub fn env(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
 
 /// `keylab shell`: the learner's `$SHELL` in the workspace, with the backend running.
 pub fn shell(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
-    let pack = lab.pack()?;
-    let data = lab.data()?;
-    let progress = load_progress(&data)?;
+    let (pack, data, progress) = lab.learner()?;
     let rt = runtime()?;
     let status = rt.block_on(async {
         let session = open(lab, &pack, &data, &progress, &args.exercise).await?;

@@ -25,7 +25,8 @@ use super::{CmdError, Ctx};
 /// The content-encryption algorithm of S3 Encryption Client v2.
 pub const CEK_ALG: &str = "AES/GCM/NoPadding";
 
-const COMMANDS: &[&str] = &[
+/// The `crypto` commands.
+pub const COMMANDS: &[&str] = &[
     "context",
     "decrypt",
     "encrypt",

@@ -135,7 +135,8 @@ pub struct Console<'a> {
     profile: String,
 }
 
-const SERVICES: &[&str] = &["iam", "kms", "s3", "s3api"];
+/// The `aws` services the console serves.
+pub const SERVICES: &[&str] = &["iam", "kms", "s3", "s3api"];
 
 const HELP: &str = "\
 Commands (AWS CLI syntax, run against the lab backend):
@@ -357,9 +358,7 @@ impl<'a> Console<'a> {
     }
 
     fn ls(&self) -> Result<String, CmdError> {
-        let mut names = Vec::new();
-        walk(&self.workspace, &self.workspace, &mut names);
-        names.sort();
+        let names = workspace_files(&self.workspace);
         Ok(names.iter().map(|n| format!("{n}\n")).collect())
     }
 
@@ -389,6 +388,14 @@ impl<'a> Console<'a> {
         }
         Ok(String::new())
     }
+}
+
+/// Every file under a workspace, as sorted `/`-separated relative paths.
+pub fn workspace_files(root: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    walk(root, root, &mut names);
+    names.sort();
+    names
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {

@@ -22,6 +22,9 @@ fn positionals(p: &mut Parsed) -> Vec<String> {
     out
 }
 
+/// The `aws s3` commands.
+pub const COMMANDS: &[&str] = &["cp", "ls", "mb", "rb", "rm"];
+
 /// Runs `aws s3 <command> …`, returning the text the CLI prints.
 pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, CmdError> {
     let client =
@@ -196,7 +199,7 @@ pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, 
         }
         _ => Err(CmdError::invalid_choice(
             "command",
-            ["cp", "ls", "mb", "rb", "rm"].into_iter(),
+            COMMANDS.iter().copied(),
         )),
     }
 }

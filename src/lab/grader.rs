@@ -722,8 +722,13 @@ async fn no_plaintext_keys(session: &Session, c: &NoPlaintextKeysCheck) -> Resul
                 .unwrap_or(&session.exercise.spec.profile),
         ),
     )?;
-    let mut files = Vec::new();
-    collect(&session.workspace, &session.workspace, &mut files);
+    let files: Vec<(String, Vec<u8>)> = crate::console::workspace_files(&session.workspace)
+        .into_iter()
+        .filter_map(|name| {
+            let bytes = std::fs::read(session.workspace.join(&name)).ok()?;
+            Some((name, bytes))
+        })
+        .collect();
     let mut wrapped: Vec<(String, Value)> = Vec::new();
     for (name, bytes) in &files {
         let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
@@ -766,18 +771,4 @@ async fn no_plaintext_keys(session: &Session, c: &NoPlaintextKeysCheck) -> Resul
         }
     }
     Ok(())
-}
-
-fn collect(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(root, &path, out);
-        } else if let (Ok(rel), Ok(bytes)) = (path.strip_prefix(root), std::fs::read(&path)) {
-            out.push((rel.to_string_lossy().into_owned(), bytes));
-        }
-    }
 }

@@ -816,7 +816,7 @@ fn complete(x: &mut ExerciseState) {
     let files: Vec<String> = x.files.clone();
     let candidates: Vec<String> = match done.as_slice() {
         [] => TOP_WORDS.iter().map(|s| s.to_string()).collect(),
-        ["aws"] => ["iam", "kms", "s3", "s3api"]
+        ["aws"] => crate::console::SERVICES
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -826,7 +826,7 @@ fn complete(x: &mut ExerciseState) {
         ["aws", "s3api"] => crate::console::s3api::operations()
             .map(str::to_string)
             .collect(),
-        ["aws", "s3"] => ["cp", "ls", "mb", "rb", "rm"]
+        ["aws", "s3"] => crate::console::s3::COMMANDS
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -834,17 +834,10 @@ fn complete(x: &mut ExerciseState) {
             .map(|o| format!("--{o}"))
             .chain(["--profile", "--output", "--query"].map(String::from))
             .collect(),
-        ["crypto"] => [
-            "context",
-            "decrypt",
-            "encrypt",
-            "get-object",
-            "inspect-blob",
-            "put-object",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
+        ["crypto"] => crate::console::crypto::COMMANDS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         _ if partial.starts_with("fileb://") || partial.starts_with("file://") => {
             let prefix = if partial.starts_with("fileb://") {
                 "fileb://"

@@ -13,7 +13,6 @@ pub mod theme;
 pub mod view;
 pub mod worker;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::channel;
 use std::time::Duration;
@@ -132,9 +131,4 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
     ratatui::restore();
     worker.stop();
     result
-}
-
-/// Loads the pack and the data directory the way the binary does.
-pub fn open_pack(dir: Option<&Path>) -> Result<Arc<Pack>, String> {
-    Pack::open(dir).map(Arc::new).map_err(|e| e.to_string())
 }

@@ -72,15 +72,46 @@ macro_rules! object_output {
             $($extra)*
             ..Default::default()
         };
-        describe_encryption(
-            &object.encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        describe_customer(&object.encryption, &mut output.sse_customer_algorithm, &mut output.sse_customer_key_md5);
+        describe!(output, &object.encryption);
         output
     }};
+}
+
+/// Fills an output's encryption fields (server-side and customer-key) from an object's
+/// encryption; every write and read output has the same field names.
+macro_rules! describe {
+    ($output:ident, $encryption:expr) => {{
+        let encryption: &ObjectEncryption = $encryption;
+        describe_encryption(
+            encryption,
+            &mut $output.server_side_encryption,
+            &mut $output.ssekms_key_id,
+            &mut $output.bucket_key_enabled,
+        );
+        describe_customer(
+            encryption,
+            &mut $output.sse_customer_algorithm,
+            &mut $output.sse_customer_key_md5,
+        );
+    }};
+}
+
+/// The encryption headers of a write input (PutObject, CopyObject and CreateMultipartUpload
+/// name them alike).
+macro_rules! write_headers {
+    ($input:expr) => {
+        WriteHeaders {
+            customer: sse_c::Headers {
+                algorithm: $input.sse_customer_algorithm.as_deref(),
+                key: $input.sse_customer_key.as_deref(),
+                key_md5: $input.sse_customer_key_md5.as_deref(),
+                sse: $input.server_side_encryption.as_ref().map(|s| s.as_str()),
+            },
+            kms_key_id: $input.ssekms_key_id.as_deref(),
+            context: $input.ssekms_encryption_context.as_deref(),
+            bucket_key_enabled: $input.bucket_key_enabled,
+        }
+    };
 }
 const STORED_WITH_SSE_C: &str = "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.";
 
@@ -661,6 +692,35 @@ impl S3Engine {
         Ok(file)
     }
 
+    /// Encrypts and stores a new single-part object (PutObject, CopyObject): makes its keys as
+    /// `plan` says, seals the body into a new file and replaces any object under `key`.
+    /// Returns what was stored, without the body.
+    #[allow(clippy::too_many_arguments)]
+    fn store_new<T>(
+        &self,
+        req: &S3Request<T>,
+        bucket: &str,
+        key: &str,
+        plan: WritePlan,
+        plaintext: &[u8],
+        content_type: Option<String>,
+        metadata: BTreeMap<String, String>,
+    ) -> S3Result<Object> {
+        let (encryption, keys) = self.new_keys(req, bucket, key, plan)?;
+        let object = Object {
+            file: self.write_body(&keys, object_arn(bucket, key).as_bytes(), plaintext)?,
+            parts: Vec::new(),
+            size: plaintext.len() as u64,
+            etag: etag_for(&encryption, plaintext),
+            modified: self.clock.now().unix_timestamp(),
+            content_type,
+            metadata,
+            encryption,
+        };
+        self.put_stored(bucket, key, object.clone())?;
+        Ok(object)
+    }
+
     /// Removes the files of an object that is gone.
     fn remove_files(&self, object: &Object) {
         let dir = self.objects_dir();
@@ -849,21 +909,7 @@ impl S3 for S3Engine {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let input = &req.input;
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
-        let plan = self.plan_write(
-            &req,
-            &bucket,
-            WriteHeaders {
-                customer: sse_c::Headers {
-                    algorithm: input.sse_customer_algorithm.as_deref(),
-                    key: input.sse_customer_key.as_deref(),
-                    key_md5: input.sse_customer_key_md5.as_deref(),
-                    sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
-                },
-                kms_key_id: input.ssekms_key_id.as_deref(),
-                context: input.ssekms_encryption_context.as_deref(),
-                bucket_key_enabled: input.bucket_key_enabled,
-            },
-        )?;
+        let plan = self.plan_write(&req, &bucket, write_headers!(input))?;
         let metadata: BTreeMap<String, String> = input
             .metadata
             .clone()
@@ -871,35 +917,20 @@ impl S3 for S3Engine {
             .unwrap_or_default();
         let content_type = input.content_type.as_ref().map(ToString::to_string);
         let plaintext = read_body(req.input.body.take()).await?;
-        let (encryption, keys) = self.new_keys(&req, &bucket, &key, plan)?;
-        let etag = etag_for(&encryption, &plaintext);
-        let file = self.write_body(&keys, object_arn(&bucket, &key).as_bytes(), &plaintext)?;
-        let object = Object {
-            file,
-            parts: Vec::new(),
-            size: plaintext.len() as u64,
-            etag: etag.clone(),
-            modified: self.clock.now().unix_timestamp(),
+        let stored = self.store_new(
+            &req,
+            &bucket,
+            &key,
+            plan,
+            &plaintext,
             content_type,
             metadata,
-            encryption: encryption.clone(),
-        };
-        self.put_stored(&bucket, &key, object)?;
+        )?;
         let mut output = PutObjectOutput {
-            e_tag: Some(ETag::Strong(etag)),
+            e_tag: Some(ETag::Strong(stored.etag.clone())),
             ..Default::default()
         };
-        describe_encryption(
-            &encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        describe_customer(
-            &encryption,
-            &mut output.sse_customer_algorithm,
-            &mut output.sse_customer_key_md5,
-        );
+        describe!(output, &stored.encryption);
         Ok(S3Response::new(output))
     }
 
@@ -965,21 +996,7 @@ impl S3 for S3Engine {
                 sse: None,
             },
         )?;
-        let plan = self.plan_write(
-            &req,
-            &bucket,
-            WriteHeaders {
-                customer: sse_c::Headers {
-                    algorithm: input.sse_customer_algorithm.as_deref(),
-                    key: input.sse_customer_key.as_deref(),
-                    key_md5: input.sse_customer_key_md5.as_deref(),
-                    sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
-                },
-                kms_key_id: input.ssekms_key_id.as_deref(),
-                context: input.ssekms_encryption_context.as_deref(),
-                bucket_key_enabled: input.bucket_key_enabled,
-            },
-        )?;
+        let plan = self.plan_write(&req, &bucket, write_headers!(input))?;
         let plaintext = self.object_plaintext(
             &req,
             source_bucket,
@@ -999,40 +1016,24 @@ impl S3 for S3Engine {
         } else {
             (source.metadata.clone(), source.content_type.clone())
         };
-        let (encryption, keys) = self.new_keys(&req, &bucket, &key, plan)?;
-        let etag = etag_for(&encryption, &plaintext);
-        let file = self.write_body(&keys, object_arn(&bucket, &key).as_bytes(), &plaintext)?;
-        let modified = self.clock.now().unix_timestamp();
-        let object = Object {
-            file,
-            parts: Vec::new(),
-            size: plaintext.len() as u64,
-            etag: etag.clone(),
-            modified,
+        let stored = self.store_new(
+            &req,
+            &bucket,
+            &key,
+            plan,
+            &plaintext,
             content_type,
             metadata,
-            encryption: encryption.clone(),
-        };
-        self.put_stored(&bucket, &key, object)?;
+        )?;
         let mut output = CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
-                e_tag: Some(ETag::Strong(etag)),
-                last_modified: Some(timestamp(modified)),
+                e_tag: Some(ETag::Strong(stored.etag.clone())),
+                last_modified: Some(timestamp(stored.modified)),
                 ..Default::default()
             }),
             ..Default::default()
         };
-        describe_encryption(
-            &encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        describe_customer(
-            &encryption,
-            &mut output.sse_customer_algorithm,
-            &mut output.sse_customer_key_md5,
-        );
+        describe!(output, &stored.encryption);
         Ok(S3Response::new(output))
     }
 
@@ -1042,21 +1043,7 @@ impl S3 for S3Engine {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let input = &req.input;
         let (bucket, key) = (input.bucket.clone(), input.key.clone());
-        let plan = self.plan_write(
-            &req,
-            &bucket,
-            WriteHeaders {
-                customer: sse_c::Headers {
-                    algorithm: input.sse_customer_algorithm.as_deref(),
-                    key: input.sse_customer_key.as_deref(),
-                    key_md5: input.sse_customer_key_md5.as_deref(),
-                    sse: input.server_side_encryption.as_ref().map(|s| s.as_str()),
-                },
-                kms_key_id: input.ssekms_key_id.as_deref(),
-                context: input.ssekms_encryption_context.as_deref(),
-                bucket_key_enabled: input.bucket_key_enabled,
-            },
-        )?;
+        let plan = self.plan_write(&req, &bucket, write_headers!(input))?;
         let (encryption, _keys) = self.new_keys(&req, &bucket, &key, plan)?;
         let upload = Upload {
             key: key.clone(),
@@ -1083,17 +1070,7 @@ impl S3 for S3Engine {
             upload_id: Some(upload_id),
             ..Default::default()
         };
-        describe_encryption(
-            &encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        describe_customer(
-            &encryption,
-            &mut output.sse_customer_algorithm,
-            &mut output.sse_customer_key_md5,
-        );
+        describe!(output, &encryption);
         Ok(S3Response::new(output))
     }
 
@@ -1170,17 +1147,7 @@ impl S3 for S3Engine {
             e_tag: Some(ETag::Strong(etag)),
             ..Default::default()
         };
-        describe_encryption(
-            &upload.encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        describe_customer(
-            &upload.encryption,
-            &mut output.sse_customer_algorithm,
-            &mut output.sse_customer_key_md5,
-        );
+        describe!(output, &upload.encryption);
         Ok(S3Response::new(output))
     }
 
