@@ -640,3 +640,193 @@ pub fn compare(args: CompareBenchArgs) -> Result<ExitCode> {
     drop(engine);
     Ok(ExitCode::SUCCESS)
 }
+
+/// `keylab bench mask`.
+#[derive(Debug, clap::Args)]
+pub struct MaskBenchArgs {
+    /// Rows of the generated customers table
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rows: u32,
+    /// Runs per configuration (the fastest is reported)
+    #[arg(long, default_value_t = 2)]
+    pub runs: usize,
+    /// The Python interpreter for the baseline (skipped when it cannot start)
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+}
+
+/// The rule sets the benchmark times, over six sensitive columns of `customers`.
+const MASK_RULE_SETS: &[(&str, &str)] = &[
+    ("one-hmac", "email → hmac_token"),
+    (
+        "mask-and-hmac",
+        "name → redact, email → hmac_token, phone/ssn → mask last 4, card → mask 6+4, birth_date → year",
+    ),
+    (
+        "fpe",
+        "name → redact, email → hmac_token, phone/ssn → FF1, card → FF1 6+4 Luhn, birth_date → year",
+    ),
+];
+
+fn mask_rules(set: &str) -> String {
+    let rule = |column: &str, body: &str| format!("\n[[rule]]\ncolumn = \"{column}\"\n{body}\n");
+    let mut out =
+        String::from("format_version = 1\n[key]\nsource = \"env:KEYLAB_BENCH_MASK_KEY\"\n");
+    out.push_str(&rule(
+        "email",
+        "op = \"hmac_token\"\ndomain = \"email\"\nnormalize = \"email\"",
+    ));
+    if set == "one-hmac" {
+        return out;
+    }
+    out.push_str(&rule("name", "op = \"redact\""));
+    out.push_str(&rule("birth_date", "op = \"generalize\"\nto = \"year\""));
+    if set == "mask-and-hmac" {
+        out.push_str(&rule(
+            "phone",
+            "op = \"mask\"\nkeep_last = 4\nignore = \"-\"",
+        ));
+        out.push_str(&rule("ssn", "op = \"mask\"\nkeep_last = 4\nignore = \"-\""));
+        out.push_str(&rule(
+            "card_number",
+            "op = \"mask\"\nkeep_first = 6\nkeep_last = 4",
+        ));
+    } else {
+        out.push_str(&rule("phone", "op = \"fpe\""));
+        out.push_str(&rule("ssn", "op = \"fpe\""));
+        out.push_str(&rule(
+            "card_number",
+            "op = \"fpe\"\nkeep_prefix = 6\nkeep_suffix = 4\nluhn = true",
+        ));
+    }
+    out
+}
+
+/// Runs a command to completion, sampling its peak resident memory; returns seconds and MB.
+fn timed_child(mut command: Command) -> Result<(f64, Option<f64>)> {
+    let started = Instant::now();
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot start the benchmark child")?;
+    let pid = child.id();
+    let mut peak = None;
+    let status = loop {
+        if let Some(kb) = proc_status_kb(pid, "VmHWM:") {
+            peak = Some(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let secs = started.elapsed().as_secs_f64();
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut err)?;
+        }
+        bail!("the benchmark child failed: {}", err.trim());
+    }
+    Ok((secs, peak.map(|k| k as f64 / 1024.0)))
+}
+
+/// Times `keylab mask` on a generated table, one thread and every core, beside the plain
+/// Python script in `benches/mask_baseline.py` doing the same rules.
+pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
+    let dir = tempfile::tempdir()?;
+    let input = dir.path().join("customers.csv");
+    let started = Instant::now();
+    let csv = keylab::mask::generate::table("customers", args.rows, 42)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    std::fs::write(&input, &csv)?;
+    let mb = csv.len() as f64 / 1e6;
+    drop(csv);
+    println!(
+        "keylab mask benchmark: {} rows of generated customers ({mb:.0} MB, made in {:.1} s), best of {} runs",
+        args.rows,
+        started.elapsed().as_secs_f64(),
+        args.runs
+    );
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    let exe = std::env::current_exe()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/mask_baseline.py");
+    println!(
+        "  {:<14} {:>8} {:>12} {:>9} {:>10}",
+        "rule set", "threads", "rows/s", "MB/s", "peak RSS"
+    );
+    let mut table = Vec::new();
+    for (set, what) in MASK_RULE_SETS {
+        let rules = dir.path().join(format!("{set}.toml"));
+        std::fs::write(&rules, mask_rules(set))?;
+        let mut best_single = f64::MAX;
+        for threads in [1, cores] {
+            let mut best: Option<(f64, Option<f64>)> = None;
+            for _ in 0..args.runs.max(1) {
+                let mut command = Command::new(&exe);
+                command
+                    .args(["mask", "--rules"])
+                    .arg(&rules)
+                    .arg("--threads")
+                    .arg(threads.to_string())
+                    .arg(&input)
+                    .arg("-o")
+                    .arg(dir.path().join("out.csv"))
+                    .env("KEYLAB_BENCH_MASK_KEY", &key);
+                let run = timed_child(command)?;
+                if best.is_none_or(|b| run.0 < b.0) {
+                    best = Some(run);
+                }
+            }
+            let (secs, peak) = best.expect("at least one run");
+            if threads == 1 {
+                best_single = secs;
+            }
+            println!(
+                "  {set:<14} {threads:>8} {:>12.0} {:>9.1} {:>7.1} MB",
+                args.rows as f64 / secs,
+                mb / secs,
+                peak.unwrap_or(0.0)
+            );
+            table.push(json!({"rules": set, "threads": threads, "rows_per_s": args.rows as f64 / secs, "mb_per_s": mb / secs, "peak_rss_mb": peak}));
+        }
+        if *set == "fpe" {
+            println!("    ({what})");
+            continue;
+        }
+        let mut python = Command::new(&args.python);
+        python
+            .arg(&script)
+            .arg(set)
+            .arg(&input)
+            .arg(dir.path().join("py.csv"))
+            .arg(&key);
+        match timed_child(python) {
+            Ok((secs, peak)) => {
+                println!(
+                    "  {:<14} {:>8} {:>12.0} {:>9.1} {:>7.1} MB   keylab is {:.1}× faster on one thread, {:.1}× on {cores}",
+                    format!("{set} (py)"),
+                    1,
+                    args.rows as f64 / secs,
+                    mb / secs,
+                    peak.unwrap_or(0.0),
+                    secs / best_single,
+                    secs / table.last().map_or(secs, |r| args.rows as f64
+                        / r["rows_per_s"].as_f64().unwrap_or(1.0)),
+                );
+                if *set == "one-hmac" {
+                    let ours = std::fs::read(dir.path().join("out.csv"))?;
+                    let theirs = std::fs::read(dir.path().join("py.csv"))?;
+                    if ours != theirs {
+                        bail!("keylab and the Python baseline disagree on the one-hmac output");
+                    }
+                }
+            }
+            Err(e) => println!("  (the Python baseline did not run: {e})"),
+        }
+        println!("    ({what})");
+    }
+    Ok(ExitCode::SUCCESS)
+}

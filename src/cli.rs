@@ -66,6 +66,9 @@ enum Command {
     Shell(crate::lab_cli::EnvArgs),
     /// Prove a pack: setup fails, the solution passes, every wrong variant fails.
     Verify(crate::lab_cli::VerifyArgs),
+    /// Mask, tokenise and anonymise CSV or JSON Lines with a rules file; analyze k-anonymity;
+    /// generate synthetic data.
+    Mask(crate::mask_cli::MaskArgs),
     /// Run and manage the built-in AWS engine (KMS over the real wire protocol).
     #[command(subcommand)]
     Engine(EngineCommand),
@@ -96,6 +99,8 @@ enum BenchCommand {
     Tui(crate::bench::TuiBenchArgs),
     /// The engine against LocalStack with the same client.
     Compare(crate::bench::CompareBenchArgs),
+    /// `keylab mask` rows per second, one thread and every core, against plain Python.
+    Mask(crate::bench::MaskBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +176,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Env(args)) => crate::lab_cli::env(&cli.lab, &args),
         Some(Command::Shell(args)) => crate::lab_cli::shell(&cli.lab, &args),
         Some(Command::Verify(args)) => crate::lab_cli::verify(&cli.lab, &args),
+        Some(Command::Mask(args)) => crate::mask_cli::run(args),
         Some(Command::Engine(EngineCommand::Serve(args))) => serve(args),
         Some(Command::Engine(EngineCommand::Reset(args))) => reset(&args),
         Some(Command::Engine(EngineCommand::Audit(args))) => show_audit(&args),
@@ -179,6 +185,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Bench(BenchCommand::Verify(args))) => crate::bench::verify(args),
         Some(Command::Bench(BenchCommand::Tui(args))) => crate::bench::tui(args),
         Some(Command::Bench(BenchCommand::Compare(args))) => crate::bench::compare(args),
+        Some(Command::Bench(BenchCommand::Mask(args))) => crate::bench::mask(args),
     }
 }
 

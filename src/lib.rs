@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod fuzzing;
 pub mod lab;
 pub mod localstack;
+pub mod mask;
 pub mod pack;
 pub mod policy;
 pub mod sdk;

@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod lab_cli;
+mod mask_cli;
 
 use std::process::ExitCode;
 

@@ -76,12 +76,19 @@ fn assert_results_v3(v: &Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_repo_pack_verifies_on_the_engine_with_three_exercises() {
+async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
     let pack = Pack::embedded().expect("the embedded pack loads");
     let ids: Vec<&str> = pack.exercises.iter().map(|x| x.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["kms-envelope", "https-only-bucket", "cross-account-decrypt"]
+        [
+            "kms-envelope",
+            "https-only-bucket",
+            "cross-account-decrypt",
+            "mask-pseudonymise",
+            "password-storage",
+            "k-anonymity"
+        ]
     );
     let scratch = tempfile::tempdir().unwrap();
     let mut seen = 0;
@@ -105,7 +112,7 @@ async fn the_repo_pack_verifies_on_the_engine_with_three_exercises() {
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
     let wrong: usize = pack.graders.values().map(|g| g.wrong.len()).sum();
-    assert_eq!(summary.cases.len(), 3 * 2 + wrong);
+    assert_eq!(summary.cases.len(), pack.exercises.len() * 2 + wrong);
     assert!(
         wrong >= 9,
         "every exercise ships several known-wrong variants"
@@ -119,15 +126,16 @@ async fn the_repo_pack_verifies_on_the_engine_with_three_exercises() {
     let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("JUnit parses");
     assert_eq!(parsed.tests, summary.cases.len());
     assert_eq!(parsed.failures, 0);
-    assert_eq!(parsed.test_suites.len(), 3);
+    assert_eq!(parsed.test_suites.len(), pack.exercises.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_check_kind_passes_on_the_solution_and_catches_its_misconception() {
     let pack = Pack::open(Some(&kinds_pack())).expect("the kinds pack loads");
-    let kinds: std::collections::BTreeSet<&str> = pack.graders["all-kinds"]
-        .checks
-        .iter()
+    let kinds: std::collections::BTreeSet<&str> = pack
+        .graders
+        .values()
+        .flat_map(|g| &g.checks)
         .map(|c| match &c.kind {
             keylab::pack::CheckKind::Key(_) => "key",
             keylab::pack::CheckKind::Alias(_) => "alias",
@@ -139,9 +147,15 @@ async fn every_check_kind_passes_on_the_solution_and_catches_its_misconception()
             keylab::pack::CheckKind::File(_) => "file",
             keylab::pack::CheckKind::NoPlaintextKeys(_) => "no_plaintext_keys",
             keylab::pack::CheckKind::Audit(_) => "audit",
+            keylab::pack::CheckKind::NoLeaks(_) => "no_leaks",
+            keylab::pack::CheckKind::Formats(_) => "formats",
+            keylab::pack::CheckKind::Joins(_) => "joins",
+            keylab::pack::CheckKind::KeyedTokens(_) => "keyed_tokens",
+            keylab::pack::CheckKind::PasswordHashes(_) => "password_hashes",
+            keylab::pack::CheckKind::KAnonymity(_) => "k_anonymity",
         })
         .collect();
-    assert_eq!(kinds.len(), 10, "the test pack uses every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 16, "the test pack uses every kind: {kinds:?}");
     let scratch = tempfile::tempdir().unwrap();
     let summary = verify(
         &pack,
@@ -178,6 +192,12 @@ async fn every_check_kind_passes_on_the_solution_and_catches_its_misconception()
         ("report-not-json", "report.json is JSON"),
         ("plaintext-key-left", "no plaintext data key is left"),
         ("no-context", "a data key was made with team=kinds"),
+        ("notes-leak", "nothing leaks"),
+        ("card-masked", "cards keep their format"),
+        ("separate-domains", "orders join customers"),
+        ("unkeyed-hash", "tokens are keyed"),
+        ("password-token", "passwords are Argon2id"),
+        ("no-generalisation", "customers are 5-anonymous"),
     ] {
         let by = caught(variant);
         assert!(
@@ -185,9 +205,8 @@ async fn every_check_kind_passes_on_the_solution_and_catches_its_misconception()
             "{variant} must be caught by \"{check}\": {by}"
         );
     }
-    for stage in ["starting state fails", "solution passes"] {
-        let case = summary.cases.iter().find(|c| c.name == stage).unwrap();
-        assert_eq!(case.status, Status::Pass, "{stage}: {}", case.message);
+    for case in &summary.cases {
+        assert_eq!(case.status, Status::Pass, "{}: {}", case.name, case.message);
     }
 }
 
@@ -275,7 +294,16 @@ fn verify_fails_when_a_solution_breaks_or_a_wrong_variant_passes() {
         String::from_utf8_lossy(&ok.stdout)
     );
     let text = String::from_utf8_lossy(&ok.stdout);
-    assert!(text.contains("PASS: 17 of 17 passed"), "{text}");
+    let stages: usize = Pack::embedded()
+        .unwrap()
+        .graders
+        .values()
+        .map(|g| 2 + g.wrong.len())
+        .sum();
+    assert!(
+        text.contains(&format!("PASS: {stages} of {stages} passed")),
+        "{text}"
+    );
     let nowhere = Command::new(env!("CARGO_BIN_EXE_keylab"))
         .args(["verify", "--backend", "localstack"])
         .env("KEYLAB_DATA_DIR", data.path())
@@ -362,9 +390,23 @@ fn pack_errors_name_the_file_the_line_and_a_fix() {
     );
     let e = broken_kinds(|d| {
         edit_file(
+            d.join("graders/masking-kinds.toml"),
+            "[masking]\nrules = \"rules.toml\"\ninputs = [\"customers.csv\", \"orders.csv\", \"users.csv\"]\n",
+            "",
+        )
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("graders/masking-kinds.toml:")
+                && m.contains("masking check and the grader has no [masking] table")
+                && m.contains("add [masking]")),
+        "{e:#?}"
+    );
+    let e = broken_kinds(|d| {
+        edit_file(
             d.join("lessons/kinds.md"),
-            "exercises = [\"all-kinds\"]",
-            "exercises = [\"all-kinds\", \"missing\"]",
+            "exercises = [\"all-kinds\", \"masking-kinds\"]",
+            "exercises = [\"all-kinds\", \"masking-kinds\", \"missing\"]",
         )
     });
     assert!(

@@ -106,7 +106,7 @@ fn a_learner_solves_an_exercise_in_the_terminal_app() {
     ]);
     tmux.wait_for("Course");
     tmux.keys(&["j", "j", "Enter"]);
-    tmux.wait_for("Lesson 2 of 3: Bucket policies that require HTTPS");
+    tmux.wait_for("Lesson 2 of 4: Bucket policies that require HTTPS");
     tmux.keys(&["e"]);
     tmux.wait_for("Ready. Type AWS CLI commands");
     let solution = std::fs::read_to_string(

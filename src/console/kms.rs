@@ -366,9 +366,18 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut parsed: Parsed) -> Result<V
 /// Calls a KMS operation by its API name with a JSON body; AWS errors become
 /// [`CmdError::Aws`].
 pub async fn call(ctx: &Ctx<'_>, api: &str, body: Value) -> Result<Value, CmdError> {
+    call_with(&ctx.settings, api, body).await
+}
+
+/// [`call`] with explicit client settings (any KMS endpoint, not only the lab's).
+pub async fn call_with(
+    settings: &crate::sdk::ClientSettings,
+    api: &str,
+    body: Value,
+) -> Result<Value, CmdError> {
     let bytes = serde_json::to_vec(&body).expect("JSON serializes");
     let (status, response) =
-        super::wire::call_json(&ctx.settings, "kms", &format!("TrentService.{api}"), bytes)
+        super::wire::call_json(settings, "kms", &format!("TrentService.{api}"), bytes)
             .await
             .map_err(|e| CmdError::Other(e.to_string()))?;
     let value: Value = if response.is_empty() {

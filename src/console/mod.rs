@@ -10,6 +10,7 @@ pub mod args;
 pub mod crypto;
 pub mod iam;
 pub mod kms;
+pub mod mask;
 pub mod output;
 pub mod s3;
 pub mod s3api;
@@ -152,6 +153,10 @@ Client-side encryption:
   crypto put-object --bucket B --key K --in FILE --key-id KEY [--context k=v,...]
   crypto get-object --bucket B --key K --out FILE
   crypto inspect-blob --in FILE|fileb://FILE      crypto context k=v,...
+Masking (rules in TOML; keys from kms:, env: or file:, never in the rules):
+  mask --rules RULES.toml INPUT.csv|.jsonl [--out FILE] [--reverse]
+  mask analyze --qi COL,COL [--sensitive COL] [--k N] FILE
+  mask generate customers|orders|users [--rows N] [--seed N] [--out FILE]
 Workspace: ls, cat FILE, rm FILE, profiles, endpoints, help
 Append '> FILE' to write a command's output into the workspace.";
 
@@ -243,6 +248,10 @@ impl<'a> Console<'a> {
             "crypto" => {
                 let ctx = self.ctx(&mut parsed)?;
                 crypto::run(&ctx, words.get(1).map(String::as_str), parsed).await
+            }
+            "mask" => {
+                let ctx = self.ctx(&mut parsed)?;
+                mask::run(&ctx, parsed).await
             }
             "help" => Ok(format!("{HELP}\n")),
             "ls" if words.len() > 1 || !parsed.options.is_empty() => Err(CmdError::Usage(

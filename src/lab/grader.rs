@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::masking;
 use super::session::Session;
 use crate::console::{CmdError, Ctx, crypto, kms};
 use crate::pack::*;
@@ -103,12 +104,49 @@ fn kind_name(kind: &CheckKind) -> &'static str {
         CheckKind::File(_) => "file",
         CheckKind::NoPlaintextKeys(_) => "no_plaintext_keys",
         CheckKind::Audit(_) => "audit",
+        CheckKind::NoLeaks(_) => "no_leaks",
+        CheckKind::Formats(_) => "formats",
+        CheckKind::Joins(_) => "joins",
+        CheckKind::KeyedTokens(_) => "keyed_tokens",
+        CheckKind::PasswordHashes(_) => "password_hashes",
+        CheckKind::KAnonymity(_) => "k_anonymity",
+    }
+}
+
+impl From<masking::Problem> for Failure {
+    fn from(p: masking::Problem) -> Failure {
+        Failure {
+            message: p.message,
+            trace: None,
+            error: p.error,
+        }
+    }
+}
+
+/// The masking run, made on first use and shared by the masking checks of one grading.
+async fn masking_check(
+    session: &Session,
+    run: &mut Option<Result<masking::MaskRun, masking::Problem>>,
+    kind: &CheckKind,
+) -> Result<(), Failure> {
+    if run.is_none() {
+        let spec = session
+            .grader
+            .masking
+            .as_ref()
+            .ok_or_else(|| broken("the grader has no [masking] table"))?;
+        *run = Some(masking::prepare(session, spec).await);
+    }
+    match run.as_ref().expect("made above") {
+        Ok(r) => Ok(masking::check(r, kind).await?),
+        Err(p) => Err(p.clone().into()),
     }
 }
 
 /// Runs every check of the session's grader, in order.
 pub async fn run_checks(session: &Session) -> Vec<CheckResult> {
     let mut results = Vec::new();
+    let mut mask_run = None;
     for check in &session.grader.checks {
         let started = std::time::Instant::now();
         let mut needs: Vec<&str> = check.needs.iter().map(String::as_str).collect();
@@ -130,7 +168,11 @@ pub async fn run_checks(session: &Session) -> Vec<CheckResult> {
             });
             continue;
         }
-        let outcome = run_one(session, &check.kind).await;
+        let outcome = if check.kind.is_masking() {
+            masking_check(session, &mut mask_run, &check.kind).await
+        } else {
+            run_one(session, &check.kind).await
+        };
         let (status, message, trace) = match outcome {
             Ok(()) => (Status::Pass, String::new(), None),
             Err(f) => {
@@ -561,6 +603,7 @@ async fn run_one(session: &Session, kind: &CheckKind) -> Result<(), Failure> {
             }
             Ok(())
         }
+        _ => Err(broken("masking checks run through the masking run")),
     }
 }
 

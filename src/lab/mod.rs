@@ -3,6 +3,7 @@
 //! and the learner's progress.
 
 pub mod grader;
+pub mod masking;
 pub mod progress;
 pub mod report;
 pub mod session;

@@ -58,41 +58,12 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
     Ok(out)
 }
 
-/// A generated dataset as CSV: `customers` (id, name, email, SSN, card, city, spend).
+/// A generated table as CSV ([`crate::mask::generate`]), seeded by the learner's seed and the
+/// exercise: `customers`, `orders` (joining to the `customers` of the same rows) or `users`.
 pub fn dataset(kind: &str, rows: u32, seed: u64, exercise: &str) -> Result<String, String> {
-    if kind != "customers" {
-        return Err(format!(
-            "dataset '{kind}' is not known; the datasets are: customers"
-        ));
-    }
-    const FIRST: &[&str] = &[
-        "Ana", "Bo", "Chen", "Dara", "Eli", "Femi", "Gita", "Hugo", "Ines", "Jon", "Kemal", "Lea",
-    ];
-    const LAST: &[&str] = &[
-        "Silva", "Berg", "Wong", "Okafor", "Novak", "Haddad", "Rossi", "Tanaka", "Dubois", "Khan",
-    ];
-    const CITIES: &[&str] = &["Lisbon", "Oslo", "Lagos", "Osaka", "Lyon", "Pune", "Austin"];
-    let mut out = String::from("id,name,email,ssn,card_number,city,spend\n");
-    for i in 0..rows {
-        let d = digest(seed, exercise, &format!("row{i}"));
-        let first = FIRST[d[0] as usize % FIRST.len()];
-        let last = LAST[d[1] as usize % LAST.len()];
-        let city = CITIES[d[2] as usize % CITIES.len()];
-        let n = |k: usize| u32::from_be_bytes([0, d[k], d[k + 1], d[k + 2]]);
-        out.push_str(&format!(
-            "{},{first} {last},{}.{}@example.com,{:03}-{:02}-{:04},4{:015},{city},{}.{:02}\n",
-            i + 1,
-            first.to_lowercase(),
-            last.to_lowercase(),
-            900 + n(3) % 100,
-            n(6) % 100,
-            n(9) % 10000,
-            u64::from(n(12)) * 1_000_003 % 1_000_000_000_000_000,
-            n(15) % 5000,
-            n(18) % 100
-        ));
-    }
-    Ok(out)
+    let d = digest(seed, exercise, "dataset");
+    let table_seed = u64::from_be_bytes(d[..8].try_into().expect("eight bytes"));
+    crate::mask::generate::table(kind, rows, table_seed)
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::time::Instant;
 use super::grader::{Status, run_checks};
 use super::report::{Case, Summary};
 use super::session::{Session, Target, remove_dir};
-use crate::pack::{BackendKind, Exercise, Pack};
+use crate::pack::{Attempt, BackendKind, Exercise, Pack};
 
 /// The stage of a verification, for progress reports.
 #[derive(Debug, Clone)]
@@ -43,6 +43,22 @@ pub async fn run_script(session: &Session, script: &str, strict: bool) -> Result
         )),
         _ => Ok(()),
     }
+}
+
+/// Writes an attempt's files into the workspace, with `{{var}}` filled in text files.
+pub fn write_files(session: &Session, attempt: &Attempt) -> Result<(), String> {
+    for (name, bytes) in &attempt.files {
+        let bytes = match std::str::from_utf8(bytes) {
+            Ok(text) => session.substitute(text)?.into_bytes(),
+            Err(_) => bytes.clone(),
+        };
+        let path = session.workspace.join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{name}: {e}"))?;
+        }
+        crate::fsutil::write_atomic(&path, &bytes).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(())
 }
 
 fn stages(exercise: &Exercise, pack: &Pack) -> usize {
@@ -88,17 +104,14 @@ pub async fn verify(
     for exercise in exercises {
         let suite = format!("{} [{backend_name}]", exercise.id);
         let grader = &pack.graders[&exercise.id];
-        let mut runs: Vec<(String, Option<(&str, bool)>)> = vec![
+        let mut runs: Vec<(String, Option<(&Attempt, bool)>)> = vec![
             ("starting state fails".into(), None),
-            (
-                "solution passes".into(),
-                Some((grader.solution.as_str(), true)),
-            ),
+            ("solution passes".into(), Some((&grader.solution, true))),
         ];
-        for (name, script) in &grader.wrong {
+        for (name, attempt) in &grader.wrong {
             runs.push((
                 format!("wrong variant '{name}' fails"),
-                Some((script.as_str(), false)),
+                Some((attempt, false)),
             ));
         }
         for (i, (name, script)) in runs.into_iter().enumerate() {
@@ -150,7 +163,7 @@ async fn run_stage(
     dir: &Path,
     seed: u64,
     target: &Target,
-    script: Option<(&str, bool)>,
+    script: Option<(&Attempt, bool)>,
 ) -> (Status, String) {
     let _ = remove_dir(dir);
     let session = match Session::open_on(pack, &exercise.id, dir, seed, target).await {
@@ -158,8 +171,11 @@ async fn run_stage(
         Err(e) => return (Status::Error, e.to_string()),
     };
     let mut script_error = None;
-    if let Some((text, strict)) = script {
-        script_error = run_script(&session, text, strict).await.err();
+    if let Some((attempt, strict)) = script {
+        script_error = match write_files(&session, attempt) {
+            Ok(()) => run_script(&session, &attempt.script, strict).await.err(),
+            Err(e) => Some(e),
+        };
     }
     let results = run_checks(&session).await;
     session.shutdown().await;

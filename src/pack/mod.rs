@@ -1,7 +1,8 @@
 //! Content packs: lessons, exercises and graders as data. A pack is `pack.toml` plus
 //! `lessons/*.md` (Markdown with TOML front matter between `+++` lines),
 //! `exercises/<id>/exercise.toml` + `README.md` + starter files, and `graders/<id>.toml` +
-//! `graders/<id>/solution` + `graders/<id>/wrong/<misconception>`. Parsing is strict: an unknown
+//! `graders/<id>/solution` + `graders/<id>/wrong/<misconception>` (each a console script, or a
+//! folder of workspace files with an optional `script`). Parsing is strict: an unknown
 //! field, a wrong type or a broken reference is a [`PackError`] naming the file, the line and a
 //! fix. This module knows nothing of backends or the console; it only reads and checks data.
 
@@ -186,11 +187,17 @@ impl Pack {
             }
         }
         lint(&files, &lessons, &exercises, &graders, &mut errors);
+        // Course order: by lesson, then as the lesson lists its exercises.
         let order = |x: &Exercise| {
-            lessons
+            let lesson = lessons
                 .iter()
                 .position(|l| l.id == x.spec.lesson)
-                .unwrap_or(usize::MAX)
+                .unwrap_or(usize::MAX);
+            let within = lessons
+                .get(lesson)
+                .and_then(|l| l.exercises.iter().position(|e| *e == x.id))
+                .unwrap_or(usize::MAX);
+            (lesson, within)
         };
         exercises.sort_by(|a, b| (order(a), &a.id).cmp(&(order(b), &b.id)));
         match (manifest, errors.is_empty()) {
@@ -316,22 +323,31 @@ fn load_grader(files: &PackFiles, id: &str) -> Result<Grader, PackError> {
         e
     })?;
     let spec: GraderSpec = parse_toml(&files.display(&path), text, 0)?;
-    let solution_path = format!("graders/{id}/solution");
-    let solution = files
-        .text(&solution_path)
-        .map_err(|mut e| {
-            e.fix = "write the reference solution as console commands, one per line".into();
-            e
-        })?
-        .to_string();
+    let solution = load_attempt(files, &format!("graders/{id}/solution"))?.ok_or_else(|| {
+        PackError::new(
+            files.display(&format!("graders/{id}/solution")),
+            None,
+            "the reference solution is missing",
+            "write graders/<id>/solution as console commands, one per line, or a folder with the workspace files and an optional `script`",
+        )
+    })?;
     let wrong_prefix = format!("graders/{id}/wrong");
-    let wrong = files
+    let mut names: Vec<&str> = files
         .under(&wrong_prefix)
         .map(|p| {
-            let name = p[wrong_prefix.len() + 1..].to_string();
-            files.text(p).map(|t| (name, t.to_string()))
+            p[wrong_prefix.len() + 1..]
+                .split('/')
+                .next()
+                .unwrap_or_default()
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect();
+    names.dedup();
+    let mut wrong = Vec::new();
+    for name in names {
+        if let Some(attempt) = load_attempt(files, &format!("{wrong_prefix}/{name}"))? {
+            wrong.push((name.to_string(), attempt));
+        }
+    }
     let mut checks = Vec::new();
     for spanned in spec.check {
         let line = line_of(text, spanned.span().start);
@@ -340,12 +356,51 @@ fn load_grader(files: &PackFiles, id: &str) -> Result<Grader, PackError> {
             PackError::new(files.display(&path), Some(line), message, fix)
         })?);
     }
+    if spec.masking.is_none()
+        && let Some(c) = checks.iter().find(|c| c.kind.is_masking())
+    {
+        return Err(PackError::new(
+            files.display(&path),
+            Some(c.line),
+            format!(
+                "check \"{}\" is a masking check and the grader has no [masking] table",
+                c.title
+            ),
+            "add [masking] with rules = \"rules.toml\" and inputs = [\"customers.csv\"]",
+        ));
+    }
     Ok(Grader {
         path,
         checks,
         solution,
         wrong,
+        masking: spec.masking,
     })
+}
+
+/// A solution or wrong variant at `path`: a script file, or a folder of workspace files with
+/// an optional `script`; `None` when neither exists.
+fn load_attempt(files: &PackFiles, path: &str) -> Result<Option<Attempt>, PackError> {
+    if files.bytes(path).is_some() {
+        return Ok(Some(Attempt {
+            script: files.text(path)?.to_string(),
+            files: Vec::new(),
+        }));
+    }
+    let mut attempt = Attempt::default();
+    let mut any = false;
+    for p in files.under(path) {
+        any = true;
+        let rel = &p[path.len() + 1..];
+        if rel == "script" {
+            attempt.script = files.text(p)?.to_string();
+        } else {
+            attempt
+                .files
+                .push((rel.to_string(), files.bytes(p).unwrap_or_default().to_vec()));
+        }
+    }
+    Ok(any.then_some(attempt))
 }
 
 /// Variables every exercise has: the backend's endpoints and region, the lab accounts.
@@ -467,10 +522,23 @@ fn lint(
         let mut known: Vec<String> = s.vars.keys().cloned().collect();
         known.extend(BUILT_IN_VARS.iter().map(|v| v.to_string()));
         let mut texts: Vec<(String, &str)> = Vec::new();
-        for (name, body) in &grader.wrong {
-            texts.push((format!("graders/{}/wrong/{name}", x.id), body));
+        let attempts = grader
+            .wrong
+            .iter()
+            .map(|(name, a)| (format!("graders/{}/wrong/{name}", x.id), a))
+            .chain([(format!("graders/{}/solution", x.id), &grader.solution)]);
+        for (base, attempt) in attempts {
+            if attempt.files.is_empty() {
+                texts.push((base, &attempt.script));
+                continue;
+            }
+            texts.push((format!("{base}/script"), &attempt.script));
+            for (name, bytes) in &attempt.files {
+                if let Ok(text) = std::str::from_utf8(bytes) {
+                    texts.push((format!("{base}/{name}"), text));
+                }
+            }
         }
-        texts.push((format!("graders/{}/solution", x.id), &grader.solution));
         for (path, body) in texts {
             for (line, var) in placeholders(body) {
                 if !known.contains(&var)

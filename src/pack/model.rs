@@ -173,6 +173,23 @@ pub struct GraderSpec {
     /// The checks, in order.
     #[serde(default)]
     pub check: Vec<toml::Spanned<CheckSpec>>,
+    /// What the masking checks mask: the learner's rules over workspace tables.
+    #[serde(default)]
+    pub masking: Option<MaskingSpec>,
+}
+
+/// `[masking]`: the grader applies the learner's rules to these tables (in memory, with the
+/// key the rules name) and the masking checks look at the result.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskingSpec {
+    /// The rules file in the workspace.
+    pub rules: String,
+    /// The tables (workspace CSV or JSON Lines files).
+    pub inputs: Vec<String>,
+    /// Who decrypts a `kms:` key (default: the exercise's profile).
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// One `[[check]]` table: common fields and exactly one kind table.
@@ -221,6 +238,94 @@ pub struct CheckSpec {
     /// The engine's audit log.
     #[serde(default)]
     pub audit: Option<AuditCheck>,
+    /// No original sensitive value anywhere in the masked output.
+    #[serde(default)]
+    pub no_leaks: Option<NoLeaksCheck>,
+    /// Masked values keep the originals' format.
+    #[serde(default)]
+    pub formats: Option<FormatsCheck>,
+    /// Two masked columns still join, and tokens are injective.
+    #[serde(default)]
+    pub joins: Option<JoinsCheck>,
+    /// Tokens depend on a secret key.
+    #[serde(default)]
+    pub keyed_tokens: Option<KeyedTokensCheck>,
+    /// Passwords stored as Argon2id with unique salts.
+    #[serde(default)]
+    pub password_hashes: Option<PasswordHashesCheck>,
+    /// The masked table is k-anonymous without giving up its utility.
+    #[serde(default)]
+    pub k_anonymity: Option<KAnonymityCheck>,
+}
+
+/// No original value of these columns (or a normalised spelling of it) appears anywhere in
+/// any masked output, free text included.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoLeaksCheck {
+    /// The sensitive columns (in any input).
+    pub columns: Vec<String>,
+}
+
+/// Same length, same character class per position, separators kept, mostly changed values,
+/// and a valid Luhn digit where the original had one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormatsCheck {
+    /// The columns.
+    pub columns: Vec<String>,
+}
+
+/// `file:column` on each side: every original maps to one token in both files, distinct
+/// originals to distinct tokens, and the masked join has the original's pairs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinsCheck {
+    /// `customers.csv:email`.
+    pub left: String,
+    /// `orders.csv:customer_email`.
+    pub right: String,
+}
+
+/// Masking again with another key changes every token, and a dictionary of unkeyed and
+/// visibly salted hashes recovers none.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyedTokensCheck {
+    /// The token columns.
+    pub columns: Vec<String>,
+}
+
+/// Every value is an Argon2id PHC string with at least OWASP's parameters, salts are
+/// unique, and sampled originals verify.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordHashesCheck {
+    /// The password column.
+    pub column: String,
+}
+
+/// k-anonymity over the quasi-identifiers of one masked input, with a suppression limit and
+/// a utility guard (normalised average class size), so "suppress everything" fails.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KAnonymityCheck {
+    /// The input whose masked form is measured.
+    pub input: String,
+    /// The quasi-identifiers.
+    pub quasi_identifiers: Vec<String>,
+    /// The k required.
+    pub k: usize,
+    /// Largest share of suppressed rows (0.05 = 5 %).
+    pub max_suppression: f64,
+    /// Largest normalised average class size ((kept / classes) / k).
+    pub max_class_size_ratio: f64,
+    /// A sensitive column and the distinct l-diversity it needs.
+    #[serde(default)]
+    pub sensitive: Option<String>,
+    /// The l required.
+    #[serde(default)]
+    pub l: Option<usize>,
 }
 
 /// A KMS key's state.
@@ -452,6 +557,33 @@ pub enum CheckKind {
     NoPlaintextKeys(NoPlaintextKeysCheck),
     /// See [`AuditCheck`].
     Audit(AuditCheck),
+    /// See [`NoLeaksCheck`].
+    NoLeaks(NoLeaksCheck),
+    /// See [`FormatsCheck`].
+    Formats(FormatsCheck),
+    /// See [`JoinsCheck`].
+    Joins(JoinsCheck),
+    /// See [`KeyedTokensCheck`].
+    KeyedTokens(KeyedTokensCheck),
+    /// See [`PasswordHashesCheck`].
+    PasswordHashes(PasswordHashesCheck),
+    /// See [`KAnonymityCheck`].
+    KAnonymity(KAnonymityCheck),
+}
+
+impl CheckKind {
+    /// Whether it looks at the masking run of `[masking]`.
+    pub fn is_masking(&self) -> bool {
+        matches!(
+            self,
+            CheckKind::NoLeaks(_)
+                | CheckKind::Formats(_)
+                | CheckKind::Joins(_)
+                | CheckKind::KeyedTokens(_)
+                | CheckKind::PasswordHashes(_)
+                | CheckKind::KAnonymity(_)
+        )
+    }
 }
 
 /// A check.
@@ -483,7 +615,7 @@ pub const CAPABILITIES: &[&str] = &[
     "at_rest_encryption",
 ];
 
-const KINDS: &str = "key, alias, bucket_encryption, object, simulate, command, round_trip, file, no_plaintext_keys, audit";
+const KINDS: &str = "key, alias, bucket_encryption, object, simulate, command, round_trip, file, no_plaintext_keys, audit, no_leaks, formats, joins, keyed_tokens, password_hashes, k_anonymity";
 
 impl Check {
     /// Validates a `[[check]]` table: exactly one kind.
@@ -504,6 +636,12 @@ impl Check {
             file,
             no_plaintext_keys,
             audit,
+            no_leaks,
+            formats,
+            joins,
+            keyed_tokens,
+            password_hashes,
+            k_anonymity,
         } = spec;
         kinds.extend(key.map(CheckKind::Key));
         kinds.extend(alias.map(CheckKind::Alias));
@@ -515,6 +653,12 @@ impl Check {
         kinds.extend(file.map(CheckKind::File));
         kinds.extend(no_plaintext_keys.map(CheckKind::NoPlaintextKeys));
         kinds.extend(audit.map(CheckKind::Audit));
+        kinds.extend(no_leaks.map(CheckKind::NoLeaks));
+        kinds.extend(formats.map(CheckKind::Formats));
+        kinds.extend(joins.map(CheckKind::Joins));
+        kinds.extend(keyed_tokens.map(CheckKind::KeyedTokens));
+        kinds.extend(password_hashes.map(CheckKind::PasswordHashes));
+        kinds.extend(k_anonymity.map(CheckKind::KAnonymity));
         if kinds.len() != 1 {
             return Err((
                 format!(
@@ -556,8 +700,21 @@ pub struct Grader {
     pub path: String,
     /// The checks, in order.
     pub checks: Vec<Check>,
-    /// The reference solution: console commands, one per line.
-    pub solution: String,
+    /// The reference solution.
+    pub solution: Attempt,
     /// Known-wrong variants by misconception name.
-    pub wrong: Vec<(String, String)>,
+    pub wrong: Vec<(String, Attempt)>,
+    /// What the masking checks mask.
+    pub masking: Option<MaskingSpec>,
+}
+
+/// A solution or a known-wrong variant: files written into the workspace, then console
+/// commands. On disk either one script file, or a folder holding `script` (optional) and the
+/// files, by their workspace paths.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    /// Console commands, one per line.
+    pub script: String,
+    /// Workspace files written before the script runs.
+    pub files: Vec<(String, Vec<u8>)>,
 }

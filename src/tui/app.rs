@@ -224,6 +224,7 @@ const TOP_WORDS: &[&str] = &[
     "help",
     "hint",
     "ls",
+    "mask",
     "profiles",
     "rm",
     "shell",
@@ -837,6 +838,11 @@ fn complete(x: &mut ExerciseState) {
         ["crypto"] => crate::console::crypto::COMMANDS
             .iter()
             .map(|s| s.to_string())
+            .collect(),
+        ["mask"] => crate::console::mask::COMMANDS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(files.iter().cloned())
             .collect(),
         _ if partial.starts_with("fileb://") || partial.starts_with("file://") => {
             let prefix = if partial.starts_with("fileb://") {

@@ -1,0 +1,235 @@
+//! The console's `mask` commands, over [`crate::mask`]: apply a rules file to a workspace
+//! table, measure k-anonymity, generate synthetic tables. A `kms:` key in the rules is a KMS
+//! ciphertext blob decrypted here through the active backend as the console's identity, so
+//! the key policy decides who can mask, and the Decrypt is in the audit log.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::args::Parsed;
+use super::{CmdError, Ctx, kms};
+use crate::mask::{self, Format, KeySource, Loaded, MasterKey, Options, Rules, Table};
+use crate::sdk::ClientSettings;
+
+/// The console's `mask` subcommands, for completion and help.
+pub const COMMANDS: &[&str] = &["apply", "analyze", "generate"];
+
+/// Finds the rules' master key: `env:` and `file:` locally, `kms:` by a Decrypt through
+/// `settings` (an error without them). `Ok(None)` when no rule needs a key and none is named.
+pub async fn resolve_key(
+    settings: Option<&ClientSettings>,
+    rules: &Rules,
+    base: &Path,
+) -> Result<Option<MasterKey>, String> {
+    let Some(spec) = &rules.key else {
+        if rules.needs_key() {
+            return Err(format!(
+                "{}: a rule needs a key and the rules have none: add [key] source = \"kms:FILE\" (a KMS-wrapped data key), \"env:NAME\" or \"file:PATH\"",
+                rules.file
+            ));
+        }
+        return Ok(None);
+    };
+    let source = KeySource::from_spec(spec, base).map_err(|e| e.to_string())?;
+    match source.load_local().map_err(|e| e.to_string())? {
+        Loaded::Key(key) => Ok(Some(key)),
+        Loaded::KmsBlob(blob) => {
+            let settings =
+                settings.ok_or("the rules take their key from KMS and no KMS endpoint is set")?;
+            let mut body = json!({ "CiphertextBlob": STANDARD.encode(&blob) });
+            if !spec.context.is_empty() {
+                body["EncryptionContext"] = json!(spec.context);
+            }
+            let out = kms::call_with(settings, "Decrypt", body)
+                .await
+                .map_err(|e| {
+                    format!(
+                        "the rules' KMS key could not be decrypted: {}",
+                        e.into_outcome().stderr.trim()
+                    )
+                })?;
+            let plaintext = out
+                .get("Plaintext")
+                .and_then(Value::as_str)
+                .and_then(|p| STANDARD.decode(p).ok())
+                .ok_or("KMS Decrypt returned no plaintext")?;
+            MasterKey::from_bytes(plaintext, &spec.source)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Takes a single-valued option; further values are the positional words that followed it
+/// (`mask --rules rules.toml customers.csv`).
+fn take_one(p: &mut Parsed, name: &str, words: &mut Vec<String>) -> Option<String> {
+    let mut values = p.take(name)?.into_iter();
+    let first = values.next();
+    words.extend(values);
+    first
+}
+
+fn usage(m: impl Into<String>) -> CmdError {
+    CmdError::Usage(m.into())
+}
+
+fn read_workspace(ctx: &Ctx<'_>, name: &str) -> Result<Vec<u8>, CmdError> {
+    if name.contains("..") || Path::new(name).is_absolute() {
+        return Err(usage(format!(
+            "{name}: the console works inside the workspace; use a relative path"
+        )));
+    }
+    std::fs::read(ctx.workspace.join(name))
+        .map_err(|e| CmdError::Other(format!("cannot read {name}: {e}")))
+}
+
+fn format_of(name: &str) -> Result<Format, CmdError> {
+    Format::from_name(name).ok_or_else(|| {
+        usage(format!(
+            "{name}: the format comes from the extension: .csv or .jsonl"
+        ))
+    })
+}
+
+/// Runs `mask [apply] --rules R IN [--out OUT] [--reverse]`, `mask analyze` or `mask generate`.
+pub async fn run(ctx: &Ctx<'_>, mut p: Parsed) -> Result<String, CmdError> {
+    let mut words: Vec<String> = p.words.drain(1..).chain(p.trailing.drain(..)).collect();
+    let sub = match words.first().map(String::as_str) {
+        Some(s) if COMMANDS.contains(&s) => words.remove(0),
+        _ => "apply".to_string(),
+    };
+    match sub.as_str() {
+        "analyze" => analyze(ctx, p, words),
+        "generate" => generate(ctx, p, words),
+        _ => apply(ctx, p, words).await,
+    }
+}
+
+async fn apply(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<String, CmdError> {
+    let rules_name = take_one(&mut p, "rules", &mut words)
+        .ok_or_else(|| usage("mask --rules RULES.toml INPUT [--out OUTPUT] [--reverse]"))?;
+    let out_name = take_one(&mut p, "out", &mut words);
+    let reverse = p.take_flag("reverse").unwrap_or(false);
+    p.finish().map_err(usage)?;
+    let [input_name] = words.as_slice() else {
+        return Err(usage(
+            "mask --rules RULES.toml INPUT [--out OUTPUT]: name one input file",
+        ));
+    };
+    let format = format_of(input_name)?;
+    let text = String::from_utf8(read_workspace(ctx, &rules_name)?)
+        .map_err(|_| CmdError::Other(format!("{rules_name} is not UTF-8 text")))?;
+    let rules = Rules::parse(&rules_name, &text).map_err(|e| CmdError::Other(e.to_string()))?;
+    let key = resolve_key(Some(&ctx.settings), &rules, ctx.workspace)
+        .await
+        .map_err(CmdError::Other)?;
+    let input = read_workspace(ctx, input_name)?;
+    let base = ctx.workspace.to_path_buf();
+    let options = Options {
+        reverse,
+        ..Options::default()
+    };
+    let (out, summary) = tokio::task::spawn_blocking(move || {
+        mask::mask_bytes(&rules, key.as_ref(), &base, &input, format, &options)
+    })
+    .await
+    .map_err(|e| CmdError::Other(format!("masking stopped: {e}")))?
+    .map_err(|e| CmdError::Other(e.to_string()))?;
+    let note = if summary.skipped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "note: {input_name} has no column {}: those rules were not applied\n",
+            summary.skipped.join(", ")
+        )
+    };
+    let Some(out_name) = out_name else {
+        return Ok(format!("{}{note}", String::from_utf8_lossy(&out)));
+    };
+    if out_name.contains("..") || Path::new(&out_name).is_absolute() {
+        return Err(usage(format!(
+            "{out_name}: use a path inside the workspace"
+        )));
+    }
+    crate::fsutil::write_atomic(&ctx.workspace.join(&out_name), &out)
+        .map_err(|e| CmdError::Other(format!("cannot write {out_name}: {e}")))?;
+    let mut line = format!(
+        "{} {} rows of {input_name} into {out_name}",
+        if reverse { "revealed" } else { "masked" },
+        summary.rows
+    );
+    if let Some(k) = summary.k {
+        line.push_str(&format!(
+            " (k = {k}, {} rows suppressed)",
+            summary.suppressed
+        ));
+    }
+    line.push('\n');
+    line.push_str(&note);
+    Ok(line)
+}
+
+fn analyze(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<String, CmdError> {
+    let qi = take_one(&mut p, "qi", &mut words)
+        .ok_or_else(|| usage("mask analyze --qi COL,COL [--sensitive COL] [--k N] FILE"))?;
+    let qi: Vec<String> = qi
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let sensitive = take_one(&mut p, "sensitive", &mut words);
+    let k = take_one(&mut p, "k", &mut words)
+        .map(|v| {
+            v.parse::<usize>()
+                .map_err(|_| usage(format!("--k {v}: not a number")))
+        })
+        .transpose()?;
+    p.finish().map_err(usage)?;
+    let [name] = words.as_slice() else {
+        return Err(usage("mask analyze: name one file"));
+    };
+    let table = Table::parse(&read_workspace(ctx, name)?, format_of(name)?)
+        .map_err(|e| CmdError::Other(format!("{name}: {e}")))?;
+    let analysis = mask::analyze::analyze(&table, &qi, sensitive.as_deref(), k)
+        .map_err(|e| CmdError::Other(format!("{name}: {e}")))?;
+    Ok(analysis.to_text())
+}
+
+fn generate(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<String, CmdError> {
+    let mut number = |p: &mut Parsed, name: &str, default: u64| -> Result<u64, CmdError> {
+        take_one(p, name, &mut words)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| usage(format!("--{name} {v}: not a number")))
+            })
+            .transpose()
+            .map(|v| v.unwrap_or(default))
+    };
+    let rows = number(&mut p, "rows", 100)?;
+    let seed = number(&mut p, "seed", 1)?;
+    let out = take_one(&mut p, "out", &mut words);
+    p.finish().map_err(usage)?;
+    let [table] = words.as_slice() else {
+        return Err(usage(format!(
+            "mask generate TABLE [--rows N] [--seed N] [--out FILE]; tables: {}",
+            mask::generate::TABLES.join(", ")
+        )));
+    };
+    let csv =
+        mask::generate::table(table, rows.min(u32::MAX as u64) as u32, seed).map_err(usage)?;
+    let Some(out) = out else {
+        return Ok(csv);
+    };
+    if out.contains("..") || Path::new(&out).is_absolute() {
+        return Err(usage(format!("{out}: use a path inside the workspace")));
+    }
+    crate::fsutil::write_atomic(&ctx.workspace.join(&out), csv.as_bytes())
+        .map_err(|e| CmdError::Other(format!("cannot write {out}: {e}")))?;
+    Ok(format!(
+        "wrote {} rows of {table} to {out}\n",
+        csv.lines().count() - 1
+    ))
+}

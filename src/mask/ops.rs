@@ -1,0 +1,532 @@
+//! Rules compiled into operations on one value. A [`Plan`] holds one [`Op`] per ruled column,
+//! with its sub-key derived once; [`Op::apply`] maps a value to its masked form (or `None` for
+//! a null), and [`Op::reverse`] undoes the reversible ones for the key holder. Values are text:
+//! a value that an operation cannot take (a date that does not parse, an FPE domain too small)
+//! is an error naming the operation, never passed through unmasked.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use aes_siv::KeyInit;
+use aes_siv::siv::Aes256Siv;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256, Sha512};
+use zeroize::Zeroizing;
+
+use super::MaskError;
+use super::ff1::Ff1;
+use super::keys::MasterKey;
+use super::rules::{DatePart, Encoding, HashAlgorithm, Normalize, Rule, Rules};
+use super::scan::Scanner;
+
+/// One compiled operation.
+pub enum Op {
+    /// Column removed.
+    Redact,
+    /// Null.
+    Null,
+    /// A fixed value.
+    Replace(String),
+    /// Character masking.
+    Mask {
+        /// Kept at the start.
+        keep_first: usize,
+        /// Kept at the end.
+        keep_last: usize,
+        /// The mask character.
+        ch: char,
+        /// Never masked.
+        ignore: Vec<char>,
+    },
+    /// Date part.
+    Date(DatePart),
+    /// Number bucket width.
+    Bucket(u64),
+    /// Leading characters kept.
+    KeepDigits(usize),
+    /// Hierarchy value → generalised value.
+    Hierarchy(HashMap<String, String>, String),
+    /// Round to a step.
+    Round(f64),
+    /// Values taken from other rows (set by the table pass).
+    Shuffle,
+    /// Unkeyed hash.
+    Hash(HashAlgorithm, Option<String>),
+    /// HMAC token.
+    Hmac {
+        /// The keyed state, cloned per value.
+        mac: Hmac<Sha256>,
+        /// Canonicalisation.
+        normalize: Normalize,
+        /// Output encoding.
+        encoding: Encoding,
+        /// Bytes kept.
+        bytes: usize,
+    },
+    /// AES-SIV.
+    Siv {
+        /// The 64-byte key.
+        key: Zeroizing<[u8; 64]>,
+        /// Associated data.
+        domain: String,
+    },
+    /// FF1.
+    Fpe(Box<Ff1>),
+    /// Argon2id.
+    Password(argon2::Params),
+    /// Entity scan.
+    Scan(Scanner, String),
+}
+
+/// The compiled rules: an operation per column, in rule order.
+pub struct Plan {
+    /// (column, operation, the rule's line).
+    pub ops: Vec<(String, Op, usize)>,
+    /// The rules file, for messages.
+    pub file: String,
+}
+
+fn canonical<'a>(value: &'a str, normalize: Normalize, buf: &'a mut String) -> &'a [u8] {
+    buf.clear();
+    match normalize {
+        Normalize::None => return value.as_bytes(),
+        Normalize::Text => {
+            for (i, word) in value.split_whitespace().enumerate() {
+                if i > 0 {
+                    buf.push(' ');
+                }
+                buf.push_str(word);
+            }
+        }
+        Normalize::Email => buf.extend(value.trim().chars().flat_map(char::to_lowercase)),
+        Normalize::Digits => buf.extend(value.chars().filter(char::is_ascii_digit)),
+        Normalize::Phone => {
+            buf.extend(value.chars().filter(char::is_ascii_digit));
+            if buf.len() == 10 {
+                buf.insert(0, '1');
+            }
+        }
+    }
+    buf.as_bytes()
+}
+
+fn number(value: &str) -> Result<f64, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("'{value}' is not a number"))
+}
+
+fn date_part(value: &str, part: DatePart) -> Result<String, String> {
+    let v = value.trim();
+    let ok = v.len() >= 10
+        && v.as_bytes()[4] == b'-'
+        && v.as_bytes()[7] == b'-'
+        && v[..4].bytes().all(|b| b.is_ascii_digit())
+        && v[5..7].bytes().all(|b| b.is_ascii_digit());
+    if !ok {
+        return Err(format!("'{value}' is not a YYYY-MM-DD date"));
+    }
+    Ok(match part {
+        DatePart::Month => v[..7].to_string(),
+        DatePart::Year => v[..4].to_string(),
+        DatePart::Decade => format!("{}0s", &v[..3]),
+    })
+}
+
+fn load_hierarchy(
+    path: &Path,
+    level: usize,
+    column: &str,
+) -> Result<HashMap<String, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the hierarchy {}: {e}", path.display()))?;
+    let mut map = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let levels: Vec<&str> = line.split(';').collect();
+        let Some(value) = levels.get(level) else {
+            return Err(format!(
+                "{}:{}: the row has {} levels; column '{column}' asks for level {level}",
+                path.display(),
+                n + 1,
+                levels.len() - 1
+            ));
+        };
+        map.insert(levels[0].to_string(), value.to_string());
+    }
+    Ok(map)
+}
+
+impl Op {
+    /// Compiles one rule; `key` is the master key when the rules need one, `base` is the
+    /// folder relative paths in the rules start from.
+    pub fn compile(rule: &Rule, key: Option<&MasterKey>, base: &Path) -> Result<Op, String> {
+        let need_key = || {
+            key.ok_or_else(|| {
+                format!(
+                    "{} needs a key and the rules have none: add [key] source = \"env:NAME\", \"file:PATH\" or \"kms:PATH\"",
+                    rule.op()
+                )
+            })
+        };
+        let column = rule.column();
+        let domain_of = |d: &Option<String>| d.clone().unwrap_or_else(|| column.to_string());
+        Ok(match rule {
+            Rule::Redact { .. } => Op::Redact,
+            Rule::Null { .. } => Op::Null,
+            Rule::Replace { with, .. } => Op::Replace(with.clone()),
+            Rule::Mask {
+                keep_first,
+                keep_last,
+                char,
+                ignore,
+                ..
+            } => Op::Mask {
+                keep_first: *keep_first,
+                keep_last: *keep_last,
+                ch: *char,
+                ignore: ignore.chars().collect(),
+            },
+            Rule::Generalize {
+                to,
+                bucket,
+                keep_digits,
+                hierarchy,
+                level,
+                ..
+            } => match (to, bucket, keep_digits, hierarchy) {
+                (Some(part), ..) => Op::Date(*part),
+                (_, Some(width), ..) => Op::Bucket(*width),
+                (_, _, Some(n), _) => Op::KeepDigits(*n),
+                (.., Some(file)) => Op::Hierarchy(
+                    load_hierarchy(&base.join(file), level.unwrap_or(1), column)?,
+                    file.clone(),
+                ),
+                _ => unreachable!("the parser checks one is given"),
+            },
+            Rule::Round { step, .. } => Op::Round(*step),
+            Rule::Shuffle { .. } => Op::Shuffle,
+            Rule::Hash {
+                algorithm, salt, ..
+            } => Op::Hash(*algorithm, salt.clone()),
+            Rule::HmacToken {
+                domain,
+                normalize,
+                encoding,
+                bits,
+                ..
+            } => {
+                let sub = need_key()?.derive("hmac_token", &domain_of(domain));
+                Op::Hmac {
+                    mac: <Hmac<Sha256> as Mac>::new_from_slice(&*sub).expect("any key length"),
+                    normalize: *normalize,
+                    encoding: *encoding,
+                    bytes: *bits as usize / 8,
+                }
+            }
+            Rule::DeterministicEncrypt { domain, .. } => {
+                let domain = domain_of(domain);
+                let key = need_key()?;
+                let mut k = Zeroizing::new([0u8; 64]);
+                k[..32].copy_from_slice(&*key.derive("siv-mac", &domain));
+                k[32..].copy_from_slice(&*key.derive("siv-ctr", &domain));
+                Op::Siv { key: k, domain }
+            }
+            Rule::Fpe {
+                domain,
+                alphabet,
+                keep_prefix,
+                keep_suffix,
+                luhn,
+                ..
+            } => {
+                let domain = domain_of(domain);
+                let sub = need_key()?.derive("fpe", &domain);
+                Op::Fpe(Box::new(Ff1::new(
+                    &sub,
+                    &domain,
+                    *alphabet,
+                    *keep_prefix,
+                    *keep_suffix,
+                    *luhn,
+                )))
+            }
+            Rule::PasswordHash {
+                memory_kib,
+                iterations,
+                parallelism,
+                ..
+            } => Op::Password(
+                argon2::Params::new(*memory_kib, *iterations, *parallelism, Some(32))
+                    .map_err(|e| format!("Argon2 parameters: {e}"))?,
+            ),
+            Rule::ScanReplace { entities, with, .. } => {
+                Op::Scan(Scanner::new(entities), with.clone())
+            }
+        })
+    }
+
+    /// Masks one value; `None` is a null. Empty values stay empty (nothing to protect).
+    pub fn apply(&self, value: &str) -> Result<Option<String>, String> {
+        if value.is_empty() && !matches!(self, Op::Replace(_) | Op::Null) {
+            return Ok(Some(String::new()));
+        }
+        Ok(Some(match self {
+            Op::Redact | Op::Null => return Ok(None),
+            Op::Replace(with) => with.clone(),
+            Op::Shuffle => value.to_string(),
+            Op::Mask {
+                keep_first,
+                keep_last,
+                ch,
+                ignore,
+            } => {
+                let maskable = value.chars().filter(|c| !ignore.contains(c)).count();
+                let mut seen = 0;
+                value
+                    .chars()
+                    .map(|c| {
+                        if ignore.contains(&c) {
+                            return c;
+                        }
+                        seen += 1;
+                        if seen <= *keep_first || seen > maskable.saturating_sub(*keep_last) {
+                            c
+                        } else {
+                            *ch
+                        }
+                    })
+                    .collect()
+            }
+            Op::Date(part) => date_part(value, *part)?,
+            Op::Bucket(width) => {
+                let v = number(value)?.floor() as i64;
+                let w = *width as i64;
+                let lo = v.div_euclid(w) * w;
+                if w == 1 {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{}", lo + w - 1)
+                }
+            }
+            Op::KeepDigits(n) => value
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i < *n { c } else { '*' })
+                .collect(),
+            Op::Hierarchy(map, file) => map
+                .get(value)
+                .cloned()
+                .ok_or_else(|| format!("'{value}' is not in the hierarchy {file}"))?,
+            Op::Round(step) => {
+                let v = (number(value)? / step).round() * step;
+                let decimals = if step.fract() == 0.0 {
+                    0
+                } else {
+                    (-step.log10().floor()) as usize
+                };
+                format!("{v:.decimals$}")
+            }
+            Op::Hash(algorithm, salt) => {
+                let mut input = value.as_bytes().to_vec();
+                if let Some(s) = salt {
+                    input.extend_from_slice(s.as_bytes());
+                }
+                match algorithm {
+                    HashAlgorithm::Md5 => hex::encode(md5::Md5::digest(&input)),
+                    HashAlgorithm::Sha1 => hex::encode(sha1::Sha1::digest(&input)),
+                    HashAlgorithm::Sha256 => hex::encode(Sha256::digest(&input)),
+                    HashAlgorithm::Sha512 => hex::encode(Sha512::digest(&input)),
+                }
+            }
+            Op::Hmac {
+                mac,
+                normalize,
+                encoding,
+                bytes,
+            } => {
+                let mut buf = String::new();
+                let mut m = mac.clone();
+                m.update(canonical(value, *normalize, &mut buf));
+                let tag = m.finalize().into_bytes();
+                match encoding {
+                    Encoding::Base64url => URL_SAFE_NO_PAD.encode(&tag[..*bytes]),
+                    Encoding::Hex => hex::encode(&tag[..*bytes]),
+                }
+            }
+            Op::Siv { key, domain } => {
+                let mut siv = Aes256Siv::new_from_slice(&key[..]).expect("64-byte key");
+                let ct = siv
+                    .encrypt([domain.as_bytes()], value.as_bytes())
+                    .map_err(|_| "AES-SIV refused the value".to_string())?;
+                URL_SAFE_NO_PAD.encode(ct)
+            }
+            Op::Fpe(ff1) => ff1.apply(value, false)?,
+            Op::Password(params) => {
+                let argon = argon2::Argon2::new(
+                    argon2::Algorithm::Argon2id,
+                    argon2::Version::V0x13,
+                    params.clone(),
+                );
+                let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+                argon
+                    .hash_password(value.as_bytes(), &salt)
+                    .map_err(|e| format!("Argon2id: {e}"))?
+                    .to_string()
+            }
+            Op::Scan(scanner, with) => scanner.replace(value, with),
+        }))
+    }
+
+    /// Undoes a reversible operation (AES-SIV, FF1); others return the value as it is.
+    pub fn reverse(&self, value: &str) -> Result<String, String> {
+        if value.is_empty() {
+            return Ok(String::new());
+        }
+        match self {
+            Op::Siv { key, domain } => {
+                let ct = URL_SAFE_NO_PAD
+                    .decode(value)
+                    .map_err(|_| format!("'{value}' is not an AES-SIV token"))?;
+                let mut siv = Aes256Siv::new_from_slice(&key[..]).expect("64-byte key");
+                let pt = siv.decrypt([domain.as_bytes()], &ct).map_err(|_| {
+                    "AES-SIV authentication failed: wrong key or domain, or a changed token"
+                        .to_string()
+                })?;
+                String::from_utf8(pt).map_err(|_| "the decrypted value is not UTF-8".to_string())
+            }
+            Op::Fpe(ff1) => ff1.apply(value, true),
+            _ => Ok(value.to_string()),
+        }
+    }
+}
+
+impl Plan {
+    /// Compiles rules with the key (when they need one); relative paths start at `base`.
+    pub fn new(rules: &Rules, key: Option<&MasterKey>, base: &Path) -> Result<Plan, MaskError> {
+        let mut ops = Vec::new();
+        for (rule, line) in &rules.rules {
+            let op = Op::compile(rule, key, base).map_err(|message| MaskError::Rules {
+                file: rules.file.clone(),
+                line: Some(*line),
+                message: format!("column '{}': {message}", rule.column()),
+                fix: String::new(),
+            })?;
+            ops.push((rule.column().to_string(), op, *line));
+        }
+        Ok(Plan {
+            ops,
+            file: rules.file.clone(),
+        })
+    }
+
+    /// The operation of a column.
+    pub fn op(&self, column: &str) -> Option<&Op> {
+        self.ops
+            .iter()
+            .find(|(c, ..)| c == column)
+            .map(|(_, op, _)| op)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(rule: &str) -> Op {
+        let rules =
+            Rules::parse("r.toml", &format!("format_version = 1\n[[rule]]\n{rule}\n")).unwrap();
+        let key = MasterKey::from_bytes(vec![3; 32], "test").unwrap();
+        Op::compile(&rules.rules[0].0, Some(&key), Path::new(".")).unwrap()
+    }
+
+    fn apply(rule: &str, value: &str) -> String {
+        op(rule).apply(value).unwrap().unwrap()
+    }
+
+    #[test]
+    fn irreversible_operations() {
+        let m = "column = \"c\"\nop = \"mask\"\nkeep_last = 4\nignore = \"-\"";
+        assert_eq!(apply(m, "912-34-5678"), "***-**-5678");
+        let m = "column = \"c\"\nop = \"mask\"\nkeep_first = 1\nchar = \"#\"\nignore = \"@.\"";
+        assert_eq!(apply(m, "ana@ex.com"), "a##@##.###");
+        assert_eq!(
+            apply(
+                "column = \"c\"\nop = \"generalize\"\nto = \"decade\"",
+                "1984-05-02"
+            ),
+            "1980s"
+        );
+        assert_eq!(
+            apply(
+                "column = \"c\"\nop = \"generalize\"\nto = \"month\"",
+                "1984-05-02"
+            ),
+            "1984-05"
+        );
+        assert_eq!(
+            apply("column = \"c\"\nop = \"generalize\"\nbucket = 10", "37"),
+            "30-39"
+        );
+        assert_eq!(
+            apply(
+                "column = \"c\"\nop = \"generalize\"\nkeep_digits = 3",
+                "94107"
+            ),
+            "941**"
+        );
+        assert_eq!(
+            apply("column = \"c\"\nop = \"round\"\nstep = 1000", "1500"),
+            "2000"
+        );
+        assert_eq!(
+            apply("column = \"c\"\nop = \"round\"\nstep = 0.1", "2.345"),
+            "2.3"
+        );
+        assert!(
+            op("column = \"c\"\nop = \"generalize\"\nto = \"year\"")
+                .apply("May 1984")
+                .is_err()
+        );
+        assert_eq!(
+            op("column = \"c\"\nop = \"null\"").apply("x").unwrap(),
+            None
+        );
+        assert_eq!(
+            apply("column = \"c\"\nop = \"hash\"", "abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn tokens_are_keyed_canonical_and_reversible_where_promised() {
+        let t = "column = \"e\"\nop = \"hmac_token\"\nnormalize = \"email\"";
+        assert_eq!(apply(t, " Ana@Example.com"), apply(t, "ana@example.com"));
+        assert_eq!(apply(t, "ana@example.com").len(), 22);
+        let p = "column = \"p\"\nop = \"hmac_token\"\nnormalize = \"phone\"";
+        assert_eq!(apply(p, "(212) 555-0134"), apply(p, "+1 212 555 0134"));
+        let siv = op("column = \"s\"\nop = \"deterministic_encrypt\"");
+        let ct = siv.apply("912-34-5678").unwrap().unwrap();
+        assert_eq!(siv.apply("912-34-5678").unwrap().unwrap(), ct);
+        assert_eq!(siv.reverse(&ct).unwrap(), "912-34-5678");
+        let other = op("column = \"s\"\nop = \"deterministic_encrypt\"\ndomain = \"other\"");
+        assert!(other.reverse(&ct).unwrap_err().contains("authentication"));
+        let none = Rules::parse(
+            "r.toml",
+            "format_version = 1\n[[rule]]\ncolumn = \"e\"\nop = \"hmac_token\"\n",
+        )
+        .unwrap();
+        let e = Op::compile(&none.rules[0].0, None, Path::new("."))
+            .err()
+            .unwrap();
+        assert!(e.contains("needs a key"), "{e}");
+    }
+}
