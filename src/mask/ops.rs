@@ -101,6 +101,10 @@ fn canonical<'a>(value: &'a str, normalize: Normalize, buf: &'a mut String) -> &
                 buf.push_str(word);
             }
         }
+        Normalize::Email if value.is_ascii() => {
+            buf.push_str(value.trim());
+            buf.make_ascii_lowercase();
+        }
         Normalize::Email => buf.extend(value.trim().chars().flat_map(char::to_lowercase)),
         Normalize::Digits => buf.extend(value.chars().filter(char::is_ascii_digit)),
         Normalize::Phone => {

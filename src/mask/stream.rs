@@ -251,51 +251,89 @@ fn csv_stream<R: Read + Send, W: Write>(
     };
     let threads = ctx.pool.current_num_threads();
     let want = options.chunk_bytes.max(1) * threads;
-    let mut line = 2 + memchr::memchr_iter(b'\n', &pending[..header_end]).count() as u64 - 1;
+    let mut line = 1 + memchr::memchr_iter(b'\n', &pending[..header_end]).count() as u64;
     pending.drain(..header_end);
-    loop {
-        while !eof && pending.len() < want {
-            eof = fill(&mut input, &mut pending, want)?;
-        }
-        if pending.is_empty() {
-            break;
-        }
-        let mut ends = split_points(&pending, threads);
-        if eof && ends.last() != Some(&pending.len()) {
-            ends.push(pending.len());
-        }
-        if ends.is_empty() {
-            // One record longer than the buffer: read more before splitting.
-            let more = pending.len();
-            eof = fill(&mut input, &mut pending, more)?;
-            continue;
-        }
-        let mut chunks = Vec::with_capacity(ends.len());
-        let mut start = 0;
-        for &end in &ends {
-            chunks.push((line, &pending[start..end]));
-            line += memchr::memchr_iter(b'\n', &pending[start..end]).count() as u64;
-            start = end;
-        }
-        let results: Vec<Result<(Vec<u8>, u64), MaskError>> = if chunks.len() == 1 {
-            vec![csv_chunk(ctx, &ops, chunks[0].0, chunks[0].1)]
+    let mut wave = next_wave(&mut input, pending, &mut eof, want, threads)?;
+    while let Some(current) = wave {
+        let chunks: Vec<&[u8]> = current.chunks().collect();
+        let results: Vec<Result<Chunk, MaskError>> = if chunks.len() == 1 {
+            vec![csv_chunk(ctx, &ops, chunks[0])]
         } else {
-            ctx.pool.install(|| {
-                chunks
-                    .par_iter()
-                    .map(|(first, bytes)| csv_chunk(ctx, &ops, *first, bytes))
-                    .collect()
-            })
+            ctx.pool
+                .install(|| chunks.par_iter().map(|b| csv_chunk(ctx, &ops, b)).collect())
         };
         for r in results {
-            let (bytes, rows) = r?;
-            out.write_all(&bytes).map_err(io)?;
-            summary.rows += rows;
+            // Workers count lines from 1; the chunk's place in the file is known here.
+            let chunk = r.map_err(|e| match e {
+                MaskError::Value {
+                    line: l,
+                    column,
+                    message,
+                } => MaskError::Value {
+                    line: line + l - 1,
+                    column,
+                    message,
+                },
+                MaskError::Io(m) => MaskError::Io(format!("CSV input after line {line}: {m}")),
+                other => other,
+            })?;
+            out.write_all(&chunk.bytes).map_err(io)?;
+            summary.rows += chunk.rows;
+            line += chunk.lines;
         }
-        pending.drain(..start);
+        wave = next_wave(&mut input, current.into_carry(), &mut eof, want, threads)?;
     }
     out.flush().map_err(io)?;
     Ok(summary)
+}
+
+/// Whole records read from the input, cut into one block per worker.
+struct Wave {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Wave {
+    fn chunks(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.buf[a..b])
+    }
+
+    /// The bytes after the last whole record, at the front of the same buffer (the start of
+    /// the next wave, without a new allocation).
+    fn into_carry(mut self) -> Vec<u8> {
+        self.buf.drain(..*self.ends.last().unwrap_or(&0));
+        self.buf
+    }
+}
+
+/// Reads until about `want` bytes of whole records (or the end) follow `carry`, and cuts them
+/// into `parts` blocks; `None` when the input is done.
+fn next_wave<R: Read>(
+    input: &mut R,
+    mut buf: Vec<u8>,
+    eof: &mut bool,
+    want: usize,
+    parts: usize,
+) -> Result<Option<Wave>, MaskError> {
+    loop {
+        while !*eof && buf.len() < want {
+            *eof = fill(input, &mut buf, want)?;
+        }
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let mut ends = split_points(&buf, parts);
+        if *eof && ends.last() != Some(&buf.len()) {
+            ends.push(buf.len());
+        }
+        if !ends.is_empty() {
+            return Ok(Some(Wave { buf, ends }));
+        }
+        // One record longer than the buffer: read more before cutting.
+        let more = buf.len();
+        *eof = fill(input, &mut buf, more)?;
+    }
 }
 
 /// Appends up to `n` bytes; true at the end of the input.
@@ -349,33 +387,57 @@ fn split_points(buf: &[u8], parts: usize) -> Vec<usize> {
     ends
 }
 
-fn csv_chunk(
-    ctx: &Ctx<'_>,
-    ops: &[Option<(&str, &Op)>],
-    first_line: u64,
-    bytes: &[u8],
-) -> Result<(Vec<u8>, u64), MaskError> {
+/// A masked block: its output, and the records and lines it held.
+struct Chunk {
+    bytes: Vec<u8>,
+    rows: u64,
+    lines: u64,
+}
+
+/// Writes one field as CSV does with minimal quoting: quoted only when it holds a delimiter,
+/// a quote or a line break (the common case is a plain copy).
+fn push_field(out: &mut Vec<u8>, field: &[u8]) {
+    // Fields are short: a plain loop beats a SIMD search's set-up.
+    let special = field
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    if !special {
+        out.extend_from_slice(field);
+        return;
+    }
+    out.push(b'"');
+    for &b in field {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Parses, masks and writes one block of whole records; line numbers in errors count from the
+/// block's first line.
+fn csv_chunk(ctx: &Ctx<'_>, ops: &[Option<(&str, &Op)>], bytes: &[u8]) -> Result<Chunk, MaskError> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let mut writer = csv::WriterBuilder::new()
-        .buffer_capacity(64 * 1024)
-        .from_writer(Vec::with_capacity(bytes.len() + bytes.len() / 8));
+    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
+    // A record of one empty field is written `""`, as the csv crate does, so it is not a blank line.
+    let kept = ops
+        .iter()
+        .filter(|op| ctx.reverse || !matches!(op, Some((_, Op::Redact))))
+        .count();
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => {
-                return Err(MaskError::Io(format!(
-                    "CSV input near line {first_line}: {e}"
-                )));
-            }
+            Err(e) => return Err(MaskError::Io(e.to_string())),
         }
         rows += 1;
-        let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
+        let line = record.position().map_or(1, |p| p.line());
         if record.len() != ops.len() {
             return Err(MaskError::Value {
                 line,
@@ -387,27 +449,39 @@ fn csv_chunk(
                 ),
             });
         }
+        let mut written = 0;
         for (field, op) in record.iter().zip(ops) {
-            let Some((column, op)) = *op else {
-                writer.write_field(field).map_err(io)?;
-                continue;
+            let masked;
+            let value = match *op {
+                None => field,
+                Some((_, Op::Redact)) if !ctx.reverse => continue,
+                Some((column, op)) => {
+                    let text = std::str::from_utf8(field).map_err(|_| MaskError::Value {
+                        line,
+                        column: column.to_string(),
+                        message: "the value is not UTF-8".into(),
+                    })?;
+                    masked = ctx.mask(op, column, line, text)?;
+                    masked.as_deref().unwrap_or_default().as_bytes()
+                }
             };
-            if matches!(op, Op::Redact) && !ctx.reverse {
+            if written > 0 {
+                out.push(b',');
+            }
+            written += 1;
+            if value.is_empty() && kept == 1 {
+                out.extend_from_slice(b"\"\"");
                 continue;
             }
-            let text = std::str::from_utf8(field).map_err(|_| MaskError::Value {
-                line,
-                column: column.to_string(),
-                message: "the value is not UTF-8".into(),
-            })?;
-            let masked = ctx.mask(op, column, line, text)?;
-            writer
-                .write_field(masked.as_deref().unwrap_or_default())
-                .map_err(io)?;
+            push_field(&mut out, value);
         }
-        writer.write_record(None::<&[u8]>).map_err(io)?;
+        out.push(b'\n');
     }
-    Ok((writer.into_inner().map_err(io)?, rows))
+    Ok(Chunk {
+        bytes: out,
+        rows,
+        lines: reader.position().line() - 1,
+    })
 }
 
 fn jsonl_stream<R: Read, W: Write>(
