@@ -125,35 +125,18 @@ luhn = true
 fn the_mask_command_refuses_without_a_key_and_never_leaves_half_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let made = keylab(
-        d,
-        &[
-            "mask",
-            "generate",
-            "customers",
-            "--rows",
-            "300",
-            "--seed",
-            "9",
-            "-o",
-            "c.csv",
-        ],
-        &[],
-    );
+    let generate = [
+        "mask",
+        "generate",
+        "customers",
+        "--rows",
+        "300",
+        "--seed",
+        "9",
+    ];
+    let made = keylab(d, &[&generate[..], &["-o", "c.csv"]].concat(), &[]);
     assert!(made.status.success(), "{}", stderr(&made));
-    let again = keylab(
-        d,
-        &[
-            "mask",
-            "generate",
-            "customers",
-            "--rows",
-            "300",
-            "--seed",
-            "9",
-        ],
-        &[],
-    );
+    let again = keylab(d, &generate, &[]);
     assert_eq!(
         again.stdout,
         std::fs::read(d.join("c.csv")).unwrap(),
