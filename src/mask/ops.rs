@@ -510,6 +510,22 @@ mod tests {
         );
     }
 
+    /// RFC 5297 appendix A.1 (AES-SIV with a 256-bit key), through the crate `Op::Siv` uses.
+    #[test]
+    fn rfc_5297_known_answer() {
+        let key = hex::decode("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
+            .unwrap();
+        let ad = hex::decode("101112131415161718191a1b1c1d1e1f2021222324252627").unwrap();
+        let plaintext = hex::decode("112233445566778899aabbccddee").unwrap();
+        let mut siv = aes_siv::siv::Aes128Siv::new_from_slice(&key).unwrap();
+        let out = siv.encrypt([&ad], &plaintext).unwrap();
+        assert_eq!(
+            hex::encode(&out),
+            "85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c"
+        );
+        assert_eq!(siv.decrypt([&ad], &out).unwrap(), plaintext);
+    }
+
     #[test]
     fn tokens_are_keyed_canonical_and_reversible_where_promised() {
         let t = "column = \"e\"\nop = \"hmac_token\"\nnormalize = \"email\"";
