@@ -153,7 +153,7 @@ pub fn run<R: Read + Send, W: Write>(
             Format::Jsonl => jsonl_stream(&ctx, input, output, options),
         };
     }
-    // Whole-table mode: read everything, shuffle, mask, then suppress.
+    // Whole-table mode: read everything, mask, shuffle, then suppress.
     let mut raw = Vec::new();
     BufReader::new(input)
         .read_to_end(&mut raw)
