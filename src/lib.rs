@@ -2,7 +2,8 @@
 //!
 //! This crate holds the lab's library: [`policy`] (IAM policy parsing and evaluation with
 //! explanations), [`engine`] (the built-in AWS emulator, KMS and S3 over the real wire protocols),
-//! [`mask`] (masking, pseudonymisation and k-anonymity) and [`fsutil`] (durable writes). The `keylab` binary is a thin command line over it.
+//! [`mask`] (masking, pseudonymisation and k-anonymity) and [`fsutil`] (durable writes). The
+//! `keylab` binary is a thin command line over it.
 
 pub mod backend;
 pub mod console;
