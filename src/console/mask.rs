@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::args::Parsed;
-use super::{CmdError, Ctx, kms};
+use super::{CmdError, Ctx, kms, workspace_path};
 use crate::mask::{self, Format, KeySource, Loaded, MasterKey, Options, Rules, Table};
 use crate::sdk::ClientSettings;
 
@@ -77,12 +77,7 @@ fn usage(m: impl Into<String>) -> CmdError {
 }
 
 fn read_workspace(ctx: &Ctx<'_>, name: &str) -> Result<Vec<u8>, CmdError> {
-    if name.contains("..") || Path::new(name).is_absolute() {
-        return Err(usage(format!(
-            "{name}: the console works inside the workspace; use a relative path"
-        )));
-    }
-    std::fs::read(ctx.workspace.join(name))
+    std::fs::read(workspace_path(ctx.workspace, name)?)
         .map_err(|e| CmdError::Other(format!("cannot read {name}: {e}")))
 }
 
@@ -223,10 +218,7 @@ fn generate(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<Stri
     let Some(out) = out else {
         return Ok(csv);
     };
-    if out.contains("..") || Path::new(&out).is_absolute() {
-        return Err(usage(format!("{out}: use a path inside the workspace")));
-    }
-    crate::fsutil::write_atomic(&ctx.workspace.join(&out), csv.as_bytes())
+    crate::fsutil::write_atomic(&workspace_path(ctx.workspace, &out)?, csv.as_bytes())
         .map_err(|e| CmdError::Other(format!("cannot write {out}: {e}")))?;
     Ok(format!(
         "wrote {} rows of {table} to {out}\n",

@@ -371,18 +371,9 @@ impl<'a> Console<'a> {
         Ok(names.iter().map(|n| format!("{n}\n")).collect())
     }
 
-    fn resolve(&self, name: &str) -> Result<PathBuf, CmdError> {
-        if name.contains("..") || Path::new(name).is_absolute() {
-            return Err(CmdError::Usage(format!(
-                "{name}: the console works inside the workspace; use a relative path"
-            )));
-        }
-        Ok(self.workspace.join(name))
-    }
-
     fn cat(&self, name: Option<&String>) -> Result<String, CmdError> {
         let name = name.ok_or_else(|| CmdError::Usage("cat FILE".into()))?;
-        let bytes = std::fs::read(self.resolve(name)?)
+        let bytes = std::fs::read(workspace_path(&self.workspace, name)?)
             .map_err(|e| CmdError::Other(format!("cat: {name}: {e}")))?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
@@ -392,11 +383,21 @@ impl<'a> Console<'a> {
             return Err(CmdError::Usage("rm FILE...".into()));
         }
         for name in names {
-            std::fs::remove_file(self.resolve(name)?)
+            std::fs::remove_file(workspace_path(&self.workspace, name)?)
                 .map_err(|e| CmdError::Other(format!("rm: {name}: {e}")))?;
         }
         Ok(String::new())
     }
+}
+
+/// A workspace file's path; a name that would leave the workspace is a usage error.
+fn workspace_path(workspace: &Path, name: &str) -> Result<PathBuf, CmdError> {
+    if name.contains("..") || Path::new(name).is_absolute() {
+        return Err(CmdError::Usage(format!(
+            "{name}: the console works inside the workspace; use a relative path"
+        )));
+    }
+    Ok(workspace.join(name))
 }
 
 /// Every file under a workspace, as sorted `/`-separated relative paths.
