@@ -57,13 +57,16 @@ pub struct CheckResult {
     pub duration_ms: u64,
 }
 
-struct Failure {
+/// Why a check did not pass: the learner's work (`error: false`) or the pack or backend.
+#[derive(Debug, Clone)]
+pub(super) struct Failure {
     message: String,
     trace: Option<String>,
     error: bool,
 }
 
-fn fail(message: impl Into<String>) -> Failure {
+/// A failure of the learner's work.
+pub(super) fn fail(message: impl Into<String>) -> Failure {
     Failure {
         message: message.into(),
         trace: None,
@@ -71,7 +74,8 @@ fn fail(message: impl Into<String>) -> Failure {
     }
 }
 
-fn broken(message: impl Into<String>) -> Failure {
+/// A check that could not be evaluated (the pack or the backend is at fault).
+pub(super) fn broken(message: impl Into<String>) -> Failure {
     Failure {
         message: message.into(),
         trace: None,
@@ -113,20 +117,10 @@ fn kind_name(kind: &CheckKind) -> &'static str {
     }
 }
 
-impl From<masking::Problem> for Failure {
-    fn from(p: masking::Problem) -> Failure {
-        Failure {
-            message: p.message,
-            trace: None,
-            error: p.error,
-        }
-    }
-}
-
 /// The masking run, made on first use and shared by the masking checks of one grading.
 async fn masking_check(
     session: &Session,
-    run: &mut Option<Result<masking::MaskRun, masking::Problem>>,
+    run: &mut Option<Result<masking::MaskRun, Failure>>,
     kind: &CheckKind,
 ) -> Result<(), Failure> {
     if run.is_none() {
@@ -138,8 +132,8 @@ async fn masking_check(
         *run = Some(masking::prepare(session, spec).await);
     }
     match run.as_ref().expect("made above") {
-        Ok(r) => Ok(masking::check(r, kind).await?),
-        Err(p) => Err(p.clone().into()),
+        Ok(r) => masking::check(r, kind),
+        Err(f) => Err(f.clone()),
     }
 }
 

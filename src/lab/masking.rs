@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use argon2::PasswordVerifier;
 
+use super::grader::{Failure, broken, fail};
 use super::session::Session;
 use crate::console::mask::resolve_key;
 use crate::mask::{self, Format, MasterKey, Options, Rules, Table, attack, scan::luhn_valid};
@@ -16,29 +17,6 @@ use crate::pack::{
     CheckKind, FormatsCheck, JoinsCheck, KAnonymityCheck, KeyedTokensCheck, MaskingSpec,
     PasswordHashesCheck,
 };
-
-/// Why a masking check did not pass: the learner's work (`error: false`) or the pack.
-#[derive(Debug, Clone)]
-pub struct Problem {
-    /// What is wrong.
-    pub message: String,
-    /// The pack or the backend is at fault, not the learner.
-    pub error: bool,
-}
-
-fn fail(message: impl Into<String>) -> Problem {
-    Problem {
-        message: message.into(),
-        error: false,
-    }
-}
-
-fn broken(message: impl Into<String>) -> Problem {
-    Problem {
-        message: message.into(),
-        error: true,
-    }
-}
 
 struct Input {
     name: String,
@@ -57,7 +35,7 @@ pub struct MaskRun {
 }
 
 /// Masks the inputs with the learner's rules.
-pub async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<MaskRun, Problem> {
+pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<MaskRun, Failure> {
     let rules_path = session.workspace.join(&spec.rules);
     let text = std::fs::read_to_string(&rules_path).map_err(|_| {
         fail(format!(
@@ -104,7 +82,7 @@ pub async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<MaskRun, P
 }
 
 impl MaskRun {
-    fn mask_all(&self, key: Option<&MasterKey>) -> Result<Vec<(Vec<u8>, Table)>, Problem> {
+    fn mask_all(&self, key: Option<&MasterKey>) -> Result<Vec<(Vec<u8>, Table)>, Failure> {
         let options = Options {
             seed: Some(self.seed),
             ..Options::default()
@@ -139,7 +117,7 @@ impl MaskRun {
         out
     }
 
-    fn input(&self, name: &str) -> Result<&Input, Problem> {
+    fn input(&self, name: &str) -> Result<&Input, Failure> {
         self.inputs
             .iter()
             .find(|i| i.name == name)
@@ -150,7 +128,7 @@ impl MaskRun {
 fn need_column<'a>(
     run: &'a MaskRun,
     column: &str,
-) -> Result<Vec<(&'a str, Option<&'a str>)>, Problem> {
+) -> Result<Vec<(&'a str, Option<&'a str>)>, Failure> {
     let pairs = run.pairs(column);
     if pairs.is_empty() {
         return Err(broken(format!(
@@ -161,7 +139,7 @@ fn need_column<'a>(
 }
 
 /// Runs one masking check on the run.
-pub async fn check(run: &MaskRun, kind: &CheckKind) -> Result<(), Problem> {
+pub(super) fn check(run: &MaskRun, kind: &CheckKind) -> Result<(), Failure> {
     match kind {
         CheckKind::NoLeaks(c) => no_leaks(run, &c.columns),
         CheckKind::Formats(c) => formats(run, c),
@@ -173,7 +151,7 @@ pub async fn check(run: &MaskRun, kind: &CheckKind) -> Result<(), Problem> {
     }
 }
 
-fn no_leaks(run: &MaskRun, columns: &[String]) -> Result<(), Problem> {
+fn no_leaks(run: &MaskRun, columns: &[String]) -> Result<(), Failure> {
     let mut originals = Vec::new();
     let mut column_of = HashMap::new();
     for column in columns {
@@ -210,7 +188,7 @@ fn class(c: char) -> u8 {
     }
 }
 
-fn formats(run: &MaskRun, c: &FormatsCheck) -> Result<(), Problem> {
+fn formats(run: &MaskRun, c: &FormatsCheck) -> Result<(), Failure> {
     for column in &c.columns {
         let pairs = need_column(run, column)?;
         let mut same = 0;
@@ -244,12 +222,12 @@ fn formats(run: &MaskRun, c: &FormatsCheck) -> Result<(), Problem> {
     Ok(())
 }
 
-fn split_ref(r: &str) -> Result<(&str, &str), Problem> {
+fn split_ref(r: &str) -> Result<(&str, &str), Failure> {
     r.split_once(':')
         .ok_or_else(|| broken(format!("'{r}' is not file:column")))
 }
 
-fn joins(run: &MaskRun, c: &JoinsCheck) -> Result<(), Problem> {
+fn joins(run: &MaskRun, c: &JoinsCheck) -> Result<(), Failure> {
     let mut sides = Vec::new();
     for r in [&c.left, &c.right] {
         let (file, column) = split_ref(r)?;
@@ -304,7 +282,7 @@ fn joins(run: &MaskRun, c: &JoinsCheck) -> Result<(), Problem> {
     Ok(())
 }
 
-fn keyed(run: &MaskRun, c: &KeyedTokensCheck) -> Result<(), Problem> {
+fn keyed(run: &MaskRun, c: &KeyedTokensCheck) -> Result<(), Failure> {
     let other = run.mask_all(Some(&MasterKey::random()))?;
     let salts = run.rules.visible_strings();
     for column in &c.columns {
@@ -342,7 +320,7 @@ fn keyed(run: &MaskRun, c: &KeyedTokensCheck) -> Result<(), Problem> {
     Ok(())
 }
 
-fn passwords(run: &MaskRun, c: &PasswordHashesCheck) -> Result<(), Problem> {
+fn passwords(run: &MaskRun, c: &PasswordHashesCheck) -> Result<(), Failure> {
     let pairs = need_column(run, &c.column)?;
     let mut salts = HashSet::new();
     for (i, (original, hash)) in pairs.iter().enumerate() {
@@ -392,7 +370,7 @@ fn passwords(run: &MaskRun, c: &PasswordHashesCheck) -> Result<(), Problem> {
     Ok(())
 }
 
-fn k_anonymity(run: &MaskRun, c: &KAnonymityCheck) -> Result<(), Problem> {
+fn k_anonymity(run: &MaskRun, c: &KAnonymityCheck) -> Result<(), Failure> {
     let input = run.input(&c.input)?;
     let missing: Vec<&String> = c
         .quasi_identifiers
