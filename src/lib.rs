@@ -17,4 +17,5 @@ pub mod mask;
 pub mod pack;
 pub mod policy;
 pub mod sdk;
+pub mod toml_lines;
 pub mod tui;

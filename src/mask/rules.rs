@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::MaskError;
+use crate::toml_lines::{describe, line_of};
 
 /// The rules format this keylab reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -403,30 +404,16 @@ impl Rule {
 /// The operations, for messages.
 pub const OPS: &str = "redact, null, replace, mask, generalize, round, shuffle, hash, hmac_token, deterministic_encrypt, fpe, password_hash, scan_replace";
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
-}
-
 impl Rules {
     /// Parses a rules file; `file` names it in errors.
     pub fn parse(file: &str, text: &str) -> Result<Rules, MaskError> {
         let parsed: RulesFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start));
-            let mut message = e.message().trim().to_string();
+            let (line, mut message, fix) = describe(text, &e);
             if message.contains("unknown variant") && message.contains("expected one of") {
                 message = format!("{message} (the operations are: {OPS})");
             }
-            let fix = if message.starts_with("unknown field") {
-                "remove the field or correct its spelling to one of those expected"
-            } else if message.starts_with("missing field") {
-                "add the field"
-            } else {
-                "see `keylab mask --help` and the masking lesson for the rule format"
-            };
+            let fix = fix
+                .unwrap_or("see `keylab mask --help` and the masking lesson for the rule format");
             MaskError::Rules {
                 file: file.to_string(),
                 line,

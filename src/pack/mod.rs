@@ -80,14 +80,7 @@ impl fmt::Display for PackErrors {
     }
 }
 
-/// The 1-based line of a byte offset.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())]
-        .bytes()
-        .filter(|&b| b == b'\n')
-        .count()
-        + 1
-}
+use crate::toml_lines::line_of;
 
 /// Parses TOML strictly into `T`, turning errors into a [`PackError`] with the line;
 /// `line_offset` is added for TOML embedded in a larger file (front matter).
@@ -97,16 +90,11 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     line_offset: usize,
 ) -> Result<T, PackError> {
     toml::from_str(text).map_err(|e| {
-        let line = e.span().map(|s| line_of(text, s.start) + line_offset);
-        let message = e.message().trim().to_string();
-        let fix = if message.starts_with("unknown field") {
-            "remove the field or correct its spelling to one of those expected"
-        } else if message.starts_with("missing field") {
-            "add the field"
-        } else {
-            "correct the value to the type the format expects (see the pack format in README.md)"
-        };
-        PackError::new(file, line, message, fix)
+        let (line, message, fix) = crate::toml_lines::describe(text, &e);
+        let fix = fix.unwrap_or(
+            "correct the value to the type the format expects (see the pack format in README.md)",
+        );
+        PackError::new(file, line.map(|l| l + line_offset), message, fix)
     })
 }
 
