@@ -158,6 +158,19 @@ fn run(
             return;
         }
     };
+    // Opens an exercise's session and tells the app it is ready, or why it is not.
+    let open = |id: &str, root: &std::path::Path| -> Option<Session> {
+        match rt.block_on(Session::open_on(&pack, id, root, seed, &target)) {
+            Ok(s) => {
+                let _ = msgs.send(ready(&s));
+                Some(s)
+            }
+            Err(e) => {
+                let _ = msgs.send(Msg::ExerciseFailed(e.to_string()));
+                None
+            }
+        }
+    };
     let mut session: Option<Session> = None;
     while let Ok(job) = jobs.recv() {
         match job {
@@ -166,15 +179,7 @@ fn run(
                     rt.block_on(s.shutdown());
                 }
                 let root = data.lab_on(&id, &backend_name);
-                match rt.block_on(Session::open_on(&pack, &id, &root, seed, &target)) {
-                    Ok(s) => {
-                        let _ = msgs.send(ready(&s));
-                        session = Some(s);
-                    }
-                    Err(e) => {
-                        let _ = msgs.send(Msg::ExerciseFailed(e.to_string()));
-                    }
-                }
+                session = open(&id, &root);
             }
             Job::Run(line) => {
                 let Some(s) = &session else { continue };
@@ -195,15 +200,7 @@ fn run(
                     let _ = msgs.send(Msg::ExerciseFailed(e.to_string()));
                     continue;
                 }
-                match rt.block_on(Session::open_on(&pack, &id, &root, seed, &target)) {
-                    Ok(s) => {
-                        let _ = msgs.send(ready(&s));
-                        session = Some(s);
-                    }
-                    Err(e) => {
-                        let _ = msgs.send(Msg::ExerciseFailed(e.to_string()));
-                    }
-                }
+                session = open(&id, &root);
             }
             Job::Close => {
                 if let Some(s) = session.take() {
