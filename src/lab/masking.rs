@@ -73,7 +73,11 @@ pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<Mas
         inputs,
         seed: session.seed,
     };
-    let outputs = run.mask_all(key.as_ref())?;
+    let outputs = run
+        .inputs
+        .iter()
+        .map(|input| run.mask(input, key.as_ref()))
+        .collect::<Result<Vec<_>, _>>()?;
     for (input, (bytes, table)) in run.inputs.iter_mut().zip(outputs) {
         input.masked_bytes = bytes;
         input.masked = table;
@@ -82,22 +86,24 @@ pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<Mas
 }
 
 impl MaskRun {
-    fn mask_all(&self, key: Option<&MasterKey>) -> Result<Vec<(Vec<u8>, Table)>, Failure> {
+    /// Masks one input with the rules under `key`.
+    fn mask(&self, input: &Input, key: Option<&MasterKey>) -> Result<(Vec<u8>, Table), Failure> {
         let options = Options {
             seed: Some(self.seed),
             ..Options::default()
         };
-        let base = std::path::Path::new(".");
-        let mut out = Vec::new();
-        for input in &self.inputs {
-            let (bytes, _) =
-                mask::mask_bytes(&self.rules, key, base, &input.bytes, input.format, &options)
-                    .map_err(|e| fail(format!("masking {} failed: {e}", input.name)))?;
-            let table = Table::parse(&bytes, input.format)
-                .map_err(|e| broken(format!("masked {}: {e}", input.name)))?;
-            out.push((bytes, table));
-        }
-        Ok(out)
+        let (bytes, _) = mask::mask_bytes(
+            &self.rules,
+            key,
+            std::path::Path::new("."),
+            &input.bytes,
+            input.format,
+            &options,
+        )
+        .map_err(|e| fail(format!("masking {} failed: {e}", input.name)))?;
+        let table = Table::parse(&bytes, input.format)
+            .map_err(|e| broken(format!("masked {}: {e}", input.name)))?;
+        Ok((bytes, table))
     }
 
     fn pairs(&self, column: &str) -> Vec<(&str, Option<&str>)> {
@@ -283,13 +289,23 @@ fn joins(run: &MaskRun, c: &JoinsCheck) -> Result<(), Failure> {
 }
 
 fn keyed(run: &MaskRun, c: &KeyedTokensCheck) -> Result<(), Failure> {
-    let other = run.mask_all(Some(&MasterKey::random()))?;
+    // Only the inputs that hold the token columns are masked again.
+    let other_key = MasterKey::random();
+    let mut other = Vec::new();
+    for input in &run.inputs {
+        if c.columns
+            .iter()
+            .any(|col| input.original.index(col).is_some())
+        {
+            other.push((input, run.mask(input, Some(&other_key))?.1));
+        }
+    }
     let salts = run.rules.visible_strings();
     for column in &c.columns {
         let pairs = need_column(run, column)?;
         let mut unchanged = 0;
         let mut total = 0;
-        for (input, (_, table)) in run.inputs.iter().zip(&other) {
+        for (input, table) in &other {
             let a = input.masked.column(column);
             let b = table.column(column);
             for (x, y) in a.iter().zip(&b) {
