@@ -345,37 +345,34 @@ fn fill<R: Read>(input: &mut R, buf: &mut Vec<u8>, n: usize) -> Result<bool, Mas
     Ok(read == 0)
 }
 
-/// The end of the first record of `buf` (after its newline), outside quotes.
-fn first_boundary(buf: &[u8]) -> Option<usize> {
+/// The ends of the whole records in `buf` (just after each newline outside quotes); quotes
+/// toggle, so an escaped `""` leaves the state as it was.
+fn record_ends(buf: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut quoted = false;
-    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-        match buf[i] {
-            b'"' => quoted = !quoted,
-            _ if !quoted => return Some(i + 1),
-            _ => {}
+    memchr::memchr2_iter(b'"', b'\n', buf).filter_map(move |i| {
+        if buf[i] == b'"' {
+            quoted = !quoted;
+            return None;
         }
-    }
-    None
+        (!quoted).then_some(i + 1)
+    })
+}
+
+/// The end of the first record of `buf`.
+fn first_boundary(buf: &[u8]) -> Option<usize> {
+    record_ends(buf).next()
 }
 
 /// Record boundaries that cut `buf` into about `parts` pieces; the last one is the end of the
-/// last complete record. A newline inside quotes is not a boundary.
+/// last complete record.
 fn split_points(buf: &[u8], parts: usize) -> Vec<usize> {
     let mut ends = Vec::with_capacity(parts);
     let mut next = buf.len() / parts.max(1);
-    let mut quoted = false;
     let mut last = None;
-    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-        if buf[i] == b'"' {
-            quoted = !quoted;
-            continue;
-        }
-        if quoted {
-            continue;
-        }
-        last = Some(i + 1);
-        if i + 1 >= next && ends.len() + 1 < parts {
-            ends.push(i + 1);
+    for end in record_ends(buf) {
+        last = Some(end);
+        if end >= next && ends.len() + 1 < parts {
+            ends.push(end);
             next = buf.len() * (ends.len() + 1) / parts;
         }
     }
@@ -763,4 +760,17 @@ fn suppress(table: &mut Table, a: &AnonymitySpec, file: &str) -> Result<(u64, u6
     }
     let k = sizes.values().copied().min().unwrap_or(0) as u64;
     Ok((k, suppressed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_end_at_newlines_outside_quotes() {
+        let csv = b"a,\"x\ny\"\nb,\"say \"\"hi\"\"\n\"\nc,d\n";
+        assert_eq!(record_ends(csv).collect::<Vec<_>>(), [8, 24, 28]);
+        assert_eq!(first_boundary(csv), Some(8));
+        assert_eq!(split_points(csv, 2), [24, 28]);
+    }
 }
