@@ -2,11 +2,9 @@
 //! every operation, its main errors with AWS's codes and messages, every key state, rotation
 //! and deletion under the virtual clock, policies, grants and cross-account use.
 
-mod common;
-
+use crate::common::{Lab, OWNER, PARTNER, create_key, err};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{DataKeySpec, GrantConstraints, GrantOperation, KeyState, Tag};
-use common::{Lab, OWNER, PARTNER, create_key, err};
 use time::Duration;
 
 fn blob(s: &str) -> Blob {

@@ -2,8 +2,6 @@
 //! (`proptest`), and `keylab mask` as a user runs it — keys from the environment and from KMS
 //! through the engine, refusals, atomic output, reverse, generate and analyze.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -281,9 +279,9 @@ fn the_mask_command_refuses_without_a_key_and_never_leaves_half_a_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kms_key_is_unwrapped_through_the_backend_and_its_key_policy() {
-    let lab = common::Lab::start().await;
+    let lab = crate::common::Lab::start().await;
     let kms = lab.kms("owner-admin");
-    let key_id = common::create_key(&kms).await;
+    let key_id = crate::common::create_key(&kms).await;
     let data_key = kms
         .generate_data_key()
         .key_id(&key_id)

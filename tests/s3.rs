@@ -2,14 +2,12 @@
 //! encrypted at rest, default bucket encryption, SSE-KMS through the engine's KMS, and bucket
 //! policies evaluated with the transport and encryption-header condition keys.
 
-mod common;
-
+use crate::common::{Lab, OWNER, PARTNER, create_key, err};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule,
 };
-use common::{Lab, OWNER, PARTNER, create_key, err};
 
 fn body(s: &str) -> ByteStream {
     ByteStream::from(s.as_bytes().to_vec())

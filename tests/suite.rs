@@ -1,0 +1,16 @@
+//! keylab's integration tests, one module per area, built as one test binary so CI links the
+//! AWS SDK once instead of once per file (`autotests = false` in Cargo.toml). Run one area with
+//! `cargo test --test suite kms::`.
+
+mod common;
+
+mod cli;
+mod fuzz_smoke;
+mod kms;
+mod localstack;
+mod mask;
+mod policy_cases;
+mod runtime;
+mod s3;
+mod tmux;
+mod tui;
