@@ -40,6 +40,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show which lessons, exercises and questions cover each DEA-C01 task 4.3 item.
+    Coverage {
+        /// Print JSON instead of a Markdown table
+        #[arg(long)]
+        json: bool,
+    },
     /// Grade an exercise (exit 0 only when every check passes).
     Check(crate::lab_cli::CheckArgs),
     /// Show the next hint of an exercise.
@@ -168,6 +174,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => lab(&cli),
         Some(Command::List { json }) => crate::lab_cli::list(&cli.lab, json),
+        Some(Command::Coverage { json }) => crate::lab_cli::coverage(&cli.lab, json),
         Some(Command::Check(args)) => crate::lab_cli::check(&cli.lab, &args),
         Some(Command::Hint { exercise }) => crate::lab_cli::hint(&cli.lab, &exercise),
         Some(Command::Reset { exercise }) => crate::lab_cli::reset(&cli.lab, &exercise),

@@ -235,6 +235,18 @@ async fn open(
     Ok(session)
 }
 
+/// `keylab coverage [--json]`.
+pub fn coverage(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
+    let pack = lab.pack()?;
+    let rows = keylab::pack::coverage::rows(&pack);
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", keylab::pack::coverage::to_markdown(&pack, &rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `keylab list [--json]`.
 pub fn list(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
     let pack = lab.pack()?;
@@ -263,7 +275,7 @@ pub fn list(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
             "pack": {"name": pack.manifest.name, "title": pack.manifest.title, "format_version": pack.manifest.format_version},
             "lessons": lessons,
             "exercises": exercises,
-            "questions": [],
+            "questions": pack.questions.iter().map(|q| json!({"id": q.id, "lesson": q.lesson, "item": q.item, "choose": q.choose})).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);

@@ -82,12 +82,27 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
     assert_eq!(
         ids,
         [
+            "bucket-default-cmk",
+            "deny-unencrypted-uploads",
+            "client-side-upload",
+            "sse-c-https",
+            "first-cmk",
             "kms-envelope",
-            "https-only-bucket",
+            "key-policy-context",
+            "rotate-reencrypt",
+            "key-deletion",
             "cross-account-decrypt",
+            "https-only-bucket",
+            "tls-floor",
+            "kms-via-s3",
+            "mask-cards",
+            "scrub-free-text",
             "mask-pseudonymise",
             "password-storage",
-            "k-anonymity"
+            "k-anonymity",
+            "emr-security-config",
+            "glue-security-config",
+            "redshift-encryption"
         ]
     );
     let scratch = tempfile::tempdir().unwrap();
@@ -153,9 +168,10 @@ async fn every_check_kind_passes_on_the_solution_and_catches_its_misconception()
             keylab::pack::CheckKind::KeyedTokens(_) => "keyed_tokens",
             keylab::pack::CheckKind::PasswordHashes(_) => "password_hashes",
             keylab::pack::CheckKind::KAnonymity(_) => "k_anonymity",
+            keylab::pack::CheckKind::Document(_) => "document",
         })
         .collect();
-    assert_eq!(kinds.len(), 16, "the test pack uses every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 17, "the test pack uses every kind: {kinds:?}");
     let scratch = tempfile::tempdir().unwrap();
     let summary = verify(
         &pack,
@@ -198,6 +214,18 @@ async fn every_check_kind_passes_on_the_solution_and_catches_its_misconception()
         ("unkeyed-hash", "tokens are keyed"),
         ("password-token", "passwords are Argon2id"),
         ("no-generalisation", "customers are 5-anonymous"),
+        (
+            "other-key",
+            "the cluster is encrypted with the key, named any way",
+        ),
+        (
+            "not-valid-input",
+            "the cluster is encrypted with the key, named any way",
+        ),
+        (
+            "list-entry-missing",
+            "require_ssl is on, wherever it is in the list",
+        ),
     ] {
         let by = caught(variant);
         assert!(
@@ -349,6 +377,183 @@ fn edit_file(path: PathBuf, from: &str, to: &str) {
 }
 
 #[test]
+fn the_lint_finds_missing_tags_variants_and_broken_links_and_questions() {
+    let e = broken_kinds(|d| {
+        edit_file(
+            d.join("exercises/document-kinds/exercise.toml"),
+            "dea_items = [\"4.3.K1\"]\n",
+            "",
+        )
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("exercises/document-kinds/exercise.toml:0: dea_items is empty")),
+        "{e:#?}"
+    );
+    let e = broken_kinds(|d| {
+        std::fs::remove_dir_all(d.join("graders/document-kinds/wrong/other-key")).unwrap();
+        std::fs::remove_dir_all(d.join("graders/document-kinds/wrong/not-valid-input")).unwrap();
+    });
+    assert!(
+        e.iter().any(|m| m.starts_with("graders/document-kinds/wrong:0: 1 known-wrong variant(s); an exercise needs at least two")),
+        "{e:#?}"
+    );
+    let e = broken_kinds(|d| {
+        let lesson = d.join("lessons/kinds.md");
+        let text = std::fs::read_to_string(&lesson).unwrap();
+        let text = text.replace(
+            "+++\n\nA test pack",
+            "[sections]\n\"Nowhere\" = [\"4.3.S2\"]\n+++\n\nSee [the other](exercise:nope), [a](lesson:kinds), [b](#missing) and [c](./file.md).\n\nA test pack",
+        );
+        std::fs::write(&lesson, text).unwrap();
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.contains("[sections] names \"Nowhere\", which is no heading")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter().any(|m| m
+            .starts_with("lessons/kinds.md:11: broken link (exercise:nope): no exercise 'nope'")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.contains("broken link (#missing): no heading with the anchor #missing")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.contains("broken link (./file.md): a link keylab cannot open")),
+        "{e:#?}"
+    );
+    assert!(!e.iter().any(|m| m.contains("(lesson:kinds)")), "{e:#?}");
+    let e = broken_kinds(|d| {
+        edit_file(
+            d.join("lessons/questions/kinds.toml"),
+            "text = \"C\"\ncorrect = true",
+            "text = \"C\"",
+        )
+    });
+    assert!(
+        e.iter().any(|m| m.starts_with("lessons/questions/kinds.toml:20: question 'kinds-multiple' has 1 correct option(s) and expects 2")),
+        "{e:#?}"
+    );
+    let e = broken_kinds(|d| {
+        edit_file(
+            d.join("lessons/questions/kinds.toml"),
+            "Which two? (Choose two.)",
+            "Which two?",
+        );
+        edit_file(
+            d.join("lessons/questions/kinds.toml"),
+            "item = \"4.3.S2\"",
+            "item = \"4.3.S9\"",
+        );
+        edit_file(
+            d.join("lessons/questions/kinds.toml"),
+            "why = \"D is wrong.\"",
+            "why = \"\"",
+        );
+        edit_file(
+            d.join("lessons/questions/kinds.toml"),
+            "id = \"kinds-multiple\"",
+            "id = \"kinds-single\"",
+        );
+    });
+    for want in [
+        "does not say (Choose two.)",
+        "item = '4.3.S9' is not a task 4.3 item",
+        "option 4 has no text or no why",
+        "question id 'kinds-single' is also used at",
+    ] {
+        assert!(e.iter().any(|m| m.contains(want)), "{want}: {e:#?}");
+    }
+    let e = broken_kinds(|d| {
+        edit_file(
+            d.join("lessons/questions/kinds.toml"),
+            "stem = \"Which one?\"",
+            "stem = \"Which one?\"\nanswer = 1",
+        )
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("lessons/questions/kinds.toml:6: unknown field `answer`")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn questions_score_multiple_response_all_or_nothing() {
+    let pack = Pack::open(Some(&kinds_pack())).expect("the kinds pack loads");
+    let single = pack
+        .questions
+        .iter()
+        .find(|q| q.id == "kinds-single")
+        .unwrap();
+    assert!(!single.is_multiple());
+    assert!(single.is_right(&[0]));
+    assert!(!single.is_right(&[1]));
+    assert!(!single.is_right(&[0, 1]));
+    let multiple = pack
+        .questions
+        .iter()
+        .find(|q| q.id == "kinds-multiple")
+        .unwrap();
+    assert!(multiple.is_multiple());
+    assert!(multiple.is_right(&[2, 0]));
+    assert!(!multiple.is_right(&[0]), "one of two right is still wrong");
+    assert!(
+        !multiple.is_right(&[0, 2, 3]),
+        "an extra wrong pick is wrong"
+    );
+}
+
+#[test]
+fn the_coverage_table_counts_the_repo_pack_and_the_readme_carries_it() {
+    let pack = Pack::open(Some(&repo())).expect("the repo pack loads");
+    let rows = keylab::pack::coverage::rows(&pack);
+    assert_eq!(rows.len(), 8);
+    for row in &rows {
+        assert!(
+            row.questions >= 5,
+            "{} has {} questions",
+            row.item,
+            row.questions
+        );
+        assert!(
+            !row.sections.is_empty(),
+            "{} has no lesson section",
+            row.item
+        );
+        assert!(!row.exercises.is_empty(), "{} has no exercise", row.item);
+    }
+    assert!(
+        pack.questions.len() >= 120,
+        "{} questions",
+        pack.questions.len()
+    );
+    assert!(
+        pack.exercises.len() >= 20,
+        "{} exercises",
+        pack.exercises.len()
+    );
+    let table = keylab::pack::coverage::to_markdown(&pack, &rows);
+    let out = Command::new(env!("CARGO_BIN_EXE_keylab"))
+        .args(["coverage", "--pack"])
+        .arg(repo())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), table);
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&table),
+        "README.md's coverage table is out of date: paste the output of `keylab coverage`"
+    );
+}
+
+#[test]
 fn pack_errors_name_the_file_the_line_and_a_fix() {
     let e = broken_kinds(|d| {
         edit_file(
@@ -359,7 +564,7 @@ fn pack_errors_name_the_file_the_line_and_a_fix() {
     });
     assert!(
         e.iter().any(|m| m
-            .starts_with("exercises/all-kinds/exercise.toml:5: unknown field `hint`")
+            .starts_with("exercises/all-kinds/exercise.toml:6: unknown field `hint`")
             && m.contains("fix: remove the field")),
         "{e:#?}"
     );
@@ -405,8 +610,8 @@ fn pack_errors_name_the_file_the_line_and_a_fix() {
     let e = broken_kinds(|d| {
         edit_file(
             d.join("lessons/kinds.md"),
-            "exercises = [\"all-kinds\", \"masking-kinds\"]",
-            "exercises = [\"all-kinds\", \"masking-kinds\", \"missing\"]",
+            "exercises = [\"all-kinds\", \"masking-kinds\", \"document-kinds\"]",
+            "exercises = [\"all-kinds\", \"missing\"]",
         )
     });
     assert!(
@@ -835,7 +1040,8 @@ fn learners_check_take_hints_reset_and_keep_progress() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     let listed: Value = serde_json::from_slice(&keylab(d, &["list", "--json"]).stdout).unwrap();
-    assert_eq!(listed["exercises"][1]["id"], "https-only-bucket");
+    assert_eq!(listed["exercises"][10]["id"], "https-only-bucket");
+    assert_eq!(listed["lessons"][3]["exercises"][0], "https-only-bucket");
     assert_eq!(listed["lessons"][0]["dea_items"][0], "4.3.K2");
 
     let first = keylab(d, &["check", "https-only-bucket", "--format", "json"]);
@@ -972,8 +1178,7 @@ fn learners_check_take_hints_reset_and_keep_progress() {
 
     let unknown = keylab(d, &["check", "no-such-exercise"]);
     assert_eq!(unknown.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&unknown.stderr)
-            .contains("the exercises are: kms-envelope, https-only-bucket, cross-account-decrypt")
-    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains(
+        "the exercises are: bucket-default-cmk, deny-unencrypted-uploads, client-side-upload"
+    ));
 }

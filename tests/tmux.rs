@@ -105,8 +105,11 @@ fn a_learner_solves_an_exercise_in_the_terminal_app() {
         &command,
     ]);
     tmux.wait_for("Course");
-    tmux.keys(&["j", "j", "Enter"]);
-    tmux.wait_for("Lesson 2 of 4: Bucket policies that require HTTPS");
+    // Lesson 4 is 13 rows down: lessons 1-3 and their ten exercises come first.
+    let mut down = vec!["j"; 13];
+    down.push("Enter");
+    tmux.keys(&down);
+    tmux.wait_for("Lesson 4 of 6: Encryption in transit");
     tmux.keys(&["e"]);
     tmux.wait_for("Ready. Type AWS CLI commands");
     let solution = std::fs::read_to_string(

@@ -26,6 +26,10 @@ fn app(theme: Theme, size: (u16, u16)) -> App {
     app
 }
 
+/// The keys that open lesson 4 ("Encryption in transit", whose first exercise is
+/// https-only-bucket) from the top of the course map: 13 rows down.
+const TO_LESSON_4: &str = "jjjjjjjjjjjjj<enter>";
+
 /// Presses keys (`"jj<enter>?<esc>"`) and returns every effect.
 fn press(app: &mut App, keys: &str) -> Vec<Effect> {
     parse_keys(keys)
@@ -73,11 +77,11 @@ fn result(title: &str, status: Status) -> CheckResult {
 fn keys_move_through_the_course_and_help_opens_and_closes() {
     let mut a = app(Theme::Dark, (80, 24));
     assert_eq!(a.screen, Screen::Map);
-    press(&mut a, "jj<enter>");
+    press(&mut a, "jjjjj<enter>");
     assert_eq!(
         (a.screen, a.lesson),
         (Screen::Lesson, 1),
-        "the third row is lesson 2"
+        "the sixth row is lesson 2, after lesson 1's four exercises"
     );
     press(&mut a, "?");
     assert!(a.help);
@@ -93,11 +97,11 @@ fn keys_move_through_the_course_and_help_opens_and_closes() {
     assert_eq!(a.lesson, 1);
     press(&mut a, "<esc>");
     assert_eq!(a.screen, Screen::Map);
-    press(&mut a, "/bucket");
+    press(&mut a, "/refuse plain");
     assert_eq!(
         a.rows().len(),
         2,
-        "the filter keeps lesson 2 and its exercise"
+        "the filter keeps lesson 4 and its matching exercise"
     );
     press(&mut a, "<enter>j<enter>");
     assert_eq!(a.screen, Screen::Exercise);
@@ -117,7 +121,7 @@ fn keys_move_through_the_course_and_help_opens_and_closes() {
 #[test]
 fn the_console_types_runs_completes_and_keeps_history() {
     let mut a = app(Theme::Dark, (120, 40));
-    let effects = press(&mut a, "jj<enter>e");
+    let effects = press(&mut a, &format!("{TO_LESSON_4}e"));
     assert_eq!(
         effects,
         vec![
@@ -191,7 +195,7 @@ fn the_console_types_runs_completes_and_keeps_history() {
 #[test]
 fn checks_hints_reset_and_moving_on() {
     let mut a = app(Theme::Dark, (120, 40));
-    press(&mut a, "jj<enter>e");
+    press(&mut a, &format!("{TO_LESSON_4}e"));
     ready(&mut a, "https-only-bucket");
     press(&mut a, "<esc>");
     assert_eq!(press(&mut a, "H"), vec![Effect::SaveProgress]);
@@ -240,7 +244,7 @@ fn checks_hints_reset_and_moving_on() {
         press(&mut a, "n"),
         vec![
             Effect::CloseExercise,
-            Effect::OpenExercise("cross-account-decrypt".into())
+            Effect::OpenExercise("tls-floor".into())
         ]
     );
     assert_eq!(
@@ -264,7 +268,7 @@ fn screens(theme: Theme, size: (u16, u16)) -> Vec<(&'static str, App)> {
     let mut lesson = app(theme, size);
     press(&mut lesson, "<enter>");
     let mut exercise = app(theme, size);
-    press(&mut exercise, "jj<enter>e");
+    press(&mut exercise, &format!("{TO_LESSON_4}e"));
     ready(&mut exercise, "https-only-bucket");
     press(
         &mut exercise,
@@ -348,7 +352,7 @@ fn plain_mode_solves_an_exercise_line_by_line() {
     .unwrap();
     let first = solution.lines().next().unwrap();
     let script =
-        format!("list\nread 2\nopen https-only-bucket\ncheck\nhint\n{first}\ncheck\nquit\n");
+        format!("list\nread 4\nopen https-only-bucket\ncheck\nhint\n{first}\ncheck\nquit\n");
     let mut out = Vec::new();
     keylab::tui::plain::run(
         pack,
@@ -364,7 +368,7 @@ fn plain_mode_solves_an_exercise_line_by_line() {
         "{out}"
     );
     assert!(
-        out.contains("Bucket policies that require HTTPS\n\n# Bucket policies"),
+        out.contains("Encryption in transit\n\n# Encryption in transit"),
         "{out}"
     );
     assert!(out.contains("FAIL: plain HTTP is denied"), "{out}");

@@ -297,18 +297,17 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             Value::Object(o)
         }
         "get-object" | "head-object" => {
-            let bucket = required(&mut p, "bucket")?;
-            let mut key_values = p.take("key").ok_or_else(|| {
-                CmdError::Usage("the following arguments are required: --key".into())
-            })?;
-            if key_values.is_empty() {
-                return Err(CmdError::Usage(
-                    "argument --key: expected one argument".into(),
-                ));
+            // Every option of these operations takes one value, so a word after one is the
+            // positional outfile, wherever it stands (as argparse reads it).
+            let mut rest: Vec<String> = Vec::new();
+            for (_, values) in p.options.iter_mut() {
+                if values.len() > 1 {
+                    rest.extend(values.drain(1..));
+                }
             }
-            let key = key_values.remove(0);
-            let mut rest: Vec<String> = key_values;
             rest.append(&mut p.trailing);
+            let bucket = required(&mut p, "bucket")?;
+            let key = required(&mut p, "key")?;
             let range = p.take_one("range").map_err(CmdError::Usage)?;
             let sse = take_sse(&mut p, ctx, "")?;
             if sse.sse.is_some() {

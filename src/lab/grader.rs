@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::masking;
 use super::session::Session;
+use super::{document, masking};
 use crate::console::{CmdError, Ctx, crypto, kms};
 use crate::pack::*;
 use crate::policy::{ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules};
@@ -114,6 +114,7 @@ fn kind_name(kind: &CheckKind) -> &'static str {
         CheckKind::KeyedTokens(_) => "keyed_tokens",
         CheckKind::PasswordHashes(_) => "password_hashes",
         CheckKind::KAnonymity(_) => "k_anonymity",
+        CheckKind::Document(_) => "document",
     }
 }
 
@@ -278,16 +279,30 @@ async fn run_one(session: &Session, kind: &CheckKind) -> Result<(), Failure> {
         CheckKind::Alias(c) => {
             let ctx = ctx(session, c.profile.as_deref())?;
             let alias = sub(session, &c.alias)?;
-            let out = kms::call(&ctx, "ListAliases", json!({})).await?;
-            let found = out
-                .get("Aliases")
-                .and_then(Value::as_array)
-                .and_then(|a| {
-                    a.iter()
-                        .find(|x| x.get("AliasName").and_then(Value::as_str) == Some(&alias))
-                })
-                .cloned()
-                .ok_or_else(|| fail(format!("there is no alias {alias}")))?;
+            // Every page: a shared backend can hold more aliases than one page shows.
+            let mut marker: Option<String> = None;
+            let found = loop {
+                let page = kms::call(&ctx, "ListAliases", json!({ "Marker": marker })).await?;
+                let hit = page
+                    .get("Aliases")
+                    .and_then(Value::as_array)
+                    .and_then(|a| {
+                        a.iter()
+                            .find(|x| x.get("AliasName").and_then(Value::as_str) == Some(&alias))
+                    })
+                    .cloned();
+                if hit.is_some() {
+                    break hit;
+                }
+                marker = page
+                    .get("NextMarker")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                if marker.is_none() {
+                    break None;
+                }
+            };
+            let found = found.ok_or_else(|| fail(format!("there is no alias {alias}")))?;
             if let Some(target) = &c.target {
                 let want = key_arn(&ctx, &sub(session, target)?).await?;
                 let got = found
@@ -426,6 +441,14 @@ async fn run_one(session: &Session, kind: &CheckKind) -> Result<(), Failure> {
                     .unwrap_or(&session.exercise.spec.profile),
             );
             let outcome = console.run(&line).await;
+            // A file the command reads that the learner has not written yet is their step
+            // still to do, not a broken check.
+            if outcome.code == 252 && outcome.stderr.contains("Unable to load paramfile") {
+                return Err(fail(format!(
+                    "`{line}` cannot run yet: {}",
+                    outcome.stderr.trim()
+                )));
+            }
             if outcome.code == 252 {
                 return Err(broken(format!(
                     "the check's command is not valid: {}",
@@ -465,7 +488,15 @@ async fn run_one(session: &Session, kind: &CheckKind) -> Result<(), Failure> {
             let plaintext = if let Some(url) = encrypted.strip_prefix("s3://") {
                 let (bucket, key) = url.split_once('/').unwrap_or((url, ""));
                 let (meta, body) = crypto::fetch(&ctx, bucket, key).await?;
-                crypto::open(&ctx, &meta, &body).await?.to_vec()
+                crypto::open(&ctx, &meta, &body)
+                    .await
+                    .map_err(|e| match e {
+                        CmdError::Usage(m) | CmdError::Other(m) => {
+                            fail(format!("{encrypted} is not a client-side envelope: {m}"))
+                        }
+                        aws => aws.into(),
+                    })?
+                    .to_vec()
             } else {
                 let path = session.workspace.join(&encrypted);
                 let body = std::fs::read(&path).map_err(|e| fail(format!("{encrypted}: {e}")))?;
@@ -535,6 +566,7 @@ async fn run_one(session: &Session, kind: &CheckKind) -> Result<(), Failure> {
             Ok(())
         }
         CheckKind::NoPlaintextKeys(c) => no_plaintext_keys(session, c).await,
+        CheckKind::Document(c) => document_check(session, c).await,
         CheckKind::Audit(c) => {
             let engine = session
                 .backend
@@ -808,4 +840,80 @@ async fn no_plaintext_keys(session: &Session, c: &NoPlaintextKeysCheck) -> Resul
         }
     }
     Ok(())
+}
+
+/// A configuration document: parsed, validated as the API's input, then each `expect` tested.
+async fn document_check(session: &Session, c: &DocumentCheck) -> Result<(), Failure> {
+    let name = sub(session, &c.path)?;
+    let bytes = std::fs::read(session.workspace.join(&name))
+        .map_err(|_| fail(format!("{name} is not in the workspace")))?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        fail(format!(
+            "{name} is not valid JSON (line {}, column {}): {e}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let problems = document::validate(c.api, &doc);
+    if !problems.is_empty() {
+        return Err(fail(format!(
+            "{name} is not valid input for {}: {}",
+            document::api_name(c.api),
+            problems.join("; ")
+        )));
+    }
+    for e in &c.expect {
+        let found = document::lookup(&doc, &e.pointer);
+        if e.absent {
+            if found.is_some() {
+                return Err(fail(format!("{}: {} must not be set", e.fail, e.pointer)));
+            }
+            continue;
+        }
+        let Some(found) = found else {
+            return Err(fail(format!("{}: {} is not set", e.fail, e.pointer)));
+        };
+        if let Some(want) = &e.equals
+            && substituted(session, want)? != *found
+        {
+            return Err(fail(format!("{}: {} is {found}", e.fail, e.pointer)));
+        }
+        if !e.one_of.is_empty() {
+            let mut any = false;
+            for want in &e.one_of {
+                any |= substituted(session, want)? == *found;
+            }
+            if !any {
+                return Err(fail(format!("{}: {} is {found}", e.fail, e.pointer)));
+            }
+        }
+        if let Some(key) = &e.names_key {
+            let named = found
+                .as_str()
+                .ok_or_else(|| fail(format!("{}: {} is not a key name", e.fail, e.pointer)))?;
+            let ctx = ctx(session, None)?;
+            let want = key_arn(&ctx, &sub(session, key)?).await?;
+            let got = key_arn(&ctx, named).await.map_err(|_| {
+                fail(format!(
+                    "{}: {} is {named}, which names no key in the lab",
+                    e.fail, e.pointer
+                ))
+            })?;
+            if got != want {
+                return Err(fail(format!(
+                    "{}: {} names {got}, not the key {key}",
+                    e.fail, e.pointer
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value from the grader with its `{{variables}}` filled in.
+fn substituted(session: &Session, value: &Value) -> Result<Value, Failure> {
+    Ok(match value {
+        Value::String(s) => Value::String(sub(session, s)?),
+        other => other.clone(),
+    })
 }

@@ -2,6 +2,7 @@
 //! the grader, reports, `verify` (proving a pack's solutions pass and its wrong variants fail)
 //! and the learner's progress.
 
+pub mod document;
 pub mod grader;
 pub mod masking;
 pub mod progress;

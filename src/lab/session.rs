@@ -237,11 +237,6 @@ impl Session {
             let path = self.workspace.join(&name);
             write_atomic(&path, &bytes).map_err(io(&path))?;
         }
-        let readme = self
-            .substitute(&self.exercise.readme)
-            .map_err(|m| LabError::Other(format!("exercises/{id}/README.md: {m}")))?;
-        let path = self.workspace.join("README.md");
-        write_atomic(&path, readme.as_bytes()).map_err(io(&path))?;
         let steps = self.exercise.spec.setup.clone();
         for (i, step) in steps.iter().enumerate() {
             let fail = |message: String| LabError::Setup {
@@ -276,6 +271,12 @@ impl Session {
                 self.vars.insert(var.clone(), value);
             }
         }
+        // After the steps, so the instructions may show what they saved (`{{key_id}}`).
+        let readme = self
+            .substitute(&self.exercise.readme)
+            .map_err(|m| LabError::Other(format!("exercises/{id}/README.md: {m}")))?;
+        let path = self.workspace.join("README.md");
+        write_atomic(&path, readme.as_bytes()).map_err(io(&path))?;
         Ok(())
     }
 

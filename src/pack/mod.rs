@@ -6,7 +6,9 @@
 //! field, a wrong type or a broken reference is a [`PackError`] naming the file, the line and a
 //! fix. This module knows nothing of backends or the console; it only reads and checks data.
 
+pub mod coverage;
 pub mod files;
+mod lint;
 pub mod model;
 
 use std::collections::BTreeMap;
@@ -111,6 +113,8 @@ pub struct Pack {
     pub exercises: Vec<Exercise>,
     /// Graders by exercise id.
     pub graders: BTreeMap<String, Grader>,
+    /// Drill questions, by lesson order then file order.
+    pub questions: Vec<Question>,
 }
 
 impl Pack {
@@ -174,7 +178,23 @@ impl Pack {
                 Err(e) => errors.push(e),
             }
         }
-        lint(&files, &lessons, &exercises, &graders, &mut errors);
+        let mut questions = Vec::new();
+        for path in files
+            .under("lessons/questions")
+            .filter(|p| p.ends_with(".toml"))
+        {
+            match files
+                .text(path)
+                .and_then(|t| parse_questions(&files, path, t))
+            {
+                Ok(qs) => questions.extend(qs),
+                Err(e) => errors.push(e),
+            }
+        }
+        lint::exercises(&files, &lessons, &exercises, &graders, &mut errors);
+        lint::questions(&files, &lessons, &questions, &mut errors);
+        lint::lessons(&files, &lessons, &exercises, &mut errors);
+        questions.sort_by_key(|q| lessons.iter().position(|l| l.id == q.lesson));
         // Course order: by lesson, then as the lesson lists its exercises.
         let order = |x: &Exercise| {
             let lesson = lessons
@@ -195,6 +215,7 @@ impl Pack {
                 lessons,
                 exercises,
                 graders,
+                questions,
             }),
             _ => Err(PackErrors(errors)),
         }
@@ -268,16 +289,42 @@ fn parse_lesson(files: &PackFiles, path: &str, text: &str) -> Result<Lesson, Pac
         )
     })?;
     let front: LessonFront = parse_toml(&file, &rest[..end], 1)?;
-    let body = rest[end + 4..].trim_start_matches('\n').to_string();
+    let after = &rest[end + 4..];
+    let body = after.trim_start_matches('\n');
+    let body_line = line_of(text, text.len() - body.len());
     Ok(Lesson {
         id: front.id,
         title: front.title,
         order: front.order,
         dea_items: front.dea_items,
         exercises: front.exercises,
+        sections: front.sections,
+        body_line,
         path: path.to_string(),
-        body,
+        body: body.to_string(),
     })
+}
+
+fn parse_questions(files: &PackFiles, path: &str, text: &str) -> Result<Vec<Question>, PackError> {
+    let file: QuestionFile = parse_toml(&files.display(path), text, 0)?;
+    Ok(file
+        .question
+        .into_iter()
+        .map(|spanned| {
+            let line = line_of(text, spanned.span().start);
+            let q = spanned.into_inner();
+            Question {
+                id: q.id,
+                lesson: q.lesson,
+                item: q.item,
+                stem: q.stem,
+                choose: q.choose.unwrap_or(1),
+                options: q.option,
+                path: path.to_string(),
+                line,
+            }
+        })
+        .collect())
 }
 
 fn load_exercise(files: &PackFiles, id: &str) -> Result<Exercise, PackError> {
@@ -410,140 +457,20 @@ pub const DEA_ITEMS: &[&str] = &[
     "4.3.K1", "4.3.K2", "4.3.K3", "4.3.K4", "4.3.S1", "4.3.S2", "4.3.S3", "4.3.S4",
 ];
 
-fn lint(
-    files: &PackFiles,
-    lessons: &[Lesson],
-    exercises: &[Exercise],
-    graders: &BTreeMap<String, Grader>,
-    errors: &mut Vec<PackError>,
-) {
-    let mut seen = BTreeMap::new();
-    for lesson in lessons {
-        let file = files.display(&lesson.path);
-        if let Some(other) = seen.insert(lesson.id.clone(), lesson.path.clone()) {
-            errors.push(PackError::new(
-                &file,
-                Some(2),
-                format!("lesson id '{}' is also used by {other}", lesson.id),
-                "give every lesson its own id",
-            ));
+/// What a DEA-C01 task 4.3 item asks, in the exam guide's words (empty for an unknown id).
+pub fn dea_item_title(id: &str) -> &'static str {
+    match id {
+        "4.3.K1" => "Data encryption options available in AWS analytics services",
+        "4.3.K2" => "Differences between client-side encryption and server-side encryption",
+        "4.3.K3" => "Protection of sensitive data",
+        "4.3.K4" => "Data anonymization, masking, and key salting",
+        "4.3.S1" => {
+            "Applying data masking and anonymization according to compliance laws or company policies"
         }
-        for item in &lesson.dea_items {
-            if !DEA_ITEMS.contains(&item.as_str()) {
-                errors.push(PackError::new(
-                    &file,
-                    None,
-                    format!("dea_items has '{item}', which is not a task 4.3 item"),
-                    format!("use one of {}", DEA_ITEMS.join(", ")),
-                ));
-            }
-        }
-        for x in &lesson.exercises {
-            if files
-                .bytes(&format!("exercises/{x}/exercise.toml"))
-                .is_none()
-            {
-                errors.push(PackError::new(
-                    &file,
-                    None,
-                    format!("exercises names '{x}', which is not in exercises/"),
-                    format!("create exercises/{x}/exercise.toml or remove the name"),
-                ));
-            }
-        }
-    }
-    for x in exercises {
-        let file = files.display(&format!("exercises/{}/exercise.toml", x.id));
-        let s = &x.spec;
-        if !lessons.iter().any(|l| l.id == s.lesson) {
-            errors.push(PackError::new(
-                &file,
-                None,
-                format!("lesson = '{}' names no lesson", s.lesson),
-                "use the id of a lesson in lessons/",
-            ));
-        }
-        if s.hints.len() < 2 {
-            errors.push(PackError::new(
-                &file,
-                None,
-                format!("{} hint(s); an exercise needs at least two", s.hints.len()),
-                "add hints from a nudge to nearly the answer",
-            ));
-        }
-        if s.backends.is_empty() {
-            errors.push(PackError::new(
-                &file,
-                None,
-                "backends is empty",
-                "list the backends it supports: \"engine\", \"localstack\"",
-            ));
-        }
-        if s.explanation.trim().is_empty() {
-            errors.push(PackError::new(
-                &file,
-                None,
-                "explanation is empty",
-                "write what the learner should take away after passing",
-            ));
-        }
-        let Some(grader) = graders.get(&x.id) else {
-            continue;
-        };
-        let gfile = files.display(&grader.path);
-        if grader.checks.is_empty() {
-            errors.push(PackError::new(
-                &gfile,
-                None,
-                "no checks",
-                "add [[check]] tables",
-            ));
-        }
-        if grader.wrong.is_empty() {
-            errors.push(PackError::new(
-                files.display(&format!("graders/{}/wrong", x.id)),
-                None,
-                "no known-wrong variants",
-                "add at least one graders/<id>/wrong/<misconception> script",
-            ));
-        }
-        let mut known: Vec<String> = s.vars.keys().cloned().collect();
-        known.extend(BUILT_IN_VARS.iter().map(|v| v.to_string()));
-        let mut texts: Vec<(String, &str)> = Vec::new();
-        let attempts = grader
-            .wrong
-            .iter()
-            .map(|(name, a)| (format!("graders/{}/wrong/{name}", x.id), a))
-            .chain([(format!("graders/{}/solution", x.id), &grader.solution)]);
-        for (base, attempt) in attempts {
-            if attempt.files.is_empty() {
-                texts.push((base, &attempt.script));
-                continue;
-            }
-            texts.push((format!("{base}/script"), &attempt.script));
-            for (name, bytes) in &attempt.files {
-                if let Ok(text) = std::str::from_utf8(bytes) {
-                    texts.push((format!("{base}/{name}"), text));
-                }
-            }
-        }
-        for (path, body) in texts {
-            for (line, var) in placeholders(body) {
-                if !known.contains(&var)
-                    && !s.setup.iter().any(|st| st.save.as_deref() == Some(&var))
-                {
-                    errors.push(PackError::new(
-                        files.display(&path),
-                        Some(line),
-                        format!("{{{{{var}}}}} is not a variable of the exercise"),
-                        format!(
-                            "declare it under [vars] in exercises/{}/exercise.toml",
-                            x.id
-                        ),
-                    ));
-                }
-            }
-        }
+        "4.3.S2" => "Using encryption keys to encrypt or decrypt data (for example, AWS KMS)",
+        "4.3.S3" => "Configuring encryption across AWS account boundaries",
+        "4.3.S4" => "Enabling encryption in transit for data",
+        _ => "",
     }
 }
 

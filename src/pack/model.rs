@@ -38,6 +38,9 @@ pub struct LessonFront {
     /// The exercises it leads to.
     #[serde(default)]
     pub exercises: Vec<String>,
+    /// The DEA-C01 items each section teaches, by its heading text (`## SSE-C`).
+    #[serde(default)]
+    pub sections: BTreeMap<String, Vec<String>>,
 }
 
 /// A lesson.
@@ -53,6 +56,10 @@ pub struct Lesson {
     pub dea_items: Vec<String>,
     /// Exercises it leads to.
     pub exercises: Vec<String>,
+    /// DEA-C01 items by section heading.
+    pub sections: BTreeMap<String, Vec<String>>,
+    /// The line of the body's first line in the file.
+    pub body_line: usize,
     /// The pack path of the file.
     pub path: String,
     /// The Markdown body.
@@ -256,6 +263,9 @@ pub struct CheckSpec {
     /// The masked table is k-anonymous without giving up its utility.
     #[serde(default)]
     pub k_anonymity: Option<KAnonymityCheck>,
+    /// A configuration document, by its meaning.
+    #[serde(default)]
+    pub document: Option<DocumentCheck>,
 }
 
 /// No original value of these columns (or a normalised spelling of it) appears anywhere in
@@ -534,6 +544,59 @@ pub struct AuditCheck {
     pub at_most: Option<u32>,
 }
 
+/// A configuration document in the workspace, graded by its meaning: valid input for the real
+/// API it names, and meeting every `expect`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentCheck {
+    /// The JSON file in the workspace.
+    pub path: String,
+    /// The API it is input for.
+    pub api: DocumentApi,
+    /// What it must say.
+    #[serde(default)]
+    pub expect: Vec<DocumentExpect>,
+}
+
+/// An API whose input a document check validates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentApi {
+    /// The `SecurityConfiguration` JSON of EMR `CreateSecurityConfiguration`.
+    EmrSecurityConfiguration,
+    /// Glue `CreateSecurityConfiguration` input.
+    GlueSecurityConfiguration,
+    /// Glue `PutDataCatalogEncryptionSettings` input.
+    GlueDataCatalogEncryption,
+    /// Redshift `CreateCluster` input.
+    RedshiftCreateCluster,
+    /// Redshift `ModifyClusterParameterGroup` input.
+    RedshiftClusterParameters,
+}
+
+/// One requirement on a document, at a JSON pointer. A segment `[Name=value]` picks the list
+/// element whose `Name` is `value`, so the order of a list does not matter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentExpect {
+    /// `/EncryptionConfiguration/EnableAtRestEncryption`.
+    pub pointer: String,
+    /// The value it must have (strings may hold `{{variables}}`).
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    /// Values it may have.
+    #[serde(default)]
+    pub one_of: Vec<serde_json::Value>,
+    /// A KMS key it must name, by any of its names (id, ARN, alias, alias ARN).
+    #[serde(default)]
+    pub names_key: Option<String>,
+    /// It must be absent.
+    #[serde(default)]
+    pub absent: bool,
+    /// What to tell the learner when it does not hold.
+    pub fail: String,
+}
+
 /// A check's kind, after validation.
 #[derive(Debug, Clone)]
 pub enum CheckKind {
@@ -569,6 +632,8 @@ pub enum CheckKind {
     PasswordHashes(PasswordHashesCheck),
     /// See [`KAnonymityCheck`].
     KAnonymity(KAnonymityCheck),
+    /// See [`DocumentCheck`].
+    Document(DocumentCheck),
 }
 
 impl CheckKind {
@@ -615,7 +680,7 @@ pub const CAPABILITIES: &[&str] = &[
     "at_rest_encryption",
 ];
 
-const KINDS: &str = "key, alias, bucket_encryption, object, simulate, command, round_trip, file, no_plaintext_keys, audit, no_leaks, formats, joins, keyed_tokens, password_hashes, k_anonymity";
+const KINDS: &str = "key, alias, bucket_encryption, object, simulate, command, round_trip, file, no_plaintext_keys, audit, no_leaks, formats, joins, keyed_tokens, password_hashes, k_anonymity, document";
 
 impl Check {
     /// Validates a `[[check]]` table: exactly one kind.
@@ -642,6 +707,7 @@ impl Check {
             keyed_tokens,
             password_hashes,
             k_anonymity,
+            document,
         } = spec;
         kinds.extend(key.map(CheckKind::Key));
         kinds.extend(alias.map(CheckKind::Alias));
@@ -659,6 +725,7 @@ impl Check {
         kinds.extend(keyed_tokens.map(CheckKind::KeyedTokens));
         kinds.extend(password_hashes.map(CheckKind::PasswordHashes));
         kinds.extend(k_anonymity.map(CheckKind::KAnonymity));
+        kinds.extend(document.map(CheckKind::Document));
         if kinds.len() != 1 {
             return Err((
                 format!(
@@ -717,4 +784,83 @@ pub struct Attempt {
     pub script: String,
     /// Workspace files written before the script runs.
     pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// A file of drill questions, `lessons/questions/*.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionFile {
+    /// The questions, in order.
+    pub question: Vec<toml::Spanned<QuestionSpec>>,
+}
+
+/// One `[[question]]` table, as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionSpec {
+    /// A stable id, unique in the pack (progress and review schedules refer to it).
+    pub id: String,
+    /// The lesson it belongs to.
+    pub lesson: String,
+    /// The DEA-C01 task 4.3 knowledge or skill item it tests.
+    pub item: String,
+    /// The question; a multiple-response stem ends with "(Choose two.)" or "(Choose three.)".
+    pub stem: String,
+    /// How many options are correct: absent for a single answer, 2 or 3 for multiple response.
+    #[serde(default)]
+    pub choose: Option<usize>,
+    /// The options, in the order shown.
+    pub option: Vec<AnswerOption>,
+}
+
+/// One option of a question, with why it is right or wrong.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerOption {
+    /// What the learner reads.
+    pub text: String,
+    /// Whether choosing it is right.
+    #[serde(default)]
+    pub correct: bool,
+    /// Why it is right or wrong, shown after the answer.
+    pub why: String,
+}
+
+/// A drill question, checked.
+#[derive(Debug, Clone)]
+pub struct Question {
+    /// The id.
+    pub id: String,
+    /// The lesson it belongs to.
+    pub lesson: String,
+    /// The DEA-C01 item it tests.
+    pub item: String,
+    /// The question.
+    pub stem: String,
+    /// How many options are correct (1 for a single answer).
+    pub choose: usize,
+    /// The options.
+    pub options: Vec<AnswerOption>,
+    /// The pack path of its file.
+    pub path: String,
+    /// Its line in that file.
+    pub line: usize,
+}
+
+impl Question {
+    /// Whether the learner must pick more than one option.
+    pub fn is_multiple(&self) -> bool {
+        self.choose > 1
+    }
+
+    /// Whether `picked` (option indexes) is right: multiple response is all or nothing.
+    pub fn is_right(&self, picked: &[usize]) -> bool {
+        let mut picked = picked.to_vec();
+        picked.sort_unstable();
+        picked.dedup();
+        let correct: Vec<usize> = (0..self.options.len())
+            .filter(|&i| self.options[i].correct)
+            .collect();
+        picked == correct
+    }
 }

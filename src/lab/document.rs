@@ -1,0 +1,487 @@
+//! Configuration documents graded by meaning. A learner writes the JSON they would give a real
+//! API (an EMR security configuration, a Glue security configuration, …); the check parses it
+//! (so formatting and key order do not matter), validates it against the API's input shape
+//! (unknown fields, wrong types, bad enum values and missing required members are errors, as
+//! the real API answers), applies the API's own cross-field rules, then tests the exercise's
+//! requirements by JSON pointer. The shapes are written here from AWS's API references
+//! because no crate carries them; they cover the encryption-related members in full and accept
+//! the other documented members of each input without looking inside them.
+
+use serde_json::Value;
+
+use crate::pack::DocumentApi;
+
+/// The shape of a JSON value in an API input.
+#[derive(Debug)]
+enum Shape {
+    Str,
+    Bool,
+    Int,
+    Enum(&'static [&'static str]),
+    List(&'static Shape),
+    Obj(&'static [Field]),
+    /// A documented member this grader does not look inside.
+    Any,
+}
+
+#[derive(Debug)]
+struct Field {
+    name: &'static str,
+    shape: Shape,
+    required: bool,
+}
+
+const fn req(name: &'static str, shape: Shape) -> Field {
+    Field {
+        name,
+        shape,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str, shape: Shape) -> Field {
+    Field {
+        name,
+        shape,
+        required: false,
+    }
+}
+
+const EMR: Shape = Shape::Obj(&[
+    opt(
+        "EncryptionConfiguration",
+        Shape::Obj(&[
+            req("EnableInTransitEncryption", Shape::Bool),
+            req("EnableAtRestEncryption", Shape::Bool),
+            opt(
+                "InTransitEncryptionConfiguration",
+                Shape::Obj(&[opt(
+                    "TLSCertificateConfiguration",
+                    Shape::Obj(&[
+                        req("CertificateProviderType", Shape::Enum(&["PEM", "Custom"])),
+                        opt("S3Object", Shape::Str),
+                        opt("CertificateProviderClass", Shape::Str),
+                    ]),
+                )]),
+            ),
+            opt(
+                "AtRestEncryptionConfiguration",
+                Shape::Obj(&[
+                    opt(
+                        "S3EncryptionConfiguration",
+                        Shape::Obj(&[
+                            req(
+                                "EncryptionMode",
+                                Shape::Enum(&["SSE-S3", "SSE-KMS", "CSE-KMS", "CSE-Custom"]),
+                            ),
+                            opt("AwsKmsKey", Shape::Str),
+                            opt("S3Object", Shape::Str),
+                            opt("EncryptionKeyProviderClass", Shape::Str),
+                            opt("Overrides", Shape::Any),
+                        ]),
+                    ),
+                    opt(
+                        "LocalDiskEncryptionConfiguration",
+                        Shape::Obj(&[
+                            req(
+                                "EncryptionKeyProviderType",
+                                Shape::Enum(&["AwsKms", "Custom"]),
+                            ),
+                            opt("AwsKmsKey", Shape::Str),
+                            opt("S3Object", Shape::Str),
+                            opt("EncryptionKeyProviderClass", Shape::Str),
+                            opt("EnableEbsEncryption", Shape::Bool),
+                        ]),
+                    ),
+                ]),
+            ),
+        ]),
+    ),
+    opt("AuthenticationConfiguration", Shape::Any),
+    opt("AuthorizationConfiguration", Shape::Any),
+    opt("InstanceMetadataServiceConfiguration", Shape::Any),
+]);
+
+const GLUE_SECURITY: Shape = Shape::Obj(&[
+    req("Name", Shape::Str),
+    req(
+        "EncryptionConfiguration",
+        Shape::Obj(&[
+            opt(
+                "S3Encryption",
+                Shape::List(&Shape::Obj(&[
+                    opt(
+                        "S3EncryptionMode",
+                        Shape::Enum(&["DISABLED", "SSE-KMS", "SSE-S3"]),
+                    ),
+                    opt("KmsKeyArn", Shape::Str),
+                ])),
+            ),
+            opt(
+                "CloudWatchEncryption",
+                Shape::Obj(&[
+                    opt(
+                        "CloudWatchEncryptionMode",
+                        Shape::Enum(&["DISABLED", "SSE-KMS"]),
+                    ),
+                    opt("KmsKeyArn", Shape::Str),
+                ]),
+            ),
+            opt(
+                "JobBookmarksEncryption",
+                Shape::Obj(&[
+                    opt(
+                        "JobBookmarksEncryptionMode",
+                        Shape::Enum(&["DISABLED", "CSE-KMS"]),
+                    ),
+                    opt("KmsKeyArn", Shape::Str),
+                ]),
+            ),
+            opt(
+                "DataQualityEncryption",
+                Shape::Obj(&[
+                    opt(
+                        "DataQualityEncryptionMode",
+                        Shape::Enum(&["DISABLED", "SSE-KMS"]),
+                    ),
+                    opt("KmsKeyArn", Shape::Str),
+                ]),
+            ),
+        ]),
+    ),
+]);
+
+const GLUE_CATALOG: Shape = Shape::Obj(&[
+    opt("CatalogId", Shape::Str),
+    req(
+        "DataCatalogEncryptionSettings",
+        Shape::Obj(&[
+            opt(
+                "EncryptionAtRest",
+                Shape::Obj(&[
+                    req(
+                        "CatalogEncryptionMode",
+                        Shape::Enum(&["DISABLED", "SSE-KMS", "SSE-KMS-WITH-SERVICE-ROLE"]),
+                    ),
+                    opt("SseAwsKmsKeyId", Shape::Str),
+                    opt("CatalogEncryptionServiceRole", Shape::Str),
+                ]),
+            ),
+            opt(
+                "ConnectionPasswordEncryption",
+                Shape::Obj(&[
+                    req("ReturnConnectionPasswordEncrypted", Shape::Bool),
+                    opt("AwsKmsKeyId", Shape::Str),
+                ]),
+            ),
+        ]),
+    ),
+]);
+
+const REDSHIFT_CLUSTER: Shape = Shape::Obj(&[
+    req("ClusterIdentifier", Shape::Str),
+    req("NodeType", Shape::Str),
+    req("MasterUsername", Shape::Str),
+    opt("MasterUserPassword", Shape::Str),
+    opt("ManageMasterPassword", Shape::Bool),
+    opt("MasterPasswordSecretKmsKeyId", Shape::Str),
+    opt("DBName", Shape::Str),
+    opt("ClusterType", Shape::Enum(&["single-node", "multi-node"])),
+    opt("NumberOfNodes", Shape::Int),
+    opt("Port", Shape::Int),
+    opt("PubliclyAccessible", Shape::Bool),
+    opt("Encrypted", Shape::Bool),
+    opt("KmsKeyId", Shape::Str),
+    opt("HsmClientCertificateIdentifier", Shape::Str),
+    opt("HsmConfigurationIdentifier", Shape::Str),
+    opt("ClusterParameterGroupName", Shape::Str),
+    opt("ClusterSubnetGroupName", Shape::Str),
+    opt("VpcSecurityGroupIds", Shape::List(&Shape::Str)),
+    opt("IamRoles", Shape::List(&Shape::Str)),
+    opt("EnhancedVpcRouting", Shape::Bool),
+    opt("AvailabilityZone", Shape::Str),
+    opt("AutomatedSnapshotRetentionPeriod", Shape::Int),
+    opt("Tags", Shape::Any),
+]);
+
+const REDSHIFT_PARAMETERS: Shape = Shape::Obj(&[
+    req("ParameterGroupName", Shape::Str),
+    req(
+        "Parameters",
+        Shape::List(&Shape::Obj(&[
+            opt("ParameterName", Shape::Str),
+            opt("ParameterValue", Shape::Str),
+            opt("Description", Shape::Str),
+            opt("Source", Shape::Str),
+            opt("DataType", Shape::Str),
+            opt("AllowedValues", Shape::Str),
+            opt("ApplyType", Shape::Enum(&["static", "dynamic"])),
+            opt("IsModifiable", Shape::Bool),
+            opt("MinimumEngineVersion", Shape::Str),
+        ])),
+    ),
+]);
+
+/// The API a document is input for, as shown to learners.
+pub fn api_name(api: DocumentApi) -> &'static str {
+    match api {
+        DocumentApi::EmrSecurityConfiguration => {
+            "EMR CreateSecurityConfiguration (SecurityConfiguration)"
+        }
+        DocumentApi::GlueSecurityConfiguration => "Glue CreateSecurityConfiguration",
+        DocumentApi::GlueDataCatalogEncryption => "Glue PutDataCatalogEncryptionSettings",
+        DocumentApi::RedshiftCreateCluster => "Redshift CreateCluster",
+        DocumentApi::RedshiftClusterParameters => "Redshift ModifyClusterParameterGroup",
+    }
+}
+
+/// Every problem the real API would answer with for this input, as `path: problem` lines.
+pub fn validate(api: DocumentApi, doc: &Value) -> Vec<String> {
+    let shape = match api {
+        DocumentApi::EmrSecurityConfiguration => &EMR,
+        DocumentApi::GlueSecurityConfiguration => &GLUE_SECURITY,
+        DocumentApi::GlueDataCatalogEncryption => &GLUE_CATALOG,
+        DocumentApi::RedshiftCreateCluster => &REDSHIFT_CLUSTER,
+        DocumentApi::RedshiftClusterParameters => &REDSHIFT_PARAMETERS,
+    };
+    let mut problems = Vec::new();
+    check_shape(shape, doc, "", &mut problems);
+    if problems.is_empty() {
+        rules(api, doc, &mut problems);
+    }
+    problems
+}
+
+fn check_shape(shape: &Shape, value: &Value, path: &str, problems: &mut Vec<String>) {
+    let at = if path.is_empty() {
+        "the document"
+    } else {
+        path
+    };
+    match shape {
+        Shape::Any => {}
+        Shape::Str if !value.is_string() => problems.push(format!("{at} must be a string")),
+        Shape::Bool if !value.is_boolean() => problems.push(format!(
+            "{at} must be true or false (a JSON boolean, not a string)"
+        )),
+        Shape::Int if !value.is_i64() => problems.push(format!("{at} must be a whole number")),
+        Shape::Enum(values) => match value.as_str() {
+            Some(v) if values.contains(&v) => {}
+            _ => problems.push(format!(
+                "{at} is {value}; the API accepts {}",
+                values.join(", ")
+            )),
+        },
+        Shape::List(item) => match value.as_array() {
+            Some(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    check_shape(item, v, &format!("{path}/{i}"), problems);
+                }
+            }
+            None => problems.push(format!("{at} must be a list")),
+        },
+        Shape::Obj(fields) => {
+            let Some(map) = value.as_object() else {
+                problems.push(format!("{at} must be an object"));
+                return;
+            };
+            for name in map.keys() {
+                if !fields.iter().any(|f| f.name == name) {
+                    let known: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                    problems.push(format!(
+                        "{path}/{name} is not a member of this input (members: {})",
+                        known.join(", ")
+                    ));
+                }
+            }
+            for f in *fields {
+                match map.get(f.name) {
+                    Some(v) => check_shape(&f.shape, v, &format!("{path}/{}", f.name), problems),
+                    None if f.required => {
+                        problems.push(format!("{path}/{} is required", f.name));
+                    }
+                    None => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The cross-field rules each API enforces.
+fn rules(api: DocumentApi, doc: &Value, problems: &mut Vec<String>) {
+    let get = |p: &str| doc.pointer(p);
+    let text = |p: &str| doc.pointer(p).and_then(Value::as_str);
+    let mut need = |cond: bool, message: &str| {
+        if cond {
+            problems.push(message.to_string());
+        }
+    };
+    match api {
+        DocumentApi::EmrSecurityConfiguration => {
+            let base = "/EncryptionConfiguration";
+            let at_rest =
+                get(&format!("{base}/EnableAtRestEncryption")) == Some(&Value::Bool(true));
+            let in_transit =
+                get(&format!("{base}/EnableInTransitEncryption")) == Some(&Value::Bool(true));
+            need(
+                at_rest && get(&format!("{base}/AtRestEncryptionConfiguration")).is_none(),
+                "EnableAtRestEncryption is true and AtRestEncryptionConfiguration is missing",
+            );
+            need(
+                in_transit
+                    && get(&format!(
+                        "{base}/InTransitEncryptionConfiguration/TLSCertificateConfiguration"
+                    ))
+                    .is_none(),
+                "EnableInTransitEncryption is true and InTransitEncryptionConfiguration/TLSCertificateConfiguration is missing",
+            );
+            let s3 = format!("{base}/AtRestEncryptionConfiguration/S3EncryptionConfiguration");
+            match text(&format!("{s3}/EncryptionMode")) {
+                Some("SSE-KMS" | "CSE-KMS") => need(
+                    get(&format!("{s3}/AwsKmsKey")).is_none(),
+                    "S3 EncryptionMode SSE-KMS and CSE-KMS need AwsKmsKey",
+                ),
+                Some("SSE-S3") => need(
+                    get(&format!("{s3}/AwsKmsKey")).is_some(),
+                    "S3 EncryptionMode SSE-S3 takes no AwsKmsKey (S3 manages the key)",
+                ),
+                Some("CSE-Custom") => need(
+                    get(&format!("{s3}/S3Object")).is_none()
+                        || get(&format!("{s3}/EncryptionKeyProviderClass")).is_none(),
+                    "S3 EncryptionMode CSE-Custom needs S3Object and EncryptionKeyProviderClass",
+                ),
+                _ => {}
+            }
+            let disk =
+                format!("{base}/AtRestEncryptionConfiguration/LocalDiskEncryptionConfiguration");
+            match text(&format!("{disk}/EncryptionKeyProviderType")) {
+                Some("AwsKms") => need(
+                    get(&format!("{disk}/AwsKmsKey")).is_none(),
+                    "local disk EncryptionKeyProviderType AwsKms needs AwsKmsKey",
+                ),
+                Some("Custom") => need(
+                    get(&format!("{disk}/S3Object")).is_none(),
+                    "local disk EncryptionKeyProviderType Custom needs S3Object and EncryptionKeyProviderClass",
+                ),
+                _ => {}
+            }
+            let tls =
+                format!("{base}/InTransitEncryptionConfiguration/TLSCertificateConfiguration");
+            need(
+                text(&format!("{tls}/CertificateProviderType")) == Some("PEM")
+                    && get(&format!("{tls}/S3Object")).is_none(),
+                "a PEM TLSCertificateConfiguration needs S3Object (the zip of certificates in S3)",
+            );
+        }
+        DocumentApi::GlueSecurityConfiguration => {
+            let base = "/EncryptionConfiguration";
+            let modes = [
+                ("CloudWatchEncryption", "CloudWatchEncryptionMode"),
+                ("JobBookmarksEncryption", "JobBookmarksEncryptionMode"),
+                ("DataQualityEncryption", "DataQualityEncryptionMode"),
+            ];
+            for (member, mode) in modes {
+                let m = text(&format!("{base}/{member}/{mode}"));
+                need(
+                    matches!(m, Some("SSE-KMS" | "CSE-KMS"))
+                        && get(&format!("{base}/{member}/KmsKeyArn")).is_none(),
+                    &format!("{member}: {mode} {} needs KmsKeyArn", m.unwrap_or_default()),
+                );
+            }
+            let list = get(&format!("{base}/S3Encryption"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for s3 in list {
+                need(
+                    s3.get("S3EncryptionMode").and_then(Value::as_str) == Some("SSE-KMS")
+                        && s3.get("KmsKeyArn").is_none(),
+                    "S3Encryption: S3EncryptionMode SSE-KMS needs KmsKeyArn",
+                );
+            }
+        }
+        DocumentApi::GlueDataCatalogEncryption => {
+            let base = "/DataCatalogEncryptionSettings/EncryptionAtRest";
+            need(
+                text(&format!("{base}/CatalogEncryptionMode")) == Some("SSE-KMS-WITH-SERVICE-ROLE")
+                    && get(&format!("{base}/CatalogEncryptionServiceRole")).is_none(),
+                "CatalogEncryptionMode SSE-KMS-WITH-SERVICE-ROLE needs CatalogEncryptionServiceRole",
+            );
+            let password = "/DataCatalogEncryptionSettings/ConnectionPasswordEncryption";
+            need(
+                get(&format!("{password}/ReturnConnectionPasswordEncrypted"))
+                    == Some(&Value::Bool(true))
+                    && get(&format!("{password}/AwsKmsKeyId")).is_none(),
+                "ConnectionPasswordEncryption is on and names no AwsKmsKeyId",
+            );
+        }
+        DocumentApi::RedshiftCreateCluster => {
+            let encrypted = get("/Encrypted") == Some(&Value::Bool(true));
+            need(
+                !encrypted && get("/KmsKeyId").is_some(),
+                "KmsKeyId is given and Encrypted is not true (InvalidParameterCombination)",
+            );
+            need(
+                get("/HsmClientCertificateIdentifier").is_some()
+                    != get("/HsmConfigurationIdentifier").is_some(),
+                "HsmClientCertificateIdentifier and HsmConfigurationIdentifier go together",
+            );
+            need(
+                get("/HsmConfigurationIdentifier").is_some() && get("/KmsKeyId").is_some(),
+                "a cluster's keys come from KMS or from an HSM, not both",
+            );
+            need(
+                get("/MasterUserPassword").is_some()
+                    == (get("/ManageMasterPassword") == Some(&Value::Bool(true))),
+                "give exactly one of MasterUserPassword and ManageMasterPassword = true",
+            );
+            need(
+                text("/ClusterType") == Some("multi-node")
+                    && get("/NumberOfNodes").and_then(Value::as_i64).unwrap_or(0) < 2,
+                "a multi-node cluster needs NumberOfNodes of 2 or more",
+            );
+        }
+        DocumentApi::RedshiftClusterParameters => {
+            let params = get("/Parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for p in params {
+                need(
+                    p.get("ParameterName").is_none() || p.get("ParameterValue").is_none(),
+                    "each parameter needs ParameterName and ParameterValue",
+                );
+                let value = p.get("ParameterValue").and_then(Value::as_str);
+                need(
+                    p.get("ParameterName").and_then(Value::as_str) == Some("require_ssl")
+                        && !matches!(value, Some("true" | "false")),
+                    "require_ssl takes \"true\" or \"false\"",
+                );
+            }
+        }
+    }
+}
+
+/// The value at a JSON pointer whose segments may also be `[Name=value]`: the element of a list
+/// whose member `Name` is the string `value`.
+pub fn lookup<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut at = doc;
+    for segment in pointer.split('/').skip(1) {
+        at = match segment
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .and_then(|s| s.split_once('='))
+        {
+            Some((member, value)) => at
+                .as_array()?
+                .iter()
+                .find(|v| v.get(member).and_then(Value::as_str) == Some(value))?,
+            None => match at {
+                Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => at.get(segment)?,
+            },
+        };
+    }
+    Some(at)
+}
