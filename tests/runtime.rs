@@ -92,6 +92,8 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
             "rotate-reencrypt",
             "key-deletion",
             "cross-account-decrypt",
+            "cross-account-sse-kms",
+            "grant-context",
             "https-only-bucket",
             "tls-floor",
             "kms-via-s3",
@@ -1040,7 +1042,7 @@ fn learners_check_take_hints_reset_and_keep_progress() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     let listed: Value = serde_json::from_slice(&keylab(d, &["list", "--json"]).stdout).unwrap();
-    assert_eq!(listed["exercises"][10]["id"], "https-only-bucket");
+    assert_eq!(listed["exercises"][12]["id"], "https-only-bucket");
     assert_eq!(listed["lessons"][3]["exercises"][0], "https-only-bucket");
     assert_eq!(listed["lessons"][0]["dea_items"][0], "4.3.K2");
 

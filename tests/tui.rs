@@ -27,8 +27,8 @@ fn app(theme: Theme, size: (u16, u16)) -> App {
 }
 
 /// The keys that open lesson 4 ("Encryption in transit", whose first exercise is
-/// https-only-bucket) from the top of the course map: 13 rows down.
-const TO_LESSON_4: &str = "jjjjjjjjjjjjj<enter>";
+/// https-only-bucket) from the top of the course map: 15 rows down.
+const TO_LESSON_4: &str = "jjjjjjjjjjjjjjj<enter>";
 
 /// Presses keys (`"jj<enter>?<esc>"`) and returns every effect.
 fn press(app: &mut App, keys: &str) -> Vec<Effect> {
