@@ -361,7 +361,8 @@ fn rules(api: DocumentApi, doc: &Value, problems: &mut Vec<String>) {
                     "local disk EncryptionKeyProviderType AwsKms needs AwsKmsKey",
                 ),
                 Some("Custom") => need(
-                    get(&format!("{disk}/S3Object")).is_none(),
+                    get(&format!("{disk}/S3Object")).is_none()
+                        || get(&format!("{disk}/EncryptionKeyProviderClass")).is_none(),
                     "local disk EncryptionKeyProviderType Custom needs S3Object and EncryptionKeyProviderClass",
                 ),
                 _ => {}
@@ -484,4 +485,70 @@ pub fn lookup<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
         };
     }
     Some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_pointer_segment_can_pick_a_list_element_by_member() {
+        let doc = json!({"Parameters": [
+            {"ParameterName": "a", "ParameterValue": "1"},
+            {"ParameterName": "require_ssl", "ParameterValue": "true"}
+        ]});
+        let found = lookup(
+            &doc,
+            "/Parameters/[ParameterName=require_ssl]/ParameterValue",
+        );
+        assert_eq!(found, Some(&json!("true")));
+        assert_eq!(
+            lookup(&doc, "/Parameters/0/ParameterName"),
+            Some(&json!("a"))
+        );
+        assert_eq!(lookup(&doc, "/Parameters/[ParameterName=b]"), None);
+    }
+
+    #[test]
+    fn emr_documents_are_checked_as_the_api_checks_them() {
+        let ok = json!({"EncryptionConfiguration": {
+            "EnableAtRestEncryption": true, "EnableInTransitEncryption": false,
+            "AtRestEncryptionConfiguration": {"S3EncryptionConfiguration": {"EncryptionMode": "SSE-S3"}}
+        }});
+        assert!(validate(DocumentApi::EmrSecurityConfiguration, &ok).is_empty());
+        let mut with_key = ok.clone();
+        with_key["EncryptionConfiguration"]["AtRestEncryptionConfiguration"]["S3EncryptionConfiguration"]
+            ["AwsKmsKey"] = json!("alias/x");
+        assert_eq!(
+            validate(DocumentApi::EmrSecurityConfiguration, &with_key),
+            ["S3 EncryptionMode SSE-S3 takes no AwsKmsKey (S3 manages the key)"]
+        );
+        let mut text = ok.clone();
+        text["EncryptionConfiguration"]["EnableAtRestEncryption"] = json!("true");
+        assert_eq!(
+            validate(DocumentApi::EmrSecurityConfiguration, &text),
+            [
+                "/EncryptionConfiguration/EnableAtRestEncryption must be true or false (a JSON boolean, not a string)"
+            ]
+        );
+        let mut unknown = ok;
+        unknown["EncryptionConfiguration"]["EnableEncryption"] = json!(true);
+        let problems = validate(DocumentApi::EmrSecurityConfiguration, &unknown);
+        assert!(
+            problems[0].starts_with("/EncryptionConfiguration/EnableEncryption is not a member of this input (members: EnableInTransitEncryption, EnableAtRestEncryption"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn redshift_refuses_a_key_without_encryption() {
+        let doc = json!({"ClusterIdentifier": "c", "NodeType": "ra3.xlplus",
+            "MasterUsername": "admin", "ManageMasterPassword": true, "KmsKeyId": "k"});
+        assert_eq!(
+            validate(DocumentApi::RedshiftCreateCluster, &doc),
+            ["KmsKeyId is given and Encrypted is not true (InvalidParameterCombination)"]
+        );
+    }
 }

@@ -31,16 +31,7 @@ pub(super) fn exercises(
                 "give every lesson its own id",
             ));
         }
-        for item in &lesson.dea_items {
-            if !DEA_ITEMS.contains(&item.as_str()) {
-                errors.push(PackError::new(
-                    &file,
-                    None,
-                    format!("dea_items has '{item}', which is not a task 4.3 item"),
-                    format!("use one of {}", DEA_ITEMS.join(", ")),
-                ));
-            }
-        }
+        unknown_items(&file, "dea_items", &lesson.dea_items, errors);
         for x in &lesson.exercises {
             if files
                 .bytes(&format!("exercises/{x}/exercise.toml"))
@@ -93,16 +84,7 @@ pub(super) fn exercises(
                 ),
             ));
         }
-        for item in &s.dea_items {
-            if !DEA_ITEMS.contains(&item.as_str()) {
-                errors.push(PackError::new(
-                    &file,
-                    None,
-                    format!("dea_items has '{item}', which is not a task 4.3 item"),
-                    format!("use one of {}", DEA_ITEMS.join(", ")),
-                ));
-            }
-        }
+        unknown_items(&file, "dea_items", &s.dea_items, errors);
         if s.explanation.trim().is_empty() {
             errors.push(PackError::new(
                 &file,
@@ -171,6 +153,18 @@ pub(super) fn exercises(
                 }
             }
         }
+    }
+}
+
+/// An error for each tag that is not a DEA-C01 task 4.3 item.
+fn unknown_items(file: &str, field: &str, items: &[String], errors: &mut Vec<PackError>) {
+    for item in items.iter().filter(|i| !DEA_ITEMS.contains(&i.as_str())) {
+        errors.push(PackError::new(
+            file,
+            None,
+            format!("{field} has '{item}', which is not a task 4.3 item"),
+            format!("use one of {}", DEA_ITEMS.join(", ")),
+        ));
     }
 }
 
@@ -298,18 +292,7 @@ pub(super) fn lessons(
                     "use the text of a ## or ### heading exactly",
                 ));
             }
-            for item in items {
-                if !DEA_ITEMS.contains(&item.as_str()) {
-                    errors.push(PackError::new(
-                        &file,
-                        None,
-                        format!(
-                            "[sections] \"{heading}\" has '{item}', which is not a task 4.3 item"
-                        ),
-                        format!("use one of {}", DEA_ITEMS.join(", ")),
-                    ));
-                }
-            }
+            unknown_items(&file, &format!("[sections] \"{heading}\""), items, errors);
         }
         let slugs: BTreeSet<String> = headings.iter().map(|h| slug(h)).collect();
         for (offset, url) in links {
