@@ -1,7 +1,8 @@
 //! Content packs: lessons, exercises and graders as data. A pack is `pack.toml` plus
 //! `lessons/*.md` (Markdown with TOML front matter between `+++` lines),
-//! `exercises/<id>/exercise.toml` + `README.md` + starter files, and `graders/<id>.toml` +
-//! `graders/<id>/solution` + `graders/<id>/wrong/<misconception>` (each a console script, or a
+//! `lessons/questions/*.toml` (drill questions), `exercises/<id>/exercise.toml` with its
+//! `README.md` and starter files, and `graders/<id>.toml` with `graders/<id>/solution` and
+//! `graders/<id>/wrong/<misconception>` (each a console script, or a
 //! folder of workspace files with an optional `script`). Parsing is strict: an unknown
 //! field, a wrong type or a broken reference is a [`PackError`] naming the file, the line and a
 //! fix. This module knows nothing of backends or the console; it only reads and checks data.
