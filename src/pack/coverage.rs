@@ -24,30 +24,30 @@ pub struct Row {
 
 /// The table's rows, in the exam guide's order.
 pub fn rows(pack: &Pack) -> Vec<Row> {
+    // Each lesson's headings in order, parsed once, as the lint reads them.
+    let headings: Vec<Vec<String>> = pack
+        .lessons
+        .iter()
+        .map(|l| super::lint::outline(&l.body).0)
+        .collect();
     DEA_ITEMS
         .iter()
         .map(|&item| {
             let mut sections = Vec::new();
-            for lesson in &pack.lessons {
-                let tagged: Vec<&String> = lesson
-                    .sections
+            for (lesson, headings) in pack.lessons.iter().zip(&headings) {
+                let tagged: Vec<&String> = headings
                     .iter()
-                    .filter(|(_, items)| items.iter().any(|i| i == item))
-                    .map(|(heading, _)| heading)
-                    .collect();
-                // Sections in the order the lesson has them.
-                let mut tagged: Vec<(usize, &String)> = tagged
-                    .into_iter()
-                    .map(|h| {
-                        let at = lesson.body.find(&format!("# {h}\n")).unwrap_or(usize::MAX);
-                        (at, h)
+                    .filter(|h| {
+                        lesson
+                            .sections
+                            .get(*h)
+                            .is_some_and(|items| items.iter().any(|i| i == item))
                     })
                     .collect();
-                tagged.sort();
                 if tagged.is_empty() && lesson.dea_items.iter().any(|i| i == item) {
                     sections.push(format!("{}. {}", lesson.order, lesson.title));
                 }
-                for (_, heading) in tagged {
+                for heading in tagged {
                     sections.push(format!("{} › {heading}", lesson.order));
                 }
             }

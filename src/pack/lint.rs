@@ -321,7 +321,7 @@ pub(super) fn lessons(
 }
 
 /// The `##`/`###` heading texts and the link targets (with their byte offsets) of Markdown.
-fn outline(body: &str) -> (Vec<String>, Vec<(usize, String)>) {
+pub(super) fn outline(body: &str) -> (Vec<String>, Vec<(usize, String)>) {
     let mut headings = Vec::new();
     let mut links = Vec::new();
     let mut heading: Option<String> = None;
