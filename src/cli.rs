@@ -58,8 +58,20 @@ enum Command {
         /// The exercise id
         exercise: String,
     },
-    /// Show what you have passed.
+    /// Show what you have passed; export or import your progress to move between machines.
     Progress {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<crate::study_cli::ProgressCommand>,
+    },
+    /// Drill exam questions with spaced repetition (answers are read line by line).
+    Drill(crate::study_cli::DrillArgs),
+    /// A timed mock exam of DEA-C01 task 4.3, scored at the end per item.
+    Exam(crate::study_cli::ExamArgs),
+    /// Recall and results per DEA-C01 task 4.3 item (our estimate, not AWS's score).
+    Readiness {
         /// Print JSON
         #[arg(long)]
         json: bool,
@@ -178,7 +190,18 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Check(args)) => crate::lab_cli::check(&cli.lab, &args),
         Some(Command::Hint { exercise }) => crate::lab_cli::hint(&cli.lab, &exercise),
         Some(Command::Reset { exercise }) => crate::lab_cli::reset(&cli.lab, &exercise),
-        Some(Command::Progress { json }) => crate::lab_cli::progress(&cli.lab, json),
+        Some(Command::Progress { json, action }) => match action {
+            None => crate::lab_cli::progress(&cli.lab, json),
+            Some(crate::study_cli::ProgressCommand::Export { file }) => {
+                crate::study_cli::export(&cli.lab, &file)
+            }
+            Some(crate::study_cli::ProgressCommand::Import { file, replace }) => {
+                crate::study_cli::import(&cli.lab, &file, replace)
+            }
+        },
+        Some(Command::Drill(args)) => crate::study_cli::drill(&cli.lab, &args),
+        Some(Command::Exam(args)) => crate::study_cli::exam(&cli.lab, &args),
+        Some(Command::Readiness { json }) => crate::study_cli::readiness(&cli.lab, json),
         Some(Command::Run(args)) => crate::lab_cli::run(&cli.lab, &args),
         Some(Command::Env(args)) => crate::lab_cli::env(&cli.lab, &args),
         Some(Command::Shell(args)) => crate::lab_cli::shell(&cli.lab, &args),

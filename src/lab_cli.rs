@@ -143,7 +143,7 @@ impl LabArgs {
 impl LabArgs {
     /// The pack, the data directory and the learner's progress, as every exercise command
     /// needs them.
-    fn learner(&self) -> Result<(Pack, DataDir, Progress)> {
+    pub fn learner(&self) -> Result<(Pack, DataDir, Progress)> {
         let data = self.data()?;
         let progress = load_progress(&data)?;
         Ok((self.pack()?, data, progress))
@@ -325,15 +325,15 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
             duration_ms: r.duration_ms,
         });
     }
-    let entry = progress.entry(&args.exercise);
-    entry.attempts += 1;
     let status = summary.status();
+    let rating = progress.record_check(
+        &args.exercise,
+        exercise.spec.difficulty,
+        status == Status::Pass,
+        chrono::Utc::now(),
+    );
+    let entry = progress.entry(&args.exercise);
     entry.last_status = Some(format!("{status:?}").to_lowercase());
-    if status == Status::Pass && entry.passed_at.is_none() {
-        entry.passed_at = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .ok();
-    }
     let hints_used = entry.hints_used;
     progress
         .save(&data.progress_file())
@@ -346,6 +346,11 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
         .extra
         .insert("backend".into(), json!(session_info.1));
     summary.extra.insert("hints_used".into(), json!(hints_used));
+    if let Some(r) = rating {
+        summary
+            .extra
+            .insert("review".into(), json!(keylab::study::srs::rating_name(r)));
+    }
     summary
         .extra
         .insert("dea_items".into(), json!(exercise.spec.dea_items));
@@ -372,12 +377,8 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
 pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
     let (pack, data, mut progress) = lab.learner()?;
     let x = pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
-    let entry = progress.entry(exercise);
     let total = x.spec.hints.len();
-    if (entry.hints_used as usize) < total {
-        entry.hints_used += 1;
-    }
-    let shown = entry.hints_used as usize;
+    let shown = progress.record_hint(exercise, total, chrono::Utc::now()) as usize;
     progress
         .save(&data.progress_file())
         .map_err(|e| anyhow!(e))?;
@@ -392,8 +393,12 @@ pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
 
 /// `keylab reset`.
 pub fn reset(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
-    let (pack, data, progress) = lab.learner()?;
+    let (pack, data, mut progress) = lab.learner()?;
     pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
+    progress.record_reset(exercise, chrono::Utc::now());
+    progress
+        .save(&data.progress_file())
+        .map_err(|e| anyhow!(e))?;
     let rt = runtime()?;
     rt.block_on(async {
         let (target, name) = lab.target().await?;
@@ -427,6 +432,19 @@ pub fn progress(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
         })
         .count();
     println!("{passed} of {} exercises passed", pack.exercises.len());
+    let now = chrono::Utc::now();
+    let due = progress
+        .deck
+        .cards
+        .keys()
+        .filter(|c| progress.deck.is_due(c, now))
+        .count();
+    println!(
+        "{} drill cards reviewed ({} reviews), {due} due now; desired retention {:.2}",
+        progress.deck.cards.len(),
+        progress.deck.log.len(),
+        progress.deck.retention
+    );
     for x in &pack.exercises {
         let p = progress.exercises.get(&x.id).cloned().unwrap_or_default();
         let state = match (&p.passed_at, &p.last_status) {
@@ -444,7 +462,12 @@ pub fn progress(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
 
 /// `keylab run`.
 pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
-    let (pack, data, progress) = lab.learner()?;
+    let (pack, data, mut progress) = lab.learner()?;
+    pack.try_exercise(&args.exercise).map_err(|e| anyhow!(e))?;
+    progress.record_open(&args.exercise, chrono::Utc::now());
+    progress
+        .save(&data.progress_file())
+        .map_err(|e| anyhow!(e))?;
     let script = match (&args.script, args.command.is_empty()) {
         (Some(path), true) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the script {}", path.display()))?,

@@ -17,5 +17,6 @@ pub mod mask;
 pub mod pack;
 pub mod policy;
 pub mod sdk;
+pub mod study;
 pub mod toml_lines;
 pub mod tui;

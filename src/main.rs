@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod lab_cli;
 mod mask_cli;
+mod study_cli;
 
 use std::process::ExitCode;
 

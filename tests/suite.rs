@@ -12,5 +12,6 @@ mod mask;
 mod policy_cases;
 mod runtime;
 mod s3;
+mod study;
 mod tmux;
 mod tui;

@@ -71,7 +71,7 @@ fn tmux_available() -> bool {
 }
 
 #[test]
-fn a_learner_solves_an_exercise_in_the_terminal_app() {
+fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app() {
     if !tmux_available() {
         assert!(
             std::env::var("CI").is_err(),
@@ -127,6 +127,48 @@ fn a_learner_solves_an_exercise_in_the_terminal_app() {
         screen.contains("✓ PASS a real download over plain HTTP is refused"),
         "{screen}"
     );
+
+    // Then one drill question from the course map: a mixed round, answered right. The round's
+    // first question follows from the saved progress (seed and reviews so far).
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Lesson 4 of 6");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("exercises done");
+    tmux.keys(&["d"]);
+    tmux.wait_for("Mixed round");
+    let pack = keylab::pack::Pack::embedded().unwrap();
+    let progress = keylab::lab::progress::Progress::load(&data.join("progress.json")).unwrap();
+    let round = keylab::study::drill::questions(
+        &pack,
+        &progress.deck,
+        &keylab::study::drill::Pick::Mixed,
+        chrono::Utc::now(),
+        10,
+        progress.seed ^ progress.deck.log.len() as u64,
+    );
+    let question = &pack.questions[round[0]];
+    tmux.keys(&["j", "Enter"]);
+    tmux.wait_for("Drill: mixed · 1 of 10");
+    for (i, option) in question.options.iter().enumerate() {
+        if option.correct {
+            tmux.keys(&[&keylab::study::text::letter(i).to_string()]);
+        }
+    }
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("Right.");
+    assert!(screen.contains("✓ correct, your pick"), "{screen}");
+    let progress = keylab::lab::progress::Progress::load(&data.join("progress.json")).unwrap();
+    let card = keylab::study::srs::question_card(&question.id);
+    assert_eq!(
+        progress.deck.tally(&card).right,
+        1,
+        "the answer is saved as a review"
+    );
+    assert!(
+        progress.deck.cards.contains_key("x:https-only-bucket"),
+        "the exercise's pass was rated too"
+    );
+
     tmux.keys(&["q"]);
     let screen = tmux.wait_for("KEYLAB-EXITED");
     assert!(

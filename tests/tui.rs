@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use keylab::lab::grader::{CheckResult, Status};
 use keylab::lab::progress::{DataDir, Progress};
 use keylab::pack::Pack;
@@ -17,13 +18,41 @@ use ratatui::backend::TestBackend;
 
 fn app(theme: Theme, size: (u16, u16)) -> App {
     let pack = Arc::new(Pack::embedded().unwrap());
-    let progress = Progress {
-        seed: 42,
-        exercises: BTreeMap::new(),
-    };
+    let progress = Progress::new(42);
     let mut app = App::new(pack, progress, theme, size);
     app.backend = "engine https://127.0.0.1:4511".into();
+    app.update(Msg::Tick(t0()));
     app
+}
+
+/// The fixed clock of these tests.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+}
+
+/// The letters of a question's right answer.
+fn right_letters(app: &App, index: usize) -> String {
+    let q = &app.pack.questions[index];
+    (0..q.options.len())
+        .filter(|&i| q.options[i].correct)
+        .map(keylab::study::text::letter)
+        .collect()
+}
+
+/// Letters of wrong options, as many as the question asks for.
+fn wrong_letters(app: &App, index: usize) -> String {
+    let q = &app.pack.questions[index];
+    (0..q.options.len())
+        .filter(|&i| !q.options[i].correct)
+        .take(q.choose)
+        .map(keylab::study::text::letter)
+        .collect()
+}
+
+/// The question index shown in the drill screen.
+fn shown(app: &App) -> usize {
+    let d = app.drill.as_ref().unwrap();
+    d.questions[d.current]
 }
 
 /// The keys that open lesson 4 ("Encryption in transit", whose first exercise is
@@ -126,7 +155,8 @@ fn the_console_types_runs_completes_and_keeps_history() {
         effects,
         vec![
             Effect::CloseExercise,
-            Effect::OpenExercise("https-only-bucket".into())
+            Effect::OpenExercise("https-only-bucket".into()),
+            Effect::SaveProgress
         ]
     );
     assert!(
@@ -244,7 +274,8 @@ fn checks_hints_reset_and_moving_on() {
         press(&mut a, "n"),
         vec![
             Effect::CloseExercise,
-            Effect::OpenExercise("tls-floor".into())
+            Effect::OpenExercise("tls-floor".into()),
+            Effect::SaveProgress
         ]
     );
     assert_eq!(
@@ -296,11 +327,34 @@ fn screens(theme: Theme, size: (u16, u16)) -> Vec<(&'static str, App)> {
     press(&mut exercise, "t");
     let mut help = app(theme, size);
     press(&mut help, "<enter>?");
+    let mut menu = app(theme, size);
+    press(&mut menu, "d");
+    let mut question = app(theme, size);
+    press(&mut question, "dj<enter>");
+    let first = right_letters(&question, shown(&question));
+    press(&mut question, &first[..1]);
+    let mut answered = question.clone();
+    let wrong = wrong_letters(&answered, shown(&answered));
+    press(&mut answered, &format!("{}{wrong}<enter>", &first[..1]));
+    let mut exam = app(theme, size);
+    press(&mut exam, "dG<enter>");
+    for _ in 0..5 {
+        let right = right_letters(&exam, shown(&exam));
+        press(&mut exam, &format!("{right}<enter>"));
+    }
+    press(&mut exam, "F");
+    let mut readiness = answered.clone();
+    press(&mut readiness, "<enter><esc><esc>r");
     vec![
         ("map", map),
         ("lesson", lesson),
         ("exercise", exercise),
         ("help", help),
+        ("drill_menu", menu),
+        ("drill_question", question),
+        ("drill_answered", answered),
+        ("exam_score", exam),
+        ("readiness", readiness),
     ]
 }
 
@@ -351,11 +405,27 @@ fn plain_mode_solves_an_exercise_line_by_line() {
     )
     .unwrap();
     let first = solution.lines().next().unwrap();
-    let script =
-        format!("list\nread 4\nopen https-only-bucket\ncheck\nhint\n{first}\ncheck\nquit\n");
+    // The drill round's first question follows from the seed and the two reviews before it
+    // (the failed check, then the pass after a hint).
+    Progress::new(42)
+        .save(&data.path().join("progress.json"))
+        .unwrap();
+    let round = keylab::study::drill::questions(
+        &pack,
+        &keylab::study::srs::Deck::default(),
+        &keylab::study::drill::Pick::Item("S4".into()),
+        t0(),
+        10,
+        42 ^ 2,
+    );
+    let a = app(Theme::Dark, (80, 24));
+    let answer = right_letters(&a, round[0]);
+    let script = format!(
+        "list\nread 4\nopen https-only-bucket\ncheck\nhint\n{first}\ncheck\ndrill K9\ndrill S4\n{answer}\nq\nexam 2\ns\nq\nreadiness\nquit\n"
+    );
     let mut out = Vec::new();
     keylab::tui::plain::run(
-        pack,
+        pack.clone(),
         DataDir(data.path().to_path_buf()),
         keylab::lab::session::Target::Engine,
         script.as_bytes(),
@@ -374,7 +444,205 @@ fn plain_mode_solves_an_exercise_line_by_line() {
     assert!(out.contains("FAIL: plain HTTP is denied"), "{out}");
     assert!(out.contains("Hint 1 of 3"), "{out}");
     assert!(out.contains("3 of 3 checks passed"), "{out}");
+    assert!(
+        out.contains("review: Again"),
+        "the failed check is rated: {out}"
+    );
+    assert!(
+        out.contains("review: Hard"),
+        "a pass after a hint is Hard: {out}"
+    );
+    assert!(out.contains("no DEA-C01 item \"K9\""), "{out}");
+    assert!(out.contains("Question 1 of 10 · 4.3.S4"), "{out}");
+    assert!(out.contains("Mock exam: 2 questions, 4 minutes"), "{out}");
+    assert!(
+        out.contains("Score: 0 of 2 right (0%), 2 unanswered"),
+        "{out}"
+    );
+    assert!(
+        out.contains("S4 ") && out.contains("not AWS's scaled score"),
+        "{out}"
+    );
     let progress = Progress::load(&data.path().join("progress.json")).unwrap();
     let p = &progress.exercises["https-only-bucket"];
     assert!(p.passed_at.is_some() && p.hints_used == 1 && p.attempts == 2);
+    let sources: Vec<&str> = progress
+        .deck
+        .log
+        .iter()
+        .map(|r| r.source.as_str())
+        .collect();
+    assert_eq!(sources.iter().filter(|s| **s == "exercise").count(), 2);
+    assert_eq!(sources.iter().filter(|s| **s == "exam").count(), 2);
+    assert!(out.contains("\nRight.\n"), "{out}");
+    let drilled: Vec<&str> = progress
+        .deck
+        .log
+        .iter()
+        .filter(|r| r.source == "drill")
+        .map(|r| r.card.as_str())
+        .collect();
+    let expected = keylab::study::srs::question_card(&pack.questions[round[0]].id);
+    assert_eq!(drilled, vec![expected.as_str()]);
+}
+
+#[test]
+fn a_drill_round_is_answered_explained_and_rated_by_keys() {
+    let mut a = app(Theme::Dark, (100, 30));
+    press(&mut a, "d");
+    assert_eq!(a.screen, Screen::DrillMenu);
+    press(&mut a, "<enter>");
+    assert_eq!(a.screen, Screen::DrillMenu, "nothing is due on a new deck");
+    assert!(a.message.contains("Nothing is due"), "{}", a.message);
+    press(&mut a, "j<enter>");
+    assert_eq!(a.screen, Screen::Drill);
+    let d = a.drill.as_ref().unwrap();
+    assert_eq!(d.questions.len(), 10, "a round is ten questions");
+    assert!(d.deadline.is_none());
+
+    // Picking: letters toggle; a single answer keeps one pick; Enter needs the right count.
+    let first = shown(&a);
+    let q = a.pack.questions[first].clone();
+    let right = right_letters(&a, first);
+    let wrong = wrong_letters(&a, first);
+    if q.choose == 1 {
+        press(&mut a, &format!("{wrong}{right}"));
+        assert_eq!(a.drill.as_ref().unwrap().picked[0].len(), 1);
+    } else {
+        press(&mut a, &right[..1]);
+        assert!(
+            press(&mut a, "<enter>").is_empty(),
+            "one pick of two is not an answer"
+        );
+        assert!(a.message.contains("Choose"), "{}", a.message);
+        press(&mut a, &right[1..]);
+    }
+    let effects = press(&mut a, "<enter>");
+    assert_eq!(effects, vec![Effect::SaveProgress]);
+    assert!(a.drill.as_ref().unwrap().is_revealed());
+    assert!(a.message.starts_with("Right."), "{}", a.message);
+    let card = keylab::study::srs::question_card(&q.id);
+    assert_eq!(a.progress.deck.tally(&card).right, 1);
+    assert!(draw(&a).contains("✓ correct, your pick"));
+    press(&mut a, "a");
+    assert_eq!(
+        a.progress.deck.log.len(),
+        1,
+        "a revealed answer cannot be changed"
+    );
+
+    // The next question, answered wrong: Again, and the reasons show.
+    press(&mut a, "<enter>");
+    assert_eq!(a.drill.as_ref().unwrap().current, 1);
+    let second = shown(&a);
+    let wrong = wrong_letters(&a, second);
+    press(&mut a, &format!("{wrong}<enter>"));
+    assert!(a.message.starts_with("Not right"), "{}", a.message);
+    let screen = draw(&a);
+    assert!(screen.contains("✗ wrong, your pick"), "{screen}");
+    let card2 = keylab::study::srs::question_card(&a.pack.questions[second].id);
+    assert_eq!(a.progress.deck.tally(&card2).wrong, 1);
+
+    // Esc leaves the round; the wrong answer is due again the next day, the right one later.
+    press(&mut a, "<esc>");
+    assert_eq!(a.screen, Screen::DrillMenu);
+    a.update(Msg::Tick(t0() + Duration::hours(23)));
+    assert_eq!(
+        a.entry_counts(&keylab::tui::app::MenuEntry::Round(
+            keylab::study::drill::Pick::Due
+        ))
+        .1,
+        0
+    );
+    a.update(Msg::Tick(t0() + Duration::hours(25)));
+    assert_eq!(
+        a.entry_counts(&keylab::tui::app::MenuEntry::Round(
+            keylab::study::drill::Pick::Due
+        ))
+        .1,
+        1
+    );
+    press(&mut a, "g<enter>");
+    assert_eq!(a.screen, Screen::Drill);
+    assert_eq!(
+        shown(&a),
+        second,
+        "the due round brings back the missed question"
+    );
+    press(&mut a, "<esc><esc>r");
+    assert_eq!(a.screen, Screen::Readiness);
+    assert!(draw(&a).contains("our estimate"));
+    press(&mut a, "<esc>");
+    assert_eq!(a.screen, Screen::Map);
+}
+
+#[test]
+fn the_mock_exam_is_timed_scored_at_the_end_and_reviewed() {
+    let mut a = app(Theme::Dark, (100, 30));
+    press(&mut a, "dG<enter>");
+    let d = a.drill.as_ref().unwrap();
+    assert_eq!(d.questions.len(), 20);
+    assert_eq!(d.deadline, Some(t0() + Duration::minutes(40)));
+    // No feedback while answering: Enter moves on.
+    let first = shown(&a);
+    let right = right_letters(&a, first);
+    assert!(press(&mut a, &format!("{right}<enter>")).is_empty());
+    assert_eq!(a.drill.as_ref().unwrap().current, 1);
+    assert!(
+        a.progress.deck.log.is_empty(),
+        "nothing is rated before the end"
+    );
+    press(&mut a, "n");
+    press(&mut a, "p");
+    assert_eq!(
+        a.drill.as_ref().unwrap().current,
+        1,
+        "back to the skipped question"
+    );
+    press(&mut a, "p");
+    assert_eq!(
+        a.drill.as_ref().unwrap().picked[0].len(),
+        right.len(),
+        "answers are kept"
+    );
+    // Esc asks before leaving.
+    press(&mut a, "<esc>");
+    assert!(a.message.contains("without a score"));
+    press(&mut a, "n");
+    assert_eq!(a.screen, Screen::Drill);
+    // Time runs out.
+    assert!(a.update(Msg::Tick(t0() + Duration::minutes(39))).is_empty());
+    let effects = a.update(Msg::Tick(t0() + Duration::minutes(40)));
+    assert_eq!(effects, vec![Effect::SaveProgress]);
+    let score = a.drill.as_ref().unwrap().score.clone().unwrap();
+    assert_eq!((score.right, score.total, score.unanswered), (1, 20, 19));
+    assert_eq!(
+        a.progress.deck.log.len(),
+        20,
+        "every exam question is reviewed"
+    );
+    assert!(a.progress.deck.log.iter().all(|r| r.source == "exam"));
+    let screen = draw(&a);
+    assert!(screen.contains("Score: 1 of 20 right"), "{screen}");
+    press(&mut a, "<enter>");
+    assert_eq!(a.screen, Screen::DrillMenu);
+}
+
+#[test]
+fn exercises_due_for_review_are_marked_on_the_course_map() {
+    let mut a = app(Theme::Dark, (100, 30));
+    a.progress.record_open("bucket-default-cmk", t0());
+    a.progress.record_check(
+        "bucket-default-cmk",
+        keylab::pack::model::Difficulty::Beginner,
+        true,
+        t0() + Duration::minutes(20),
+    );
+    assert_eq!(a.mark("bucket-default-cmk").1, "done");
+    let due = a.progress.deck.due_at("x:bucket-default-cmk").unwrap();
+    a.update(Msg::Tick(due));
+    assert_eq!(a.mark("bucket-default-cmk"), ("↻", "due for review"));
+    assert!(draw(&a).contains("due for review"));
+    press(&mut a, "d");
+    assert!(draw(&a).contains("Exercises due for review"));
 }

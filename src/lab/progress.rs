@@ -1,13 +1,20 @@
 //! The learner's progress: a seed (made once, so names and data stay the same for this
-//! learner), and per exercise the attempts, the hints taken and when it passed. Kept as JSON in
-//! the data directory and written atomically.
+//! learner), per exercise the attempts, the hints taken and when it passed, and the spaced
+//! repetition deck ([`Deck`]) that drills and exercise results feed. Kept as JSON in the data
+//! directory and written atomically; exported and imported whole to move between machines.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::write_atomic;
+use crate::pack::model::Difficulty;
+use crate::study::srs::{Deck, ExerciseAttempt, Rating, exercise_card, exercise_rating};
+
+/// The progress file's format.
+pub const FORMAT_VERSION: u32 = 1;
 
 /// One exercise's progress.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -20,16 +27,39 @@ pub struct ExerciseProgress {
     pub passed_at: Option<String>,
     /// The last result: `pass`, `fail` or `error`.
     pub last_status: Option<String>,
+    /// When the current attempt began (opening the exercise), for the review rating.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_started: Option<DateTime<Utc>>,
+    /// Failed checks in the current attempt.
+    #[serde(default)]
+    pub attempt_failures: u32,
+    /// Hints shown in the current attempt.
+    #[serde(default)]
+    pub attempt_hints: u32,
+    /// The current attempt began with a reset, so a pass of an exercise passed before is a real
+    /// review rather than a check of the old solution.
+    #[serde(default)]
+    pub attempt_from_reset: bool,
 }
 
 /// Everything kept about a learner.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Progress {
+    /// The file's format.
+    #[serde(default = "format_version")]
+    pub format_version: u32,
     /// The seed names and data are derived from.
     pub seed: u64,
     /// Per exercise.
     #[serde(default)]
     pub exercises: BTreeMap<String, ExerciseProgress>,
+    /// Spaced repetition: questions and exercises.
+    #[serde(default)]
+    pub deck: Deck,
+}
+
+fn format_version() -> u32 {
+    FORMAT_VERSION
 }
 
 /// Where the lab keeps its data: progress and exercise folders.
@@ -70,18 +100,142 @@ impl Progress {
     /// Loads the progress file, or starts one with a random seed.
     pub fn load(path: &Path) -> Result<Progress, String> {
         match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                format!(
-                    "{}: not a keylab progress file ({e}); move it away to start afresh",
-                    path.display()
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Progress {
-                seed: rand::random::<u64>() >> 12,
-                exercises: BTreeMap::new(),
-            }),
+            Ok(bytes) => Progress::from_json(&bytes)
+                .map_err(|e| format!("{}: {e}; move it away to start afresh", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Progress::new(rand::random::<u64>() >> 12))
+            }
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
+    }
+
+    /// Fresh progress with this seed.
+    pub fn new(seed: u64) -> Progress {
+        Progress {
+            format_version: FORMAT_VERSION,
+            seed,
+            exercises: BTreeMap::new(),
+            deck: Deck::default(),
+        }
+    }
+
+    /// Parses a progress file, refusing a newer format with a message that says so.
+    pub fn from_json(bytes: &[u8]) -> Result<Progress, String> {
+        let progress: Progress = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not a keylab progress file ({e})"))?;
+        if progress.format_version > FORMAT_VERSION {
+            return Err(format!(
+                "progress format_version {} is newer than this keylab reads ({FORMAT_VERSION}): update keylab",
+                progress.format_version
+            ));
+        }
+        crate::study::srs::check_retention(progress.deck.retention)
+            .map_err(|e| format!("deck.retention: {e}"))?;
+        Ok(progress)
+    }
+
+    /// Whether nothing has been done yet.
+    pub fn is_empty(&self) -> bool {
+        self.exercises.is_empty() && self.deck.log.is_empty()
+    }
+
+    /// Merges progress from another machine: if this one is empty, everything (the seed too)
+    /// is taken; otherwise this seed stays, per exercise the larger counts and the earlier pass
+    /// are kept, and the decks are merged ([`Deck::merge`]).
+    pub fn merge(&mut self, other: &Progress) {
+        if self.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        for (id, theirs) in &other.exercises {
+            let mine = self.entry(id);
+            mine.attempts = mine.attempts.max(theirs.attempts);
+            mine.hints_used = mine.hints_used.max(theirs.hints_used);
+            mine.passed_at = match (mine.passed_at.take(), theirs.passed_at.clone()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if mine.last_status.is_none() {
+                mine.last_status = theirs.last_status.clone();
+            }
+        }
+        self.deck.merge(&other.deck);
+    }
+
+    /// Starts an attempt at an exercise when none is open (opening it in the TUI, or the first
+    /// command of `keylab check`, `run` or `hint`).
+    pub fn record_open(&mut self, exercise: &str, now: DateTime<Utc>) {
+        let entry = self.entry(exercise);
+        if entry.attempt_started.is_none() {
+            entry.attempt_started = Some(now);
+            entry.attempt_failures = 0;
+            entry.attempt_hints = 0;
+        }
+    }
+
+    /// Starts a fresh attempt after a reset of the exercise's workspace and backend.
+    pub fn record_reset(&mut self, exercise: &str, now: DateTime<Utc>) {
+        let entry = self.entry(exercise);
+        entry.attempt_started = Some(now);
+        entry.attempt_failures = 0;
+        entry.attempt_hints = 0;
+        entry.attempt_from_reset = true;
+    }
+
+    /// Counts a hint shown; returns how many of `total` are shown now.
+    pub fn record_hint(&mut self, exercise: &str, total: usize, now: DateTime<Utc>) -> u32 {
+        self.record_open(exercise, now);
+        let entry = self.entry(exercise);
+        if (entry.hints_used as usize) < total {
+            entry.hints_used += 1;
+            entry.attempt_hints += 1;
+        }
+        entry.hints_used
+    }
+
+    /// Records a check and reviews the exercise's card: the first failure of an attempt rates
+    /// Again (later failures of the same attempt are not new reviews); a pass rates Hard, Good or
+    /// Easy ([`exercise_rating`]) and ends the attempt. An exercise passed before is reviewed
+    /// only in an attempt that began with a reset (otherwise the check sees the old solution).
+    /// Returns the rating given, if any.
+    pub fn record_check(
+        &mut self,
+        exercise: &str,
+        difficulty: Difficulty,
+        passed: bool,
+        now: DateTime<Utc>,
+    ) -> Option<Rating> {
+        self.record_open(exercise, now);
+        let entry = self.entry(exercise);
+        let counts = entry.passed_at.is_none() || entry.attempt_from_reset;
+        entry.attempts += 1;
+        entry.last_status = Some(if passed { "pass" } else { "fail" }.into());
+        if passed && entry.passed_at.is_none() {
+            entry.passed_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        let attempt = ExerciseAttempt {
+            passed,
+            hints: entry.attempt_hints,
+            failed_checks: entry.attempt_failures,
+            seconds: entry.attempt_started.map(|t| (now - t).num_seconds()),
+            difficulty,
+        };
+        let first_failure = !passed && entry.attempt_failures == 0;
+        if passed {
+            entry.attempt_started = None;
+            entry.attempt_failures = 0;
+            entry.attempt_hints = 0;
+            entry.attempt_from_reset = false;
+        } else {
+            entry.attempt_failures += 1;
+        }
+        if !counts || (!passed && !first_failure) {
+            return None;
+        }
+        let rating = exercise_rating(&attempt);
+        self.deck
+            .review(&exercise_card(exercise), rating, now, "exercise");
+        Some(rating)
     }
 
     /// Saves it atomically.

@@ -1,11 +1,13 @@
 //! The TUI's state and its one transition function, in The Elm Architecture: `update(&mut App,
-//! Msg) -> Vec<Effect>` reads a message (a key, a resize, a result from the backend worker),
-//! changes the state and returns effects as data (run a command, run the checks, save progress,
-//! open a shell). It does no I/O, so key-sequence tests drive it without a terminal or AWS.
+//! Msg) -> Vec<Effect>` reads a message (a key, a resize, a clock tick, a result from the
+//! backend worker), changes the state and returns effects as data (run a command, run the
+//! checks, save progress, open a shell). It does no I/O and never reads the clock (the runtime
+//! sends [`Msg::Tick`]), so key-sequence tests drive it without a terminal, AWS or real time.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Duration, Utc};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::text::Line;
 
@@ -16,6 +18,9 @@ use crate::console::Outcome;
 use crate::lab::grader::{CheckResult, Status};
 use crate::lab::progress::Progress;
 use crate::pack::Pack;
+use crate::study::drill::{self, Pick, ROUND_SIZE};
+use crate::study::exam::{self, ExamConfig, Score};
+use crate::study::srs::{answer_rating, exercise_card, question_card};
 
 /// The screen shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +31,56 @@ pub enum Screen {
     Lesson,
     /// An exercise.
     Exercise,
+    /// The choice of drill round or mock exam.
+    DrillMenu,
+    /// A drill round or mock exam.
+    Drill,
+    /// Readiness by DEA-C01 item.
+    Readiness,
+}
+
+/// An entry of the drill menu.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuEntry {
+    /// A drill round.
+    Round(Pick),
+    /// The timed mock exam.
+    Exam,
+}
+
+/// A drill round or mock exam in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DrillState {
+    /// What it is, for the title.
+    pub title: String,
+    /// For a mock exam: when time is up.
+    pub deadline: Option<DateTime<Utc>>,
+    /// Question indexes into the pack.
+    pub questions: Vec<usize>,
+    /// The question shown.
+    pub current: usize,
+    /// The option the cursor is on.
+    pub cursor: usize,
+    /// Options picked for each question.
+    pub picked: Vec<Vec<usize>>,
+    /// Answers submitted (in a drill, each is shown with the reasons at once).
+    pub submitted: Vec<bool>,
+    /// Scroll of the question pane.
+    pub scroll: u16,
+    /// Set when the round or exam is over.
+    pub score: Option<Score>,
+}
+
+impl DrillState {
+    /// Whether this is the timed mock exam.
+    pub fn is_exam(&self) -> bool {
+        self.deadline.is_some()
+    }
+
+    /// Whether the current question's answer and reasons are shown.
+    pub fn is_revealed(&self) -> bool {
+        !self.is_exam() && self.submitted.get(self.current).copied().unwrap_or(false)
+    }
 }
 
 /// A row of the course map.
@@ -55,6 +110,8 @@ pub enum OutputKind {
 pub enum Confirm {
     /// Reset the exercise.
     Reset,
+    /// Leave the mock exam unfinished.
+    LeaveExam,
 }
 
 /// The exercise screen's state.
@@ -152,6 +209,14 @@ pub struct App {
     pub backend: String,
     /// The active lab identity.
     pub profile: String,
+    /// The time, from the last [`Msg::Tick`].
+    pub now: DateTime<Utc>,
+    /// Drill menu selection.
+    pub menu: usize,
+    /// The drill round or mock exam.
+    pub drill: Option<DrillState>,
+    /// The mock exam's size and time.
+    pub exam: ExamConfig,
     /// Leave.
     pub quit: bool,
 }
@@ -186,6 +251,8 @@ pub enum Msg {
     CheckDone(Vec<CheckResult>, String),
     /// The learner's shell or editor returned.
     Returned,
+    /// The time now (sent by the runtime before each batch of messages).
+    Tick(DateTime<Utc>),
 }
 
 /// Something for the runtime to do.
@@ -252,6 +319,10 @@ impl App {
             message: String::new(),
             backend: "engine (starts with an exercise)".into(),
             profile: "owner-admin".into(),
+            now: DateTime::UNIX_EPOCH,
+            menu: 0,
+            drill: None,
+            exam: ExamConfig::new(None, None).expect("the default exam is valid"),
             quit: false,
         };
         app.render_lesson();
@@ -284,9 +355,15 @@ impl App {
         rows
     }
 
-    /// The mark of an exercise: done, started or new.
+    /// The mark of an exercise: due for review, done, started or new.
     pub fn mark(&self, id: &str) -> (&'static str, &'static str) {
         match self.progress.exercises.get(id) {
+            Some(p)
+                if p.passed_at.is_some()
+                    && self.progress.deck.is_due(&exercise_card(id), self.now) =>
+            {
+                ("↻", "due for review")
+            }
             Some(p) if p.passed_at.is_some() => ("✓", "done"),
             Some(p) if p.attempts > 0 || p.hints_used > 0 => ("~", "in progress"),
             _ => (" ", "not started"),
@@ -298,6 +375,11 @@ impl App {
         if self.help {
             return Context::Help;
         }
+        self.screen_context()
+    }
+
+    /// The context of the screen, under the help overlay if it is open.
+    pub fn screen_context(&self) -> Context {
         match self.screen {
             Screen::Map if self.filtering => Context::Filter,
             Screen::Map => Context::Map,
@@ -306,7 +388,55 @@ impl App {
                 Context::Console
             }
             Screen::Exercise => Context::Exercise,
+            Screen::DrillMenu => Context::DrillMenu,
+            Screen::Drill => Context::Drill,
+            Screen::Readiness => Context::Readiness,
         }
+    }
+
+    /// The drill menu: due, mixed, each lesson, each item, the mock exam.
+    pub fn menu_entries(&self) -> Vec<MenuEntry> {
+        let mut entries = vec![MenuEntry::Round(Pick::Due), MenuEntry::Round(Pick::Mixed)];
+        entries.extend(
+            self.pack
+                .lessons
+                .iter()
+                .map(|l| MenuEntry::Round(Pick::Lesson(l.id.clone()))),
+        );
+        entries.extend(
+            crate::pack::DEA_ITEMS
+                .iter()
+                .map(|i| MenuEntry::Round(Pick::Item(i.to_string()))),
+        );
+        entries.push(MenuEntry::Exam);
+        entries
+    }
+
+    /// The questions a menu entry would draw from, and how many of them are due now.
+    pub fn entry_counts(&self, entry: &MenuEntry) -> (usize, usize) {
+        let deck = &self.progress.deck;
+        let matches = |q: &crate::pack::model::Question| match entry {
+            MenuEntry::Round(Pick::Due) => deck.is_due(&question_card(&q.id), self.now),
+            MenuEntry::Round(Pick::Lesson(id)) => &q.lesson == id,
+            MenuEntry::Round(Pick::Item(item)) => q.item == *item,
+            MenuEntry::Round(Pick::Mixed) | MenuEntry::Exam => true,
+        };
+        let all: Vec<_> = self.pack.questions.iter().filter(|q| matches(q)).collect();
+        let due = all
+            .iter()
+            .filter(|q| deck.is_due(&question_card(&q.id), self.now))
+            .count();
+        (all.len(), due)
+    }
+
+    /// Exercises passed and due for review now.
+    pub fn exercises_due(&self) -> Vec<String> {
+        self.pack
+            .exercises
+            .iter()
+            .filter(|x| self.mark(&x.id).1 == "due for review")
+            .map(|x| x.id.clone())
+            .collect()
     }
 
     fn render_lesson(&mut self) {
@@ -366,7 +496,16 @@ impl App {
         }
         self.profile = x.spec.profile.clone();
         self.screen = Screen::Exercise;
-        vec![Effect::CloseExercise, Effect::OpenExercise(id.to_string())]
+        if self.mark(id).1 == "due for review" {
+            self.message =
+                "Due for review: x resets it, then solve it again from the start.".into();
+        }
+        self.progress.record_open(id, self.now);
+        vec![
+            Effect::CloseExercise,
+            Effect::OpenExercise(id.to_string()),
+            Effect::SaveProgress,
+        ]
     }
 
     /// Handles one message.
@@ -425,6 +564,18 @@ impl App {
                 Vec::new()
             }
             Msg::CheckDone(results, at) => self.check_done(results, at),
+            Msg::Tick(now) => {
+                self.now = now;
+                let over = self
+                    .drill
+                    .as_ref()
+                    .is_some_and(|d| d.score.is_none() && d.deadline.is_some_and(|t| now >= t));
+                if over {
+                    self.message = "Time is up: the exam is handed in.".into();
+                    return self.finish_drill();
+                }
+                Vec::new()
+            }
             Msg::Returned => {
                 self.message = "Back in keylab; checking…".into();
                 self.start_check()
@@ -450,16 +601,18 @@ impl App {
         ));
         x.results = Some(results);
         let id = x.id.clone();
-        let entry = self.progress.entry(&id);
-        entry.attempts += 1;
-        entry.last_status = Some(if all { "pass" } else { "fail" }.into());
-        if all && entry.passed_at.is_none() {
-            entry.passed_at = Some(at);
-        }
+        let now = DateTime::parse_from_rfc3339(&at).map_or(self.now, |t| t.to_utc());
+        let difficulty = self.pack.exercise(&id).map(|e| e.spec.difficulty);
+        let review = difficulty.and_then(|d| self.progress.record_check(&id, d, all, now));
+        let review = review.map_or(String::new(), |r| {
+            format!(" (review: {})", crate::study::srs::rating_name(r))
+        });
         self.message = if all {
-            "Passed. n: next exercise.".into()
+            format!("Passed{review}. n: next exercise.")
         } else {
-            "Not yet: read the failed checks (t shows a policy trace), H for a hint.".into()
+            format!(
+                "Not yet{review}: read the failed checks (t shows a policy trace), H for a hint."
+            )
         };
         vec![Effect::SaveProgress]
     }
@@ -483,6 +636,12 @@ impl App {
             if name == "y" {
                 return match confirm {
                     Confirm::Reset => self.reset(),
+                    Confirm::LeaveExam => {
+                        self.drill = None;
+                        self.screen = Screen::DrillMenu;
+                        self.message = "Exam left unscored.".into();
+                        Vec::new()
+                    }
                 };
             }
             self.message = "Cancelled.".into();
@@ -529,6 +688,8 @@ impl App {
         x.busy = true;
         x.ready = false;
         x.results = None;
+        let id = x.id.clone();
+        self.progress.record_reset(&id, self.now);
         x.output.push((
             OutputKind::Info,
             "Resetting the workspace and the backend…".into(),
@@ -571,6 +732,14 @@ impl App {
             Context::Lesson => self.act_lesson(action),
             Context::Exercise => self.act_exercise(action),
             Context::Console => self.act_console(action),
+            Context::DrillMenu => self.act_menu(action),
+            Context::Drill => self.act_drill(action),
+            Context::Readiness => {
+                if action == Action::Back {
+                    self.screen = Screen::Map;
+                }
+                Vec::new()
+            }
             Context::Global | Context::Help => Vec::new(),
         }
     }
@@ -588,6 +757,11 @@ impl App {
                 self.filter.clear();
             }
             Action::Back => self.filtering = false,
+            Action::Drill => {
+                self.menu = 0;
+                self.screen = Screen::DrillMenu;
+            }
+            Action::Readiness => self.screen = Screen::Readiness,
             Action::Backspace => {
                 self.filter.pop();
                 self.selected = 0;
@@ -672,9 +846,12 @@ impl App {
             return Vec::new();
         }
         x.hints_shown += 1;
-        let shown = x.hints_shown as u32;
+        let total = x.hints.len();
         let id = x.id.clone();
-        self.progress.entry(&id).hints_used = shown;
+        let shown = self.progress.record_hint(&id, total, self.now);
+        if let Some(x) = self.exercise.as_mut() {
+            x.hints_shown = shown as usize;
+        }
         vec![Effect::SaveProgress]
     }
 
@@ -798,6 +975,232 @@ impl App {
         x.busy = true;
         vec![Effect::Run(line)]
     }
+}
+
+impl App {
+    fn act_menu(&mut self, action: Action) -> Vec<Effect> {
+        let entries = self.menu_entries();
+        let last = entries.len().saturating_sub(1);
+        match action {
+            Action::Up => self.menu = self.menu.saturating_sub(1),
+            Action::Down => self.menu = (self.menu + 1).min(last),
+            Action::Top => self.menu = 0,
+            Action::Bottom => self.menu = last,
+            Action::Back => self.screen = Screen::Map,
+            Action::Readiness => self.screen = Screen::Readiness,
+            Action::Open => {
+                if let Some(entry) = entries.get(self.menu) {
+                    self.start_drill(entry.clone());
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Starts a drill round or the mock exam.
+    pub fn start_drill(&mut self, entry: MenuEntry) {
+        let seed = self.progress.seed ^ self.progress.deck.log.len() as u64;
+        let (title, questions, deadline) = match &entry {
+            MenuEntry::Exam => (
+                format!(
+                    "Mock exam: {} questions, {} minutes",
+                    self.exam.questions, self.exam.minutes
+                ),
+                exam::pick(&self.pack, self.exam.questions, seed),
+                Some(self.now + Duration::minutes(i64::from(self.exam.minutes))),
+            ),
+            MenuEntry::Round(pick) => (
+                format!("Drill: {}", pick.describe(&self.pack)),
+                drill::questions(
+                    &self.pack,
+                    &self.progress.deck,
+                    pick,
+                    self.now,
+                    ROUND_SIZE,
+                    seed,
+                ),
+                None,
+            ),
+        };
+        if questions.is_empty() {
+            let exercises = self.exercises_due();
+            self.message = if exercises.is_empty() {
+                "Nothing is due for review now: pick a module or an item.".into()
+            } else {
+                format!(
+                    "No question is due; exercises due for review: {}.",
+                    exercises.join(", ")
+                )
+            };
+            return;
+        }
+        let n = questions.len();
+        self.drill = Some(DrillState {
+            title,
+            deadline,
+            questions,
+            current: 0,
+            cursor: 0,
+            picked: vec![Vec::new(); n],
+            submitted: vec![false; n],
+            scroll: 0,
+            score: None,
+        });
+        self.message.clear();
+        self.screen = Screen::Drill;
+    }
+
+    fn act_drill(&mut self, action: Action) -> Vec<Effect> {
+        let Some(d) = self.drill.as_mut() else {
+            self.screen = Screen::DrillMenu;
+            return Vec::new();
+        };
+        if d.score.is_some() {
+            match action {
+                Action::PageUp | Action::Up => d.scroll = d.scroll.saturating_sub(5),
+                Action::PageDown | Action::Down => d.scroll = d.scroll.saturating_add(5),
+                Action::Back | Action::Submit | Action::Next => {
+                    self.drill = None;
+                    self.screen = Screen::DrillMenu;
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
+        let q = &self.pack.questions[d.questions[d.current]];
+        let options = q.options.len();
+        let locked = d.is_revealed();
+        match action {
+            Action::Pick(i) if !locked && (i as usize) < options => {
+                d.cursor = i as usize;
+                toggle(&mut d.picked[d.current], i as usize, q.choose);
+            }
+            Action::Toggle if !locked => toggle(&mut d.picked[d.current], d.cursor, q.choose),
+            Action::Up => d.cursor = d.cursor.saturating_sub(1),
+            Action::Down => d.cursor = (d.cursor + 1).min(options.saturating_sub(1)),
+            Action::PageUp => d.scroll = d.scroll.saturating_sub(5),
+            Action::PageDown => d.scroll = d.scroll.saturating_add(5),
+            Action::Submit if locked => return self.next_question(),
+            Action::Submit => return self.submit_answer(),
+            Action::Next if !d.is_exam() && !locked => {
+                self.message = "Answer first (Enter), or Esc to leave the round.".into();
+            }
+            Action::Next => return self.next_question(),
+            Action::Previous if d.is_exam() && d.current > 0 => {
+                d.current -= 1;
+                d.cursor = 0;
+                d.scroll = 0;
+            }
+            Action::HandIn if d.is_exam() => return self.finish_drill(),
+            Action::Back if d.is_exam() => {
+                self.confirm = Some(Confirm::LeaveExam);
+                self.message = "Leave the exam without a score? y/n".into();
+            }
+            Action::Back => {
+                let answered = d.submitted.iter().any(|s| *s);
+                self.drill = None;
+                self.screen = Screen::DrillMenu;
+                if answered {
+                    self.message = "Round left; your answers so far are saved.".into();
+                }
+            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn submit_answer(&mut self) -> Vec<Effect> {
+        let Some(d) = self.drill.as_mut() else {
+            return Vec::new();
+        };
+        let q = &self.pack.questions[d.questions[d.current]];
+        let picked = &d.picked[d.current];
+        if picked.len() != q.choose {
+            self.message = format!("Choose {} (picked {}).", q.choose, picked.len());
+            return Vec::new();
+        }
+        d.submitted[d.current] = true;
+        if d.is_exam() {
+            return self.next_question();
+        }
+        let right = q.is_right(picked);
+        self.progress.deck.review(
+            &question_card(&q.id),
+            answer_rating(right),
+            self.now,
+            "drill",
+        );
+        self.message = if right {
+            "Right. Enter: next question.".into()
+        } else {
+            "Not right: read why for each option. Enter: next question.".into()
+        };
+        vec![Effect::SaveProgress]
+    }
+
+    fn next_question(&mut self) -> Vec<Effect> {
+        let Some(d) = self.drill.as_mut() else {
+            return Vec::new();
+        };
+        self.message.clear();
+        if d.current + 1 < d.questions.len() {
+            d.current += 1;
+            d.cursor = 0;
+            d.scroll = 0;
+            return Vec::new();
+        }
+        if d.is_exam() && d.submitted.iter().any(|s| !s) {
+            self.message =
+                "Last question. F hands the exam in (unanswered count as wrong), p goes back."
+                    .into();
+            return Vec::new();
+        }
+        self.finish_drill()
+    }
+
+    /// Ends the round or exam: scores it and, for an exam, reviews every question.
+    fn finish_drill(&mut self) -> Vec<Effect> {
+        let Some(d) = self.drill.as_mut() else {
+            return Vec::new();
+        };
+        let answers: Vec<(usize, Option<Vec<usize>>)> = d
+            .questions
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| d.is_exam() || d.submitted[*i])
+            .map(|(i, &q)| (q, d.submitted[i].then(|| d.picked[i].clone())))
+            .collect();
+        let score = exam::score(&self.pack, &answers);
+        if d.is_exam() {
+            for (index, picked) in &answers {
+                let q = &self.pack.questions[*index];
+                let right = picked.as_deref().is_some_and(|p| q.is_right(p));
+                self.progress.deck.review(
+                    &question_card(&q.id),
+                    answer_rating(right),
+                    self.now,
+                    "exam",
+                );
+            }
+        }
+        d.score = Some(score);
+        d.scroll = 0;
+        vec![Effect::SaveProgress]
+    }
+}
+
+/// Picks or unpicks an option; a single-answer question keeps only the last pick.
+fn toggle(picked: &mut Vec<usize>, option: usize, choose: usize) {
+    if let Some(at) = picked.iter().position(|&p| p == option) {
+        picked.remove(at);
+        return;
+    }
+    if choose == 1 {
+        picked.clear();
+    }
+    picked.push(option);
+    picked.sort_unstable();
 }
 
 fn byte_index(s: &str, chars: usize) -> usize {

@@ -21,6 +21,12 @@ pub enum Context {
     Help,
     /// Typing a filter on the course map.
     Filter,
+    /// The choice of drill round or mock exam.
+    DrillMenu,
+    /// Answering questions.
+    Drill,
+    /// Readiness by DEA-C01 item.
+    Readiness,
 }
 
 /// What a key does.
@@ -90,6 +96,16 @@ pub enum Action {
     Mouse,
     /// Cycle the theme.
     Theme,
+    /// Open the drill menu.
+    Drill,
+    /// Open the readiness view.
+    Readiness,
+    /// Pick or unpick an option, by index.
+    Pick(u8),
+    /// Pick or unpick the option under the cursor.
+    Toggle,
+    /// Hand the mock exam in.
+    HandIn,
     /// Leave keylab.
     Quit,
 }
@@ -160,6 +176,14 @@ pub const KEYMAP: &[Binding] = &[
     bind(C::Map, &["G", "<end>"], A::Bottom, "last", false),
     bind(C::Map, &["<enter>", "l", "<right>"], A::Open, "open", true),
     bind(C::Map, &["/"], A::Filter, "filter", true),
+    bind(
+        C::Map,
+        &["d"],
+        A::Drill,
+        "drill questions or take a mock exam",
+        true,
+    ),
+    bind(C::Map, &["r"], A::Readiness, "readiness by exam item", true),
     bind(
         C::Filter,
         &["<enter>", "<esc>"],
@@ -322,6 +346,78 @@ pub const KEYMAP: &[Binding] = &[
         false,
     ),
     bind(C::Console, &["<F5>"], A::Check, "check", true),
+    bind(C::DrillMenu, &["k", "<up>"], A::Up, "up", false),
+    bind(C::DrillMenu, &["j", "<down>"], A::Down, "down", false),
+    bind(C::DrillMenu, &["g", "<home>"], A::Top, "first", false),
+    bind(C::DrillMenu, &["G", "<end>"], A::Bottom, "last", false),
+    bind(
+        C::DrillMenu,
+        &["<enter>", "l", "<right>"],
+        A::Open,
+        "start",
+        true,
+    ),
+    bind(C::DrillMenu, &["r"], A::Readiness, "readiness", true),
+    bind(
+        C::DrillMenu,
+        &["<esc>", "h", "<left>"],
+        A::Back,
+        "course map",
+        true,
+    ),
+    bind(C::Drill, &["a", "1"], A::Pick(0), "pick option a", false),
+    bind(C::Drill, &["b", "2"], A::Pick(1), "pick option b", false),
+    bind(C::Drill, &["c", "3"], A::Pick(2), "pick option c", false),
+    bind(C::Drill, &["d", "4"], A::Pick(3), "pick option d", false),
+    bind(C::Drill, &["e", "5"], A::Pick(4), "pick option e", false),
+    bind(C::Drill, &["f", "6"], A::Pick(5), "pick option f", false),
+    bind(C::Drill, &["k", "<up>"], A::Up, "option cursor up", false),
+    bind(
+        C::Drill,
+        &["j", "<down>"],
+        A::Down,
+        "option cursor down",
+        false,
+    ),
+    bind(
+        C::Drill,
+        &[" "],
+        A::Toggle,
+        "pick the option under the cursor",
+        false,
+    ),
+    bind(
+        C::Drill,
+        &["<enter>"],
+        A::Submit,
+        "answer, then next question",
+        true,
+    ),
+    bind(
+        C::Drill,
+        &["n"],
+        A::Next,
+        "next question (skips in the exam)",
+        false,
+    ),
+    bind(
+        C::Drill,
+        &["p"],
+        A::Previous,
+        "previous question (exam)",
+        false,
+    ),
+    bind(C::Drill, &["F"], A::HandIn, "hand the exam in", false),
+    bind(C::Drill, &["<pgup>"], A::PageUp, "scroll up", false),
+    bind(C::Drill, &["<pgdown>"], A::PageDown, "scroll down", false),
+    bind(C::Drill, &["<esc>"], A::Back, "leave the round", true),
+    bind(
+        C::Readiness,
+        &["<esc>", "h", "<left>"],
+        A::Back,
+        "course map",
+        true,
+    ),
     bind(C::Console, &["<C-c>"], A::Quit, "quit", false),
 ];
 

@@ -57,10 +57,12 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
     let mut terminal = ratatui::init();
     let size = terminal.size()?;
     let mut app = App::new(pack, progress, theme, (size.width, size.height));
+    app.update(Msg::Tick(chrono::Utc::now()));
     let result = (|| -> Result<(), TuiError> {
         terminal.draw(|f| view::draw(&app, f))?;
         loop {
-            let mut msgs: Vec<Msg> = rx.try_iter().collect();
+            let mut msgs: Vec<Msg> = vec![Msg::Tick(chrono::Utc::now())];
+            msgs.extend(rx.try_iter());
             if event::poll(Duration::from_millis(40))? {
                 match event::read()? {
                     Event::Key(k) if k.kind == KeyEventKind::Press => msgs.push(Msg::Key(k)),

@@ -1,7 +1,8 @@
 //! `keylab --plain`: the lab line by line, without the full-screen UI, for screen readers,
 //! dumb terminals and scripts. It reads commands from standard input (`list`, `read N`,
-//! `open ID`, `check`, `hint`, `reset`, `quit`; anything else runs in the open exercise's
-//! console) and prints plain text, with the same backend worker and progress as the TUI.
+//! `open ID`, `check`, `hint`, `reset`, `drill`, `exam`, `readiness`, `quit`; anything else
+//! runs in the open exercise's console) and prints plain text, with the same backend worker
+//! and progress as the TUI.
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -13,9 +14,41 @@ use crate::lab::grader::Status;
 use crate::lab::progress::{DataDir, Progress};
 use crate::lab::session::Target;
 use crate::pack::Pack;
+use crate::study::drill::{Pick, ROUND_SIZE, questions};
+use crate::study::exam::{ExamConfig, pick};
+use crate::study::readiness;
+use crate::study::srs::{Deck, exercise_card, rating_name};
+use crate::study::text;
+use chrono::Utc;
 
-const HELP: &str = "Commands: list | read N | open EXERCISE | check | hint | reset | help | quit. \
+const HELP: &str = "Commands: list | read N | open EXERCISE | check | hint | reset | \
+drill [due|mixed|LESSON|ITEM] | exam [QUESTIONS] | readiness | help | quit. \
 Anything else runs in the open exercise's console (AWS CLI syntax; type 'help' after open).";
+
+/// Saves the progress with `deck` in place of its own (the deck is taken out while a drill
+/// round or exam borrows it).
+fn deck_saver<'a>(
+    progress: &'a Progress,
+    path: &'a std::path::Path,
+) -> impl FnMut(&Deck) -> Result<(), String> + 'a {
+    move |deck| {
+        let mut p = progress.clone();
+        p.deck = deck.clone();
+        p.save(path)
+    }
+}
+
+/// The round `drill WHAT` asks for: `due`, `mixed` (the default), a lesson id or a DEA-C01 item.
+fn pick_of(pack: &Pack, what: &str) -> Result<Pick, String> {
+    let pick = match what {
+        "" | "mixed" => Pick::Mixed,
+        "due" => Pick::Due,
+        w if pack.lessons.iter().any(|l| l.id == w) => Pick::Lesson(w.to_string()),
+        w => Pick::Item(w.to_string()),
+    };
+    pick.validate(pack)?;
+    Ok(pick)
+}
 
 fn wait(rx: &Receiver<Msg>) -> Option<Msg> {
     rx.recv().ok()
@@ -44,8 +77,8 @@ pub fn run(
         &format!("keylab, plain mode: {}", pack.manifest.title),
     );
     say(&mut out, HELP);
-    for line in input.lines() {
-        let Ok(line) = line else { break };
+    let mut lines = input.lines().map_while(Result::ok);
+    while let Some(line) = lines.next() {
         let line = line.trim().to_string();
         let (word, rest) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         match word {
@@ -56,7 +89,9 @@ pub fn run(
                 for (i, lesson) in pack.lessons.iter().enumerate() {
                     say(&mut out, &format!("{}. lesson: {}", i + 1, lesson.title));
                     for id in &lesson.exercises {
+                        let due = progress.deck.is_due(&exercise_card(id), Utc::now());
                         let state = match progress.exercises.get(id) {
+                            Some(p) if p.passed_at.is_some() && due => "due for review",
                             Some(p) if p.passed_at.is_some() => "done",
                             Some(p) if p.attempts > 0 => "in progress",
                             _ => "not started",
@@ -93,6 +128,8 @@ pub fn run(
                     }) => {
                         say(&mut out, instructions.trim());
                         vars = v;
+                        progress.record_open(&id, Utc::now());
+                        progress.save(&progress_path)?;
                         open = Some(id);
                     }
                     Some(Msg::ExerciseFailed(e)) => say(&mut out, &format!("error: {e}")),
@@ -102,7 +139,7 @@ pub fn run(
             "check" | "hint" | "reset" if open.is_none() => say(&mut out, "open an exercise first"),
             "check" => {
                 worker.send(Job::Check);
-                if let Some(Msg::CheckDone(results, at)) = wait(&rx) {
+                if let Some(Msg::CheckDone(results, _)) = wait(&rx) {
                     let passed = results.iter().filter(|r| r.status.is_ok()).count();
                     for r in &results {
                         let word = match r.status {
@@ -122,12 +159,13 @@ pub fn run(
                         &format!("{passed} of {} checks passed", results.len()),
                     );
                     let id = open.clone().unwrap_or_default();
-                    let entry = progress.entry(&id);
-                    entry.attempts += 1;
-                    if all && entry.passed_at.is_none() {
-                        entry.passed_at = Some(at);
-                    }
+                    let difficulty = pack.exercise(&id).map(|x| x.spec.difficulty);
+                    let review =
+                        difficulty.and_then(|d| progress.record_check(&id, d, all, Utc::now()));
                     progress.save(&progress_path)?;
+                    if let Some(r) = review {
+                        say(&mut out, &format!("review: {}", rating_name(r)));
+                    }
                     if all && let Some(x) = pack.exercise(&id) {
                         say(&mut out, x.spec.explanation.trim());
                     }
@@ -139,9 +177,7 @@ pub fn run(
                     .exercise(&id)
                     .map(|x| x.spec.hints.clone())
                     .unwrap_or_default();
-                let entry = progress.entry(&id);
-                entry.hints_used = (entry.hints_used + 1).min(hints.len() as u32);
-                let n = entry.hints_used as usize;
+                let n = progress.record_hint(&id, hints.len(), Utc::now()) as usize;
                 progress.save(&progress_path)?;
                 if let Some(h) = hints.get(n.saturating_sub(1)) {
                     say(
@@ -150,7 +186,86 @@ pub fn run(
                     );
                 }
             }
+            "drill" => {
+                let round = match pick_of(&pack, rest.trim()) {
+                    Ok(p) => questions(
+                        &pack,
+                        &progress.deck,
+                        &p,
+                        Utc::now(),
+                        ROUND_SIZE,
+                        progress.seed ^ progress.deck.log.len() as u64,
+                    ),
+                    Err(e) => {
+                        say(&mut out, &e);
+                        continue;
+                    }
+                };
+                if round.is_empty() {
+                    say(
+                        &mut out,
+                        "Nothing is due for review now: try drill mixed, a lesson or an item (K1 … S4).",
+                    );
+                    continue;
+                }
+                let mut deck = std::mem::take(&mut progress.deck);
+                let result = text::drill(
+                    &pack,
+                    &mut deck,
+                    &round,
+                    &mut lines,
+                    &mut out,
+                    &Utc::now,
+                    &mut deck_saver(&progress, &progress_path),
+                );
+                progress.deck = deck;
+                result?;
+            }
+            "exam" => {
+                let count = rest.trim().parse::<usize>().ok();
+                let config = match ExamConfig::new(count, None) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        say(&mut out, &e);
+                        continue;
+                    }
+                };
+                let picked = pick(
+                    &pack,
+                    config.questions,
+                    progress.seed ^ progress.deck.log.len() as u64,
+                );
+                let mut deck = std::mem::take(&mut progress.deck);
+                let result = text::exam(
+                    &pack,
+                    &mut deck,
+                    &picked,
+                    config.minutes,
+                    &mut lines,
+                    &mut out,
+                    &Utc::now,
+                    &mut deck_saver(&progress, &progress_path),
+                );
+                progress.deck = deck;
+                result?;
+            }
+            "readiness" => {
+                let rows = readiness::by_item(
+                    &pack,
+                    &progress.deck,
+                    |id| {
+                        progress
+                            .exercises
+                            .get(id)
+                            .is_some_and(|p| p.passed_at.is_some())
+                    },
+                    Utc::now(),
+                );
+                let _ = write!(out, "{}", readiness::to_table(&rows));
+            }
             "reset" => {
+                progress.record_reset(open.as_deref().unwrap_or_default(), Utc::now());
+                progress.save(&progress_path)?;
                 worker.send(Job::Reset);
                 match wait(&rx) {
                     Some(Msg::ExerciseReady { .. }) => say(&mut out, "reset to the setup"),

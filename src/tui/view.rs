@@ -5,12 +5,16 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Bar, BarChart, Block, Borders, Clear, Paragraph, Wrap};
 
-use super::app::{App, OutputKind, Row, Screen};
-use super::keymap::{self, Context};
+use super::app::{App, MenuEntry, OutputKind, Row, Screen};
+use super::keymap;
 use super::theme::Role;
 use crate::lab::grader::Status;
+use crate::study::drill::Pick;
+use crate::study::exam::ESTIMATE_NOTE;
+use crate::study::readiness;
+use crate::study::text::letter;
 
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
@@ -20,6 +24,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::Map => map(app, frame, main),
         Screen::Lesson => lesson(app, frame, main),
         Screen::Exercise => exercise(app, frame, main),
+        Screen::DrillMenu => drill_menu(app, frame, main),
+        Screen::Drill => drill(app, frame, main),
+        Screen::Readiness => readiness(app, frame, main),
     }
     status_bar(app, frame, status);
     if app.help {
@@ -311,12 +318,7 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
         width,
         height,
     };
-    let behind = match app.screen {
-        Screen::Map => Context::Map,
-        Screen::Lesson => Context::Lesson,
-        Screen::Exercise if app.exercise.as_ref().is_some_and(|x| x.typing) => Context::Console,
-        Screen::Exercise => Context::Exercise,
-    };
+    let behind = app.screen_context();
     let mut lines = vec![Line::styled("Keys here", style(app, Role::Title))];
     for b in keymap::bindings(behind) {
         lines.push(Line::from(vec![
@@ -339,4 +341,285 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
             .wrap(Wrap { trim: false }),
         popup,
     );
+}
+
+fn drill_menu(app: &App, frame: &mut Frame, area: Rect) {
+    let mut lines = vec![
+        Line::styled(
+            "Drill questions (each answer is rated for spaced repetition) or take a timed mock exam.",
+            style(app, Role::Muted),
+        ),
+        Line::default(),
+    ];
+    let due_exercises = app.exercises_due();
+    for (i, entry) in app.menu_entries().iter().enumerate() {
+        let (total, due) = app.entry_counts(entry);
+        let label = match entry {
+            MenuEntry::Round(Pick::Due) => format!("Due for review: {due} questions"),
+            MenuEntry::Round(Pick::Mixed) => format!("Mixed round ({total} questions, {due} due)"),
+            MenuEntry::Round(Pick::Lesson(id)) => {
+                let lesson = app.pack.lessons.iter().find(|l| &l.id == id);
+                format!(
+                    "Module {}: {} ({total}, {due} due)",
+                    lesson.map_or(0, |l| l.order),
+                    lesson.map_or(id.as_str(), |l| l.title.as_str())
+                )
+            }
+            MenuEntry::Round(Pick::Item(item)) => format!(
+                "{item} {} ({total}, {due} due)",
+                crate::pack::dea_item_title(item)
+            ),
+            MenuEntry::Exam => format!(
+                "Mock exam: {} questions in {} minutes (the exam's pace)",
+                app.exam.questions, app.exam.minutes
+            ),
+        };
+        let selected = i == app.menu;
+        let line = Line::from(vec![
+            Span::raw(if selected { "› " } else { "  " }),
+            Span::styled(label, style(app, Role::Text)),
+        ]);
+        lines.push(if selected {
+            line.style(style(app, Role::Selected))
+        } else {
+            line
+        });
+        if matches!(entry, MenuEntry::Round(Pick::Mixed)) || i + 2 == app.menu_entries().len() {
+            lines.push(Line::default());
+        }
+    }
+    if !due_exercises.is_empty() {
+        lines.push(Line::styled(
+            format!(
+                "Exercises due for review (↻ on the course map): {}",
+                due_exercises.join(", ")
+            ),
+            style(app, Role::Warn),
+        ));
+    }
+    let inner_height = area.height.saturating_sub(2) as usize;
+    let scroll = (app.menu + 4).saturating_sub(inner_height);
+    let widget = Paragraph::new(lines)
+        .block(block(app, "Drill", true))
+        .wrap(Wrap { trim: false })
+        .scroll((scroll as u16, 0));
+    frame.render_widget(widget, area);
+}
+
+fn drill(app: &App, frame: &mut Frame, area: Rect) {
+    let Some(d) = &app.drill else {
+        return;
+    };
+    let mut title = d.title.clone();
+    if let (Some(deadline), None) = (d.deadline, &d.score) {
+        let left = (deadline - app.now).num_seconds().max(0);
+        title.push_str(&format!(" · {}:{:02} left", left / 60, left % 60));
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(score) = &d.score {
+        if d.is_exam() {
+            for (i, line) in score.to_lines().into_iter().enumerate() {
+                let role = if i == 0 { Role::Title } else { Role::Text };
+                lines.push(Line::styled(line, style(app, role)));
+            }
+            lines.push(Line::default());
+            for (i, &index) in d.questions.iter().enumerate() {
+                let q = &app.pack.questions[index];
+                let right = d.submitted[i] && q.is_right(&d.picked[i]);
+                let answer: String = (0..q.options.len())
+                    .filter(|&o| q.options[o].correct)
+                    .map(letter)
+                    .collect();
+                let (mark, role) = if right {
+                    ("✓", Role::Pass)
+                } else {
+                    ("✗", Role::Fail)
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark} {:>2}. ", i + 1), style(app, role)),
+                    Span::raw(format!("{} ({}), answer {answer}", q.id, q.item)),
+                ]));
+            }
+        } else {
+            lines.push(Line::styled(
+                format!(
+                    "Round over: {} of {} right. Wrong answers come back for review soon.",
+                    score.right, score.total
+                ),
+                style(app, Role::Title),
+            ));
+        }
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            "Enter or Esc: back to the drill menu",
+            style(app, Role::Accent),
+        ));
+    } else {
+        let q = &app.pack.questions[d.questions[d.current]];
+        title.push_str(&format!(" · {} of {}", d.current + 1, d.questions.len()));
+        if !d.is_exam() {
+            lines.push(Line::styled(
+                format!("{} · lesson {}", q.item, q.lesson),
+                style(app, Role::Muted),
+            ));
+        }
+        for paragraph in q.stem.trim().split("\n\n") {
+            lines.push(Line::raw(
+                paragraph.split_whitespace().collect::<Vec<_>>().join(" "),
+            ));
+        }
+        lines.push(Line::default());
+        let revealed = d.is_revealed();
+        let picked = &d.picked[d.current];
+        if revealed {
+            let (verdict, role) = if q.is_right(picked) {
+                ("Right.".to_string(), Role::Pass)
+            } else {
+                let answer: Vec<String> = (0..q.options.len())
+                    .filter(|&o| q.options[o].correct)
+                    .map(|o| letter(o).to_string())
+                    .collect();
+                (
+                    format!("Not right: the answer is {}.", answer.join(", ")),
+                    Role::Fail,
+                )
+            };
+            lines.push(Line::styled(verdict, style(app, role)));
+        }
+        for (i, option) in q.options.iter().enumerate() {
+            let is_picked = picked.contains(&i);
+            let cursor = if i == d.cursor && !revealed {
+                "›"
+            } else {
+                " "
+            };
+            let text = option.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if revealed {
+                let (mark, role) = match (option.correct, is_picked) {
+                    (true, true) => ("✓ correct, your pick", Role::Pass),
+                    (true, false) => ("✓ correct, missed", Role::Pass),
+                    (false, true) => ("✗ wrong, your pick", Role::Fail),
+                    (false, false) => ("✗ wrong", Role::Muted),
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{}) {mark}: ", letter(i)), style(app, role)),
+                    Span::raw(text),
+                ]));
+                lines.push(Line::styled(
+                    format!(
+                        "   {}",
+                        option.why.split_whitespace().collect::<Vec<_>>().join(" ")
+                    ),
+                    style(app, Role::Muted),
+                ));
+            } else {
+                let boxed = if is_picked { "[x]" } else { "[ ]" };
+                let line = Line::from(vec![
+                    Span::styled(
+                        format!("{cursor} {boxed} {}) ", letter(i)),
+                        style(app, Role::Accent),
+                    ),
+                    Span::raw(text),
+                ]);
+                lines.push(if is_picked {
+                    line.style(style(app, Role::Selected))
+                } else {
+                    line
+                });
+            }
+        }
+        lines.push(Line::default());
+        let how = if revealed {
+            "Enter: next question".to_string()
+        } else if d.is_exam() {
+            "a-f pick · Enter answer and go on · n skip · p back · F hand in".to_string()
+        } else {
+            format!(
+                "a-f pick {} · Enter answer",
+                if q.choose == 1 {
+                    "one"
+                } else if q.choose == 2 {
+                    "two"
+                } else {
+                    "three"
+                }
+            )
+        };
+        lines.push(Line::styled(how, style(app, Role::Accent)));
+    }
+    let widget = Paragraph::new(lines)
+        .block(block(app, &title, true))
+        .wrap(Wrap { trim: false })
+        .scroll((d.scroll, 0));
+    frame.render_widget(widget, area);
+}
+
+fn readiness(app: &App, frame: &mut Frame, area: Rect) {
+    let rows = readiness::by_item(
+        &app.pack,
+        &app.progress.deck,
+        |id| {
+            app.progress
+                .exercises
+                .get(id)
+                .is_some_and(|p| p.passed_at.is_some())
+        },
+        app.now,
+    );
+    let outer = block(
+        app,
+        "Readiness by DEA-C01 task 4.3 item — our estimate",
+        true,
+    );
+    let inner = outer.inner(area);
+    frame.render_widget(outer, area);
+    let table_height = rows.len() as u16 + 5;
+    let [chart_area, table_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(table_height)]).areas(inner);
+    let bars: Vec<Bar> = rows
+        .iter()
+        .map(|r| {
+            let percent = (r.recall * 100.0).round() as u64;
+            Bar::with_label(r.item.trim_start_matches("4.3.").to_string(), percent)
+                .text_value(format!("{percent}%"))
+        })
+        .collect();
+    let chart = BarChart::vertical(bars)
+        .max(100)
+        .bar_width(5)
+        .bar_gap(2)
+        .bar_style(style(app, Role::Accent))
+        .value_style(style(app, Role::Selected))
+        .label_style(style(app, Role::Title));
+    frame.render_widget(chart, chart_area);
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<4} {:>6} {:>9} {:>7} {:>9}  what it asks",
+            "item", "recall", "seen", "right", "exercises"
+        ),
+        style(app, Role::Title),
+    )];
+    for r in &rows {
+        lines.push(Line::raw(format!(
+            "{:<4} {:>5.0}% {:>4}/{:<4} {:>3}/{:<3} {:>4}/{:<4}  {}",
+            r.item.trim_start_matches("4.3."),
+            r.recall * 100.0,
+            r.seen,
+            r.cards,
+            r.right,
+            r.right + r.wrong,
+            r.exercises_passed,
+            r.exercises,
+            r.title
+        )));
+    }
+    lines.push(Line::styled(
+        format!(
+            "Recall: the chance you remember an item's questions and exercises now (never seen = 0%). Overall {:.0}%.",
+            readiness::overall(&rows) * 100.0
+        ),
+        style(app, Role::Muted),
+    ));
+    lines.push(Line::styled(ESTIMATE_NOTE, style(app, Role::Muted)));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), table_area);
 }

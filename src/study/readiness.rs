@@ -1,0 +1,119 @@
+//! Readiness by DEA-C01 task 4.3 item: for each knowledge and skill item, the mean probability
+//! of recalling its cards now (questions and exercises tagged with it; a card never reviewed
+//! counts as 0), and the results so far. It is our estimate, labelled so wherever it is shown.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::srs::{Deck, exercise_card, question_card};
+use crate::pack::{DEA_ITEMS, Pack, dea_item_title};
+
+/// One item's readiness.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemReadiness {
+    /// The item (`4.3.K1`).
+    pub item: String,
+    /// What it asks.
+    pub title: String,
+    /// Its cards: questions and exercises.
+    pub cards: usize,
+    /// Cards reviewed at least once.
+    pub seen: usize,
+    /// Mean recall probability now, 0–1.
+    pub recall: f64,
+    /// Right answers and passed exercise reviews.
+    pub right: u32,
+    /// Wrong answers and failed exercise reviews.
+    pub wrong: u32,
+    /// Its exercises passed.
+    pub exercises_passed: usize,
+    /// Its exercises.
+    pub exercises: usize,
+}
+
+/// Readiness of every item, in the exam guide's order; `passed` says whether an exercise has
+/// passed.
+pub fn by_item(
+    pack: &Pack,
+    deck: &Deck,
+    passed: impl Fn(&str) -> bool,
+    now: DateTime<Utc>,
+) -> Vec<ItemReadiness> {
+    DEA_ITEMS
+        .iter()
+        .map(|item| {
+            let exercises: Vec<&str> = pack
+                .exercises
+                .iter()
+                .filter(|x| x.spec.dea_items.iter().any(|i| i == item))
+                .map(|x| x.id.as_str())
+                .collect();
+            let cards: Vec<String> = pack
+                .questions
+                .iter()
+                .filter(|q| q.item == *item)
+                .map(|q| question_card(&q.id))
+                .chain(exercises.iter().map(|x| exercise_card(x)))
+                .collect();
+            let mut row = ItemReadiness {
+                item: item.to_string(),
+                title: dea_item_title(item).to_string(),
+                cards: cards.len(),
+                seen: 0,
+                recall: 0.0,
+                right: 0,
+                wrong: 0,
+                exercises_passed: exercises.iter().filter(|x| passed(x)).count(),
+                exercises: exercises.len(),
+            };
+            let mut sum = 0.0;
+            for card in &cards {
+                sum += deck.recall(card, now);
+                row.seen += usize::from(!deck.is_new(card));
+                let t = deck.tally(card);
+                row.right += t.right;
+                row.wrong += t.wrong;
+            }
+            if !cards.is_empty() {
+                row.recall = sum / cards.len() as f64;
+            }
+            row
+        })
+        .collect()
+}
+
+/// The mean recall over the items, 0–1.
+pub fn overall(rows: &[ItemReadiness]) -> f64 {
+    if rows.is_empty() {
+        return 0.0;
+    }
+    rows.iter().map(|r| r.recall).sum::<f64>() / rows.len() as f64
+}
+
+/// The table for plain mode and `keylab readiness`.
+pub fn to_table(rows: &[ItemReadiness]) -> String {
+    let mut out = format!(
+        "{:<7} {:>6} {:>9} {:>7} {:>9}  {}\n",
+        "item", "recall", "seen", "right", "exercises", "what it asks"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<7} {:>5.0}% {:>4}/{:<4} {:>3}/{:<3} {:>4}/{:<4}  {}\n",
+            r.item.trim_start_matches("4.3."),
+            r.recall * 100.0,
+            r.seen,
+            r.cards,
+            r.right,
+            r.right + r.wrong,
+            r.exercises_passed,
+            r.exercises,
+            r.title
+        ));
+    }
+    out.push_str(&format!(
+        "Overall recall: {:.0}%. {}\n",
+        overall(rows) * 100.0,
+        super::exam::ESTIMATE_NOTE
+    ));
+    out
+}
