@@ -2,8 +2,9 @@
 //!
 //! This crate holds the lab's library: [`policy`] (IAM policy parsing and evaluation with
 //! explanations), [`engine`] (the built-in AWS emulator, KMS and S3 over the real wire protocols),
-//! [`mask`] (masking, pseudonymisation and k-anonymity) and [`fsutil`] (durable writes). The
-//! `keylab` binary is a thin command line over it.
+//! [`mask`] (masking, pseudonymisation and k-anonymity), [`pack`] (content), [`lab`] (the
+//! exercise runtime), [`study`] (spaced repetition, drills, the mock exam, readiness), [`tui`]
+//! and [`fsutil`] (durable writes). The `keylab` binary is a thin command line over it.
 
 pub mod backend;
 pub mod console;

@@ -44,7 +44,7 @@ impl KmsError {
         ))
     }
 
-    /// `DisabledException`: "<arn> is disabled."
+    /// `DisabledException`: "`<arn>` is disabled."
     pub fn disabled(arn: &str) -> KmsError {
         KmsError::new("DisabledException", format!("{arn} is disabled."))
     }
