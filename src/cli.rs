@@ -87,6 +87,14 @@ enum Command {
     /// Mask, tokenise and anonymise CSV or JSON Lines with a rules file; analyze k-anonymity;
     /// generate synthetic data.
     Mask(crate::mask_cli::MaskArgs),
+    /// Hand in a workshop's results: one file, signed with your key (needs --workshop ID).
+    Submit(crate::class_cli::SubmitArgs),
+    /// For instructors: verify the results a class handed in and show who finished what.
+    #[command(subcommand)]
+    Class(crate::class_cli::ClassCommand),
+    /// For pack authors: make a new pack, or lint one without a backend.
+    #[command(subcommand)]
+    Pack(crate::class_cli::PackCommand),
     /// Run and manage the built-in AWS engine (KMS over the real wire protocol).
     #[command(subcommand)]
     Engine(EngineCommand),
@@ -199,6 +207,16 @@ fn dispatch(cli: Cli) -> Result<ExitCode> {
                 crate::study_cli::import(&cli.lab, &file, replace)
             }
         },
+        Some(Command::Submit(args)) => crate::class_cli::submit(&cli.lab, &args),
+        Some(Command::Class(crate::class_cli::ClassCommand::Collect(args))) => {
+            crate::class_cli::collect(&cli.lab, &args)
+        }
+        Some(Command::Pack(crate::class_cli::PackCommand::New { dir, name })) => {
+            crate::class_cli::pack_new(&dir, name.as_deref())
+        }
+        Some(Command::Pack(crate::class_cli::PackCommand::Lint)) => {
+            crate::class_cli::pack_lint(&cli.lab)
+        }
         Some(Command::Drill(args)) => crate::study_cli::drill(&cli.lab, &args),
         Some(Command::Exam(args)) => crate::study_cli::exam(&cli.lab, &args),
         Some(Command::Readiness { json }) => crate::study_cli::readiness(&cli.lab, json),

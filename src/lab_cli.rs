@@ -31,6 +31,10 @@ pub struct LabArgs {
     /// An AWS-compatible endpoint to use as the backend (LocalStack's, or another)
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// A classroom workshop's id, as the instructor gave it: your progress, names and signing
+    /// key for it are kept apart, and `keylab submit` hands in its results
+    #[arg(long, global = true, value_name = "ID", env = "KEYLAB_WORKSHOP")]
+    pub workshop: Option<String>,
 }
 
 /// A backend to run exercises on.
@@ -154,11 +158,19 @@ impl LabArgs {
         Pack::open(self.pack.as_deref()).map_err(|e| anyhow!("{e}"))
     }
 
-    /// The data directory: `--data-dir`, `KEYLAB_DATA_DIR` or the user's data directory.
+    /// The data directory: `--data-dir`, `KEYLAB_DATA_DIR` or the user's data directory; in a
+    /// workshop, its `workshops/<ID>` folder.
     pub fn data(&self) -> Result<DataDir> {
-        match &self.data_dir {
-            Some(d) => Ok(DataDir(d.clone())),
-            None => DataDir::default_location().map_err(|e| anyhow!(e)),
+        let base = match &self.data_dir {
+            Some(d) => DataDir(d.clone()),
+            None => DataDir::default_location().map_err(|e| anyhow!(e))?,
+        };
+        match &self.workshop {
+            Some(id) => {
+                let id = keylab::workshop::check_workshop_id(id).map_err(|e| anyhow!(e))?;
+                Ok(DataDir(base.0.join("workshops").join(id)))
+            }
+            None => Ok(base),
         }
     }
 }
@@ -209,6 +221,9 @@ pub struct VerifyArgs {
     /// The seed names and data are derived from
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also write a JUnit XML report to this file (for CI test views)
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -299,6 +314,7 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
     let (results, session_info) = rt.block_on(async {
         let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
         let results = run_checks(&session).await;
+        let evidence = keylab::lab::grader::evidence(&session);
         let explanation = session
             .substitute(&session.exercise.spec.explanation)
             .unwrap_or_else(|_| session.exercise.spec.explanation.clone());
@@ -307,6 +323,7 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
             session.backend.name.clone(),
             explanation,
             session.backend.capabilities.missing(),
+            evidence,
         );
         session.shutdown().await;
         anyhow::Ok((results, info))
@@ -326,6 +343,7 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
         });
     }
     let status = summary.status();
+    progress.record_results(&args.exercise, &results, session_info.4.clone());
     let rating = progress.record_check(
         &args.exercise,
         exercise.spec.difficulty,
@@ -679,6 +697,26 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
         .extra
         .insert("seconds".into(), json!(elapsed.as_secs_f64()));
     print!("{}", report::render(&summary, args.format, "keylab verify"));
+    if let Some(path) = &args.junit {
+        keylab::fsutil::write_atomic(
+            path,
+            report::render(&summary, ReportFormat::Junit, "keylab verify").as_bytes(),
+        )
+        .with_context(|| format!("--junit: cannot write {}", path.display()))?;
+    }
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| {
+                format!(
+                    "GITHUB_STEP_SUMMARY: cannot open {}",
+                    path.to_string_lossy()
+                )
+            })?;
+        file.write_all(report::markdown_summary(&summary, "keylab verify").as_bytes())?;
+    }
     if args.format == ReportFormat::Text {
         println!(
             "verified {} exercises in {:.2} s ({:.3} s per exercise)",

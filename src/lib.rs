@@ -21,3 +21,4 @@ pub mod sdk;
 pub mod study;
 pub mod toml_lines;
 pub mod tui;
+pub mod workshop;

@@ -2,6 +2,7 @@
 //! 1 failure, 2 usage errors, as clap reports them). Everything else lives in the library.
 
 mod bench;
+mod class_cli;
 mod cli;
 mod lab_cli;
 mod mask_cli;

@@ -15,3 +15,4 @@ mod s3;
 mod study;
 mod tmux;
 mod tui;
+mod workshop;

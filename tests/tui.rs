@@ -245,6 +245,7 @@ fn checks_hints_reset_and_moving_on() {
     a.update(Msg::CheckDone(
         vec![result("plain HTTP is denied", Status::Fail)],
         "2026-11-23T00:00:00Z".into(),
+        Default::default(),
     ));
     assert_eq!(press(&mut a, "n"), vec![], "moving on needs a pass");
     press(&mut a, "t");
@@ -262,6 +263,7 @@ fn checks_hints_reset_and_moving_on() {
     let effects = a.update(Msg::CheckDone(
         vec![result("plain HTTP is denied", Status::Pass)],
         "2026-11-23T00:00:00Z".into(),
+        Default::default(),
     ));
     assert_eq!(effects, vec![Effect::SaveProgress]);
     let p = &a.progress.exercises["https-only-bucket"];
@@ -323,6 +325,7 @@ fn screens(theme: Theme, size: (u16, u16)) -> Vec<(&'static str, App)> {
             result("a real download over HTTPS still works", Status::Pass),
         ],
         "2026-11-23T00:00:00Z".into(),
+        Default::default(),
     ));
     press(&mut exercise, "t");
     let mut help = app(theme, size);

@@ -106,10 +106,43 @@ impl std::fmt::Debug for AuditLog {
     }
 }
 
+/// The most bytes of an existing log read back at start.
+const TAIL_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The last [`MEMORY_CAP`] events of an existing log (from its last [`TAIL_BYTES`]), so a
+/// restarted engine (the next `keylab check`, the TUI opened again) still sees what was done
+/// before; lines that do not parse are left in the file and skipped here.
+fn read_tail(path: &Path) -> VecDeque<Arc<AuditEvent>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return VecDeque::new();
+    };
+    let len = file.metadata().map_or(0, |m| m.len());
+    let start = len.saturating_sub(TAIL_BYTES);
+    let mut bytes = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut bytes).is_err() {
+        return VecDeque::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines();
+    if start > 0 {
+        lines.next();
+    }
+    let mut recent: VecDeque<Arc<AuditEvent>> = lines
+        .filter_map(|l| serde_json::from_str::<AuditEvent>(l).ok())
+        .map(Arc::new)
+        .collect();
+    while recent.len() > MEMORY_CAP {
+        recent.pop_front();
+    }
+    recent
+}
+
 impl AuditLog {
     /// A log appended to `dir/audit.jsonl`.
     pub fn open(dir: &Path) -> io::Result<AuditLog> {
         let path = dir.join(FILE_NAME);
+        let recent = read_tail(&path);
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let (tx, rx) = mpsc::channel();
         let writer = std::thread::Builder::new()
@@ -117,7 +150,7 @@ impl AuditLog {
             .spawn(move || write_events(rx, file))?;
         Ok(AuditLog {
             inner: Mutex::new(Shared {
-                recent: VecDeque::new(),
+                recent,
                 sender: Some(tx),
             }),
             writer: Mutex::new(Some(writer)),

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::write_atomic;
+use crate::lab::grader::{CheckResult, Evidence, Status};
 use crate::pack::model::Difficulty;
 use crate::study::srs::{Deck, ExerciseAttempt, Rating, exercise_card, exercise_rating};
 
@@ -40,6 +41,34 @@ pub struct ExerciseProgress {
     /// review rather than a check of the old solution.
     #[serde(default)]
     pub attempt_from_reset: bool,
+    /// When it was first opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_opened_at: Option<DateTime<Utc>>,
+    /// The last check's results, by the check's place in the grader.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<RecordedCheck>,
+    /// How many checks failed each check (by its place in the grader), over every attempt.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_checks: BTreeMap<usize, u32>,
+    /// What the last check looked at that can be checked again elsewhere.
+    #[serde(default, skip_serializing_if = "is_empty_evidence")]
+    pub evidence: Evidence,
+}
+
+fn is_empty_evidence(e: &Evidence) -> bool {
+    e.files.is_empty() && e.vars.is_empty()
+}
+
+/// One check's last result.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RecordedCheck {
+    /// Its place in the grader (0 first).
+    pub index: usize,
+    /// `pass`, `fail`, `error` or `notapplicable`.
+    pub status: String,
+    /// The message shown.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
 
 /// Everything kept about a learner.
@@ -50,6 +79,9 @@ pub struct Progress {
     pub format_version: u32,
     /// The seed names and data are derived from.
     pub seed: u64,
+    /// The learner's name, as `keylab submit --name` last gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learner: Option<String>,
     /// Per exercise.
     #[serde(default)]
     pub exercises: BTreeMap<String, ExerciseProgress>,
@@ -114,6 +146,7 @@ impl Progress {
         Progress {
             format_version: FORMAT_VERSION,
             seed,
+            learner: None,
             exercises: BTreeMap::new(),
             deck: Deck::default(),
         }
@@ -166,11 +199,33 @@ impl Progress {
     /// command of `keylab check`, `run` or `hint`).
     pub fn record_open(&mut self, exercise: &str, now: DateTime<Utc>) {
         let entry = self.entry(exercise);
+        entry.first_opened_at.get_or_insert(now);
         if entry.attempt_started.is_none() {
             entry.attempt_started = Some(now);
             entry.attempt_failures = 0;
             entry.attempt_hints = 0;
         }
+    }
+
+    /// Keeps a check's results and evidence for `keylab submit`: the last results, and a count
+    /// per failed check over every attempt.
+    pub fn record_results(&mut self, exercise: &str, results: &[CheckResult], evidence: Evidence) {
+        let entry = self.entry(exercise);
+        entry.checks = results
+            .iter()
+            .enumerate()
+            .map(|(index, r)| RecordedCheck {
+                index,
+                status: format!("{:?}", r.status).to_lowercase(),
+                message: r.message.clone(),
+            })
+            .collect();
+        for (index, r) in results.iter().enumerate() {
+            if matches!(r.status, Status::Fail | Status::Error) {
+                *entry.failed_checks.entry(index).or_default() += 1;
+            }
+        }
+        entry.evidence = evidence;
     }
 
     /// Starts a fresh attempt after a reset of the exercise's workspace and backend.

@@ -233,3 +233,44 @@ pub enum ReportFormat {
     /// JUnit XML.
     Junit,
 }
+
+/// A Markdown summary for a CI job page (GitHub's `$GITHUB_STEP_SUMMARY`, GitLab and others
+/// render it): one row per suite with its passed cases, then every failure with its message.
+pub fn markdown_summary(summary: &Summary, name: &str) -> String {
+    let mut suites: Vec<(&str, usize, usize)> = Vec::new();
+    for c in &summary.cases {
+        match suites.iter_mut().find(|(s, _, _)| *s == c.suite) {
+            Some(row) => {
+                row.1 += usize::from(c.status.is_ok());
+                row.2 += 1;
+            }
+            None => suites.push((&c.suite, usize::from(c.status.is_ok()), 1)),
+        }
+    }
+    let passed = summary.cases.iter().filter(|c| c.status.is_ok()).count();
+    let mut out = format!(
+        "## {name}: {}\n\n{passed} of {} passed.\n\n| | suite | passed |\n|---|---|---:|\n",
+        if summary.passed() { "passed" } else { "FAILED" },
+        summary.cases.len()
+    );
+    for (suite, ok, total) in &suites {
+        let mark = if ok == total { "✅" } else { "❌" };
+        out.push_str(&format!(
+            "| {mark} | {} | {ok}/{total} |\n",
+            suite.replace('|', "\\|")
+        ));
+    }
+    let failures: Vec<&Case> = summary.cases.iter().filter(|c| !c.status.is_ok()).collect();
+    if !failures.is_empty() {
+        out.push_str("\n### Failures\n\n");
+        for c in failures {
+            out.push_str(&format!(
+                "- **{}** — {}: {}\n",
+                c.suite,
+                c.name,
+                c.message.lines().next().unwrap_or_default()
+            ));
+        }
+    }
+    out
+}

@@ -109,6 +109,11 @@ impl Session {
             .get(id)
             .cloned()
             .ok_or_else(|| LabError::Other(format!("exercise '{id}' has no grader")))?;
+        if let Target::Shared(backend) = target
+            && let Some(why) = pack.refuses(&backend.capabilities, &backend.name)
+        {
+            return Err(LabError::Other(why));
+        }
         let workspace = root.join("workspace");
         std::fs::create_dir_all(&workspace).map_err(io(&workspace))?;
         let learner_seed = seed;

@@ -1,6 +1,9 @@
 //! The files of a content pack, read once into memory: the pack embedded in the binary (so the
-//! lab runs offline after `cargo install`) or a folder given with `--pack DIR`. Everything
-//! above this module sees one uniform map from relative path to bytes.
+//! lab runs offline after `cargo install`), a folder given with `--pack DIR`, or a `.tar.gz`
+//! of one (`--pack pack.tar.gz`, as an instructor hands it out; read in memory, never
+//! extracted, so a path that climbs out of the archive cannot write anywhere). Everything
+//! above this module sees one uniform map from relative path to bytes, and its SHA-256
+//! ([`PackFiles::hash`]) names the exact content whatever the container.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,6 +74,103 @@ impl PackFiles {
             dir: Some(dir.to_path_buf()),
             files,
         })
+    }
+
+    /// A packed pack: a `.tar.gz` holding `pack.toml`, `lessons/`, `exercises/` and
+    /// `graders/`, at its top or in one folder.
+    pub fn from_archive(archive: &Path) -> Result<PackFiles, PackError> {
+        let shown = archive.display().to_string();
+        let bad = |message: String| {
+            PackError::new(
+                &shown,
+                None,
+                message,
+                "make it with: tar czf pack.tar.gz -C PACK_DIR pack.toml lessons exercises graders",
+            )
+        };
+        let file = std::fs::File::open(archive).map_err(|e| bad(format!("cannot read: {e}")))?;
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let mut all = BTreeMap::new();
+        let entries = tar
+            .entries()
+            .map_err(|e| bad(format!("not a .tar.gz: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| bad(format!("not a .tar.gz: {e}")))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let path = entry
+                .path()
+                .map_err(|e| bad(format!("a bad path in the archive: {e}")))?
+                .into_owned();
+            let mut parts = Vec::new();
+            for c in path.components() {
+                match c {
+                    std::path::Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+                    std::path::Component::CurDir => {}
+                    _ => {
+                        return Err(bad(format!(
+                            "{} leaves the archive's folder",
+                            path.display()
+                        )));
+                    }
+                }
+            }
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes)
+                .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+            all.insert(parts.join("/"), bytes);
+        }
+        let prefix = if all.contains_key("pack.toml") {
+            String::new()
+        } else {
+            let top: Vec<&String> = all
+                .keys()
+                .filter(|k| k.ends_with("/pack.toml") && k.matches('/').count() == 1)
+                .collect();
+            match top.as_slice() {
+                [one] => one.trim_end_matches("pack.toml").to_string(),
+                _ => {
+                    return Err(bad(
+                        "no pack.toml at the top of the archive or in one folder".into(),
+                    ));
+                }
+            }
+        };
+        let files = all
+            .into_iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v)))
+            .filter(|(k, _)| {
+                k == "pack.toml"
+                    || ["lessons/", "exercises/", "graders/"]
+                        .iter()
+                        .any(|top| k.starts_with(top))
+            })
+            .collect();
+        Ok(PackFiles {
+            origin: shown,
+            dir: None,
+            files,
+        })
+    }
+
+    /// The SHA-256 of the pack's content (every path and its bytes, in order), in hex: the
+    /// same for a folder, its archive or the embedded copy of the same files.
+    pub fn hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (path, bytes) in &self.files {
+            h.update((path.len() as u64).to_be_bytes());
+            h.update(path.as_bytes());
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// Every path, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
     }
 
     /// The display name of a pack file (its full path for a folder pack).

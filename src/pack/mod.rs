@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod files;
 mod lint;
 pub mod model;
+pub mod scaffold;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -124,12 +125,40 @@ impl Pack {
         Pack::load(PackFiles::embedded())
     }
 
-    /// Loads `--pack DIR`, or the embedded pack when `dir` is `None`.
+    /// Loads `--pack DIR` (a folder, or a `.tar.gz` of one), or the embedded pack when `dir`
+    /// is `None`.
     pub fn open(dir: Option<&std::path::Path>) -> Result<Pack, PackErrors> {
-        match dir {
-            Some(d) => Pack::load(PackFiles::from_dir(d).map_err(|e| PackErrors(vec![e]))?),
-            None => Pack::embedded(),
+        let files = match dir {
+            Some(d) if d.is_file() => PackFiles::from_archive(d),
+            Some(d) => PackFiles::from_dir(d),
+            None => return Pack::embedded(),
+        };
+        Pack::load(files.map_err(|e| PackErrors(vec![e]))?)
+    }
+
+    /// The SHA-256 of the pack's files (see [`PackFiles::hash`]).
+    pub fn hash(&self) -> String {
+        self.files.hash()
+    }
+
+    /// The backend capabilities the pack declares it needs that `backend` lacks, as a message
+    /// that says what to do; `None` when it can run.
+    pub fn refuses(&self, backend: &crate::backend::Capabilities, name: &str) -> Option<String> {
+        let missing: Vec<&str> = self
+            .manifest
+            .capabilities
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !backend.has(c))
+            .collect();
+        if missing.is_empty() {
+            return None;
         }
+        Some(format!(
+            "the pack {} needs {} which {name} does not provide (pack.toml capabilities); run it on the built-in engine (--backend engine)",
+            self.manifest.name,
+            missing.join(", ")
+        ))
     }
 
     /// Parses and lints every file; returns every problem at once.
@@ -252,6 +281,16 @@ fn check_manifest(files: &PackFiles, m: &Manifest, errors: &mut Vec<PackError>) 
             ),
             format!("this keylab reads format_version = {FORMAT_VERSION}"),
         ));
+    }
+    for c in &m.capabilities {
+        if !CAPABILITIES.contains(&c.as_str()) {
+            errors.push(PackError::new(
+                &file,
+                None,
+                format!("capabilities: unknown capability {c:?}"),
+                format!("use some of: {}", CAPABILITIES.join(", ")),
+            ));
+        }
     }
     let ours = env!("CARGO_PKG_VERSION");
     if version_tuple(&m.min_keylab_version) > version_tuple(ours) {

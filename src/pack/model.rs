@@ -17,6 +17,10 @@ pub struct Manifest {
     pub title: String,
     /// The oldest keylab that can run the pack.
     pub min_keylab_version: String,
+    /// Backend capabilities every exercise needs (names from [`CAPABILITIES`]); keylab refuses
+    /// to run the pack on a backend without them.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
     /// What the pack teaches.
     #[serde(default)]
     pub description: String,

@@ -15,7 +15,7 @@ use super::keymap::{self, Action, Context};
 use super::markdown;
 use super::theme::Theme;
 use crate::console::Outcome;
-use crate::lab::grader::{CheckResult, Status};
+use crate::lab::grader::{CheckResult, Evidence, Status};
 use crate::lab::progress::Progress;
 use crate::pack::Pack;
 use crate::study::drill::{self, Pick, ROUND_SIZE};
@@ -247,8 +247,8 @@ pub enum Msg {
     ExerciseFailed(String),
     /// A command finished.
     CommandDone(Outcome, Vec<String>),
-    /// The checks finished (with the time, RFC 3339).
-    CheckDone(Vec<CheckResult>, String),
+    /// The checks finished (with the time, RFC 3339, and what they looked at).
+    CheckDone(Vec<CheckResult>, String, Evidence),
     /// The learner's shell or editor returned.
     Returned,
     /// The time now (sent by the runtime before each batch of messages).
@@ -563,7 +563,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::CheckDone(results, at) => self.check_done(results, at),
+            Msg::CheckDone(results, at, evidence) => self.check_done(results, at, evidence),
             Msg::Tick(now) => {
                 self.now = now;
                 let over = self
@@ -583,7 +583,12 @@ impl App {
         }
     }
 
-    fn check_done(&mut self, results: Vec<CheckResult>, at: String) -> Vec<Effect> {
+    fn check_done(
+        &mut self,
+        results: Vec<CheckResult>,
+        at: String,
+        evidence: Evidence,
+    ) -> Vec<Effect> {
         let Some(x) = self.exercise.as_mut() else {
             return Vec::new();
         };
@@ -599,8 +604,12 @@ impl App {
                 if all { " — PASS" } else { "" }
             ),
         ));
-        x.results = Some(results);
         let id = x.id.clone();
+        self.progress.record_results(&id, &results, evidence);
+        let Some(x) = self.exercise.as_mut() else {
+            return Vec::new();
+        };
+        x.results = Some(results);
         let now = DateTime::parse_from_rfc3339(&at).map_or(self.now, |t| t.to_utc());
         let difficulty = self.pack.exercise(&id).map(|e| e.spec.difficulty);
         let review = difficulty.and_then(|d| self.progress.record_check(&id, d, all, now));

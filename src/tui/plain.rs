@@ -139,7 +139,7 @@ pub fn run(
             "check" | "hint" | "reset" if open.is_none() => say(&mut out, "open an exercise first"),
             "check" => {
                 worker.send(Job::Check);
-                if let Some(Msg::CheckDone(results, _)) = wait(&rx) {
+                if let Some(Msg::CheckDone(results, _, evidence)) = wait(&rx) {
                     let passed = results.iter().filter(|r| r.status.is_ok()).count();
                     for r in &results {
                         let word = match r.status {
@@ -159,6 +159,7 @@ pub fn run(
                         &format!("{passed} of {} checks passed", results.len()),
                     );
                     let id = open.clone().unwrap_or_default();
+                    progress.record_results(&id, &results, evidence);
                     let difficulty = pack.exercise(&id).map(|x| x.spec.difficulty);
                     let review =
                         difficulty.and_then(|d| progress.record_check(&id, d, all, Utc::now()));

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use super::app::Msg;
-use crate::lab::grader::run_checks;
+use crate::lab::grader::{evidence, run_checks};
 use crate::lab::progress::DataDir;
 use crate::lab::session::{Session, Target, reset_folder};
 use crate::pack::Pack;
@@ -189,7 +189,7 @@ fn run(
             Job::Check => {
                 let Some(s) = &session else { continue };
                 let results = rt.block_on(run_checks(s));
-                let _ = msgs.send(Msg::CheckDone(results, now()));
+                let _ = msgs.send(Msg::CheckDone(results, now(), evidence(s)));
             }
             Job::Reset => {
                 let Some(s) = session.take() else { continue };
