@@ -48,6 +48,8 @@ pub struct CollectArgs {
 pub enum ClassFormat {
     /// Text tables for the terminal.
     Table,
+    /// The full-screen table: learners, exercises, checks failed, rejected files.
+    Tui,
     /// One row per learner and exercise.
     Csv,
     /// Everything, for scripts.
@@ -147,7 +149,16 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
             scratch.path(),
         ))
         .map_err(|e| anyhow!(e))?;
+    let failed = !class.rejected.is_empty();
     let text = match args.format {
+        ClassFormat::Tui => {
+            keylab::tui::class_view::run(class, keylab::tui::theme::Theme::from_env())?;
+            return Ok(if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
         ClassFormat::Table => class.to_text(),
         ClassFormat::Csv => class.to_csv(),
         ClassFormat::Json => serde_json::to_string_pretty(&class)? + "\n",
@@ -157,10 +168,10 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }
-    Ok(if class.rejected.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if failed {
         ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     })
 }
 

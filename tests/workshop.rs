@@ -435,3 +435,68 @@ fn a_pack_that_needs_what_a_backend_lacks_is_refused() {
         None
     );
 }
+
+#[test]
+fn the_class_table_switches_tabs_by_keys_and_draws_each() {
+    use keylab::tui::class_view::ClassView;
+    use keylab::workshop::class::{CheckRow, Class, ExerciseRow, LearnerRow, Rejected};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let learner = |name: &str, passed: &[&str]| LearnerRow {
+        file: format!("{name}.json"),
+        learner: name.into(),
+        key: "0123456789abcdef".into(),
+        passed: passed.iter().map(|s| s.to_string()).collect(),
+        started: vec![],
+        hints: 1,
+        rerun_checks: 2,
+    };
+    let class = Class {
+        workshop: Some(WORKSHOP.into()),
+        pack: "keylab-core".into(),
+        pack_hash: "6b36ef067eab57834cad7fd48a4e964ff8b73d71ba3f972ed1f03acaf9ee7ebb".into(),
+        learners: vec![learner("Ada", &["first-cmk"]), learner("Grace", &[])],
+        exercises: vec![ExerciseRow {
+            id: "first-cmk".into(),
+            passed: 1,
+            started: 2,
+            hinted: 2,
+            mean_hints: 1.0,
+            mean_attempts: 2.5,
+            median_minutes: Some(7.0),
+        }],
+        checks: vec![CheckRow {
+            exercise: "first-cmk".into(),
+            index: 1,
+            title: "automatic rotation is on".into(),
+            misconception: "rotation is a key setting".into(),
+            learners: 1,
+        }],
+        rejected: vec![Rejected {
+            file: "mallory.json".into(),
+            reason: "tampered: the signature does not match the content".into(),
+        }],
+    };
+    let mut view = ClassView::new(class, keylab::tui::theme::Theme::Mono);
+    let draw = |view: &ClassView| {
+        let mut terminal = Terminal::new(TestBackend::new(100, 16)).unwrap();
+        terminal.draw(|f| view.draw(f)).unwrap();
+        format!("{:?}", terminal.backend().buffer())
+    };
+    insta::assert_snapshot!("class_table_learners_100x16", draw(&view));
+    assert!(!view.key("j"));
+    assert_eq!(view.selected, 1);
+    assert!(!view.key("j"), "the selection stops at the last row");
+    assert_eq!(view.selected, 1);
+    view.key("<tab>");
+    assert!(draw(&view).contains("first-cmk") && draw(&view).contains("2.5"));
+    view.key("<tab>");
+    assert!(draw(&view).contains("#2 automatic rotation is on"));
+    view.key("<tab>");
+    assert!(draw(&view).contains("tampered: the signature does not match"));
+    view.key("<tab>");
+    assert_eq!(view.tab, 0, "tabs wrap around");
+    view.key("<S-tab>");
+    assert_eq!(view.tab, 3);
+    assert!(view.key("q"), "q leaves");
+}

@@ -749,7 +749,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Context::Global | Context::Help => Vec::new(),
+            Context::Global | Context::Help | Context::Class => Vec::new(),
         }
     }
 

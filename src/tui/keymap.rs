@@ -27,6 +27,8 @@ pub enum Context {
     Drill,
     /// Readiness by DEA-C01 item.
     Readiness,
+    /// The class table of `keylab class collect`.
+    Class,
 }
 
 /// What a key does.
@@ -418,6 +420,23 @@ pub const KEYMAP: &[Binding] = &[
         "course map",
         true,
     ),
+    bind(
+        C::Class,
+        &["<tab>", "l", "<right>"],
+        A::Next,
+        "next tab",
+        true,
+    ),
+    bind(
+        C::Class,
+        &["<S-tab>", "h", "<left>"],
+        A::Previous,
+        "previous tab",
+        false,
+    ),
+    bind(C::Class, &["j", "<down>"], A::Down, "down", false),
+    bind(C::Class, &["k", "<up>"], A::Up, "up", false),
+    bind(C::Class, &["q", "<esc>"], A::Back, "leave", true),
     bind(C::Console, &["<C-c>"], A::Quit, "quit", false),
 ];
 
@@ -430,7 +449,7 @@ pub fn resolve(context: Context, key: &str) -> Option<Action> {
             .map(|b| b.action)
     };
     match context {
-        Context::Console | Context::Filter => find(context),
+        Context::Console | Context::Filter | Context::Class => find(context),
         Context::Help => find(Context::Help).or_else(|| (key == "<C-c>").then_some(Action::Quit)),
         other => find(other).or_else(|| find(Context::Global)),
     }
@@ -441,7 +460,10 @@ pub fn bindings(context: Context) -> impl Iterator<Item = &'static Binding> {
     KEYMAP.iter().filter(move |b| {
         b.context == context
             || (b.context == Context::Global
-                && !matches!(context, Context::Console | Context::Filter | Context::Help))
+                && !matches!(
+                    context,
+                    Context::Console | Context::Filter | Context::Help | Context::Class
+                ))
     })
 }
 

@@ -6,6 +6,7 @@
 //! the same lab line by line, for screen readers and dumb terminals.
 
 pub mod app;
+pub mod class_view;
 pub mod keymap;
 pub mod markdown;
 pub mod plain;

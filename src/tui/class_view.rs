@@ -1,0 +1,244 @@
+//! The class table of `keylab class collect --format tui`: tabs for the learners, the
+//! exercises, the checks most learners failed and the rejected files, each a ratatui table.
+//! [`ClassView::key`] is the pure update (keys resolve through the one keymap table, context
+//! `Class`), [`ClassView::draw`] only reads, and [`run`] owns the terminal.
+
+use ratatui::Frame;
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Tabs};
+
+use super::keymap::{self, Action, Context};
+use super::theme::{Role, Theme};
+use crate::workshop::class::Class;
+
+/// The tabs.
+pub const TABS: [&str; 4] = ["Learners", "Exercises", "Checks failed", "Rejected"];
+
+/// The view's state.
+#[derive(Debug, Clone)]
+pub struct ClassView {
+    /// The class.
+    pub class: Class,
+    /// The tab shown.
+    pub tab: usize,
+    /// The selected row.
+    pub selected: usize,
+    /// The theme.
+    pub theme: Theme,
+}
+
+impl ClassView {
+    /// A view on the learners tab.
+    pub fn new(class: Class, theme: Theme) -> ClassView {
+        ClassView {
+            class,
+            tab: 0,
+            selected: 0,
+            theme,
+        }
+    }
+
+    fn rows(&self) -> usize {
+        match self.tab {
+            0 => self.class.learners.len(),
+            1 => self.class.exercises.len(),
+            2 => self.class.checks.len(),
+            _ => self.class.rejected.len(),
+        }
+    }
+
+    /// Handles a key (Vim notation, as [`keymap::key_name`] gives it); returns whether to leave.
+    pub fn key(&mut self, key: &str) -> bool {
+        match keymap::resolve(Context::Class, key) {
+            Some(Action::Quit | Action::Back) => return true,
+            Some(Action::Next) => {
+                self.tab = (self.tab + 1) % TABS.len();
+                self.selected = 0;
+            }
+            Some(Action::Previous) => {
+                self.tab = (self.tab + TABS.len() - 1) % TABS.len();
+                self.selected = 0;
+            }
+            Some(Action::Down) => {
+                self.selected = (self.selected + 1).min(self.rows().saturating_sub(1))
+            }
+            Some(Action::Up) => self.selected = self.selected.saturating_sub(1),
+            _ => {}
+        }
+        false
+    }
+
+    /// Draws the view.
+    pub fn draw(&self, frame: &mut Frame) {
+        let style = |r: Role| self.theme.style(r);
+        let [head, tabs, body, status] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
+        .areas(frame.area());
+        let c = &self.class;
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(
+                    format!("Workshop {}", c.workshop.as_deref().unwrap_or("-")),
+                    style(Role::Title),
+                ),
+                Span::styled(
+                    format!(
+                        " · pack {} ({}…) · {} accepted, {} rejected",
+                        c.pack,
+                        &c.pack_hash[..12.min(c.pack_hash.len())],
+                        c.learners.len(),
+                        c.rejected.len()
+                    ),
+                    style(Role::Muted),
+                ),
+            ])),
+            head,
+        );
+        frame.render_widget(
+            Tabs::new(TABS.iter().map(|t| t.to_string()))
+                .select(self.tab)
+                .style(style(Role::Muted))
+                .highlight_style(style(Role::Selected)),
+            tabs,
+        );
+        let (header, widths, rows): (Vec<&str>, Vec<Constraint>, Vec<Vec<String>>) = match self.tab
+        {
+            0 => (
+                vec![
+                    "learner", "passed", "started", "hints", "re-run", "key", "finished",
+                ],
+                vec![
+                    Constraint::Length(20),
+                    Constraint::Length(6),
+                    Constraint::Length(7),
+                    Constraint::Length(5),
+                    Constraint::Length(6),
+                    Constraint::Length(16),
+                    Constraint::Min(10),
+                ],
+                c.learners
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            l.learner.clone(),
+                            l.passed.len().to_string(),
+                            l.started.len().to_string(),
+                            l.hints.to_string(),
+                            l.rerun_checks.to_string(),
+                            l.key.clone(),
+                            l.passed.join(", "),
+                        ]
+                    })
+                    .collect(),
+            ),
+            1 => (
+                vec![
+                    "exercise", "passed", "started", "hinted", "hints", "attempts", "minutes",
+                ],
+                vec![
+                    Constraint::Min(20),
+                    Constraint::Length(6),
+                    Constraint::Length(7),
+                    Constraint::Length(6),
+                    Constraint::Length(5),
+                    Constraint::Length(8),
+                    Constraint::Length(7),
+                ],
+                c.exercises
+                    .iter()
+                    .map(|x| {
+                        vec![
+                            x.id.clone(),
+                            x.passed.to_string(),
+                            x.started.to_string(),
+                            x.hinted.to_string(),
+                            format!("{:.1}", x.mean_hints),
+                            format!("{:.1}", x.mean_attempts),
+                            x.median_minutes.map_or("-".into(), |m| format!("{m:.0}")),
+                        ]
+                    })
+                    .collect(),
+            ),
+            2 => (
+                vec!["learners", "exercise", "check", "misconception"],
+                vec![
+                    Constraint::Length(8),
+                    Constraint::Length(24),
+                    Constraint::Min(20),
+                    Constraint::Min(20),
+                ],
+                c.checks
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            format!("{}/{}", k.learners, c.learners.len()),
+                            k.exercise.clone(),
+                            format!("#{} {}", k.index + 1, k.title),
+                            k.misconception.trim().to_string(),
+                        ]
+                    })
+                    .collect(),
+            ),
+            _ => (
+                vec!["file", "why it was rejected"],
+                vec![Constraint::Length(24), Constraint::Min(20)],
+                c.rejected
+                    .iter()
+                    .map(|r| vec![r.file.clone(), r.reason.clone()])
+                    .collect(),
+            ),
+        };
+        let empty = rows.is_empty();
+        let table = Table::new(
+            rows.into_iter()
+                .map(|r| Row::new(r.into_iter().map(Cell::from))),
+            widths,
+        )
+        .header(Row::new(header.into_iter().map(Cell::from)).style(style(Role::Title)))
+        .row_highlight_style(style(Role::Selected))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(style(Role::Focus))
+                .title(Span::styled(
+                    format!(" {} ", TABS[self.tab]),
+                    style(Role::Title),
+                )),
+        );
+        let mut state = TableState::default().with_selected((!empty).then_some(self.selected));
+        frame.render_stateful_widget(table, body, &mut state);
+        let keys: Vec<String> = keymap::bindings(Context::Class)
+            .filter(|b| b.status)
+            .map(|b| format!("{} {}", b.keys[0], b.help))
+            .collect();
+        frame.render_widget(
+            Paragraph::new(format!(" {}", keys.join("  "))).style(style(Role::Status)),
+            status,
+        );
+    }
+}
+
+/// Shows the class until the instructor leaves; the terminal is restored afterwards.
+pub fn run(class: Class, theme: Theme) -> std::io::Result<()> {
+    let mut view = ClassView::new(class, theme);
+    let mut terminal = ratatui::init();
+    let result = (|| -> std::io::Result<()> {
+        loop {
+            terminal.draw(|f| view.draw(f))?;
+            if let Event::Key(k) = event::read()?
+                && k.kind == KeyEventKind::Press
+                && view.key(&keymap::key_name(&k))
+            {
+                return Ok(());
+            }
+        }
+    })();
+    ratatui::restore();
+    result
+}
