@@ -14,7 +14,7 @@ use serde_json::json;
 use keylab::lab::progress::{DataDir, Progress};
 use keylab::study::drill::{Pick, questions};
 use keylab::study::exam::{ExamConfig, pick};
-use keylab::study::srs::{Deck, check_retention};
+use keylab::study::srs::check_retention;
 use keylab::study::{readiness, text};
 
 use crate::lab_cli::LabArgs;
@@ -85,25 +85,6 @@ fn set_retention(progress: &mut Progress, retention: Option<f64>) -> Result<()> 
     Ok(())
 }
 
-/// Runs `f` with the deck taken out of `progress`, saving the whole progress after each answer.
-fn with_deck<T>(
-    progress: &mut Progress,
-    data: &DataDir,
-    f: impl FnOnce(&mut Deck, &mut dyn FnMut(&Deck) -> Result<(), String>) -> Result<T, String>,
-) -> Result<T> {
-    let mut deck = std::mem::take(&mut progress.deck);
-    let path = data.progress_file();
-    let snapshot = progress.clone();
-    let mut saver = |d: &Deck| {
-        let mut p = snapshot.clone();
-        p.deck = d.clone();
-        p.save(&path)
-    };
-    let result = f(&mut deck, &mut saver);
-    progress.deck = deck;
-    result.map_err(|e| anyhow!(e))
-}
-
 /// `keylab drill`.
 pub fn drill(lab: &LabArgs, args: &DrillArgs) -> Result<ExitCode> {
     let (pack, data, mut progress) = lab.learner()?;
@@ -119,7 +100,7 @@ pub fn drill(lab: &LabArgs, args: &DrillArgs) -> Result<ExitCode> {
         bail!("--count must be at least 1");
     }
     let now = Utc::now();
-    let seed = progress.seed ^ progress.deck.log.len() as u64;
+    let seed = progress.round_seed();
     let round = questions(&pack, &progress.deck, &what, now, args.count, seed);
     save(&progress, &data)?;
     if round.is_empty() {
@@ -136,9 +117,11 @@ pub fn drill(lab: &LabArgs, args: &DrillArgs) -> Result<ExitCode> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines().map_while(Result::ok);
     let mut out = std::io::stdout();
-    with_deck(&mut progress, &data, |deck, saver| {
-        text::drill(&pack, deck, &round, &mut lines, &mut out, &Utc::now, saver)
-    })?;
+    progress
+        .with_deck(&data.progress_file(), |deck, save| {
+            text::drill(&pack, deck, &round, &mut lines, &mut out, &Utc::now, save)
+        })
+        .map_err(|e| anyhow!(e))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -147,7 +130,7 @@ pub fn exam(lab: &LabArgs, args: &ExamArgs) -> Result<ExitCode> {
     let (pack, data, mut progress) = lab.learner()?;
     set_retention(&mut progress, args.retention)?;
     let config = ExamConfig::new(args.questions, args.minutes).map_err(|e| anyhow!(e))?;
-    let seed = progress.seed ^ progress.deck.log.len() as u64;
+    let seed = progress.round_seed();
     let picked = pick(&pack, config.questions, seed);
     if picked.is_empty() {
         bail!("the pack has no questions to make an exam of");
@@ -155,35 +138,27 @@ pub fn exam(lab: &LabArgs, args: &ExamArgs) -> Result<ExitCode> {
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines().map_while(Result::ok);
     let mut out = std::io::stdout();
-    with_deck(&mut progress, &data, |deck, saver| {
-        text::exam(
-            &pack,
-            deck,
-            &picked,
-            config.minutes,
-            &mut lines,
-            &mut out,
-            &Utc::now,
-            saver,
-        )
-    })?;
+    progress
+        .with_deck(&data.progress_file(), |deck, save| {
+            text::exam(
+                &pack,
+                deck,
+                &picked,
+                config.minutes,
+                &mut lines,
+                &mut out,
+                &Utc::now,
+                save,
+            )
+        })
+        .map_err(|e| anyhow!(e))?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// `keylab readiness`.
 pub fn readiness(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
     let (pack, _, progress) = lab.learner()?;
-    let rows = readiness::by_item(
-        &pack,
-        &progress.deck,
-        |id| {
-            progress
-                .exercises
-                .get(id)
-                .is_some_and(|p| p.passed_at.is_some())
-        },
-        Utc::now(),
-    );
+    let rows = progress.readiness(&pack, Utc::now());
     if as_json {
         let out = json!({
             "items": rows,

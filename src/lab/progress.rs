@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::fsutil::write_atomic;
 use crate::lab::grader::{CheckResult, Evidence, Status};
 use crate::pack::model::Difficulty;
+use crate::study::readiness::{self, ItemReadiness};
 use crate::study::srs::{Deck, ExerciseAttempt, Rating, exercise_card, exercise_rating};
 
 /// The progress file's format.
@@ -191,6 +192,21 @@ impl Progress {
             if mine.last_status.is_none() {
                 mine.last_status = theirs.last_status.clone();
             }
+            mine.first_opened_at = match (mine.first_opened_at, theirs.first_opened_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            for (&index, &n) in &theirs.failed_checks {
+                let count = mine.failed_checks.entry(index).or_default();
+                *count = (*count).max(n);
+            }
+            if mine.checks.is_empty() {
+                mine.checks = theirs.checks.clone();
+                mine.evidence = theirs.evidence.clone();
+            }
+        }
+        if self.learner.is_none() {
+            self.learner = other.learner.clone();
         }
         self.deck.merge(&other.deck);
     }
@@ -291,6 +307,46 @@ impl Progress {
         self.deck
             .review(&exercise_card(exercise), rating, now, "exercise");
         Some(rating)
+    }
+
+    /// The seed of the next drill round's or exam's shuffle: the learner's seed moved on by
+    /// every review, so rounds differ but a test can know the next one.
+    pub fn round_seed(&self) -> u64 {
+        self.seed ^ self.deck.log.len() as u64
+    }
+
+    /// Readiness by DEA-C01 item now (see [`crate::study::readiness`]).
+    pub fn readiness(&self, pack: &crate::pack::Pack, now: DateTime<Utc>) -> Vec<ItemReadiness> {
+        readiness::by_item(
+            pack,
+            &self.deck,
+            |id| {
+                self.exercises
+                    .get(id)
+                    .is_some_and(|p| p.passed_at.is_some())
+            },
+            now,
+        )
+    }
+
+    /// Runs `f` (a drill round or an exam) with the deck taken out, passing it a saver that
+    /// writes the whole progress, with the deck as it is then, to `path`; the deck is put back
+    /// afterwards whatever `f` returns.
+    pub fn with_deck<T>(
+        &mut self,
+        path: &Path,
+        f: impl FnOnce(&mut Deck, &mut dyn FnMut(&Deck) -> Result<(), String>) -> Result<T, String>,
+    ) -> Result<T, String> {
+        let mut deck = std::mem::take(&mut self.deck);
+        let snapshot = self.clone();
+        let mut saver = |d: &Deck| {
+            let mut p = snapshot.clone();
+            p.deck = d.clone();
+            p.save(path)
+        };
+        let result = f(&mut deck, &mut saver);
+        self.deck = deck;
+        result
     }
 
     /// Saves it atomically.

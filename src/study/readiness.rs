@@ -90,25 +90,36 @@ pub fn overall(rows: &[ItemReadiness]) -> f64 {
     rows.iter().map(|r| r.recall).sum::<f64>() / rows.len() as f64
 }
 
+/// The table's header line.
+pub fn header() -> String {
+    format!(
+        "{:<4} {:>6} {:>9} {:>7} {:>9}  what it asks",
+        "item", "recall", "seen", "right", "exercises"
+    )
+}
+
+/// One item as a table line, under [`header`].
+pub fn row_text(r: &ItemReadiness) -> String {
+    format!(
+        "{:<4} {:>5.0}% {:>4}/{:<4} {:>3}/{:<3} {:>4}/{:<4}  {}",
+        r.item.trim_start_matches("4.3."),
+        r.recall * 100.0,
+        r.seen,
+        r.cards,
+        r.right,
+        r.right + r.wrong,
+        r.exercises_passed,
+        r.exercises,
+        r.title
+    )
+}
+
 /// The table for plain mode and `keylab readiness`.
 pub fn to_table(rows: &[ItemReadiness]) -> String {
-    let mut out = format!(
-        "{:<7} {:>6} {:>9} {:>7} {:>9}  {}\n",
-        "item", "recall", "seen", "right", "exercises", "what it asks"
-    );
+    let mut out = header() + "\n";
     for r in rows {
-        out.push_str(&format!(
-            "{:<7} {:>5.0}% {:>4}/{:<4} {:>3}/{:<3} {:>4}/{:<4}  {}\n",
-            r.item.trim_start_matches("4.3."),
-            r.recall * 100.0,
-            r.seen,
-            r.cards,
-            r.right,
-            r.right + r.wrong,
-            r.exercises_passed,
-            r.exercises,
-            r.title
-        ));
+        out.push_str(&row_text(r));
+        out.push('\n');
     }
     out.push_str(&format!(
         "Overall recall: {:.0}%. {}\n",

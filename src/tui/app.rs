@@ -1009,7 +1009,7 @@ impl App {
 
     /// Starts a drill round or the mock exam.
     pub fn start_drill(&mut self, entry: MenuEntry) {
-        let seed = self.progress.seed ^ self.progress.deck.log.len() as u64;
+        let seed = self.progress.round_seed();
         let (title, questions, deadline) = match &entry {
             MenuEntry::Exam => (
                 format!(

@@ -17,26 +17,13 @@ use crate::pack::Pack;
 use crate::study::drill::{Pick, ROUND_SIZE, questions};
 use crate::study::exam::{ExamConfig, pick};
 use crate::study::readiness;
-use crate::study::srs::{Deck, exercise_card, rating_name};
+use crate::study::srs::{exercise_card, rating_name};
 use crate::study::text;
 use chrono::Utc;
 
 const HELP: &str = "Commands: list | read N | open EXERCISE | check | hint | reset | \
 drill [due|mixed|LESSON|ITEM] | exam [QUESTIONS] | readiness | help | quit. \
 Anything else runs in the open exercise's console (AWS CLI syntax; type 'help' after open).";
-
-/// Saves the progress with `deck` in place of its own (the deck is taken out while a drill
-/// round or exam borrows it).
-fn deck_saver<'a>(
-    progress: &'a Progress,
-    path: &'a std::path::Path,
-) -> impl FnMut(&Deck) -> Result<(), String> + 'a {
-    move |deck| {
-        let mut p = progress.clone();
-        p.deck = deck.clone();
-        p.save(path)
-    }
-}
 
 /// The round `drill WHAT` asks for: `due`, `mixed` (the default), a lesson id or a DEA-C01 item.
 fn pick_of(pack: &Pack, what: &str) -> Result<Pick, String> {
@@ -195,7 +182,7 @@ pub fn run(
                         &p,
                         Utc::now(),
                         ROUND_SIZE,
-                        progress.seed ^ progress.deck.log.len() as u64,
+                        progress.round_seed(),
                     ),
                     Err(e) => {
                         say(&mut out, &e);
@@ -209,18 +196,9 @@ pub fn run(
                     );
                     continue;
                 }
-                let mut deck = std::mem::take(&mut progress.deck);
-                let result = text::drill(
-                    &pack,
-                    &mut deck,
-                    &round,
-                    &mut lines,
-                    &mut out,
-                    &Utc::now,
-                    &mut deck_saver(&progress, &progress_path),
-                );
-                progress.deck = deck;
-                result?;
+                progress.with_deck(&progress_path, |deck, save| {
+                    text::drill(&pack, deck, &round, &mut lines, &mut out, &Utc::now, save)
+                })?;
             }
             "exam" => {
                 let count = rest.trim().parse::<usize>().ok();
@@ -231,37 +209,22 @@ pub fn run(
                         continue;
                     }
                 };
-                let picked = pick(
-                    &pack,
-                    config.questions,
-                    progress.seed ^ progress.deck.log.len() as u64,
-                );
-                let mut deck = std::mem::take(&mut progress.deck);
-                let result = text::exam(
-                    &pack,
-                    &mut deck,
-                    &picked,
-                    config.minutes,
-                    &mut lines,
-                    &mut out,
-                    &Utc::now,
-                    &mut deck_saver(&progress, &progress_path),
-                );
-                progress.deck = deck;
-                result?;
+                let picked = pick(&pack, config.questions, progress.round_seed());
+                progress.with_deck(&progress_path, |deck, save| {
+                    text::exam(
+                        &pack,
+                        deck,
+                        &picked,
+                        config.minutes,
+                        &mut lines,
+                        &mut out,
+                        &Utc::now,
+                        save,
+                    )
+                })?;
             }
             "readiness" => {
-                let rows = readiness::by_item(
-                    &pack,
-                    &progress.deck,
-                    |id| {
-                        progress
-                            .exercises
-                            .get(id)
-                            .is_some_and(|p| p.passed_at.is_some())
-                    },
-                    Utc::now(),
-                );
+                let rows = progress.readiness(&pack, Utc::now());
                 let _ = write!(out, "{}", readiness::to_table(&rows));
             }
             "reset" => {

@@ -555,17 +555,7 @@ fn drill(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn readiness(app: &App, frame: &mut Frame, area: Rect) {
-    let rows = readiness::by_item(
-        &app.pack,
-        &app.progress.deck,
-        |id| {
-            app.progress
-                .exercises
-                .get(id)
-                .is_some_and(|p| p.passed_at.is_some())
-        },
-        app.now,
-    );
+    let rows = app.progress.readiness(&app.pack, app.now);
     let outer = block(
         app,
         "Readiness by DEA-C01 task 4.3 item — our estimate",
@@ -592,27 +582,8 @@ fn readiness(app: &App, frame: &mut Frame, area: Rect) {
         .value_style(style(app, Role::Selected))
         .label_style(style(app, Role::Title));
     frame.render_widget(chart, chart_area);
-    let mut lines = vec![Line::styled(
-        format!(
-            "{:<4} {:>6} {:>9} {:>7} {:>9}  what it asks",
-            "item", "recall", "seen", "right", "exercises"
-        ),
-        style(app, Role::Title),
-    )];
-    for r in &rows {
-        lines.push(Line::raw(format!(
-            "{:<4} {:>5.0}% {:>4}/{:<4} {:>3}/{:<3} {:>4}/{:<4}  {}",
-            r.item.trim_start_matches("4.3."),
-            r.recall * 100.0,
-            r.seen,
-            r.cards,
-            r.right,
-            r.right + r.wrong,
-            r.exercises_passed,
-            r.exercises,
-            r.title
-        )));
-    }
+    let mut lines = vec![Line::styled(readiness::header(), style(app, Role::Title))];
+    lines.extend(rows.iter().map(|r| Line::raw(readiness::row_text(r))));
     lines.push(Line::styled(
         format!(
             "Recall: the chance you remember an item's questions and exercises now (never seen = 0%). Overall {:.0}%.",
