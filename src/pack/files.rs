@@ -17,6 +17,9 @@ static EXERCISES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/exercises");
 static GRADERS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/graders");
 static MANIFEST: &str = include_str!("../../pack.toml");
 
+/// The most a `.tar.gz` pack may unpack to, in bytes.
+const ARCHIVE_LIMIT: u64 = 256 << 20;
+
 /// The pack's files by relative path (`/`-separated).
 #[derive(Debug, Clone)]
 pub struct PackFiles {
@@ -91,6 +94,7 @@ impl PackFiles {
         let file = std::fs::File::open(archive).map_err(|e| bad(format!("cannot read: {e}")))?;
         let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
         let mut all = BTreeMap::new();
+        let mut total = 0u64;
         let entries = tar
             .entries()
             .map_err(|e| bad(format!("not a .tar.gz: {e}")))?;
@@ -116,9 +120,23 @@ impl PackFiles {
                     }
                 }
             }
+            // macOS tar adds `._name` resource forks; they are not pack files.
+            if parts.last().is_some_and(|p| p.starts_with("._")) {
+                continue;
+            }
             let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut bytes)
-                .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(&mut entry, ARCHIVE_LIMIT - total + 1),
+                &mut bytes,
+            )
+            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+            total += bytes.len() as u64;
+            if total > ARCHIVE_LIMIT {
+                return Err(bad(format!(
+                    "unpacks to more than {} MiB: a pack is text and small files",
+                    ARCHIVE_LIMIT >> 20
+                )));
+            }
             all.insert(parts.join("/"), bytes);
         }
         let prefix = if all.contains_key("pack.toml") {
