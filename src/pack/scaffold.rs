@@ -173,17 +173,22 @@ rotation = true
         ),
         (
             ".github/workflows/keylab.yml",
-            r#"# Proves the pack on every push: each exercise's starting state fails, its solution
+            format!(
+                r#"# Proves the pack on every push: each exercise's starting state fails, its solution
 # passes and every known-wrong variant fails. The JUnit report and the job summary show which.
 name: keylab verify
 on: [push, pull_request]
+env:
+  # How CI gets keylab {version}: from crates.io, or with --git pointing at the keylab
+  # repository your team uses.
+  KEYLAB_INSTALL: cargo install --locked keylab --version {version}
 jobs:
   verify:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
       - uses: dtolnay/rust-toolchain@stable
-      - run: cargo install --locked keylab
+      - run: $KEYLAB_INSTALL
       - run: keylab pack lint --pack .
       - run: keylab verify --pack . --junit keylab-verify.xml
       - if: always()
@@ -192,7 +197,7 @@ jobs:
           name: keylab-verify
           path: keylab-verify.xml
 "#
-            .to_string(),
+            ),
         ),
         (
             "README.md",

@@ -1034,7 +1034,9 @@ impl App {
         };
         if questions.is_empty() {
             let exercises = self.exercises_due();
-            self.message = if exercises.is_empty() {
+            self.message = if entry != MenuEntry::Round(Pick::Due) {
+                "The pack has no questions here.".into()
+            } else if exercises.is_empty() {
                 "Nothing is due for review now: pick a module or an item.".into()
             } else {
                 format!(
