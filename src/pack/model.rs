@@ -857,14 +857,18 @@ impl Question {
         self.choose > 1
     }
 
+    /// The indexes of the correct options, in order.
+    pub fn correct_options(&self) -> Vec<usize> {
+        (0..self.options.len())
+            .filter(|&i| self.options[i].correct)
+            .collect()
+    }
+
     /// Whether `picked` (option indexes) is right: multiple response is all or nothing.
     pub fn is_right(&self, picked: &[usize]) -> bool {
         let mut picked = picked.to_vec();
         picked.sort_unstable();
         picked.dedup();
-        let correct: Vec<usize> = (0..self.options.len())
-            .filter(|&i| self.options[i].correct)
-            .collect();
-        picked == correct
+        picked == self.correct_options()
     }
 }

@@ -38,25 +38,40 @@ pub fn question_text(q: &Question, header: &str) -> String {
     s
 }
 
-/// The verdict and every option's reason.
-pub fn feedback_text(q: &Question, picked: &[usize]) -> String {
-    let right = q.is_right(picked);
-    let answer: Vec<String> = (0..q.options.len())
-        .filter(|&i| q.options[i].correct)
+/// The letters of a question's answer (`a, c`).
+fn answer_letters(q: &Question) -> String {
+    let letters: Vec<String> = q
+        .correct_options()
+        .into_iter()
         .map(|i| letter(i).to_string())
         .collect();
-    let mut s = if right {
-        "Right.\n".to_string()
+    letters.join(", ")
+}
+
+/// The verdict on `picked`: `Right.` or `Not right: the answer is a, c.`
+pub fn verdict(q: &Question, picked: &[usize]) -> String {
+    if q.is_right(picked) {
+        "Right.".into()
     } else {
-        format!("Not right: the answer is {}.\n", answer.join(", "))
-    };
+        format!("Not right: the answer is {}.", answer_letters(q))
+    }
+}
+
+/// What an option was, once answered: correct or wrong, and whether it was picked.
+pub fn option_mark(correct: bool, picked: bool) -> &'static str {
+    match (correct, picked) {
+        (true, true) => "✓ correct, your pick",
+        (true, false) => "✓ correct, missed",
+        (false, true) => "✗ wrong, your pick",
+        (false, false) => "✗ wrong",
+    }
+}
+
+/// The verdict and every option's reason.
+pub fn feedback_text(q: &Question, picked: &[usize]) -> String {
+    let mut s = verdict(q, picked) + "\n";
     for (i, o) in q.options.iter().enumerate() {
-        let mark = match (o.correct, picked.contains(&i)) {
-            (true, true) => "✓ correct, your pick",
-            (true, false) => "✓ correct, missed",
-            (false, true) => "✗ wrong, your pick",
-            (false, false) => "✗ wrong",
-        };
+        let mark = option_mark(o.correct, picked.contains(&i));
         s.push_str(&format!("  {}) {mark}: {}\n", letter(i), o.why.trim()));
     }
     s

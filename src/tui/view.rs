@@ -14,7 +14,7 @@ use crate::lab::grader::Status;
 use crate::study::drill::Pick;
 use crate::study::exam::ESTIMATE_NOTE;
 use crate::study::readiness;
-use crate::study::text::letter;
+use crate::study::text::{letter, option_mark, verdict};
 
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
@@ -426,10 +426,7 @@ fn drill(app: &App, frame: &mut Frame, area: Rect) {
             for (i, &index) in d.questions.iter().enumerate() {
                 let q = &app.pack.questions[index];
                 let right = d.submitted[i] && q.is_right(&d.picked[i]);
-                let answer: String = (0..q.options.len())
-                    .filter(|&o| q.options[o].correct)
-                    .map(letter)
-                    .collect();
+                let answer: String = q.correct_options().into_iter().map(letter).collect();
                 let (mark, role) = if right {
                     ("✓", Role::Pass)
                 } else {
@@ -472,19 +469,12 @@ fn drill(app: &App, frame: &mut Frame, area: Rect) {
         let revealed = d.is_revealed();
         let picked = &d.picked[d.current];
         if revealed {
-            let (verdict, role) = if q.is_right(picked) {
-                ("Right.".to_string(), Role::Pass)
+            let role = if q.is_right(picked) {
+                Role::Pass
             } else {
-                let answer: Vec<String> = (0..q.options.len())
-                    .filter(|&o| q.options[o].correct)
-                    .map(|o| letter(o).to_string())
-                    .collect();
-                (
-                    format!("Not right: the answer is {}.", answer.join(", ")),
-                    Role::Fail,
-                )
+                Role::Fail
             };
-            lines.push(Line::styled(verdict, style(app, role)));
+            lines.push(Line::styled(verdict(q, picked), style(app, role)));
         }
         for (i, option) in q.options.iter().enumerate() {
             let is_picked = picked.contains(&i);
@@ -495,11 +485,11 @@ fn drill(app: &App, frame: &mut Frame, area: Rect) {
             };
             let text = option.text.split_whitespace().collect::<Vec<_>>().join(" ");
             if revealed {
-                let (mark, role) = match (option.correct, is_picked) {
-                    (true, true) => ("✓ correct, your pick", Role::Pass),
-                    (true, false) => ("✓ correct, missed", Role::Pass),
-                    (false, true) => ("✗ wrong, your pick", Role::Fail),
-                    (false, false) => ("✗ wrong", Role::Muted),
+                let mark = option_mark(option.correct, is_picked);
+                let role = match (option.correct, is_picked) {
+                    (true, _) => Role::Pass,
+                    (false, true) => Role::Fail,
+                    (false, false) => Role::Muted,
                 };
                 lines.push(Line::from(vec![
                     Span::styled(format!("{}) {mark}: ", letter(i)), style(app, role)),
