@@ -9,6 +9,7 @@ use rand::seq::SliceRandom;
 
 use super::srs::{Deck, question_card};
 use crate::pack::Pack;
+use crate::pack::model::Question;
 
 /// Questions in a drill round unless the learner chooses.
 pub const ROUND_SIZE: usize = 10;
@@ -42,6 +43,16 @@ impl Pick {
                 full_item(item),
                 crate::pack::dea_item_title(&full_item(item))
             ),
+        }
+    }
+
+    /// Whether question `q` belongs to the round.
+    pub fn matches(&self, q: &Question, deck: &Deck, now: DateTime<Utc>) -> bool {
+        match self {
+            Pick::Due => deck.is_due(&question_card(&q.id), now),
+            Pick::Mixed => true,
+            Pick::Lesson(id) => &q.lesson == id,
+            Pick::Item(item) => q.item == full_item(item),
         }
     }
 
@@ -85,16 +96,9 @@ pub fn questions(
     count: usize,
     seed: u64,
 ) -> Vec<usize> {
-    let matches = |i: usize| {
-        let q = &pack.questions[i];
-        match pick {
-            Pick::Due => deck.is_due(&question_card(&q.id), now),
-            Pick::Mixed => true,
-            Pick::Lesson(id) => &q.lesson == id,
-            Pick::Item(item) => q.item == full_item(item),
-        }
-    };
-    let pool: Vec<usize> = (0..pack.questions.len()).filter(|&i| matches(i)).collect();
+    let pool: Vec<usize> = (0..pack.questions.len())
+        .filter(|&i| pick.matches(&pack.questions[i], deck, now))
+        .collect();
     let card = |i: usize| question_card(&pack.questions[i].id);
     let mut due: Vec<usize> = pool
         .iter()

@@ -10,6 +10,9 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde::Serialize;
 
+use chrono::{DateTime, Utc};
+
+use super::srs::{Deck, answer_rating, question_card};
 use crate::pack::{DEA_ITEMS, Pack};
 
 /// The real exam's pace: DEA-C01 gives 130 minutes for 65 questions.
@@ -171,5 +174,20 @@ pub fn score(pack: &Pack, answers: &[(usize, Option<Vec<usize>>)]) -> Score {
         total: answers.len(),
         unanswered,
         items: ordered,
+    }
+}
+
+/// Reviews every question of a finished exam in the deck: right → Good, wrong or unanswered →
+/// Again, all at `now`, with the source `exam`.
+pub fn review(
+    pack: &Pack,
+    deck: &mut Deck,
+    answers: &[(usize, Option<Vec<usize>>)],
+    now: DateTime<Utc>,
+) {
+    for (index, picked) in answers {
+        let q = &pack.questions[*index];
+        let right = picked.as_deref().is_some_and(|p| q.is_right(p));
+        deck.review(&question_card(&q.id), answer_rating(right), now, "exam");
     }
 }

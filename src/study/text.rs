@@ -219,12 +219,7 @@ pub fn exam(
         }
     }
     let result = score(pack, &answers);
-    let now = clock();
-    for (index, picked) in &answers {
-        let q = &pack.questions[*index];
-        let right = picked.as_deref().is_some_and(|p| q.is_right(p));
-        deck.review(&question_card(&q.id), answer_rating(right), now, "exam");
-    }
+    super::exam::review(pack, deck, &answers, clock());
     save(deck)?;
     say(out, "");
     for line in result.to_lines() {

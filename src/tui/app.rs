@@ -415,13 +415,16 @@ impl App {
     /// The questions a menu entry would draw from, and how many of them are due now.
     pub fn entry_counts(&self, entry: &MenuEntry) -> (usize, usize) {
         let deck = &self.progress.deck;
-        let matches = |q: &crate::pack::model::Question| match entry {
-            MenuEntry::Round(Pick::Due) => deck.is_due(&question_card(&q.id), self.now),
-            MenuEntry::Round(Pick::Lesson(id)) => &q.lesson == id,
-            MenuEntry::Round(Pick::Item(item)) => q.item == *item,
-            MenuEntry::Round(Pick::Mixed) | MenuEntry::Exam => true,
+        let pick = match entry {
+            MenuEntry::Round(pick) => pick,
+            MenuEntry::Exam => &Pick::Mixed,
         };
-        let all: Vec<_> = self.pack.questions.iter().filter(|q| matches(q)).collect();
+        let all: Vec<_> = self
+            .pack
+            .questions
+            .iter()
+            .filter(|q| pick.matches(q, deck, self.now))
+            .collect();
         let due = all
             .iter()
             .filter(|q| deck.is_due(&question_card(&q.id), self.now))
@@ -1184,16 +1187,7 @@ impl App {
             .collect();
         let score = exam::score(&self.pack, &answers);
         if d.is_exam() {
-            for (index, picked) in &answers {
-                let q = &self.pack.questions[*index];
-                let right = picked.as_deref().is_some_and(|p| q.is_right(p));
-                self.progress.deck.review(
-                    &question_card(&q.id),
-                    answer_rating(right),
-                    self.now,
-                    "exam",
-                );
-            }
+            exam::review(&self.pack, &mut self.progress.deck, &answers, self.now);
         }
         d.score = Some(score);
         d.scroll = 0;

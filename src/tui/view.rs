@@ -352,7 +352,8 @@ fn drill_menu(app: &App, frame: &mut Frame, area: Rect) {
         Line::default(),
     ];
     let due_exercises = app.exercises_due();
-    for (i, entry) in app.menu_entries().iter().enumerate() {
+    let entries = app.menu_entries();
+    for (i, entry) in entries.iter().enumerate() {
         let (total, due) = app.entry_counts(entry);
         let label = match entry {
             MenuEntry::Round(Pick::Due) => format!("Due for review: {due} questions"),
@@ -384,7 +385,7 @@ fn drill_menu(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             line
         });
-        if matches!(entry, MenuEntry::Round(Pick::Mixed)) || i + 2 == app.menu_entries().len() {
+        if matches!(entry, MenuEntry::Round(Pick::Mixed)) || i + 2 == entries.len() {
             lines.push(Line::default());
         }
     }
