@@ -17,7 +17,7 @@ use crate::pack::*;
 use crate::policy::{ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules};
 
 /// A check's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// It holds.
@@ -35,6 +35,16 @@ impl Status {
     /// Pass or not applicable: nothing against the learner.
     pub fn is_ok(self) -> bool {
         matches!(self, Status::Pass | Status::NotApplicable)
+    }
+
+    /// The status in words, for reports and messages.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::NotApplicable => "not applicable",
+        }
     }
 }
 

@@ -61,12 +61,12 @@ fn is_empty_evidence(e: &Evidence) -> bool {
 }
 
 /// One check's last result.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RecordedCheck {
     /// Its place in the grader (0 first).
     pub index: usize,
-    /// `pass`, `fail`, `error` or `notapplicable`.
-    pub status: String,
+    /// Its status.
+    pub status: Status,
     /// The message shown.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
@@ -232,7 +232,7 @@ impl Progress {
             .enumerate()
             .map(|(index, r)| RecordedCheck {
                 index,
-                status: format!("{:?}", r.status).to_lowercase(),
+                status: r.status,
                 message: r.message.clone(),
             })
             .collect();

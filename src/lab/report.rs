@@ -58,15 +58,6 @@ impl Summary {
     }
 }
 
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Pass => "pass",
-        Status::Fail => "fail",
-        Status::Error => "error",
-        Status::NotApplicable => "not applicable",
-    }
-}
-
 /// Human text: one line per case, failures with their message and trace.
 pub fn text(summary: &Summary) -> String {
     let mut out = String::new();
@@ -111,7 +102,7 @@ pub fn text(summary: &Summary) -> String {
     };
     out.push_str(&format!(
         "{}: {passed} of {} passed{note}\n",
-        status_word(summary.status()).to_uppercase(),
+        summary.status().word().to_uppercase(),
         summary.cases.len() - na,
     ));
     out
@@ -126,7 +117,7 @@ pub fn json(summary: &Summary) -> Value {
         .map(|c| {
             let mut t = json!({
                 "name": if c.suite.is_empty() { c.name.clone() } else { format!("{} / {}", c.suite, c.name) },
-                "status": status_word(c.status),
+                "status": c.status.word(),
                 "message": (c.status != Status::Pass).then(|| c.message.clone()),
                 "output": c.output.as_ref().map(|o| o.chars().take(500).collect::<String>()),
                 "test_code": c.test_code,
@@ -162,7 +153,7 @@ pub fn json(summary: &Summary) -> Value {
     );
     json!({
         "version": 3,
-        "status": status_word(status),
+        "status": status.word(),
         "message": message,
         "tests": tests,
         "x-keylab": extra,

@@ -236,17 +236,16 @@ async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<usize,
         session.shutdown().await;
         for (index, result) in verdicts {
             let recorded = x.checks.iter().find(|r| r.index == index);
-            let status = format!("{:?}", result.status).to_lowercase();
             if let Some(r) = recorded
-                && r.status != status
+                && r.status != result.status
             {
                 return Err(format!(
                     "{}: check {} ({:?}) was recorded as {} but is {} when run again from the evidence",
                     x.id,
                     index + 1,
                     grader.checks[index].title,
-                    r.status,
-                    status
+                    r.status.word(),
+                    result.status.word()
                 ));
             }
             count += 1;
