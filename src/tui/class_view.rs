@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, 
 
 use super::keymap::{self, Action, Context};
 use super::theme::{Role, Theme};
-use crate::workshop::class::Class;
+use crate::workshop::class::{Class, EXERCISE_COLUMNS, LEARNER_COLUMNS};
 
 /// The tabs.
 pub const TABS: [&str; 4] = ["Learners", "Exercises", "Checks failed", "Rejected"];
@@ -110,9 +110,7 @@ impl ClassView {
         let (header, widths, rows): (Vec<&str>, Vec<Constraint>, Vec<Vec<String>>) = match self.tab
         {
             0 => (
-                vec![
-                    "learner", "passed", "started", "hints", "re-run", "key", "finished",
-                ],
+                LEARNER_COLUMNS.to_vec(),
                 vec![
                     Constraint::Length(20),
                     Constraint::Length(6),
@@ -122,25 +120,10 @@ impl ClassView {
                     Constraint::Length(16),
                     Constraint::Min(10),
                 ],
-                c.learners
-                    .iter()
-                    .map(|l| {
-                        vec![
-                            l.learner.clone(),
-                            l.passed.len().to_string(),
-                            l.started.len().to_string(),
-                            l.hints.to_string(),
-                            l.rerun_checks.to_string(),
-                            l.key.clone(),
-                            l.passed.join(", "),
-                        ]
-                    })
-                    .collect(),
+                c.learners.iter().map(|l| l.cells().to_vec()).collect(),
             ),
             1 => (
-                vec![
-                    "exercise", "passed", "started", "hinted", "hints", "attempts", "minutes",
-                ],
+                EXERCISE_COLUMNS.to_vec(),
                 vec![
                     Constraint::Min(20),
                     Constraint::Length(6),
@@ -150,20 +133,7 @@ impl ClassView {
                     Constraint::Length(8),
                     Constraint::Length(7),
                 ],
-                c.exercises
-                    .iter()
-                    .map(|x| {
-                        vec![
-                            x.id.clone(),
-                            x.passed.to_string(),
-                            x.started.to_string(),
-                            x.hinted.to_string(),
-                            format!("{:.1}", x.mean_hints),
-                            format!("{:.1}", x.mean_attempts),
-                            x.median_minutes.map_or("-".into(), |m| format!("{m:.0}")),
-                        ]
-                    })
-                    .collect(),
+                c.exercises.iter().map(|x| x.cells().to_vec()).collect(),
             ),
             2 => (
                 vec!["learners", "exercise", "check", "misconception"],

@@ -44,6 +44,31 @@ pub struct LearnerRow {
     pub rerun_checks: usize,
 }
 
+/// The learners table's columns.
+pub const LEARNER_COLUMNS: [&str; 7] = [
+    "learner", "passed", "started", "hints", "re-run", "key", "finished",
+];
+
+impl LearnerRow {
+    /// The row under [`LEARNER_COLUMNS`].
+    pub fn cells(&self) -> [String; 7] {
+        [
+            self.learner.clone(),
+            self.passed.len().to_string(),
+            self.started.len().to_string(),
+            self.hints.to_string(),
+            self.rerun_checks.to_string(),
+            self.key.clone(),
+            self.passed.join(", "),
+        ]
+    }
+}
+
+/// The exercises table's columns.
+pub const EXERCISE_COLUMNS: [&str; 7] = [
+    "exercise", "passed", "started", "hinted", "hints", "attempts", "minutes",
+];
+
 /// One exercise's row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExerciseRow {
@@ -61,6 +86,22 @@ pub struct ExerciseRow {
     pub mean_attempts: f64,
     /// Median minutes from opening to passing, among those who passed.
     pub median_minutes: Option<f64>,
+}
+
+impl ExerciseRow {
+    /// The row under [`EXERCISE_COLUMNS`].
+    pub fn cells(&self) -> [String; 7] {
+        [
+            self.id.clone(),
+            self.passed.to_string(),
+            self.started.to_string(),
+            self.hinted.to_string(),
+            format!("{:.1}", self.mean_hints),
+            format!("{:.1}", self.mean_attempts),
+            self.median_minutes
+                .map_or("-".into(), |m| format!("{m:.0}")),
+        ]
+    }
 }
 
 /// A check most learners failed.
@@ -366,37 +407,26 @@ impl Class {
             self.learners.len(),
             self.rejected.len()
         );
-        out.push_str(&format!(
-            "{:<20} {:>6} {:>7} {:>5} {:>6}  {:<16} {}\n",
-            "learner", "passed", "started", "hints", "rerun", "key", "finished"
-        ));
-        for l in &self.learners {
-            out.push_str(&format!(
+        let learner_line = |c: &[String; 7]| {
+            format!(
                 "{:<20} {:>6} {:>7} {:>5} {:>6}  {:<16} {}\n",
-                l.learner,
-                l.passed.len(),
-                l.started.len(),
-                l.hints,
-                l.rerun_checks,
-                l.key,
-                l.passed.join(", ")
-            ));
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+            )
+        };
+        out.push_str(&learner_line(&LEARNER_COLUMNS.map(String::from)));
+        for l in &self.learners {
+            out.push_str(&learner_line(&l.cells()));
         }
-        out.push_str(&format!(
-            "\n{:<26} {:>6} {:>7} {:>7} {:>6} {:>8} {:>8}\n",
-            "exercise", "passed", "started", "hinted", "hints", "attempts", "minutes"
-        ));
+        let exercise_line = |c: &[String; 7]| {
+            format!(
+                "{:<26} {:>6} {:>7} {:>7} {:>6} {:>8} {:>8}\n",
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6]
+            )
+        };
+        out.push('\n');
+        out.push_str(&exercise_line(&EXERCISE_COLUMNS.map(String::from)));
         for x in &self.exercises {
-            out.push_str(&format!(
-                "{:<26} {:>6} {:>7} {:>7} {:>6.1} {:>8.1} {:>8}\n",
-                x.id,
-                x.passed,
-                x.started,
-                x.hinted,
-                x.mean_hints,
-                x.mean_attempts,
-                x.median_minutes.map_or("-".into(), |m| format!("{m:.0}"))
-            ));
+            out.push_str(&exercise_line(&x.cells()));
         }
         if !self.checks.is_empty() {
             out.push_str("\nChecks most learners failed (at any attempt):\n");
