@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::engine::identity::{DEFAULT_IDENTITIES, IdentitySet};
-use crate::engine::{Engine, EngineHandle};
 use crate::sdk::ClientSettings;
+use keylab_engine::identity::{DEFAULT_IDENTITIES, IdentitySet};
+use keylab_engine::{Engine, EngineHandle};
 
 /// What a backend enforces or offers, found by [`probe`] (or known, for the engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -131,7 +131,7 @@ pub struct Backend {
 /// The lab identities as profiles, with the credentials `credentials` gives each.
 fn profiles(
     identities: &IdentitySet,
-    credentials: impl Fn(&crate::engine::identity::Identity) -> (String, String),
+    credentials: impl Fn(&keylab_engine::identity::Identity) -> (String, String),
 ) -> Vec<ProfileCredentials> {
     identities
         .identities()

@@ -18,8 +18,8 @@ use anyhow::{Context, Result, bail};
 use aws_sdk_kms::primitives::Blob;
 use serde_json::{Value, json};
 
-use keylab::engine::{Engine, EngineConfig};
 use keylab::sdk::{ClientSettings, engine_settings, kms_client};
+use keylab_engine::{Engine, EngineConfig};
 
 /// Options of `keylab bench engine`.
 #[derive(Debug, clap::Args)]
@@ -738,8 +738,8 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let input = dir.path().join("customers.csv");
     let started = Instant::now();
-    let csv = keylab::mask::generate::table("customers", args.rows, 42)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let csv =
+        keylab_mask::generate::table("customers", args.rows, 42).map_err(|e| anyhow::anyhow!(e))?;
     std::fs::write(&input, &csv)?;
     let mb = csv.len() as f64 / 1e6;
     drop(csv);

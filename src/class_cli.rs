@@ -112,7 +112,7 @@ pub fn submit(lab: &LabArgs, args: &SubmitArgs) -> Result<ExitCode> {
     let out = args.output.clone().unwrap_or_else(|| {
         PathBuf::from(format!("results-{}-{}.json", slug(&workshop), slug(&name)))
     });
-    keylab::fsutil::write_atomic(&out, &serde_json::to_vec_pretty(&file)?)
+    keylab_engine::fsutil::write_atomic(&out, &serde_json::to_vec_pretty(&file)?)
         .with_context(|| format!("cannot write {}", out.display()))?;
     let passed = file
         .payload
@@ -164,7 +164,7 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
         ClassFormat::Json => serde_json::to_string_pretty(&class)? + "\n",
     };
     match &args.output {
-        Some(path) => keylab::fsutil::write_atomic(path, text.as_bytes())
+        Some(path) => keylab_engine::fsutil::write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => print!("{text}"),
     }

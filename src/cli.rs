@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use keylab::engine::{DEFAULT_REGION, Engine, EngineConfig, audit};
+use keylab_engine::{DEFAULT_REGION, Engine, EngineConfig, audit};
 
 /// keylab: a terminal lab for protecting data on AWS (KMS, S3 encryption, policies, masking).
 #[derive(Debug, Parser)]
@@ -404,8 +404,7 @@ fn print_banner(engine: &Engine) {
 
 fn reset(args: &StateArgs) -> Result<ExitCode> {
     let dir = state_dir(args)?;
-    keylab::engine::state::reset(&dir)
-        .with_context(|| format!("cannot clear {}", dir.display()))?;
+    keylab_engine::state::reset(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     println!("engine state cleared: {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -106,7 +106,7 @@ pub async fn localstack_endpoint(explicit: Option<&str>) -> Result<String> {
 /// Connects to a shared backend and probes what it enforces.
 pub async fn connect(name: &str, endpoint: &str) -> Result<keylab::backend::Backend> {
     let mut backend =
-        keylab::backend::Backend::endpoint(name, endpoint, keylab::engine::DEFAULT_REGION)
+        keylab::backend::Backend::endpoint(name, endpoint, keylab_engine::DEFAULT_REGION)
             .map_err(|e| anyhow!(e))?;
     let health = backend
         .settings("owner-admin", false)
@@ -698,7 +698,7 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
         .insert("seconds".into(), json!(elapsed.as_secs_f64()));
     print!("{}", report::render(&summary, args.format, "keylab verify"));
     if let Some(path) = &args.junit {
-        keylab::fsutil::write_atomic(
+        keylab_engine::fsutil::write_atomic(
             path,
             report::render(&summary, ReportFormat::Junit, "keylab verify").as_bytes(),
         )

@@ -8,17 +8,10 @@
 
 pub mod backend;
 pub mod console;
-pub mod engine;
-pub mod fsutil;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod lab;
 pub mod localstack;
-pub mod mask;
 pub mod pack;
-pub mod policy;
 pub mod sdk;
 pub mod study;
-pub mod toml_lines;
 pub mod tui;
 pub mod workshop;

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 
-use keylab::mask::{self, Format, Options, Plan, Rules, Table};
 use keylab::sdk::ClientSettings;
+use keylab_mask::{self as mask, Format, Options, Plan, Rules, Table};
 
 /// `keylab mask` arguments.
 #[derive(Debug, Args)]
@@ -243,7 +243,7 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
 fn generate(args: GenerateArgs) -> Result<ExitCode> {
     let csv = mask::generate::table(&args.table, args.rows, args.seed).map_err(|e| anyhow!(e))?;
     match args.output {
-        Some(path) => keylab::fsutil::write_atomic(&path, csv.as_bytes())
+        Some(path) => keylab_engine::fsutil::write_atomic(&path, csv.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(csv.as_bytes())?,
     }

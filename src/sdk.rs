@@ -80,7 +80,7 @@ pub fn s3_client(settings: &ClientSettings) -> Result<aws_sdk_s3::Client, HttpCl
 
 /// Client settings for a lab identity of a running engine.
 pub fn engine_settings(
-    engine: &crate::engine::Engine,
+    engine: &keylab_engine::Engine,
     profile: &str,
     https: bool,
 ) -> Option<ClientSettings> {

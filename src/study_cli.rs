@@ -187,7 +187,7 @@ pub fn export(lab: &LabArgs, file: &Path) -> Result<ExitCode> {
         println!();
         return Ok(ExitCode::SUCCESS);
     }
-    keylab::fsutil::write_atomic(file, &bytes)
+    keylab_engine::fsutil::write_atomic(file, &bytes)
         .with_context(|| format!("cannot write {}", file.display()))?;
     eprintln!(
         "exported {} exercises, {} cards and {} reviews to {}",

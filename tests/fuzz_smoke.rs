@@ -1,4 +1,4 @@
-//! Runs the fuzz harnesses (`keylab::fuzzing`, the same code the cargo-fuzz targets in `fuzz/`
+//! Runs the fuzz harnesses (`keylab_engine::fuzzing`, the same code the cargo-fuzz targets in `fuzz/`
 //! run) over the seed corpus and a fixed number of deterministic mutations of it, so every CI
 //! run checks that none of them panics. Longer fuzzing runs use `cargo fuzz run <target>`.
 
@@ -104,20 +104,20 @@ fn run(target: &str, harness: fn(&[u8])) {
 
 #[test]
 fn policy_parser_never_panics() {
-    run("policy_parser", keylab::fuzzing::policy_parser);
+    run("policy_parser", keylab_engine::fuzzing::policy_parser);
 }
 
 #[test]
 fn kms_request_bodies_never_panic() {
-    run("kms_request", keylab::fuzzing::kms_request);
+    run("kms_request", keylab_engine::fuzzing::kms_request);
 }
 
 #[test]
 fn sigv4_headers_never_panic() {
-    run("sigv4_request", keylab::fuzzing::sigv4_request);
+    run("sigv4_request", keylab_engine::fuzzing::sigv4_request);
 }
 
 #[test]
 fn s3_encryption_bodies_and_sse_c_headers_never_panic() {
-    run("s3_request", keylab::fuzzing::s3_request);
+    run("s3_request", keylab_engine::fuzzing::s3_request);
 }

@@ -1822,7 +1822,7 @@ async fn the_audit_log_records_calls_without_secrets() {
 async fn state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (arn, ct, secret) = {
-        let engine = keylab::engine::Engine::start(keylab::engine::EngineConfig::new(dir.path()))
+        let engine = keylab_engine::Engine::start(keylab_engine::EngineConfig::new(dir.path()))
             .await
             .unwrap();
         let settings = keylab::sdk::engine_settings(&engine, "owner-admin", false).unwrap();
@@ -1856,7 +1856,7 @@ async fn state_survives_a_restart() {
         engine.shutdown().await;
         (arn, ct, settings.secret_access_key)
     };
-    let engine = keylab::engine::Engine::start(keylab::engine::EngineConfig::new(dir.path()))
+    let engine = keylab_engine::Engine::start(keylab_engine::EngineConfig::new(dir.path()))
         .await
         .unwrap();
     let settings = keylab::sdk::engine_settings(&engine, "owner-admin", false).unwrap();

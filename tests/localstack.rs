@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use keylab::backend::Backend;
 use keylab::console::{Console, Outcome};
-use keylab::engine::{Engine, EngineConfig};
+use keylab_engine::{Engine, EngineConfig};
 use serde_json::Value;
 
 fn endpoint() -> Option<String> {

@@ -7,9 +7,9 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use keylab::mask::rules::Alphabet;
-use keylab::mask::scan::luhn_valid;
-use keylab::mask::{self, MasterKey, Rules, ff1::Ff1, ops::Op};
+use keylab_mask::rules::Alphabet;
+use keylab_mask::scan::luhn_valid;
+use keylab_mask::{self, MasterKey, Rules, ff1::Ff1, ops::Op};
 use proptest::prelude::*;
 use rand::SeedableRng;
 
@@ -57,7 +57,7 @@ proptest! {
     #[test]
     fn fpe_cards_stay_valid_cards(seed in any::<u64>()) {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let card = mask::generate::card_number(&mut rng);
+        let card = keylab_mask::generate::card_number(&mut rng);
         let f = Ff1::new(&[3; 32], "card", Alphabet::Digits, 6, 4, true);
         let out = f.apply(&card, false).unwrap();
         prop_assert!(luhn_valid(&out));
@@ -230,14 +230,17 @@ fn the_mask_command_refuses_without_a_key_and_never_leaves_half_a_file() {
         &[("MASK_KEY", &key)],
     );
     assert!(back.status.success(), "{}", stderr(&back));
-    let original =
-        mask::Table::parse(&std::fs::read(d.join("c.csv")).unwrap(), mask::Format::Csv).unwrap();
-    let masked = mask::Table::parse(
-        &std::fs::read(d.join("out.csv")).unwrap(),
-        mask::Format::Csv,
+    let original = keylab_mask::Table::parse(
+        &std::fs::read(d.join("c.csv")).unwrap(),
+        keylab_mask::Format::Csv,
     )
     .unwrap();
-    let revealed = mask::Table::parse(&back.stdout, mask::Format::Csv).unwrap();
+    let masked = keylab_mask::Table::parse(
+        &std::fs::read(d.join("out.csv")).unwrap(),
+        keylab_mask::Format::Csv,
+    )
+    .unwrap();
+    let revealed = keylab_mask::Table::parse(&back.stdout, keylab_mask::Format::Csv).unwrap();
     for column in ["ssn", "card_number"] {
         assert_eq!(revealed.column(column), original.column(column), "{column}");
         assert_ne!(masked.column(column), original.column(column), "{column}");
@@ -304,7 +307,7 @@ async fn a_kms_key_is_unwrapped_through_the_backend_and_its_key_policy() {
     .unwrap();
     std::fs::write(
         d.join("c.csv"),
-        mask::generate::table("customers", 20, 1).unwrap(),
+        keylab_mask::generate::table("customers", 20, 1).unwrap(),
     )
     .unwrap();
     let run = |profile: &str| {
@@ -331,13 +334,13 @@ async fn a_kms_key_is_unwrapped_through_the_backend_and_its_key_policy() {
         )
         .unwrap();
         let k = MasterKey::from_bytes(plaintext, "test").unwrap();
-        let (out, _) = mask::mask_bytes(
+        let (out, _) = keylab_mask::mask_bytes(
             &rules,
             Some(&k),
             Path::new("."),
             &std::fs::read(d.join("c.csv")).unwrap(),
-            mask::Format::Csv,
-            &mask::Options::default(),
+            keylab_mask::Format::Csv,
+            &keylab_mask::Options::default(),
         )
         .unwrap();
         out

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use keylab::policy::eval::{Denial, GrantCheck, PolicyType};
-use keylab::policy::{
+use keylab_policy::eval::{Denial, GrantCheck, PolicyType};
+use keylab_policy::{
     Caller, ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules, decide,
 };
 use serde::Deserialize;

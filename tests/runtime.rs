@@ -8,12 +8,12 @@ use std::process::Command;
 
 use keylab::backend::Backend;
 use keylab::console::Console;
-use keylab::engine::{Engine, EngineConfig};
 use keylab::lab::grader::{Status, run_checks};
 use keylab::lab::report;
 use keylab::lab::session::{Session, Target};
 use keylab::lab::verify::verify;
 use keylab::pack::{BackendKind, Pack};
+use keylab_engine::{Engine, EngineConfig};
 use serde_json::Value;
 
 fn repo() -> PathBuf {

@@ -1,4 +1,4 @@
-//! Fuzz target: `keylab::fuzzing::kms_request` must not panic on any input.
+//! Fuzz target: `keylab_engine::fuzzing::kms_request` must not panic on any input.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keylab::fuzzing::kms_request(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keylab_engine::fuzzing::kms_request(data));

@@ -1,4 +1,4 @@
-//! Fuzz target: `keylab::fuzzing::policy_parser` must not panic on any input.
+//! Fuzz target: `keylab_engine::fuzzing::policy_parser` must not panic on any input.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| keylab::fuzzing::policy_parser(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| keylab_engine::fuzzing::policy_parser(data));

@@ -51,7 +51,7 @@ fn read(ctx: &Ctx<'_>, path: &str) -> Result<Vec<u8>, CmdError> {
 }
 
 fn write(ctx: &Ctx<'_>, path: &str, bytes: &[u8]) -> Result<(), CmdError> {
-    crate::fsutil::write_atomic(&ctx.workspace.join(path), bytes)
+    keylab_engine::fsutil::write_atomic(&ctx.workspace.join(path), bytes)
         .map_err(|e| CmdError::Other(format!("cannot write {path}: {e}")))
 }
 
@@ -291,7 +291,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             let bytes = blob_bytes(&read(ctx, &input)?);
             let mut out = serde_json::Map::new();
             out.insert("Bytes".into(), json!(bytes.len()));
-            match crate::engine::kms::blob::parse_header(&bytes) {
+            match keylab_engine::kms::blob::parse_header(&bytes) {
                 Some((header, _)) => {
                     out.insert("KeyArn".into(), json!(header.key_arn));
                     out.insert("KeyMaterialId".into(), json!(header.material_id));

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use super::args::{self, Parsed};
 use super::{CmdError, Ctx};
-use crate::engine::identity::PrincipalKind;
-use crate::policy::{ContextKeys, Policies, Request, ResourceRules};
+use keylab_engine::identity::PrincipalKind;
+use keylab_policy::{ContextKeys, Policies, Request, ResourceRules};
 
 const OPERATIONS: &[&str] = &[
     "delete-role-policy",
@@ -86,7 +86,7 @@ pub fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value, CmdEr
         resource_account: &account,
         context: &context,
     };
-    let decision = crate::policy::eval::decide_with(
+    let decision = keylab_policy::eval::decide_with(
         &request,
         &Policies {
             identity: policies

@@ -1,4 +1,4 @@
-//! The console's `mask` commands, over [`crate::mask`]: apply a rules file to a workspace
+//! The console's `mask` commands, over [`keylab_mask`]: apply a rules file to a workspace
 //! table, measure k-anonymity, generate synthetic tables. A `kms:` key in the rules is a KMS
 //! ciphertext blob decrypted here through the active backend as the console's identity, so
 //! the key policy decides who can mask, and the Decrypt is in the audit log.
@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::args::Parsed;
 use super::{CmdError, Ctx, kms, workspace_path};
-use crate::mask::{self, Format, KeySource, Loaded, MasterKey, Options, Rules, Table};
 use crate::sdk::ClientSettings;
+use keylab_mask::{self as mask, Format, KeySource, Loaded, MasterKey, Options, Rules, Table};
 
 /// The console's `mask` subcommands, for completion and help.
 pub const COMMANDS: &[&str] = &["apply", "analyze", "generate"];
@@ -149,7 +149,7 @@ async fn apply(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<S
             "{out_name}: use a path inside the workspace"
         )));
     }
-    crate::fsutil::write_atomic(&ctx.workspace.join(&out_name), &out)
+    keylab_engine::fsutil::write_atomic(&ctx.workspace.join(&out_name), &out)
         .map_err(|e| CmdError::Other(format!("cannot write {out_name}: {e}")))?;
     let mut line = format!(
         "{} {} rows of {input_name} into {out_name}",
@@ -218,7 +218,7 @@ fn generate(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<Stri
     let Some(out) = out else {
         return Ok(csv);
     };
-    crate::fsutil::write_atomic(&workspace_path(ctx.workspace, &out)?, csv.as_bytes())
+    keylab_engine::fsutil::write_atomic(&workspace_path(ctx.workspace, &out)?, csv.as_bytes())
         .map_err(|e| CmdError::Other(format!("cannot write {out}: {e}")))?;
     Ok(format!(
         "wrote {} rows of {table} to {out}\n",

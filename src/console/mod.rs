@@ -202,7 +202,7 @@ impl<'a> Console<'a> {
             && outcome.is_success()
         {
             let path = self.workspace.join(&target);
-            if let Err(e) = crate::fsutil::write_atomic(&path, outcome.stdout.as_bytes()) {
+            if let Err(e) = keylab_engine::fsutil::write_atomic(&path, outcome.stdout.as_bytes()) {
                 return CmdError::Other(format!("cannot write {target}: {e}")).into_outcome();
             }
             outcome.stdout.clear();

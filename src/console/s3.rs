@@ -91,7 +91,7 @@ pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, 
                         .await
                         .map_err(|e| CmdError::Other(format!("download failed: {e}")))?
                         .into_bytes();
-                    crate::fsutil::write_atomic(&ctx.workspace.join(to), &data)
+                    keylab_engine::fsutil::write_atomic(&ctx.workspace.join(to), &data)
                         .map_err(|e| CmdError::Other(format!("cannot write {to}: {e}")))?;
                     Ok(format!("download: s3://{bucket}/{key} to {to}\n"))
                 }

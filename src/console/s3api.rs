@@ -401,7 +401,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                 .await
                 .map_err(|e| CmdError::Other(format!("cannot read the object: {e}")))?
                 .into_bytes();
-            crate::fsutil::write_atomic(&ctx.workspace.join(outfile), &data)
+            keylab_engine::fsutil::write_atomic(&ctx.workspace.join(outfile), &data)
                 .map_err(|e| CmdError::Other(format!("cannot write {outfile}: {e}")))?;
             Value::Object(o)
         }

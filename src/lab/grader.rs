@@ -14,7 +14,7 @@ use super::session::Session;
 use super::{document, masking};
 use crate::console::{CmdError, Ctx, crypto, kms};
 use crate::pack::*;
-use crate::policy::{ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules};
+use keylab_policy::{ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules};
 
 /// A check's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -799,7 +799,7 @@ async fn simulate(session: &Session, c: &SimulateCheck) -> Result<(), Failure> {
             resource_account: &resource_account,
             context: &context,
         };
-        let decision = crate::policy::decide(&request, &policies);
+        let decision = keylab_policy::decide(&request, &policies);
         let want = r.expect == Expect::Allow;
         if decision.allowed != want {
             return Err(Failure {

@@ -2,8 +2,8 @@
 //! workspace tables itself (in memory, with the key the rules name, decrypted through the
 //! backend for `kms:` keys), once per grading, and every masking check looks at that run with
 //! the ground truth in hand: the originals are known, so leaks are searched for by value
-//! ([`crate::mask::attack`]), tokens are attacked with a dictionary and re-made under another
-//! key, and k-anonymity is measured with a utility guard ([`crate::mask::analyze`]).
+//! ([`keylab_mask::attack`]), tokens are attacked with a dictionary and re-made under another
+//! key, and k-anonymity is measured with a utility guard ([`keylab_mask::analyze`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,10 +12,12 @@ use argon2::PasswordVerifier;
 use super::grader::{Failure, broken, fail};
 use super::session::Session;
 use crate::console::mask::resolve_key;
-use crate::mask::{self, Format, MasterKey, Options, Rules, Table, attack, scan::luhn_valid};
 use crate::pack::{
     CheckKind, FormatsCheck, JoinsCheck, KAnonymityCheck, KeyedTokensCheck, MaskingSpec,
     PasswordHashesCheck,
+};
+use keylab_mask::{
+    self as mask, Format, MasterKey, Options, Rules, Table, attack, scan::luhn_valid,
 };
 
 struct Input {

@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::write_atomic;
 use crate::lab::grader::{CheckResult, Evidence, Status};
 use crate::pack::model::Difficulty;
 use crate::study::readiness::{self, ItemReadiness};
 use crate::study::srs::{Deck, ExerciseAttempt, Rating, exercise_card, exercise_rating};
+use keylab_engine::fsutil::write_atomic;
 
 /// The progress file's format.
 pub const FORMAT_VERSION: u32 = 1;

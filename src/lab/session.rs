@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::vars;
 use crate::backend::Backend;
 use crate::console::Console;
-use crate::engine::{Engine, EngineConfig};
-use crate::fsutil::write_atomic;
 use crate::pack::{Exercise, Grader, Pack};
+use keylab_engine::fsutil::write_atomic;
+use keylab_engine::{Engine, EngineConfig};
 
 /// Why a lab could not be opened or set up.
 #[derive(Debug, thiserror::Error)]

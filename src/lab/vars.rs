@@ -58,12 +58,12 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
     Ok(out)
 }
 
-/// A generated table as CSV ([`crate::mask::generate`]), seeded by the learner's seed and the
+/// A generated table as CSV ([`keylab_mask::generate`]), seeded by the learner's seed and the
 /// exercise: `customers`, `orders` (joining to the `customers` of the same rows) or `users`.
 pub fn dataset(kind: &str, rows: u32, seed: u64, exercise: &str) -> Result<String, String> {
     let d = digest(seed, exercise, "dataset");
     let table_seed = u64::from_be_bytes(d[..8].try_into().expect("eight bytes"));
-    crate::mask::generate::table(kind, rows, table_seed)
+    keylab_mask::generate::table(kind, rows, table_seed)
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ pub fn write_files(session: &Session, attempt: &Attempt) -> Result<(), String> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{name}: {e}"))?;
         }
-        crate::fsutil::write_atomic(&path, &bytes).map_err(|e| format!("{name}: {e}"))?;
+        keylab_engine::fsutil::write_atomic(&path, &bytes).map_err(|e| format!("{name}: {e}"))?;
     }
     Ok(())
 }

@@ -84,7 +84,7 @@ impl fmt::Display for PackErrors {
     }
 }
 
-use crate::toml_lines::line_of;
+use keylab_mask::toml_lines::line_of;
 
 /// Parses TOML strictly into `T`, turning errors into a [`PackError`] with the line;
 /// `line_offset` is added for TOML embedded in a larger file (front matter).
@@ -94,7 +94,7 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     line_offset: usize,
 ) -> Result<T, PackError> {
     toml::from_str(text).map_err(|e| {
-        let (line, message, fix) = crate::toml_lines::describe(text, &e);
+        let (line, message, fix) = keylab_mask::toml_lines::describe(text, &e);
         let fix = fix.unwrap_or(
             "correct the value to the type the format expects (see the pack format in README.md)",
         );

@@ -234,7 +234,7 @@ pub fn create(dir: &Path, name: &str) -> Result<usize, String> {
     }
     let files = files(name);
     for (path, text) in &files {
-        crate::fsutil::write_atomic(&dir.join(path), text.as_bytes())
+        keylab_engine::fsutil::write_atomic(&dir.join(path), text.as_bytes())
             .map_err(|e| format!("{}: {e}", dir.join(path).display()))?;
     }
     Ok(files.len())

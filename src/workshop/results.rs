@@ -120,7 +120,7 @@ pub fn learner_key(path: &Path) -> Result<SigningKey, String> {
             let secret = Zeroizing::new(rand::random::<[u8; 32]>());
             let key = SigningKey::from_bytes(&secret);
             let text = Zeroizing::new(hex::encode(secret.as_slice()));
-            crate::fsutil::write_atomic(path, text.as_bytes())
+            keylab_engine::fsutil::write_atomic(path, text.as_bytes())
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             #[cfg(unix)]
             {

@@ -4,8 +4,8 @@
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use keylab::engine::{Engine, EngineConfig};
 use keylab::sdk::{engine_settings, kms_client};
+use keylab_engine::{Engine, EngineConfig};
 
 pub struct Lab {
     pub engine: Engine,

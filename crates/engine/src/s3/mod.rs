@@ -54,7 +54,7 @@ use super::kms::{Call, Kms};
 use super::server::Connection;
 use super::state::StateStore;
 use crate::fsutil::write_atomic;
-use crate::policy::{PolicyDocument, PolicyKind};
+use keylab_policy::{PolicyDocument, PolicyKind};
 
 const STATE_NAME: &str = "s3";
 

@@ -14,13 +14,13 @@ use s3s::{S3Error, S3ErrorCode, S3Result};
 use time::format_description::well_known::Rfc3339;
 
 use super::model::S3State;
-use crate::engine::audit::{AuditEvent, UserIdentity};
-use crate::engine::clock::Clock;
-use crate::engine::identity::{IdentitySet, PrincipalKind};
-use crate::engine::server::Connection;
-use crate::policy::document::{Effect, PrincipalRef};
-use crate::policy::eval::decide_with;
-use crate::policy::{ContextKeys, Policies, PolicyDocument, Request, ResourceRules};
+use crate::audit::{AuditEvent, UserIdentity};
+use crate::clock::Clock;
+use crate::identity::{IdentitySet, PrincipalKind};
+use crate::server::Connection;
+use keylab_policy::document::{Effect, PrincipalRef};
+use keylab_policy::eval::decide_with;
+use keylab_policy::{ContextKeys, Policies, PolicyDocument, Request, ResourceRules};
 
 /// The audit record of one S3 request, shared between the access check and the server.
 #[derive(Clone)]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::state::{StateError, StateStore};
-use crate::policy::{Caller, PolicyDocument, PolicyKind};
+use keylab_policy::{Caller, PolicyDocument, PolicyKind};
 
 /// The embedded default identity file.
 pub const DEFAULT_IDENTITIES: &str = include_str!("default_identities.toml");

@@ -4,11 +4,14 @@
 //! encrypted in a state directory. Any AWS SDK, the `aws` CLI or boto3 can talk to it.
 //!
 //! Layout: [`server`] (HTTP, routing, authentication, audit) sits on [`kms`] and [`s3`] (the
-//! services), which use [`identity`], [`clock`], [`state`] and the crate's [`crate::policy`] evaluator.
+//! services), which use [`identity`], [`clock`], [`state`] and the crate's [`keylab_policy`] evaluator.
 //! The engine binds 127.0.0.1 only.
 
 pub mod audit;
 pub mod clock;
+pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod kms;
 pub mod s3;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::PolicyDocument;
+use keylab_policy::PolicyDocument;
 
 /// A bucket's default encryption (`PutBucketEncryption`); SSE-S3 unless configured.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use zeroize::Zeroizing;
 
 use super::types::{EncryptionContext, GrantConstraints};
-use crate::policy::PolicyDocument;
+use keylab_policy::PolicyDocument;
 
 /// A key's state (the AWS `KeyState` enum, as far as the engine models it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

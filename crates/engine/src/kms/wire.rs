@@ -154,7 +154,7 @@ pub fn audit_parameters(body: &[u8]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::kms::types::EncryptInput;
+    use crate::kms::types::EncryptInput;
 
     #[test]
     fn a_missing_member_is_named_as_aws_names_it() {

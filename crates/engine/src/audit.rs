@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::eval::Trace;
+use keylab_policy::eval::Trace;
 
 /// How many recent events are kept in memory.
 pub const MEMORY_CAP: usize = 2_000;
@@ -43,7 +43,7 @@ pub struct UserIdentity {
 
 impl UserIdentity {
     /// The audit view of a lab identity.
-    pub fn of(identity: &crate::engine::identity::Identity) -> UserIdentity {
+    pub fn of(identity: &crate::identity::Identity) -> UserIdentity {
         UserIdentity {
             arn: identity.caller.arn.clone(),
             account_id: identity.caller.account.clone(),

@@ -1,7 +1,7 @@
 //! KMS errors with the codes, messages and HTTP statuses AWS returns (see
 //! `aws-semantics.md` §1.14). The wire layer turns them into `{"__type", "message"}` bodies.
 
-use crate::policy::Decision;
+use keylab_policy::Decision;
 
 /// A KMS error.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -4,13 +4,13 @@
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
-use crate::engine::clock::Clock;
-use crate::engine::identity::{DEFAULT_IDENTITIES, IdentitySet};
-use crate::engine::kms::wire::{OPERATIONS, dispatch};
-use crate::engine::kms::{Call, Kms};
-use crate::engine::s3::{blocked, sse_c};
-use crate::engine::sigv4::{AuthorizationHeader, ReceivedRequest, verify};
-use crate::policy::{
+use crate::clock::Clock;
+use crate::identity::{DEFAULT_IDENTITIES, IdentitySet};
+use crate::kms::wire::{OPERATIONS, dispatch};
+use crate::kms::{Call, Kms};
+use crate::s3::{blocked, sse_c};
+use crate::sigv4::{AuthorizationHeader, ReceivedRequest, verify};
+use keylab_policy::{
     Caller, ContextKeys, Policies, PolicyDocument, PolicyKind, Request, ResourceRules, decide,
 };
 
@@ -164,7 +164,7 @@ pub fn s3_request(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Some(host) = text.lines().next() {
         use s3s::host::S3Host as _;
-        let _ = crate::engine::s3::host::LoopbackHost.parse_host_header(host);
+        let _ = crate::s3::host::LoopbackHost.parse_host_header(host);
     }
     let mut lines = text.lines();
     let (algorithm, key, md5, sse) = (lines.next(), lines.next(), lines.next(), lines.next());

@@ -254,15 +254,14 @@ pub fn table(name: &str, rows: u32, seed: u64) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mask::scan::luhn_valid;
+    use crate::scan::luhn_valid;
 
     #[test]
     fn deterministic_reserved_and_joinable() {
         let a = table("customers", 50, 7).unwrap();
         assert_eq!(a, table("customers", 50, 7).unwrap());
         assert_ne!(a, table("customers", 50, 8).unwrap());
-        let t = crate::mask::stream::Table::parse(a.as_bytes(), crate::mask::stream::Format::Csv)
-            .unwrap();
+        let t = crate::stream::Table::parse(a.as_bytes(), crate::stream::Format::Csv).unwrap();
         for row in &t.rows {
             let get = |c: &str| row[t.index(c).unwrap()].clone().unwrap();
             assert!(luhn_valid(&get("card_number")));

@@ -20,6 +20,7 @@ pub mod ops;
 pub mod rules;
 pub mod scan;
 pub mod stream;
+pub mod toml_lines;
 
 use std::path::Path;
 

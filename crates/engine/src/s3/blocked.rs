@@ -13,7 +13,7 @@ use s3s::{Body, S3Error, S3ErrorCode, S3Request, S3Response, S3Result};
 
 use super::access::{AccessRequest, PolicyAccess};
 use super::model::{DefaultEncryption, S3State};
-use crate::engine::state::StateStore;
+use crate::state::StateStore;
 
 /// True for `?encryption` requests on a bucket.
 pub fn is_encryption_request(uri: &Uri) -> bool {

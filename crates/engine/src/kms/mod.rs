@@ -26,10 +26,10 @@ use self::types::*;
 use super::clock::{Clock, epoch_seconds};
 use super::identity::{Identity, IdentitySet, PrincipalKind};
 use super::state::StateStore;
-use crate::policy::document::PrincipalRef;
-use crate::policy::eval::decide_with;
-use crate::policy::eval::{Denial, GrantCheck};
-use crate::policy::{
+use keylab_policy::document::PrincipalRef;
+use keylab_policy::eval::decide_with;
+use keylab_policy::eval::{Denial, GrantCheck};
+use keylab_policy::{
     ContextKeys, Decision, Policies, PolicyDocument, PolicyKind, Request, ResourceRules,
 };
 
