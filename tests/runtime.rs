@@ -438,7 +438,7 @@ fn the_lint_finds_missing_tags_variants_and_broken_links_and_questions() {
         )
     });
     assert!(
-        e.iter().any(|m| m.starts_with("lessons/questions/kinds.toml:20: question 'kinds-multiple' has 1 correct option(s) and expects 2")),
+        e.iter().any(|m| m.starts_with("lessons/questions/kinds.toml:20: question 'kinds-multiple' has 1 correct option(s) and choose = 2")),
         "{e:#?}"
     );
     let e = broken_kinds(|d| {
@@ -1106,7 +1106,8 @@ fn learners_check_take_hints_reset_and_keep_progress() {
     );
     let text = String::from_utf8_lossy(&passed.stdout);
     assert!(
-        text.contains("PASS: 3 of 3 passed") && text.contains("explicit Deny wins"),
+        text.contains("PASS: 3 of 3 passed")
+            && text.contains("explicit Deny overrides every Allow"),
         "{text}"
     );
     let progress: Value =

@@ -109,7 +109,7 @@ fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app
     let mut down = vec!["j"; 15];
     down.push("Enter");
     tmux.keys(&down);
-    tmux.wait_for("Lesson 4 of 6: Encryption in transit");
+    tmux.wait_for("Lesson 4 of 7: Encryption in transit");
     tmux.keys(&["e"]);
     tmux.wait_for("Ready. Type AWS CLI commands");
     let solution = std::fs::read_to_string(
@@ -131,7 +131,7 @@ fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app
     // Then one drill question from the course map: a mixed round, answered right. The round's
     // first question follows from the saved progress (seed and reviews so far).
     tmux.keys(&["Escape"]);
-    tmux.wait_for("Lesson 4 of 6");
+    tmux.wait_for("Lesson 4 of 7");
     tmux.keys(&["Escape"]);
     tmux.wait_for("exercises done");
     tmux.keys(&["d"]);

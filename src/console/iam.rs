@@ -1,16 +1,15 @@
 //! `aws iam put-role-policy|put-user-policy|get-role-policy|get-user-policy|delete-role-policy|
 //! delete-user-policy|list-role-policies|list-user-policies`: inline identity policies of the
-//! lab identities in the caller's account. The engine serves no IAM endpoint, so these act on
-//! the engine's identity set directly, after the caller's own identity policy is evaluated for
-//! the `iam:` action with the same evaluator as every other request. On other backends they
-//! say they need the built-in engine.
+//! lab identities in the caller's account, parsed here and served by the engine's IAM
+//! (`keylab_engine::iam`), which authorizes the caller first. On other backends they say they
+//! need the built-in engine.
 
 use serde_json::{Value, json};
 
 use super::args::{self, Parsed};
 use super::{CmdError, Ctx};
+use keylab_engine::iam::{IamError, Target};
 use keylab_engine::identity::PrincipalKind;
-use keylab_policy::{ContextKeys, Policies, Request, ResourceRules};
 
 const OPERATIONS: &[&str] = &[
     "delete-role-policy",
@@ -55,113 +54,47 @@ pub fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value, CmdEr
     let document = p.take_one("policy-document").map_err(CmdError::Usage)?;
     p.finish().map_err(CmdError::Usage)?;
 
-    let identities = engine.identities();
-    let caller = identities
+    let caller = engine
+        .identities()
         .by_profile(ctx.profile)
         .ok_or_else(|| CmdError::Other(format!("unknown profile {}", ctx.profile)))?;
-    let account = caller.caller.account.clone();
-    let target = identities
-        .identities()
-        .iter()
-        .find(|i| i.caller.account == account && i.kind == kind && i.name == name)
-        .ok_or_else(|| CmdError::Aws {
-            code: "NoSuchEntity".into(),
-            message: format!(
-                "The {} with name {name} cannot be found.",
-                if is_role { "role" } else { "user" }
-            ),
-            operation: api_name(operation),
-        })?;
-    let resource = format!(
-        "arn:aws:iam::{account}:{}/{name}",
-        if is_role { "role" } else { "user" }
-    );
-    let action = format!("iam:{}", api_name(operation));
-    let policies = identities.policies_of(&caller.profile);
-    let context = ContextKeys::new();
-    let request = Request {
-        caller: &caller.caller,
-        action: &action,
-        resource: &resource,
-        resource_account: &account,
-        context: &context,
+    let target = Target { kind, name: &name };
+    let api = api_name(operation);
+    let aws = |e: IamError| CmdError::Aws {
+        code: e.code.into(),
+        message: e.message,
+        operation: api.clone(),
     };
-    let decision = keylab_policy::eval::decide_with(
-        &request,
-        &Policies {
-            identity: policies
-                .iter()
-                .map(|(n, d)| (n.clone(), d.as_ref()))
-                .collect(),
-            resource: None,
-            rules: ResourceRules::Standard,
-            grants: Vec::new(),
-        },
-        true,
-    );
-    if !decision.allowed {
-        return Err(CmdError::Aws {
-            code: "AccessDenied".into(),
-            message: decision.message(),
-            operation: api_name(operation),
-        });
-    }
-    let profile = target.profile.clone();
     let needs_name = || {
         policy_name.clone().ok_or_else(|| {
             CmdError::Usage("the following arguments are required: --policy-name".into())
         })
     };
+    let iam = engine.iam();
     match operation {
         "put-role-policy" | "put-user-policy" => {
             let text = document.ok_or_else(|| {
                 CmdError::Usage("the following arguments are required: --policy-document".into())
             })?;
             let text = args::load_text(&text, ctx.workspace).map_err(CmdError::Usage)?;
-            engine
-                .put_identity_policy(&profile, &needs_name()?, &text)
-                .map_err(|m| CmdError::Aws {
-                    code: "MalformedPolicyDocument".into(),
-                    message: m,
-                    operation: api_name(operation),
-                })?;
+            iam.put_policy(caller, target, &needs_name()?, &text)
+                .map_err(aws)?;
             Ok(Value::Null)
         }
         "get-role-policy" | "get-user-policy" => {
             let policy_name = needs_name()?;
-            let texts = identities.policy_texts();
-            let doc = texts
-                .get(&profile)
-                .and_then(|p| p.get(&policy_name))
-                .ok_or_else(|| CmdError::Aws {
-                    code: "NoSuchEntity".into(),
-                    message: format!("The role policy with name {policy_name} cannot be found."),
-                    operation: api_name(operation),
-                })?;
-            let parsed: Value = serde_json::from_str(doc).unwrap_or(Value::String(doc.clone()));
+            let doc = iam.get_policy(caller, target, &policy_name).map_err(aws)?;
+            let parsed: Value = serde_json::from_str(&doc).unwrap_or(Value::String(doc));
             let key = if is_role { "RoleName" } else { "UserName" };
             Ok(json!({ key: name, "PolicyName": policy_name, "PolicyDocument": parsed }))
         }
         "delete-role-policy" | "delete-user-policy" => {
-            let policy_name = needs_name()?;
-            let existed = engine
-                .delete_identity_policy(&profile, &policy_name)
-                .map_err(CmdError::Other)?;
-            if !existed {
-                return Err(CmdError::Aws {
-                    code: "NoSuchEntity".into(),
-                    message: format!("The role policy with name {policy_name} cannot be found."),
-                    operation: api_name(operation),
-                });
-            }
+            iam.delete_policy(caller, target, &needs_name()?)
+                .map_err(aws)?;
             Ok(Value::Null)
         }
         _ => {
-            let names: Vec<String> = identities
-                .policy_texts()
-                .get(&profile)
-                .map(|p| p.keys().cloned().collect())
-                .unwrap_or_default();
+            let names = iam.list_policies(caller, target).map_err(aws)?;
             Ok(json!({ "PolicyNames": names }))
         }
     }

@@ -41,7 +41,7 @@ pub fn rows(pack: &Pack) -> Vec<Row> {
                         lesson
                             .sections
                             .get(*h)
-                            .is_some_and(|items| items.iter().any(|i| i == item))
+                            .is_some_and(|s| s.items.iter().any(|i| i == item))
                     })
                     .collect();
                 if tagged.is_empty() && lesson.dea_items.iter().any(|i| i == item) {

@@ -208,36 +208,38 @@ pub(super) fn questions(
             );
         }
         let correct = q.options.iter().filter(|o| o.correct).count();
-        let (least, word) = match q.choose {
-            1 => (4, ""),
-            2 => (5, "two"),
-            3 => (6, "three"),
+        if correct != q.choose {
+            error(
+                format!(
+                    "question '{}' has {correct} correct option(s) and choose = {}",
+                    q.id, q.choose
+                ),
+                "mark one option correct for a single answer, or write choose = 2 or 3 and mark that many".into(),
+            );
+        }
+        let (options, word) = match q.choose {
+            1 => (4..=4, ""),
+            2 => (5..=6, "two"),
+            3 => (5..=6, "three"),
             n => {
                 error(
-                    format!("question '{}': choose = {n}", q.id),
-                    "leave choose out for a single answer, or write 2 or 3".into(),
+                    format!("question '{}': {n} correct options", q.id),
+                    "a question has one correct option, or two or three for multiple response"
+                        .into(),
                 );
                 continue;
             }
         };
-        if correct != q.choose {
+        if !options.contains(&q.options.len()) {
+            let wanted = if q.choose == 1 { "exactly 4" } else { "5 or 6" };
             error(
                 format!(
-                    "question '{}' has {correct} correct option(s) and expects {}",
-                    q.id, q.choose
-                ),
-                "mark exactly `choose` options (one for a single answer) with correct = true"
-                    .into(),
-            );
-        }
-        if q.options.len() < least {
-            error(
-                format!(
-                    "question '{}' has {} options; this kind needs at least {least}",
+                    "question '{}' has {} options; this kind needs {wanted}",
                     q.id,
                     q.options.len()
                 ),
-                "add plausible wrong options, each with its why".into(),
+                "write plausible wrong options (each with its why) or remove one, as the exam does"
+                    .into(),
             );
         }
         if q.choose > 1 && !q.stem.contains(&format!("(Choose {word}.)")) {
@@ -283,7 +285,7 @@ pub(super) fn lessons(
             ));
         }
         let (headings, links) = outline(&lesson.body);
-        for (heading, items) in &lesson.sections {
+        for (heading, section) in &lesson.sections {
             if !headings.iter().any(|h| h == heading) {
                 errors.push(PackError::new(
                     &file,
@@ -292,7 +294,12 @@ pub(super) fn lessons(
                     "use the text of a ## or ### heading exactly",
                 ));
             }
-            unknown_items(&file, &format!("[sections] \"{heading}\""), items, errors);
+            unknown_items(
+                &file,
+                &format!("[sections] \"{heading}\""),
+                &section.items,
+                errors,
+            );
         }
         let slugs: BTreeSet<String> = headings.iter().map(|h| slug(h)).collect();
         for (offset, url) in links {

@@ -338,7 +338,11 @@ fn parse_lesson(files: &PackFiles, path: &str, text: &str) -> Result<Lesson, Pac
         order: front.order,
         dea_items: front.dea_items,
         exercises: front.exercises,
-        sections: front.sections,
+        sections: front
+            .sections
+            .into_iter()
+            .map(|(heading, spec)| (heading, spec.into()))
+            .collect(),
         body_line,
         path: path.to_string(),
         body: body.to_string(),
@@ -358,7 +362,11 @@ fn parse_questions(files: &PackFiles, path: &str, text: &str) -> Result<Vec<Ques
                 lesson: q.lesson,
                 item: q.item,
                 stem: q.stem,
-                choose: q.choose.unwrap_or(1),
+                choose: q
+                    .choose
+                    .unwrap_or_else(|| q.option.iter().filter(|o| o.correct).count()),
+                source: q.source,
+                length_note: q.length_note,
                 options: q.option,
                 path: path.to_string(),
                 line,

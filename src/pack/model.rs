@@ -42,9 +42,44 @@ pub struct LessonFront {
     /// The exercises it leads to.
     #[serde(default)]
     pub exercises: Vec<String>,
-    /// The DEA-C01 items each section teaches, by its heading text (`## SSE-C`).
+    /// The DEA-C01 items each section teaches and the sources behind it, by its heading text
+    /// (`## SSE-C`).
     #[serde(default)]
-    pub sections: BTreeMap<String, Vec<String>>,
+    pub sections: BTreeMap<String, SectionSpec>,
+}
+
+/// A lesson section's tags as written: `"Heading" = ["4.3.K2"]` (format 1, no sources) or a
+/// table `[sections."Heading"]` with `items` and `sources`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SectionSpec {
+    /// The items alone.
+    Items(Vec<String>),
+    /// Items and sources.
+    Table(Section),
+}
+
+/// What a lesson section teaches and where AWS (or a standard) says it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    /// The DEA-C01 task 4.3 items.
+    pub items: Vec<String>,
+    /// The pages that back it (AWS documentation, announcements, standards).
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+impl From<SectionSpec> for Section {
+    fn from(spec: SectionSpec) -> Section {
+        match spec {
+            SectionSpec::Items(items) => Section {
+                items,
+                sources: Vec::new(),
+            },
+            SectionSpec::Table(section) => section,
+        }
+    }
 }
 
 /// A lesson.
@@ -60,8 +95,8 @@ pub struct Lesson {
     pub dea_items: Vec<String>,
     /// Exercises it leads to.
     pub exercises: Vec<String>,
-    /// DEA-C01 items by section heading.
-    pub sections: BTreeMap<String, Vec<String>>,
+    /// DEA-C01 items and sources by section heading.
+    pub sections: BTreeMap<String, Section>,
     /// The line of the body's first line in the file.
     pub body_line: usize,
     /// The pack path of the file.
@@ -136,6 +171,9 @@ pub struct ExerciseSpec {
     pub hints: Vec<String>,
     /// Shown after a pass: why it works and how it fails in production.
     pub explanation: String,
+    /// The pages that back the explanation and the hints.
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 fn default_profile() -> String {
@@ -813,7 +851,13 @@ pub struct QuestionSpec {
     /// How many options are correct: absent for a single answer, 2 or 3 for multiple response.
     #[serde(default)]
     pub choose: Option<usize>,
-    /// The options, in the order shown.
+    /// The page that backs the correct answer.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Why an option is more than twice as long as the shortest, when one must be.
+    #[serde(default)]
+    pub length_note: Option<String>,
+    /// The options, in the order written (they are shuffled when shown).
     pub option: Vec<AnswerOption>,
 }
 
@@ -843,7 +887,11 @@ pub struct Question {
     pub stem: String,
     /// How many options are correct (1 for a single answer).
     pub choose: usize,
-    /// The options.
+    /// The page that backs the correct answer.
+    pub source: Option<String>,
+    /// Why an option is more than twice as long as the shortest, when one must be.
+    pub length_note: Option<String>,
+    /// The options, in the order written; an option's index here is its stable id.
     pub options: Vec<AnswerOption>,
     /// The pack path of its file.
     pub path: String,

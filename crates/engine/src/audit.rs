@@ -86,6 +86,40 @@ pub struct AuditEvent {
     pub error_message: Option<String>,
 }
 
+impl AuditEvent {
+    /// A fresh record of a request to `source` (such as `kms.amazonaws.com`), to be filled in
+    /// as the request is authenticated, authorized and answered.
+    pub fn new(
+        source: &str,
+        request_id: &str,
+        secure: bool,
+        now: time::OffsetDateTime,
+    ) -> AuditEvent {
+        AuditEvent {
+            event_time: now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            event_source: source.to_string(),
+            event_name: String::new(),
+            request_id: request_id.to_string(),
+            secure_transport: secure,
+            user_identity: None,
+            via_service: None,
+            resources: Vec::new(),
+            encryption_context: None,
+            request_parameters: serde_json::Value::Null,
+            decision: None,
+            trace: None,
+            error_code: None,
+            error_message: None,
+        }
+    }
+}
+
+/// The audit record of one S3 request, shared between the access check and the server.
+#[derive(Clone)]
+pub struct AuditSlot(pub Arc<Mutex<AuditEvent>>);
+
 /// The audit log of one engine.
 pub struct AuditLog {
     inner: Mutex<Shared>,

@@ -9,9 +9,11 @@
 
 pub mod audit;
 pub mod clock;
+pub mod connection;
 pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod iam;
 pub mod identity;
 pub mod kms;
 pub mod s3;
@@ -33,6 +35,7 @@ use tokio_rustls::TlsAcceptor;
 
 use self::audit::AuditLog;
 use self::clock::Clock;
+use self::iam::Iam;
 use self::identity::{DEFAULT_IDENTITIES, IdentityError, IdentitySet};
 use self::kms::Kms;
 use self::state::{StateError, StateStore};
@@ -110,6 +113,7 @@ pub struct Inner {
     pub(crate) region: String,
     pub(crate) identities: Arc<IdentitySet>,
     pub(crate) kms: Arc<Kms>,
+    pub(crate) iam: Iam,
     pub(crate) s3: s3s::service::S3Service,
     pub(crate) audit: Arc<AuditLog>,
     pub(crate) clock: Arc<Clock>,
@@ -143,7 +147,31 @@ impl EngineHandle {
         &self.0.kms
     }
 
-    /// Attaches an inline identity policy to a lab identity.
+    /// The IAM service: inline identity policies, authorized as the caller.
+    pub fn iam(&self) -> &Iam {
+        &self.0.iam
+    }
+
+    /// The virtual clock.
+    pub fn clock(&self) -> &Clock {
+        &self.0.clock
+    }
+
+    /// Advances the virtual clock and applies what became due (rotations, deletions).
+    pub fn advance_clock(&self, by: time::Duration) -> Result<(), StateError> {
+        self.0.clock.advance(by);
+        self.0.store.save(
+            "engine",
+            &EngineMeta {
+                clock_offset_secs: self.0.clock.offset_secs(),
+            },
+        )?;
+        self.0.kms.tick();
+        Ok(())
+    }
+
+    /// Attaches an inline identity policy to a lab identity, as the lab's operator (no
+    /// authorization: tests and setup use it; learners go through [`Iam`]).
     pub fn put_identity_policy(
         &self,
         profile: &str,
@@ -151,26 +179,21 @@ impl EngineHandle {
         document: &str,
     ) -> Result<(), String> {
         self.0.identities.put_policy(profile, name, document)?;
-        self.0
-            .store
-            .save("iam", &self.0.identities.policy_texts())
-            .map_err(|e| e.to_string())
+        self.0.iam.save().map_err(|e| e.message)
     }
 
     /// Removes an inline identity policy; returns whether it existed.
     pub fn delete_identity_policy(&self, profile: &str, name: &str) -> Result<bool, String> {
         let existed = self.0.identities.delete_policy(profile, name);
-        self.0
-            .store
-            .save("iam", &self.0.identities.policy_texts())
-            .map_err(|e| e.to_string())?;
+        self.0.iam.save().map_err(|e| e.message)?;
         Ok(existed)
     }
 }
 
-/// A running engine. Dropping it without [`Engine::shutdown`] stops the listeners too.
+/// A running engine. Dropping it without [`Engine::shutdown`] stops the listeners too. It
+/// derefs to its [`EngineHandle`] for the state every holder of a handle can reach.
 pub struct Engine {
-    inner: Arc<Inner>,
+    handle: EngineHandle,
     http_addr: SocketAddr,
     https_addr: SocketAddr,
     ca_path: PathBuf,
@@ -258,10 +281,12 @@ impl Engine {
             source,
         })?;
 
+        let identities_for_iam = identities.clone();
         let inner = Arc::new(Inner {
             region: config.region.clone(),
             identities,
             kms,
+            iam: Iam::new(identities_for_iam, store.clone()),
             s3,
             audit,
             clock,
@@ -274,7 +299,7 @@ impl Engine {
             tokio::spawn(server::serve(https, Some(acceptor), inner.clone(), rx)),
         ];
         Ok(Engine {
-            inner,
+            handle: EngineHandle(inner),
             http_addr,
             https_addr,
             ca_path: tls.ca_path,
@@ -308,12 +333,12 @@ impl Engine {
 
     /// The region served.
     pub fn region(&self) -> &str {
-        &self.inner.region
+        &self.handle.0.region
     }
 
     /// The state directory.
     pub fn state_dir(&self) -> &Path {
-        self.inner.store.dir()
+        self.handle.0.store.dir()
     }
 
     /// How long start-up took.
@@ -321,57 +346,9 @@ impl Engine {
         self.started.elapsed()
     }
 
-    /// The lab identities.
-    pub fn identities(&self) -> &IdentitySet {
-        &self.inner.identities
-    }
-
-    /// The audit log.
-    pub fn audit(&self) -> &AuditLog {
-        &self.inner.audit
-    }
-
-    /// The KMS service, for in-process graders.
-    pub fn kms(&self) -> &Kms {
-        &self.inner.kms
-    }
-
-    /// The virtual clock.
-    pub fn clock(&self) -> &Clock {
-        &self.inner.clock
-    }
-
-    /// Advances the virtual clock and applies what became due (rotations, deletions).
-    pub fn advance_clock(&self, by: time::Duration) -> Result<(), StateError> {
-        self.inner.clock.advance(by);
-        self.inner.store.save(
-            "engine",
-            &EngineMeta {
-                clock_offset_secs: self.inner.clock.offset_secs(),
-            },
-        )?;
-        self.inner.kms.tick();
-        Ok(())
-    }
-
-    /// Attaches an inline identity policy to a lab identity (as `iam put-role-policy` would).
-    pub fn put_identity_policy(
-        &self,
-        profile: &str,
-        name: &str,
-        document: &str,
-    ) -> Result<(), String> {
-        self.handle().put_identity_policy(profile, name, document)
-    }
-
-    /// Removes an inline identity policy; returns whether it existed.
-    pub fn delete_identity_policy(&self, profile: &str, name: &str) -> Result<bool, String> {
-        self.handle().delete_identity_policy(profile, name)
-    }
-
     /// A cheap, cloneable handle on the engine's state, for the console and graders.
     pub fn handle(&self) -> EngineHandle {
-        EngineHandle(self.inner.clone())
+        self.handle.clone()
     }
 
     /// Stops the listeners and flushes the audit log.
@@ -380,12 +357,20 @@ impl Engine {
         for task in self.tasks.drain(..) {
             let _ = task.await;
         }
-        self.inner.audit.close();
+        self.handle.0.audit.close();
     }
 }
 
 fn http_addr_of(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+impl std::ops::Deref for Engine {
+    type Target = EngineHandle;
+
+    fn deref(&self) -> &EngineHandle {
+        &self.handle
+    }
 }
 
 impl Drop for Engine {

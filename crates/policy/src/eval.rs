@@ -316,6 +316,22 @@ pub struct Policies<'a> {
     pub grants: Vec<GrantCheck>,
 }
 
+impl<'a> Policies<'a> {
+    /// The caller's identity policies alone (no resource policy, no grants), as for a service
+    /// without resource policies or a request the resource policy does not govern.
+    pub fn identity_only(identity: &'a [(String, std::sync::Arc<PolicyDocument>)]) -> Policies<'a> {
+        Policies {
+            identity: identity
+                .iter()
+                .map(|(n, d)| (n.clone(), d.as_ref()))
+                .collect(),
+            resource: None,
+            rules: ResourceRules::Standard,
+            grants: Vec::new(),
+        }
+    }
+}
+
 /// The full explanation of a decision.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Trace {

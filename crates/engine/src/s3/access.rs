@@ -5,7 +5,7 @@
 //! `s3:TlsVersion` from the handshake, the encryption request headers as sent, absent when an
 //! upload relies on default encryption). Each decision goes to the request's audit record.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
@@ -14,17 +14,13 @@ use s3s::{S3Error, S3ErrorCode, S3Result};
 use time::format_description::well_known::Rfc3339;
 
 use super::model::S3State;
-use crate::audit::{AuditEvent, UserIdentity};
+use crate::audit::{AuditSlot, UserIdentity};
 use crate::clock::Clock;
+use crate::connection::Connection;
 use crate::identity::{IdentitySet, PrincipalKind};
-use crate::server::Connection;
 use keylab_policy::document::{Effect, PrincipalRef};
 use keylab_policy::eval::decide_with;
 use keylab_policy::{ContextKeys, Policies, PolicyDocument, Request, ResourceRules};
-
-/// The audit record of one S3 request, shared between the access check and the server.
-#[derive(Clone)]
-pub struct AuditSlot(pub Arc<Mutex<AuditEvent>>);
 
 /// Looks secrets up in the lab identities.
 pub struct IdentityAuth(pub Arc<IdentitySet>);
@@ -330,24 +326,4 @@ pub fn is_public(doc: &PolicyDocument) -> bool {
             .any(|c| RESTRICTING_KEYS.contains(&c.key.to_ascii_lowercase().as_str()));
         s.effect == Effect::Allow && everyone && !restricted
     })
-}
-
-/// A fresh audit record for an S3 request.
-pub fn new_event(request_id: &str, secure: bool, now: time::OffsetDateTime) -> AuditEvent {
-    AuditEvent {
-        event_time: now.format(&Rfc3339).unwrap_or_default(),
-        event_source: "s3.amazonaws.com".into(),
-        event_name: String::new(),
-        request_id: request_id.to_string(),
-        secure_transport: secure,
-        user_identity: None,
-        via_service: None,
-        resources: Vec::new(),
-        encryption_context: None,
-        request_parameters: serde_json::Value::Null,
-        decision: None,
-        trace: None,
-        error_code: None,
-        error_message: None,
-    }
 }

@@ -230,9 +230,9 @@ impl S3Route for BucketEncryptionRoute {
         }
         super::save_state(&self.store, &state)?;
         let status = if req.method == Method::DELETE {
-            http::StatusCode::NO_CONTENT
+            ::http::StatusCode::NO_CONTENT
         } else {
-            http::StatusCode::OK
+            ::http::StatusCode::OK
         };
         Ok(S3Response::with_status(Body::empty(), status))
     }

@@ -22,6 +22,7 @@
 pub mod access;
 pub mod blocked;
 pub mod host;
+pub(crate) mod http;
 pub mod model;
 pub mod sse_c;
 
@@ -47,11 +48,11 @@ use self::model::{
 };
 use super::audit::{AuditEvent, AuditLog, UserIdentity};
 use super::clock::Clock;
+use super::connection::Connection;
 use super::identity::{Identity, IdentitySet};
 use super::kms::error::KmsError;
 use super::kms::types::{DecryptInput, GenerateDataKeyInput};
 use super::kms::{Call, Kms};
-use super::server::Connection;
 use super::state::StateStore;
 use crate::fsutil::write_atomic;
 use keylab_policy::{PolicyDocument, PolicyKind};
@@ -113,6 +114,13 @@ macro_rules! write_headers {
         }
     };
 }
+
+mod multipart;
+mod store;
+
+use self::multipart::part_aad;
+use self::store::{WriteHeaders, etag_for, read_body};
+
 const STORED_WITH_SSE_C: &str = "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.";
 
 /// The S3 service.
@@ -149,7 +157,7 @@ pub fn kms_error(e: KmsError) -> S3Error {
         S3ErrorCode::Custom(format!("KMS.{}", e.code).into()),
         e.message,
     );
-    err.set_status_code(http::StatusCode::BAD_REQUEST);
+    err.set_status_code(::http::StatusCode::BAD_REQUEST);
     err
 }
 
@@ -171,131 +179,9 @@ fn object_arn(bucket: &str, key: &str) -> String {
     format!("arn:aws:s3:::{bucket}/{key}")
 }
 
-fn seal_body(data_key: &[u8], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let cipher = Aes256Gcm::new_from_slice(data_key).expect("32-byte data key");
-    let mut nonce = [0u8; 12];
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
-    out
-}
-
-fn open_body(data_key: &[u8], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    if sealed.len() < 12 + 16 {
-        return None;
-    }
-    let cipher = Aes256Gcm::new_from_slice(data_key).ok()?;
-    cipher
-        .decrypt(
-            Nonce::from_slice(&sealed[..12]),
-            Payload {
-                msg: &sealed[12..],
-                aad,
-            },
-        )
-        .ok()
-        .map(Zeroizing::new)
-}
-
 fn timestamp(secs: i64) -> Timestamp {
     Timestamp::from(
         time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
-    )
-}
-
-async fn read_body(body: Option<StreamingBlob>) -> S3Result<Zeroizing<Vec<u8>>> {
-    let mut out = Zeroizing::new(Vec::new());
-    let Some(mut body) = body else { return Ok(out) };
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            error(
-                S3ErrorCode::IncompleteBody,
-                format!("The request body could not be read: {e}"),
-            )
-        })?;
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-/// Parts other than the last must be at least 5 MiB, as in AWS.
-const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-
-/// The encryption headers of a write.
-struct WriteHeaders<'a> {
-    /// The SSE-C headers and `x-amz-server-side-encryption`.
-    customer: sse_c::Headers<'a>,
-    /// `x-amz-server-side-encryption-aws-kms-key-id`.
-    kms_key_id: Option<&'a str>,
-    /// `x-amz-server-side-encryption-context` (base64 JSON).
-    context: Option<&'a str>,
-    /// `x-amz-server-side-encryption-bucket-key-enabled`.
-    bucket_key_enabled: Option<bool>,
-}
-
-/// How a write will be encrypted.
-struct WritePlan {
-    customer: Option<sse_c::CustomerKey>,
-    algorithm: String,
-    kms_key: Option<String>,
-    context: BTreeMap<String, String>,
-    bucket_key: bool,
-}
-
-/// The keys of a stored body: the data key, and for DSSE-KMS the second layer's key.
-struct BodyKeys {
-    data: Zeroizing<Vec<u8>>,
-    outer: Option<Zeroizing<Vec<u8>>>,
-}
-
-impl BodyKeys {
-    fn single(data: Zeroizing<Vec<u8>>) -> BodyKeys {
-        BodyKeys { data, outer: None }
-    }
-
-    fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let inner = seal_body(&self.data, aad, plaintext);
-        match &self.outer {
-            Some(outer) => seal_body(outer, aad, &inner),
-            None => inner,
-        }
-    }
-
-    fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        match &self.outer {
-            Some(outer) => open_body(&self.data, aad, &open_body(outer, aad, sealed)?),
-            None => open_body(&self.data, aad, sealed),
-        }
-    }
-}
-
-/// The authenticated data of one part of a multipart object.
-fn part_aad(object_arn: &str, number: i32) -> Vec<u8> {
-    format!("{object_arn}#part={number}").into_bytes()
-}
-
-/// An ETag as AWS makes it: the MD5 of the plaintext for SSE-S3, something else for SSE-KMS
-/// and SSE-C (which must not reveal a digest of the plaintext).
-fn etag_for(encryption: &ObjectEncryption, plaintext: &[u8]) -> String {
-    match encryption {
-        ObjectEncryption::S3 { .. } => hex::encode(Md5::digest(plaintext)),
-        _ => hex::encode(rand::random::<[u8; 16]>()),
-    }
-}
-
-fn no_such_upload() -> S3Error {
-    error(
-        S3ErrorCode::NoSuchUpload,
-        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
     )
 }
 
@@ -453,10 +339,6 @@ impl S3Engine {
         Ok(Some(customer))
     }
 
-    fn objects_dir(&self) -> std::path::PathBuf {
-        self.store.dir().join("objects")
-    }
-
     fn with_bucket<R>(&self, name: &str, f: impl FnOnce(&Bucket) -> S3Result<R>) -> S3Result<R> {
         let state = self.state.read().expect("s3 lock");
         let bucket = state.buckets.get(name).ok_or_else(|| {
@@ -483,317 +365,6 @@ impl S3Engine {
         let out = f(bucket)?;
         self.save(&state)?;
         Ok(out)
-    }
-
-    /// Works out how a write (PutObject, CopyObject's target, CreateMultipartUpload) is
-    /// encrypted: its headers if it sent any, else the bucket's default. SSE-C is refused on
-    /// buckets that block it.
-    fn plan_write<T>(
-        &self,
-        req: &S3Request<T>,
-        bucket: &str,
-        headers: WriteHeaders<'_>,
-    ) -> S3Result<WritePlan> {
-        let identity = self.caller(req)?;
-        let secure = req.extensions.get::<Connection>().is_some_and(|c| c.secure);
-        let customer = sse_c::from_headers(headers.customer, secure)?;
-        let (default, sse_c_blocked) =
-            self.with_bucket(bucket, |b| Ok((b.encryption.clone(), b.sse_c_blocked)))?;
-        if customer.is_some() && sse_c_blocked {
-            return Err(error(
-                S3ErrorCode::AccessDenied,
-                "Requests specifying Server Side Encryption with Customer provided keys are blocked for this bucket. New buckets block SSE-C since April 2026: unblock it with PutBucketEncryption and BlockedEncryptionTypes NONE.",
-            ));
-        }
-        let requested = headers.customer.sse.map(str::to_string);
-        let algorithm = requested
-            .clone()
-            .unwrap_or_else(|| default.algorithm.clone());
-        if !matches!(algorithm.as_str(), "AES256" | "aws:kms" | "aws:kms:dsse") {
-            return Err(error(
-                S3ErrorCode::InvalidArgument,
-                format!("Server Side Encryption value {algorithm} is not valid."),
-            ));
-        }
-        if algorithm == "AES256" && headers.kms_key_id.is_some() {
-            return Err(error(
-                S3ErrorCode::InvalidArgument,
-                "Server Side Encryption with AWS KMS is not applicable when x-amz-server-side-encryption is AES256.",
-            ));
-        }
-        let context = match headers.context {
-            None => BTreeMap::new(),
-            Some(b64) => STANDARD
-                .decode(b64.as_bytes())
-                .ok()
-                .and_then(|json| serde_json::from_slice::<BTreeMap<String, String>>(&json).ok())
-                .ok_or_else(|| error(S3ErrorCode::InvalidArgument, "The header 'x-amz-server-side-encryption-context' must be base64 of a JSON object of strings."))?,
-        };
-        let bucket_key = headers
-            .bucket_key_enabled
-            .unwrap_or(requested.is_none() && default.bucket_key_enabled);
-        let configured = headers.kms_key_id.map(str::to_string).or_else(|| {
-            requested
-                .is_none()
-                .then(|| default.kms_key_id.clone())
-                .flatten()
-        });
-        let kms_key = match configured {
-            Some(k) => Some(k),
-            // Without a key id S3 uses the requester's AWS managed key, made on first use.
-            None if algorithm != "AES256" && customer.is_none() => Some(
-                self.kms
-                    .ensure_aws_managed_key(&identity.caller.account, "s3")
-                    .map_err(kms_error)?,
-            ),
-            None => None,
-        };
-        Ok(WritePlan {
-            customer,
-            algorithm,
-            kms_key,
-            context,
-            bucket_key,
-        })
-    }
-
-    /// Makes the keys of a new object as `plan` says: the customer's key for SSE-C, a fresh
-    /// key sealed under the engine's master key for SSE-S3, GenerateDataKey as the requester
-    /// for SSE-KMS (plus a second, engine-sealed layer for DSSE-KMS).
-    fn new_keys<T>(
-        &self,
-        req: &S3Request<T>,
-        bucket: &str,
-        key: &str,
-        plan: WritePlan,
-    ) -> S3Result<(ObjectEncryption, BodyKeys)> {
-        if let Some(customer) = plan.customer {
-            let (salt, mac) = sse_c::fingerprint(&customer.key);
-            let encryption = ObjectEncryption::Customer {
-                salt,
-                mac,
-                key_md5: customer.md5,
-            };
-            return Ok((encryption, BodyKeys::single(customer.key)));
-        }
-        let Some(key_id) = plan.kms_key else {
-            let mut data_key = Zeroizing::new(vec![0u8; 32]);
-            rand::rngs::OsRng.fill_bytes(&mut data_key);
-            let sealed_key = self.store.seal("sse-s3", &data_key);
-            return Ok((
-                ObjectEncryption::S3 { sealed_key },
-                BodyKeys::single(data_key),
-            ));
-        };
-        let mut context = plan.context;
-        let arn = if plan.bucket_key {
-            bucket_arn(bucket)
-        } else {
-            object_arn(bucket, key)
-        };
-        context.insert("aws:s3:arn".into(), arn);
-        let identity = self.caller(req)?;
-        let mut call = self.kms_call(identity, req);
-        self.kms.tick();
-        let result = self.kms.generate_data_key(
-            &mut call,
-            GenerateDataKeyInput {
-                key_id,
-                encryption_context: Some(context.clone()),
-                number_of_bytes: None,
-                key_spec: Some("AES_256".into()),
-                grant_tokens: None,
-                dry_run: None,
-            },
-            true,
-        );
-        self.audit_kms_call("GenerateDataKey", call, &result);
-        let out = result.map_err(kms_error)?;
-        let mut keys = BodyKeys::single(out.plaintext.unwrap_or_default());
-        let mut outer_key = None;
-        if plan.algorithm == "aws:kms:dsse" {
-            let mut second = Zeroizing::new(vec![0u8; 32]);
-            rand::rngs::OsRng.fill_bytes(&mut second);
-            outer_key = Some(self.store.seal("dsse", &second));
-            keys.outer = Some(second);
-        }
-        let encryption = ObjectEncryption::Kms {
-            algorithm: plan.algorithm,
-            key_arn: out.key_id,
-            blob: out.ciphertext_blob.to_vec(),
-            context,
-            bucket_key: plan.bucket_key,
-            outer_key,
-        };
-        Ok((encryption, keys))
-    }
-
-    /// The keys that open a stored body, calling KMS Decrypt as the requester for SSE-KMS.
-    fn body_keys<T>(
-        &self,
-        req: &S3Request<T>,
-        encryption: &ObjectEncryption,
-        customer: Option<&sse_c::CustomerKey>,
-    ) -> S3Result<BodyKeys> {
-        let unseal = |purpose: &str, sealed: &[u8]| {
-            self.store.open_sealed(purpose, sealed).ok_or_else(|| {
-                error(
-                    S3ErrorCode::InternalError,
-                    "The object's data key cannot be unsealed.",
-                )
-            })
-        };
-        match encryption {
-            ObjectEncryption::Customer { .. } => customer
-                .map(|c| BodyKeys::single(c.key.clone()))
-                .ok_or_else(|| error(S3ErrorCode::InvalidRequest, STORED_WITH_SSE_C)),
-            ObjectEncryption::S3 { sealed_key } => {
-                Ok(BodyKeys::single(unseal("sse-s3", sealed_key)?))
-            }
-            ObjectEncryption::Kms {
-                blob,
-                context,
-                outer_key,
-                ..
-            } => {
-                let identity = self.caller(req)?;
-                let mut call = self.kms_call(identity, req);
-                let input = DecryptInput {
-                    ciphertext_blob: Zeroizing::new(blob.clone()),
-                    encryption_context: Some(context.clone()),
-                    grant_tokens: None,
-                    key_id: None,
-                    encryption_algorithm: None,
-                    dry_run: None,
-                };
-                self.kms.tick();
-                let result = self.kms.decrypt(&mut call, input);
-                self.audit_kms_call("Decrypt", call, &result);
-                let mut keys = BodyKeys::single(result.map_err(kms_error)?.plaintext);
-                if let Some(sealed) = outer_key {
-                    keys.outer = Some(unseal("dsse", sealed)?);
-                }
-                Ok(keys)
-            }
-        }
-    }
-
-    /// Seals a body (or a part of one) and writes it to a new file, returning the file name.
-    fn write_body(&self, keys: &BodyKeys, aad: &[u8], plaintext: &[u8]) -> S3Result<String> {
-        let file = uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .to_string();
-        write_atomic(&self.objects_dir().join(&file), &keys.seal(aad, plaintext)).map_err(|e| {
-            error(
-                S3ErrorCode::InternalError,
-                format!("The object body cannot be stored: {e}"),
-            )
-        })?;
-        Ok(file)
-    }
-
-    /// Encrypts and stores a new single-part object (PutObject, CopyObject): makes its keys as
-    /// `plan` says, seals the body into a new file and replaces any object under `key`.
-    /// Returns what was stored, without the body.
-    #[allow(clippy::too_many_arguments)]
-    fn store_new<T>(
-        &self,
-        req: &S3Request<T>,
-        bucket: &str,
-        key: &str,
-        plan: WritePlan,
-        plaintext: &[u8],
-        content_type: Option<String>,
-        metadata: BTreeMap<String, String>,
-    ) -> S3Result<Object> {
-        let (encryption, keys) = self.new_keys(req, bucket, key, plan)?;
-        let object = Object {
-            file: self.write_body(&keys, object_arn(bucket, key).as_bytes(), plaintext)?,
-            parts: Vec::new(),
-            size: plaintext.len() as u64,
-            etag: etag_for(&encryption, plaintext),
-            modified: self.clock.now().unix_timestamp(),
-            content_type,
-            metadata,
-            encryption,
-        };
-        self.put_stored(bucket, key, object.clone())?;
-        Ok(object)
-    }
-
-    /// Removes the files of an object that is gone.
-    fn remove_files(&self, object: &Object) {
-        let dir = self.objects_dir();
-        if !object.file.is_empty() {
-            let _ = std::fs::remove_file(dir.join(&object.file));
-        }
-        for part in &object.parts {
-            let _ = std::fs::remove_file(dir.join(&part.file));
-        }
-    }
-
-    /// Stores an object under `key`, replacing (and removing the files of) any earlier one.
-    fn put_stored(&self, bucket: &str, key: &str, object: Object) -> S3Result<()> {
-        let replaced =
-            self.with_bucket_mut(bucket, |b| Ok(b.objects.insert(key.to_string(), object)))?;
-        if let Some(old) = replaced {
-            self.remove_files(&old);
-        }
-        Ok(())
-    }
-
-    /// Decrypts an object's body with its keys, calling KMS as the requester when needed.
-    fn object_plaintext<T>(
-        &self,
-        req: &S3Request<T>,
-        bucket: &str,
-        key: &str,
-        object: &Object,
-        customer: Option<&sse_c::CustomerKey>,
-    ) -> S3Result<Zeroizing<Vec<u8>>> {
-        let keys = self.body_keys(req, &object.encryption, customer)?;
-        let arn = object_arn(bucket, key);
-        let pieces: Vec<(String, Vec<u8>)> = if object.parts.is_empty() {
-            vec![(object.file.clone(), arn.into_bytes())]
-        } else {
-            object
-                .parts
-                .iter()
-                .map(|p| (p.file.clone(), part_aad(&arn, p.number)))
-                .collect()
-        };
-        let single = pieces.len() == 1;
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(if single {
-            0
-        } else {
-            object.size as usize
-        }));
-        for (file, aad) in pieces {
-            let sealed = std::fs::read(self.objects_dir().join(&file)).map_err(|e| {
-                error(
-                    S3ErrorCode::InternalError,
-                    format!("The object body cannot be read: {e}"),
-                )
-            })?;
-            let piece = keys.open(&aad, &sealed).ok_or_else(|| {
-                error(
-                    S3ErrorCode::InternalError,
-                    "The object body failed authentication.",
-                )
-            })?;
-            if single {
-                return Ok(piece);
-            }
-            plaintext.extend_from_slice(&piece);
-        }
-        Ok(plaintext)
-    }
-
-    /// Finds a multipart upload.
-    fn upload(&self, bucket: &str, upload_id: &str) -> S3Result<Upload> {
-        self.with_bucket(bucket, |b| {
-            b.uploads.get(upload_id).cloned().ok_or_else(no_such_upload)
-        })
     }
 }
 
@@ -1041,225 +612,28 @@ impl S3 for S3Engine {
         &self,
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        let input = &req.input;
-        let (bucket, key) = (input.bucket.clone(), input.key.clone());
-        let plan = self.plan_write(&req, &bucket, write_headers!(input))?;
-        let (encryption, _keys) = self.new_keys(&req, &bucket, &key, plan)?;
-        let upload = Upload {
-            key: key.clone(),
-            initiated: self.clock.now().unix_timestamp(),
-            initiator: self.caller(&req)?.caller.principal_arn.clone(),
-            encryption: encryption.clone(),
-            condition_headers: access::condition_headers(&req.headers),
-            content_type: input.content_type.as_ref().map(ToString::to_string),
-            metadata: input
-                .metadata
-                .clone()
-                .map(|m| m.into_iter().collect())
-                .unwrap_or_default(),
-            parts: BTreeMap::new(),
-        };
-        let upload_id = hex::encode(rand::random::<[u8; 24]>());
-        self.with_bucket_mut(&bucket, |b| {
-            b.uploads.insert(upload_id.clone(), upload);
-            Ok(())
-        })?;
-        let mut output = CreateMultipartUploadOutput {
-            bucket: Some(bucket),
-            key: Some(key),
-            upload_id: Some(upload_id),
-            ..Default::default()
-        };
-        describe!(output, &encryption);
-        Ok(S3Response::new(output))
+        self.start_upload(req).await
     }
 
     async fn upload_part(
         &self,
-        mut req: S3Request<UploadPartInput>,
+        req: S3Request<UploadPartInput>,
     ) -> S3Result<S3Response<UploadPartOutput>> {
-        let input = &req.input;
-        let (bucket, key, upload_id) = (
-            input.bucket.clone(),
-            input.key.clone(),
-            input.upload_id.clone(),
-        );
-        let number = input.part_number;
-        if !(1..=10_000).contains(&number) {
-            return Err(error(
-                S3ErrorCode::InvalidArgument,
-                "Part number must be an integer between 1 and 10000, inclusive",
-            ));
-        }
-        let upload = self.upload(&bucket, &upload_id)?;
-        if upload.key != key {
-            return Err(no_such_upload());
-        }
-        let secure = req.extensions.get::<Connection>().is_some_and(|c| c.secure);
-        let given = sse_c::from_headers(
-            sse_c::Headers {
-                algorithm: input.sse_customer_algorithm.as_deref(),
-                key: input.sse_customer_key.as_deref(),
-                key_md5: input.sse_customer_key_md5.as_deref(),
-                sse: None,
-            },
-            secure,
-        )?;
-        let customer = match (&upload.encryption, given) {
-            (ObjectEncryption::Customer { .. }, None) => {
-                return Err(error(
-                    S3ErrorCode::InvalidRequest,
-                    "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.",
-                ));
-            }
-            (ObjectEncryption::Customer { salt, mac, .. }, Some(c))
-                if sse_c::matches(&c.key, salt, mac) =>
-            {
-                Some(c)
-            }
-            (_, Some(_)) => {
-                return Err(error(
-                    S3ErrorCode::InvalidRequest,
-                    "The provided encryption parameters did not match the ones used originally.",
-                ));
-            }
-            (_, None) => None,
-        };
-        let plaintext = read_body(req.input.body.take()).await?;
-        let keys = self.body_keys(&req, &upload.encryption, customer.as_ref())?;
-        let aad = part_aad(&object_arn(&bucket, &key), number);
-        let file = self.write_body(&keys, &aad, &plaintext)?;
-        let etag = etag_for(&upload.encryption, &plaintext);
-        let part = StoredPart {
-            number,
-            file,
-            size: plaintext.len() as u64,
-            etag: etag.clone(),
-        };
-        let replaced = self.with_bucket_mut(&bucket, |b| {
-            let upload = b.uploads.get_mut(&upload_id).ok_or_else(no_such_upload)?;
-            Ok(upload.parts.insert(number, part))
-        })?;
-        if let Some(old) = replaced {
-            let _ = std::fs::remove_file(self.objects_dir().join(old.file));
-        }
-        let mut output = UploadPartOutput {
-            e_tag: Some(ETag::Strong(etag)),
-            ..Default::default()
-        };
-        describe!(output, &upload.encryption);
-        Ok(S3Response::new(output))
+        self.put_part(req).await
     }
 
     async fn complete_multipart_upload(
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        let input = &req.input;
-        let (bucket, key, upload_id) = (
-            input.bucket.clone(),
-            input.key.clone(),
-            input.upload_id.clone(),
-        );
-        let upload = self.upload(&bucket, &upload_id)?;
-        if upload.key != key {
-            return Err(no_such_upload());
-        }
-        let listed = input
-            .multipart_upload
-            .as_ref()
-            .and_then(|m| m.parts.clone())
-            .unwrap_or_default();
-        if listed.is_empty() {
-            return Err(error(
-                S3ErrorCode::MalformedXML,
-                "The XML you provided was not well-formed or did not validate against our published schema",
-            ));
-        }
-        let mut parts = Vec::with_capacity(listed.len());
-        for (i, listed_part) in listed.iter().enumerate() {
-            let number = listed_part.part_number.unwrap_or(0);
-            if i > 0 && number <= parts.last().map_or(0, |p: &StoredPart| p.number) {
-                return Err(error(
-                    S3ErrorCode::InvalidPartOrder,
-                    "The list of parts was not in ascending order. Parts must be ordered by part number.",
-                ));
-            }
-            let stored = upload.parts.get(&number).filter(|p| {
-                listed_part
-                    .e_tag
-                    .as_ref()
-                    .is_none_or(|e| e.value().trim_matches('"') == p.etag)
-            });
-            let Some(stored) = stored else {
-                return Err(error(
-                    S3ErrorCode::InvalidPart,
-                    "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.",
-                ));
-            };
-            parts.push(stored.clone());
-        }
-        let last = parts.len() - 1;
-        if parts[..last].iter().any(|p| p.size < MIN_PART_SIZE) {
-            return Err(error(
-                S3ErrorCode::EntityTooSmall,
-                "Your proposed upload is smaller than the minimum allowed object size.",
-            ));
-        }
-        let mut md5s = Vec::with_capacity(parts.len() * 16);
-        for p in &parts {
-            md5s.extend_from_slice(&hex::decode(&p.etag).unwrap_or_default());
-        }
-        let etag = format!("{}-{}", hex::encode(Md5::digest(&md5s)), parts.len());
-        let object = Object {
-            file: String::new(),
-            size: parts.iter().map(|p| p.size).sum(),
-            parts: parts.clone(),
-            etag: etag.clone(),
-            modified: self.clock.now().unix_timestamp(),
-            content_type: upload.content_type.clone(),
-            metadata: upload.metadata.clone(),
-            encryption: upload.encryption.clone(),
-        };
-        let used: Vec<i32> = parts.iter().map(|p| p.number).collect();
-        self.with_bucket_mut(&bucket, |b| {
-            b.uploads.remove(&upload_id);
-            Ok(())
-        })?;
-        for (number, part) in &upload.parts {
-            if !used.contains(number) {
-                let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
-            }
-        }
-        self.put_stored(&bucket, &key, object)?;
-        let mut output = CompleteMultipartUploadOutput {
-            bucket: Some(bucket.clone()),
-            key: Some(key.clone()),
-            e_tag: Some(ETag::Strong(etag)),
-            location: Some(format!("/{bucket}/{key}")),
-            ..Default::default()
-        };
-        describe_encryption(
-            &upload.encryption,
-            &mut output.server_side_encryption,
-            &mut output.ssekms_key_id,
-            &mut output.bucket_key_enabled,
-        );
-        Ok(S3Response::new(output))
+        self.complete_upload(req).await
     }
 
     async fn abort_multipart_upload(
         &self,
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        let upload_id = req.input.upload_id.clone();
-        let removed = self.with_bucket_mut(&req.input.bucket, |b| {
-            b.uploads.remove(&upload_id).ok_or_else(no_such_upload)
-        })?;
-        for part in removed.parts.values() {
-            let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
-        }
-        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+        self.abort_upload(req).await
     }
 
     async fn get_object(
@@ -1294,7 +668,7 @@ impl S3 for S3Engine {
                 S3ErrorCode::InvalidRange,
                 "The requested range is not satisfiable",
             );
-            e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
+            e.set_status_code(::http::StatusCode::RANGE_NOT_SATISFIABLE);
             e
         })?;
         let body = Bytes::copy_from_slice(&plaintext[span.start as usize..span.end as usize]);
@@ -1304,7 +678,7 @@ impl S3 for S3Engine {
         });
         let mut output = S3Response::new(output);
         output.output.content_length = Some((span.end - span.start) as i64);
-        output.status = Some(http::StatusCode::PARTIAL_CONTENT);
+        output.status = Some(::http::StatusCode::PARTIAL_CONTENT);
         Ok(output)
     }
 
@@ -1500,7 +874,7 @@ impl S3 for S3Engine {
                     S3ErrorCode::Custom("NoSuchPublicAccessBlockConfiguration".into()),
                     "The public access block configuration was not found",
                 );
-                e.set_status_code(http::StatusCode::NOT_FOUND);
+                e.set_status_code(::http::StatusCode::NOT_FOUND);
                 Err(e)
             }
         })

@@ -1,0 +1,202 @@
+//! IAM as the engine serves it: the inline identity policies of the lab's users and roles
+//! (Put/Get/Delete/List Role- and UserPolicy). Every call is authorized first, as AWS does,
+//! by the caller's own identity policies for the `iam:` action on the target principal's ARN
+//! (IAM has no resource policies), and only then changes the identity set, which is saved.
+//! Principals are looked up in the caller's account only: IAM never reaches into another
+//! account.
+
+use std::sync::Arc;
+
+use keylab_policy::eval::decide_with;
+use keylab_policy::{ContextKeys, Decision, Policies, Request};
+
+use crate::identity::{Identity, IdentitySet, PrincipalKind};
+use crate::state::StateStore;
+
+/// An IAM error, with AWS's code.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct IamError {
+    /// AWS's error code (`NoSuchEntity`, `AccessDenied`, `MalformedPolicyDocument`, …).
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+    /// The denied decision, for `AccessDenied`.
+    pub decision: Option<Box<Decision>>,
+}
+
+impl IamError {
+    fn new(code: &'static str, message: impl Into<String>) -> IamError {
+        IamError {
+            code,
+            message: message.into(),
+            decision: None,
+        }
+    }
+}
+
+/// The principal an inline-policy call names: a role or a user of the caller's account.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// Role or user.
+    pub kind: PrincipalKind,
+    /// Its name (`RoleName`/`UserName`).
+    pub name: &'a str,
+}
+
+impl Target<'_> {
+    fn noun(&self) -> &'static str {
+        match self.kind {
+            PrincipalKind::Role => "role",
+            PrincipalKind::User => "user",
+        }
+    }
+
+    /// `Role` or `User`, as IAM's action names spell it.
+    fn title(&self) -> &'static str {
+        match self.kind {
+            PrincipalKind::Role => "Role",
+            PrincipalKind::User => "User",
+        }
+    }
+}
+
+/// The IAM service over the lab identities.
+#[derive(Debug)]
+pub struct Iam {
+    identities: Arc<IdentitySet>,
+    store: Arc<StateStore>,
+}
+
+impl Iam {
+    /// IAM over `identities`, saving their policies in `store`.
+    pub fn new(identities: Arc<IdentitySet>, store: Arc<StateStore>) -> Iam {
+        Iam { identities, store }
+    }
+
+    /// Finds the target in the caller's account and authorizes `iam:<verb><Role|User><noun>`,
+    /// such as `iam:PutRolePolicy` or `iam:ListUserPolicies`.
+    fn authorize<'s>(
+        &'s self,
+        caller: &Identity,
+        verb: &str,
+        target: Target<'_>,
+        noun: &str,
+    ) -> Result<&'s Identity, IamError> {
+        let account = &caller.caller.account;
+        let found = self
+            .identities
+            .identities()
+            .iter()
+            .find(|i| {
+                &i.caller.account == account && i.kind == target.kind && i.name == target.name
+            })
+            .ok_or_else(|| {
+                IamError::new(
+                    "NoSuchEntity",
+                    format!(
+                        "The {} with name {} cannot be found.",
+                        target.noun(),
+                        target.name
+                    ),
+                )
+            })?;
+        let action = format!("iam:{verb}{}{noun}", target.title());
+        let resource = format!("arn:aws:iam::{account}:{}/{}", target.noun(), target.name);
+        let identity_policies = self.identities.policies_of(&caller.profile);
+        let context = ContextKeys::new();
+        let request = Request {
+            caller: &caller.caller,
+            action: &action,
+            resource: &resource,
+            resource_account: account,
+            context: &context,
+        };
+        let decision = decide_with(&request, &Policies::identity_only(&identity_policies), true);
+        if decision.allowed {
+            return Ok(found);
+        }
+        Err(IamError {
+            code: "AccessDenied",
+            message: decision.message(),
+            decision: Some(Box::new(decision)),
+        })
+    }
+
+    /// Saves every identity policy.
+    pub(crate) fn save(&self) -> Result<(), IamError> {
+        self.store
+            .save("iam", &self.identities.policy_texts())
+            .map_err(|e| IamError::new("ServiceFailure", e.to_string()))
+    }
+
+    /// Put(Role|User)Policy: attaches or replaces an inline policy (validated first).
+    pub fn put_policy(
+        &self,
+        caller: &Identity,
+        target: Target<'_>,
+        policy_name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
+        let found = self.authorize(caller, "Put", target, "Policy")?;
+        self.identities
+            .put_policy(&found.profile, policy_name, document)
+            .map_err(|m| IamError::new("MalformedPolicyDocument", m))?;
+        self.save()
+    }
+
+    /// Get(Role|User)Policy: the document's text.
+    pub fn get_policy(
+        &self,
+        caller: &Identity,
+        target: Target<'_>,
+        policy_name: &str,
+    ) -> Result<String, IamError> {
+        let found = self.authorize(caller, "Get", target, "Policy")?;
+        self.identities
+            .policy_texts()
+            .get(&found.profile)
+            .and_then(|p| p.get(policy_name))
+            .cloned()
+            .ok_or_else(|| no_such_policy(target, policy_name))
+    }
+
+    /// Delete(Role|User)Policy.
+    pub fn delete_policy(
+        &self,
+        caller: &Identity,
+        target: Target<'_>,
+        policy_name: &str,
+    ) -> Result<(), IamError> {
+        let found = self.authorize(caller, "Delete", target, "Policy")?;
+        if !self.identities.delete_policy(&found.profile, policy_name) {
+            return Err(no_such_policy(target, policy_name));
+        }
+        self.save()
+    }
+
+    /// List(Role|User)Policies: the inline policy names.
+    pub fn list_policies(
+        &self,
+        caller: &Identity,
+        target: Target<'_>,
+    ) -> Result<Vec<String>, IamError> {
+        let found = self.authorize(caller, "List", target, "Policies")?;
+        Ok(self
+            .identities
+            .policy_texts()
+            .get(&found.profile)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default())
+    }
+}
+
+fn no_such_policy(target: Target<'_>, policy_name: &str) -> IamError {
+    IamError::new(
+        "NoSuchEntity",
+        format!(
+            "The {} policy with name {policy_name} cannot be found.",
+            target.noun()
+        ),
+    )
+}

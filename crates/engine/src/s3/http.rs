@@ -1,0 +1,66 @@
+//! The S3 front around `s3s`: the audit record of each request (filled in by [`super::access`]
+//! as the request is authorized, completed here with the outcome) and the request id header.
+
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::Inner;
+use crate::audit::{AuditEvent, AuditSlot};
+use crate::connection::Connection;
+
+/// Reads the `<Code>` of an S3 XML error body.
+fn xml_error_code(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = text[start..].find("</Code>")? + start;
+    Some(text[start..end].to_string())
+}
+
+/// Serves one S3 request.
+pub(crate) async fn handle(
+    req: Request<Incoming>,
+    conn: Connection,
+    inner: Arc<Inner>,
+    request_id: String,
+) -> Response<s3s::Body> {
+    let slot = AuditSlot(Arc::new(std::sync::Mutex::new(AuditEvent::new(
+        "s3.amazonaws.com",
+        &request_id,
+        conn.secure,
+        inner.clock.now(),
+    ))));
+    let (mut parts, body) = req.into_parts();
+    parts.extensions.insert(conn);
+    parts.extensions.insert(slot.clone());
+    let request = Request::from_parts(parts, s3s::Body::from(body));
+    let response = match inner.s3.call(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            let mut event = slot.0.lock().expect("audit slot").clone();
+            event.error_code = Some("InternalError".into());
+            event.error_message = Some(format!("{e:?}"));
+            inner.audit.record(event);
+            return Response::builder()
+                .status(500)
+                .body(s3s::Body::empty())
+                .expect("valid response");
+        }
+    };
+    let mut event = slot.0.lock().expect("audit slot").clone();
+    if event.event_name.is_empty() {
+        event.event_name = "Unauthenticated".into();
+    }
+    if !response.status().is_success() {
+        let code = response.body().bytes().and_then(|b| xml_error_code(&b));
+        event.error_code = Some(code.unwrap_or_else(|| response.status().as_u16().to_string()));
+    }
+    inner.audit.record(event);
+    let (mut parts, body) = response.into_parts();
+    parts.headers.insert(
+        "x-amz-request-id",
+        http::HeaderValue::from_str(&request_id).expect("uuid is a valid header"),
+    );
+    Response::from_parts(parts, body)
+}
