@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use aws_sdk_kms::primitives::Blob;
 use serde_json::{Value, json};
 
-use keylab::sdk::{ClientSettings, engine_settings, kms_client};
+use keylab::backend::sdk::{ClientSettings, engine_settings, kms_client};
 use keylab_engine::{Engine, EngineConfig};
 
 /// Options of `keylab bench engine`.
@@ -182,7 +182,7 @@ fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
 /// Sends KMS Encrypt requests with `in_flight` requests at a time for `secs` seconds (after a
 /// one-second warm-up); returns the successes, the failures and the time taken.
 async fn encrypt_load(
-    settings: &keylab::sdk::ClientSettings,
+    settings: &keylab::backend::sdk::ClientSettings,
     in_flight: usize,
     plaintext_bytes: usize,
     secs: f64,
@@ -345,7 +345,7 @@ pub fn s3(args: S3BenchArgs) -> Result<ExitCode> {
     let settings = engine.settings("owner-admin", true)?;
     let pid = engine.pid;
     let rows = rt.block_on(async {
-        let s3 = keylab::sdk::s3_client(&settings)?;
+        let s3 = keylab::backend::sdk::s3_client(&settings)?;
         let kms = kms_client(&settings)?;
         let key = kms.create_key().send().await?.key_metadata().and_then(|m| m.arn().map(String::from)).unwrap_or_default();
         s3.create_bucket().bucket("bench-bucket").send().await?;
@@ -567,8 +567,11 @@ pub struct CompareBenchArgs {
     pub seconds: u64,
 }
 
-async fn s3_load(settings: &keylab::sdk::ClientSettings, objects: usize) -> Result<(f64, f64)> {
-    let client = keylab::sdk::s3_client(settings)?;
+async fn s3_load(
+    settings: &keylab::backend::sdk::ClientSettings,
+    objects: usize,
+) -> Result<(f64, f64)> {
+    let client = keylab::backend::sdk::s3_client(settings)?;
     let bucket = format!("keylab-compare-{}", hex::encode(rand::random::<[u8; 4]>()));
     client.create_bucket().bucket(&bucket).send().await?;
     let body = vec![0x42u8; 1024 * 1024];

@@ -49,7 +49,7 @@ pub enum BackendName {
 }
 
 /// The LocalStack container started for this process, if any: removed by [`stop_container`].
-static CONTAINER: std::sync::Mutex<Option<keylab::localstack::Container>> =
+static CONTAINER: std::sync::Mutex<Option<keylab::backend::localstack::Container>> =
     std::sync::Mutex::new(None);
 
 /// Removes the LocalStack container this process started.
@@ -74,12 +74,15 @@ pub async fn localstack_endpoint(explicit: Option<&str>) -> Result<String> {
     {
         return Ok(e);
     }
-    if !keylab::localstack::docker_available() {
-        bail!("--backend localstack: {}", keylab::localstack::NO_DOCKER);
+    if !keylab::backend::localstack::docker_available() {
+        bail!(
+            "--backend localstack: {}",
+            keylab::backend::localstack::NO_DOCKER
+        );
     }
     eprint!(
         "keylab: starting localstack/localstack:{} in Docker (the first start pulls the image)",
-        keylab::localstack::IMAGE_TAG
+        keylab::backend::localstack::IMAGE_TAG
     );
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let ticker = {
@@ -91,7 +94,7 @@ pub async fn localstack_endpoint(explicit: Option<&str>) -> Result<String> {
             }
         })
     };
-    let started = keylab::localstack::start().await;
+    let started = keylab::backend::localstack::start().await;
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = ticker.join();
     eprintln!();
@@ -111,7 +114,7 @@ pub async fn connect(name: &str, endpoint: &str) -> Result<keylab::backend::Back
     let health = backend
         .settings("owner-admin", false)
         .map_err(|e| anyhow!(e))?;
-    let kms = keylab::sdk::kms_client(&health).map_err(|e| anyhow!(e.to_string()))?;
+    let kms = keylab::backend::sdk::kms_client(&health).map_err(|e| anyhow!(e.to_string()))?;
     if let Err(e) = kms.list_keys().limit(1).send().await {
         bail!(
             "cannot reach {name} at {endpoint}: {} (is it running? `scripts/localstack-host start` starts LocalStack without Docker)",

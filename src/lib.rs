@@ -9,9 +9,7 @@
 pub mod backend;
 pub mod console;
 pub mod lab;
-pub mod localstack;
 pub mod pack;
-pub mod sdk;
 pub mod study;
 pub mod tui;
 pub mod workshop;

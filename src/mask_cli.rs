@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 
-use keylab::sdk::ClientSettings;
+use keylab::backend::sdk::ClientSettings;
 use keylab_mask::{self as mask, Format, Options, Plan, Rules, Table};
 
 /// `keylab mask` arguments.

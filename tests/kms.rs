@@ -1674,11 +1674,11 @@ async fn tags_are_stored_and_reserved_prefixes_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_authenticated_with_sigv4() {
     let lab = Lab::start().await;
-    let good = keylab::sdk::engine_settings(&lab.engine, "owner-admin", false).unwrap();
+    let good = keylab::backend::sdk::engine_settings(&lab.engine, "owner-admin", false).unwrap();
 
     let mut unknown = good.clone();
     unknown.access_key_id = "AKIAUNKNOWNKEY000000".into();
-    let (code, msg) = err(keylab::sdk::kms_client(&unknown)
+    let (code, msg) = err(keylab::backend::sdk::kms_client(&unknown)
         .unwrap()
         .list_keys()
         .send()
@@ -1693,7 +1693,7 @@ async fn every_request_is_authenticated_with_sigv4() {
 
     let mut wrong_secret = good.clone();
     wrong_secret.secret_access_key = "not-the-secret".into();
-    let (code, msg) = err(keylab::sdk::kms_client(&wrong_secret)
+    let (code, msg) = err(keylab::backend::sdk::kms_client(&wrong_secret)
         .unwrap()
         .list_keys()
         .send()
@@ -1705,7 +1705,7 @@ async fn every_request_is_authenticated_with_sigv4() {
     );
 
     let skewed_time = std::time::SystemTime::now() - std::time::Duration::from_secs(20 * 60);
-    let client = keylab::sdk::kms_client(&good).unwrap();
+    let client = keylab::backend::sdk::kms_client(&good).unwrap();
     let config = client
         .config()
         .to_builder()
@@ -1721,7 +1721,7 @@ async fn every_request_is_authenticated_with_sigv4() {
     let mut wrong_region = good.clone();
     wrong_region.region = "eu-west-1".into();
     assert_eq!(
-        err(keylab::sdk::kms_client(&wrong_region)
+        err(keylab::backend::sdk::kms_client(&wrong_region)
             .unwrap()
             .list_keys()
             .send()
@@ -1825,8 +1825,9 @@ async fn state_survives_a_restart() {
         let engine = keylab_engine::Engine::start(keylab_engine::EngineConfig::new(dir.path()))
             .await
             .unwrap();
-        let settings = keylab::sdk::engine_settings(&engine, "owner-admin", false).unwrap();
-        let kms = keylab::sdk::kms_client(&settings).unwrap();
+        let settings =
+            keylab::backend::sdk::engine_settings(&engine, "owner-admin", false).unwrap();
+        let kms = keylab::backend::sdk::kms_client(&settings).unwrap();
         let arn = create_key(&kms).await;
         kms.create_alias()
             .alias_name("alias/kept")
@@ -1859,12 +1860,12 @@ async fn state_survives_a_restart() {
     let engine = keylab_engine::Engine::start(keylab_engine::EngineConfig::new(dir.path()))
         .await
         .unwrap();
-    let settings = keylab::sdk::engine_settings(&engine, "owner-admin", false).unwrap();
+    let settings = keylab::backend::sdk::engine_settings(&engine, "owner-admin", false).unwrap();
     assert_eq!(
         settings.secret_access_key, secret,
         "generated secrets are kept"
     );
-    let kms = keylab::sdk::kms_client(&settings).unwrap();
+    let kms = keylab::backend::sdk::kms_client(&settings).unwrap();
     let dec = kms.decrypt().ciphertext_blob(ct).send().await.unwrap();
     assert_eq!(dec.plaintext().unwrap().as_ref(), b"persisted");
     assert_eq!(

@@ -311,7 +311,7 @@ async fn a_kms_key_is_unwrapped_through_the_backend_and_its_key_policy() {
     )
     .unwrap();
     let run = |profile: &str| {
-        let s = keylab::sdk::engine_settings(&lab.engine, profile, false).unwrap();
+        let s = keylab::backend::sdk::engine_settings(&lab.engine, profile, false).unwrap();
         keylab(
             d,
             &["mask", "--rules", "rules.toml", "c.csv"],

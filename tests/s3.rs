@@ -1699,7 +1699,8 @@ fn virtual_hosted_client(lab: &Lab, https: bool) -> aws_sdk_s3::Client {
     use aws_smithy_http_client::tls::{
         Provider, TlsContext, TrustStore, rustls_provider::CryptoMode,
     };
-    let settings = keylab::sdk::engine_settings(&lab.engine, "owner-admin", https).unwrap();
+    let settings =
+        keylab::backend::sdk::engine_settings(&lab.engine, "owner-admin", https).unwrap();
     let port = settings.endpoint.rsplit(':').next().unwrap().to_string();
     let scheme = if https { "https" } else { "http" };
     let store = TrustStore::empty()

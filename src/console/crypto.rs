@@ -1,29 +1,22 @@
 //! `crypto …`: client-side encryption helpers, so a learner can do envelope encryption by hand
 //! and see each piece. `encrypt`/`decrypt` work on workspace files with a data key from
 //! `aws kms generate-data-key`; `put-object`/`get-object` follow the Amazon S3 Encryption
-//! Client v2 format (`x-amz-key-v2`, `x-amz-iv`, `x-amz-cek-alg = AES/GCM/NoPadding`,
-//! `x-amz-wrap-alg = kms+context`, `x-amz-matdesc`, `x-amz-tag-len = 128`), whose encryption
-//! context carries `aws:x-amz-cek-alg`. Files encrypted with `encrypt` get the same metadata in
-//! a `<file>.meta.json` beside them. `inspect-blob` and `context` show what a ciphertext blob
+//! Client's V2 format ([`crate::backend::envelope`]). Files encrypted with `encrypt` get the
+//! same metadata in a `<file>.meta.json` beside them. `inspect-blob` and `context` show what a ciphertext blob
 //! and an encryption context hold. Keys live in `Zeroizing` buffers and are never printed.
 
 use std::collections::BTreeMap;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use aws_sdk_s3::primitives::ByteStream;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rand::RngCore;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::args::{self, Parsed};
-use super::s3api::sdk_error;
 use super::{CmdError, Ctx};
-
-/// The content-encryption algorithm of S3 Encryption Client v2.
-pub const CEK_ALG: &str = "AES/GCM/NoPadding";
+use crate::backend::client::s3_error;
+use crate::backend::envelope::{CEK_ALG, blob_bytes, fetch, metadata, open, plaintext_key, seal};
 
 /// The `crypto` commands.
 pub const COMMANDS: &[&str] = &[
@@ -55,42 +48,6 @@ fn write(ctx: &Ctx<'_>, path: &str, bytes: &[u8]) -> Result<(), CmdError> {
         .map_err(|e| CmdError::Other(format!("cannot write {path}: {e}")))
 }
 
-/// The envelope metadata of one encrypted body.
-pub fn metadata(
-    blob: &[u8],
-    iv: &[u8],
-    context: &BTreeMap<String, String>,
-    len: usize,
-) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("x-amz-key-v2".to_string(), STANDARD.encode(blob)),
-        ("x-amz-iv".to_string(), STANDARD.encode(iv)),
-        ("x-amz-cek-alg".to_string(), CEK_ALG.to_string()),
-        ("x-amz-wrap-alg".to_string(), "kms+context".to_string()),
-        (
-            "x-amz-matdesc".to_string(),
-            serde_json::to_string(context).expect("maps serialize"),
-        ),
-        ("x-amz-tag-len".to_string(), "128".to_string()),
-        (
-            "x-amz-unencrypted-content-length".to_string(),
-            len.to_string(),
-        ),
-    ])
-}
-
-/// The plaintext data key of a KMS response (`Plaintext`, base64).
-fn plaintext_key(out: &Value) -> Result<Zeroizing<Vec<u8>>, CmdError> {
-    let text = out
-        .get("Plaintext")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    STANDARD
-        .decode(text)
-        .map(Zeroizing::new)
-        .map_err(|_| CmdError::Other("KMS returned no data key".into()))
-}
-
 /// `--context k=v,…` (or JSON), empty when absent.
 fn take_context(p: &mut Parsed, ctx: &Ctx<'_>) -> Result<BTreeMap<String, String>, CmdError> {
     Ok(p.take_one("context")
@@ -99,64 +56,6 @@ fn take_context(p: &mut Parsed, ctx: &Ctx<'_>) -> Result<BTreeMap<String, String
         .transpose()
         .map_err(CmdError::Usage)?
         .unwrap_or_default())
-}
-
-fn seal(key: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, [u8; 12]), CmdError> {
-    let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| {
-        CmdError::Other("the data key is not 32 bytes (use --key-spec AES_256)".into())
-    })?;
-    let mut iv = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut iv);
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&iv),
-            Payload {
-                msg: plaintext,
-                aad: &[],
-            },
-        )
-        .map_err(|_| CmdError::Other("encryption failed".into()))?;
-    Ok((ct, iv))
-}
-
-/// Opens a body given its metadata, asking KMS (as the context's identity) for the data key.
-pub async fn open(
-    ctx: &Ctx<'_>,
-    meta: &BTreeMap<String, String>,
-    body: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, CmdError> {
-    let field = |k: &str| {
-        meta.get(k)
-            .ok_or_else(|| CmdError::Other(format!("the envelope metadata has no {k}: this was not encrypted client-side with kms+context")))
-    };
-    if field("x-amz-wrap-alg")? != "kms+context" || field("x-amz-cek-alg")? != CEK_ALG {
-        return Err(CmdError::Other(
-            "only x-amz-wrap-alg kms+context with AES/GCM/NoPadding is supported".into(),
-        ));
-    }
-    let context: BTreeMap<String, String> = serde_json::from_str(field("x-amz-matdesc")?)
-        .map_err(|e| CmdError::Other(format!("x-amz-matdesc is not a JSON map: {e}")))?;
-    let iv = STANDARD
-        .decode(field("x-amz-iv")?)
-        .map_err(|_| CmdError::Other("x-amz-iv is not base64".into()))?;
-    if iv.len() != 12 {
-        return Err(CmdError::Other("x-amz-iv must be 12 bytes".into()));
-    }
-    let out = super::kms::call(
-        ctx,
-        "Decrypt",
-        json!({ "CiphertextBlob": field("x-amz-key-v2")?, "EncryptionContext": context }),
-    )
-    .await?;
-    let key = plaintext_key(&out)?;
-    let cipher = Aes256Gcm::new_from_slice(&key)
-        .map_err(|_| CmdError::Other("the data key is not 32 bytes".into()))?;
-    cipher
-        .decrypt(Nonce::from_slice(&iv), Payload { msg: body, aad: &[] })
-        .map(Zeroizing::new)
-        .map_err(|_| {
-            CmdError::Other("the ciphertext failed authentication: it was changed, or encrypted with another key".into())
-        })
 }
 
 /// Runs `crypto <command> …`.
@@ -219,7 +118,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             p.finish().map_err(CmdError::Usage)?;
             let meta: BTreeMap<String, String> = serde_json::from_slice(&read(ctx, &meta_path)?)
                 .map_err(|e| usage(format!("{meta_path}: not envelope metadata ({e})")))?;
-            let plaintext = open(ctx, &meta, &read(ctx, &input)?).await?;
+            let plaintext = open(&ctx.settings, &meta, &read(ctx, &input)?).await?;
             write(ctx, &output, &plaintext)?;
             Ok(format!(
                 "decrypted {input} to {output} ({} bytes)\n",
@@ -251,8 +150,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             let plaintext = Zeroizing::new(read(ctx, &input)?);
             let (ct, iv) = seal(&key_bytes, &plaintext)?;
             let meta = metadata(&blob, &iv, &context, plaintext.len());
-            let client =
-                crate::sdk::s3_client(&ctx.settings).map_err(|e| CmdError::Other(e.to_string()))?;
+            let client = crate::backend::sdk::s3_client(&ctx.settings)
+                .map_err(|e| CmdError::Other(e.to_string()))?;
             client
                 .put_object()
                 .bucket(&bucket)
@@ -261,7 +160,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
                 .set_metadata(Some(meta.into_iter().collect()))
                 .send()
                 .await
-                .map_err(|e| sdk_error("PutObject", e))?;
+                .map_err(|e| s3_error("PutObject", e))?;
             Ok(format!(
                 "encrypted {input} client-side and uploaded it to s3://{bucket}/{key}\n"
             ))
@@ -271,8 +170,8 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             let key = need(&mut p, "key")?;
             let output = need(&mut p, "out")?;
             p.finish().map_err(CmdError::Usage)?;
-            let (meta, body) = fetch(ctx, &bucket, &key).await?;
-            let plaintext = open(ctx, &meta, &body).await?;
+            let (meta, body) = fetch(&ctx.settings, &bucket, &key).await?;
+            let plaintext = open(&ctx.settings, &meta, &body).await?;
             write(ctx, &output, &plaintext)?;
             Ok(format!(
                 "downloaded s3://{bucket}/{key} and decrypted it to {output}\n"
@@ -331,50 +230,4 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             ))
         }
     }
-}
-
-/// A blob file's bytes: raw, or base64 text (as `--output text --query CiphertextBlob`
-/// writes it), or the JSON output of an operation that returns one.
-pub fn blob_bytes(file: &[u8]) -> Vec<u8> {
-    if let Ok(v) = serde_json::from_slice::<Value>(file)
-        && let Some(b) = v.get("CiphertextBlob").and_then(Value::as_str)
-        && let Ok(bytes) = STANDARD.decode(b)
-    {
-        return bytes;
-    }
-    if let Ok(text) = std::str::from_utf8(file)
-        && let Ok(bytes) = STANDARD.decode(text.trim())
-    {
-        return bytes;
-    }
-    file.to_vec()
-}
-
-/// Downloads an object with its metadata.
-pub async fn fetch(
-    ctx: &Ctx<'_>,
-    bucket: &str,
-    key: &str,
-) -> Result<(BTreeMap<String, String>, Vec<u8>), CmdError> {
-    let client =
-        crate::sdk::s3_client(&ctx.settings).map_err(|e| CmdError::Other(e.to_string()))?;
-    let out = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| sdk_error("GetObject", e))?;
-    let meta: BTreeMap<String, String> = out
-        .metadata()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    let body = out
-        .body
-        .collect()
-        .await
-        .map_err(|e| CmdError::Other(format!("cannot read the object: {e}")))?
-        .into_bytes()
-        .to_vec();
-    Ok((meta, body))
 }

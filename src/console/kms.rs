@@ -366,48 +366,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut parsed: Parsed) -> Result<V
 /// Calls a KMS operation by its API name with a JSON body; AWS errors become
 /// [`CmdError::Aws`].
 pub async fn call(ctx: &Ctx<'_>, api: &str, body: Value) -> Result<Value, CmdError> {
-    call_with(&ctx.settings, api, body).await
-}
-
-/// [`call`] with explicit client settings (any KMS endpoint, not only the lab's).
-pub async fn call_with(
-    settings: &crate::sdk::ClientSettings,
-    api: &str,
-    body: Value,
-) -> Result<Value, CmdError> {
-    let bytes = serde_json::to_vec(&body).expect("JSON serializes");
-    let (status, response) =
-        super::wire::call_json(settings, "kms", &format!("TrentService.{api}"), bytes)
-            .await
-            .map_err(|e| CmdError::Other(e.to_string()))?;
-    let value: Value = if response.is_empty() {
-        Value::Object(Map::new())
-    } else {
-        serde_json::from_slice(&response).map_err(|e| {
-            CmdError::Other(format!(
-                "the service answered with something other than JSON ({e})"
-            ))
-        })?
-    };
-    if status >= 300 {
-        let code = value
-            .get("__type")
-            .and_then(Value::as_str)
-            .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
-            .unwrap_or_else(|| format!("HTTP {status}"));
-        let message = value
-            .get("message")
-            .or_else(|| value.get("Message"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        return Err(CmdError::Aws {
-            code,
-            message,
-            operation: api.to_string(),
-        });
-    }
-    Ok(value)
+    Ok(crate::backend::client::kms_call(&ctx.settings, api, body).await?)
 }
 
 fn read_value(

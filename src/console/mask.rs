@@ -10,8 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::args::Parsed;
-use super::{CmdError, Ctx, kms, workspace_path};
-use crate::sdk::ClientSettings;
+use super::{CmdError, Ctx, workspace_path};
+use crate::backend::sdk::ClientSettings;
 use keylab_mask::{self as mask, Format, KeySource, Loaded, MasterKey, Options, Rules, Table};
 
 /// The console's `mask` subcommands, for completion and help.
@@ -43,14 +43,9 @@ pub async fn resolve_key(
             if !spec.context.is_empty() {
                 body["EncryptionContext"] = json!(spec.context);
             }
-            let out = kms::call_with(settings, "Decrypt", body)
+            let out = crate::backend::client::kms_call(settings, "Decrypt", body)
                 .await
-                .map_err(|e| {
-                    format!(
-                        "the rules' KMS key could not be decrypted: {}",
-                        e.into_outcome().stderr.trim()
-                    )
-                })?;
+                .map_err(|e| format!("the rules' KMS key could not be decrypted: {}", e))?;
             let plaintext = out
                 .get("Plaintext")
                 .and_then(Value::as_str)

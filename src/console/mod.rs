@@ -14,7 +14,6 @@ pub mod mask;
 pub mod output;
 pub mod s3;
 pub mod s3api;
-pub mod wire;
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +22,8 @@ use serde_json::Value;
 use self::args::Parsed;
 use self::output::Format;
 use crate::backend::Backend;
-use crate::sdk::ClientSettings;
+use crate::backend::client::ClientError;
+use crate::backend::sdk::ClientSettings;
 
 /// What a command did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,6 +76,23 @@ pub enum CmdError {
     },
     /// Anything else (a file, the connection): exit 255.
     Other(String),
+}
+
+impl From<ClientError> for CmdError {
+    fn from(e: ClientError) -> CmdError {
+        match e {
+            ClientError::Aws {
+                code,
+                message,
+                operation,
+            } => CmdError::Aws {
+                code,
+                message,
+                operation,
+            },
+            ClientError::Transport(m) => CmdError::Other(m),
+        }
+    }
 }
 
 impl CmdError {

@@ -27,8 +27,8 @@ pub const COMMANDS: &[&str] = &["cp", "ls", "mb", "rb", "rm"];
 
 /// Runs `aws s3 <command> …`, returning the text the CLI prints.
 pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, CmdError> {
-    let client =
-        crate::sdk::s3_client(&ctx.settings).map_err(|e| CmdError::Other(e.to_string()))?;
+    let client = crate::backend::sdk::s3_client(&ctx.settings)
+        .map_err(|e| CmdError::Other(e.to_string()))?;
     match command {
         "cp" => {
             let sse = p.take_one("sse").map_err(CmdError::Usage)?;

@@ -60,47 +60,7 @@ pub fn sdk_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
     operation: &str,
     e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
 ) -> CmdError {
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    match e {
-        SdkError::ServiceError(se) => {
-            let err = se.err();
-            let code = err
-                .code()
-                .map(str::to_string)
-                .unwrap_or_else(|| status.map(|s| s.to_string()).unwrap_or_default());
-            let message = err.message().map(str::to_string).unwrap_or_else(|| {
-                match status {
-                    Some(400) => "Bad Request",
-                    Some(403) => "Forbidden",
-                    Some(404) => "Not Found",
-                    _ => "",
-                }
-                .to_string()
-            });
-            CmdError::Aws {
-                code,
-                message,
-                operation: operation.to_string(),
-            }
-        }
-        other => CmdError::Other(format!(
-            "Could not complete {operation}: {}",
-            aws_smithy_types_display(&other)
-        )),
-    }
-}
-
-fn aws_smithy_types_display<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    e: &SdkError<E, R>,
-) -> String {
-    use std::error::Error as _;
-    let mut text = format!("{e}");
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
+    crate::backend::client::s3_error(operation, e).into()
 }
 
 struct Sse {
@@ -213,8 +173,8 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             OPERATIONS.iter().copied(),
         ));
     }
-    let client =
-        crate::sdk::s3_client(&ctx.settings).map_err(|e| CmdError::Other(e.to_string()))?;
+    let client = crate::backend::sdk::s3_client(&ctx.settings)
+        .map_err(|e| CmdError::Other(e.to_string()))?;
     let value = match operation {
         "create-bucket" => {
             let bucket = required(&mut p, "bucket")?;

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use argon2::PasswordVerifier;
 
-use super::grader::{Failure, broken, fail};
+use super::check::{Failure, broken, fail};
 use super::session::Session;
 use crate::console::mask::resolve_key;
 use crate::pack::{

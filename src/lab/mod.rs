@@ -2,6 +2,8 @@
 //! the grader, reports, `verify` (proving a pack's solutions pass and its wrong variants fail)
 //! and the learner's progress.
 
+pub mod check;
+mod checks;
 pub mod document;
 pub mod grader;
 pub mod masking;

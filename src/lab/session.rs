@@ -110,7 +110,7 @@ impl Session {
             .cloned()
             .ok_or_else(|| LabError::Other(format!("exercise '{id}' has no grader")))?;
         if let Target::Shared(backend) = target
-            && let Some(why) = pack.refuses(&backend.capabilities, &backend.name)
+            && let Some(why) = pack.refuses(|c| backend.capabilities.has(c), &backend.name)
         {
             return Err(LabError::Other(why));
         }

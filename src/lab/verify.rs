@@ -97,7 +97,7 @@ pub async fn verify(
     if let Target::Shared(b) = target {
         summary.extra.insert(
             "missing_capabilities".into(),
-            b.capabilities.missing().into(),
+            serde_json::json!(b.capabilities.missing()),
         );
     }
     summary.extra.insert("seed".into(), seed.into());

@@ -95,9 +95,11 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
 ) -> Result<T, PackError> {
     toml::from_str(text).map_err(|e| {
         let (line, message, fix) = keylab_mask::toml_lines::describe(text, &e);
-        let fix = fix.unwrap_or(
-            "correct the value to the type the format expects (see the pack format in README.md)",
-        );
+        let fix = fix.unwrap_or(if message.starts_with("unknown variant") {
+            "use one of the names listed"
+        } else {
+            "correct the value to the type the format expects (see the pack format in README.md)"
+        });
         PackError::new(file, line.map(|l| l + line_offset), message, fix)
     })
 }
@@ -143,13 +145,13 @@ impl Pack {
 
     /// The backend capabilities the pack declares it needs that `backend` lacks, as a message
     /// that says what to do; `None` when it can run.
-    pub fn refuses(&self, backend: &crate::backend::Capabilities, name: &str) -> Option<String> {
+    pub fn refuses(&self, has: impl Fn(Capability) -> bool, name: &str) -> Option<String> {
         let missing: Vec<&str> = self
             .manifest
             .capabilities
             .iter()
-            .map(String::as_str)
-            .filter(|c| !backend.has(c))
+            .filter(|&&c| !has(c))
+            .map(|c| c.name())
             .collect();
         if missing.is_empty() {
             return None;
@@ -281,16 +283,6 @@ fn check_manifest(files: &PackFiles, m: &Manifest, errors: &mut Vec<PackError>) 
             ),
             format!("this keylab reads format_version = {FORMAT_VERSION}"),
         ));
-    }
-    for c in &m.capabilities {
-        if !CAPABILITIES.contains(&c.as_str()) {
-            errors.push(PackError::new(
-                &file,
-                None,
-                format!("capabilities: unknown capability {c:?}"),
-                format!("use some of: {}", CAPABILITIES.join(", ")),
-            ));
-        }
     }
     let ours = env!("CARGO_PKG_VERSION");
     if version_tuple(&m.min_keylab_version) > version_tuple(ours) {

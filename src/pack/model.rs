@@ -5,6 +5,56 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// Declares [`Capability`] from one list: the variant, its name in packs and reports, and what
+/// it means.
+macro_rules! capabilities {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)*) => {
+        /// Something a backend enforces or offers that a check (`needs`) or a pack
+        /// (`capabilities`) may require; a check on a backend without it is not applicable.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+        pub enum Capability {
+            $($(#[doc = $doc])* #[serde(rename = $name)] $variant,)*
+        }
+
+        impl Capability {
+            /// Every capability, in the order of the list.
+            pub const ALL: &'static [Capability] = &[$(Capability::$variant),*];
+
+            /// Its name in packs and reports.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Capability::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+capabilities! {
+    /// Key policies are evaluated (a key policy can deny another account).
+    KeyPolicies = "key_policies",
+    /// Bucket policies are evaluated (a Deny stops a request).
+    BucketPolicies = "bucket_policies",
+    /// `GenerateDataKey` honours `NumberOfBytes`/`KeySpec`.
+    DataKeySizes = "data_key_sizes",
+    /// A ciphertext names its key, so Decrypt across accounts needs no KeyId.
+    CrossAccountDecryptWithoutKeyId = "cross_account_decrypt_without_key_id",
+    /// Requests can be made over TLS, so `aws:SecureTransport` can be true.
+    Tls = "tls",
+    /// The lab identities' IAM policies can be changed (`aws iam put-role-policy`).
+    IdentityPolicies = "identity_policies",
+    /// An audit log of every request, for graders.
+    AuditLog = "audit_log",
+    /// Object bodies are encrypted at rest.
+    AtRestEncryption = "at_rest_encryption",
+}
+
+impl std::fmt::Display for Capability {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// `pack.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,10 +67,10 @@ pub struct Manifest {
     pub title: String,
     /// The oldest keylab that can run the pack.
     pub min_keylab_version: String,
-    /// Backend capabilities every exercise needs (names from [`CAPABILITIES`]); keylab refuses
-    /// to run the pack on a backend without them.
+    /// Backend capabilities every exercise needs; keylab refuses to run the pack on a backend
+    /// without them.
     #[serde(default)]
-    pub capabilities: Vec<String>,
+    pub capabilities: Vec<Capability>,
     /// What the pack teaches.
     #[serde(default)]
     pub description: String,
@@ -241,73 +291,95 @@ pub struct MaskingSpec {
     pub profile: Option<String>,
 }
 
-/// One `[[check]]` table: common fields and exactly one kind table.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckSpec {
-    /// What it verifies, shown to the learner.
-    pub title: String,
-    /// The task of the instructions it belongs to (results.json `task_id`).
-    #[serde(default)]
-    pub task: Option<u32>,
-    /// The message when it fails (the check adds what it saw).
-    #[serde(default)]
-    pub fail: Option<String>,
-    /// Backend capabilities it needs (`bucket_policies`, `key_policies`, `tls`, …); on a
-    /// backend without one the check is reported as not applicable, never passed.
-    #[serde(default)]
-    pub needs: Vec<String>,
+/// Declares the check kinds from one list: each row gives the kind's variant, its table type
+/// and its name in grader files (the `[check.<name>]` table), from which come [`CheckSpec`]'s
+/// kind fields, [`CheckKind`], [`CheckKind::name`], [`CheckKind::NAMES`] and the collection of
+/// the kinds a `[[check]]` table names.
+macro_rules! check_kinds {
+    ($($(#[doc = $doc:literal])* $variant:ident($ty:ty) = $field:ident,)*) => {
+        /// One `[[check]]` table: common fields and exactly one kind table.
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct CheckSpec {
+            /// What it verifies, shown to the learner.
+            pub title: String,
+            /// The task of the instructions it belongs to (results.json `task_id`).
+            #[serde(default)]
+            pub task: Option<u32>,
+            /// The message when it fails (the check adds what it saw).
+            #[serde(default)]
+            pub fail: Option<String>,
+            /// Backend capabilities it needs (`bucket_policies`, `key_policies`, `tls`, …); on a
+            /// backend without one the check is reported as not applicable, never passed.
+            #[serde(default)]
+            pub needs: Vec<Capability>,
+            $($(#[doc = $doc])* #[serde(default)] pub $field: Option<$ty>,)*
+        }
+
+        /// A check's kind, after validation.
+        #[derive(Debug, Clone)]
+        pub enum CheckKind {
+            $($(#[doc = $doc])* $variant($ty),)*
+        }
+
+        impl CheckKind {
+            /// Every kind's name in grader files, in the order of the list.
+            pub const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+
+            /// The kind's name in grader files and reports.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(CheckKind::$variant(_) => stringify!($field),)*
+                }
+            }
+        }
+
+        impl CheckSpec {
+            /// The kind tables this `[[check]]` names (a valid one names exactly one).
+            fn kinds(&mut self) -> Vec<CheckKind> {
+                let mut kinds = Vec::new();
+                $(kinds.extend(self.$field.take().map(CheckKind::$variant));)*
+                kinds
+            }
+        }
+    };
+}
+
+check_kinds! {
     /// A KMS key's state.
-    #[serde(default)]
-    pub key: Option<KeyCheck>,
+    Key(KeyCheck) = key,
     /// An alias's target.
-    #[serde(default)]
-    pub alias: Option<AliasCheck>,
+    Alias(AliasCheck) = alias,
     /// A bucket's default encryption.
-    #[serde(default)]
-    pub bucket_encryption: Option<BucketEncryptionCheck>,
+    BucketEncryption(BucketEncryptionCheck) = bucket_encryption,
     /// An object's encryption and metadata.
-    #[serde(default)]
-    pub object: Option<ObjectCheck>,
+    Object(ObjectCheck) = object,
     /// Requests decided by the policy evaluator.
-    #[serde(default)]
-    pub simulate: Option<SimulateCheck>,
+    Simulate(SimulateCheck) = simulate,
     /// A real request through the console.
-    #[serde(default)]
-    pub command: Option<CommandCheck>,
+    Command(CommandCheck) = command,
     /// Decrypt what the learner produced and compare.
-    #[serde(default)]
-    pub round_trip: Option<RoundTripCheck>,
+    RoundTrip(RoundTripCheck) = round_trip,
     /// A workspace file.
-    #[serde(default)]
-    pub file: Option<FileCheck>,
+    File(FileCheck) = file,
     /// No plaintext data key left in the workspace.
-    #[serde(default)]
-    pub no_plaintext_keys: Option<NoPlaintextKeysCheck>,
+    NoPlaintextKeys(NoPlaintextKeysCheck) = no_plaintext_keys,
     /// The engine's audit log.
-    #[serde(default)]
-    pub audit: Option<AuditCheck>,
+    Audit(AuditCheck) = audit,
     /// No original sensitive value anywhere in the masked output.
-    #[serde(default)]
-    pub no_leaks: Option<NoLeaksCheck>,
+    NoLeaks(NoLeaksCheck) = no_leaks,
     /// Masked values keep the originals' format.
-    #[serde(default)]
-    pub formats: Option<FormatsCheck>,
+    Formats(FormatsCheck) = formats,
     /// Two masked columns still join, and tokens are injective.
-    #[serde(default)]
-    pub joins: Option<JoinsCheck>,
+    Joins(JoinsCheck) = joins,
     /// Tokens depend on a secret key.
-    #[serde(default)]
-    pub keyed_tokens: Option<KeyedTokensCheck>,
+    KeyedTokens(KeyedTokensCheck) = keyed_tokens,
     /// Passwords stored as Argon2id with unique salts.
-    #[serde(default)]
-    pub password_hashes: Option<PasswordHashesCheck>,
+    PasswordHashes(PasswordHashesCheck) = password_hashes,
     /// The masked table is k-anonymous without giving up its utility.
-    #[serde(default)]
-    pub k_anonymity: Option<KAnonymityCheck>,
+    KAnonymity(KAnonymityCheck) = k_anonymity,
     /// A configuration document, by its meaning.
-    #[serde(default)]
-    pub document: Option<DocumentCheck>,
+    Document(DocumentCheck) = document,
 }
 
 /// No original value of these columns (or a normalised spelling of it) appears anywhere in
@@ -639,45 +711,6 @@ pub struct DocumentExpect {
     pub fail: String,
 }
 
-/// A check's kind, after validation.
-#[derive(Debug, Clone)]
-pub enum CheckKind {
-    /// See [`KeyCheck`].
-    Key(KeyCheck),
-    /// See [`AliasCheck`].
-    Alias(AliasCheck),
-    /// See [`BucketEncryptionCheck`].
-    BucketEncryption(BucketEncryptionCheck),
-    /// See [`ObjectCheck`].
-    Object(ObjectCheck),
-    /// See [`SimulateCheck`].
-    Simulate(SimulateCheck),
-    /// See [`CommandCheck`].
-    Command(CommandCheck),
-    /// See [`RoundTripCheck`].
-    RoundTrip(RoundTripCheck),
-    /// See [`FileCheck`].
-    File(FileCheck),
-    /// See [`NoPlaintextKeysCheck`].
-    NoPlaintextKeys(NoPlaintextKeysCheck),
-    /// See [`AuditCheck`].
-    Audit(AuditCheck),
-    /// See [`NoLeaksCheck`].
-    NoLeaks(NoLeaksCheck),
-    /// See [`FormatsCheck`].
-    Formats(FormatsCheck),
-    /// See [`JoinsCheck`].
-    Joins(JoinsCheck),
-    /// See [`KeyedTokensCheck`].
-    KeyedTokens(KeyedTokensCheck),
-    /// See [`PasswordHashesCheck`].
-    PasswordHashes(PasswordHashesCheck),
-    /// See [`KAnonymityCheck`].
-    KAnonymity(KAnonymityCheck),
-    /// See [`DocumentCheck`].
-    Document(DocumentCheck),
-}
-
 impl CheckKind {
     /// Whether it looks at the masking run of `[masking]`.
     pub fn is_masking(&self) -> bool {
@@ -703,78 +736,31 @@ pub struct Check {
     /// The failure message.
     pub fail: Option<String>,
     /// Capabilities it needs.
-    pub needs: Vec<String>,
+    pub needs: Vec<Capability>,
     /// The kind.
     pub kind: CheckKind,
     /// Its line in the grader file.
     pub line: usize,
 }
 
-/// The backend capabilities a check may need.
-pub const CAPABILITIES: &[&str] = &[
-    "key_policies",
-    "bucket_policies",
-    "data_key_sizes",
-    "cross_account_decrypt_without_key_id",
-    "tls",
-    "identity_policies",
-    "audit_log",
-    "at_rest_encryption",
-];
-
-const KINDS: &str = "key, alias, bucket_encryption, object, simulate, command, round_trip, file, no_plaintext_keys, audit, no_leaks, formats, joins, keyed_tokens, password_hashes, k_anonymity, document";
-
 impl Check {
     /// Validates a `[[check]]` table: exactly one kind.
-    pub fn from_spec(spec: CheckSpec, line: usize) -> Result<Check, (String, String)> {
-        let mut kinds = Vec::new();
+    pub fn from_spec(mut spec: CheckSpec, line: usize) -> Result<Check, (String, String)> {
+        let mut kinds = spec.kinds();
         let CheckSpec {
             title,
             task,
             fail,
             needs,
-            key,
-            alias,
-            bucket_encryption,
-            object,
-            simulate,
-            command,
-            round_trip,
-            file,
-            no_plaintext_keys,
-            audit,
-            no_leaks,
-            formats,
-            joins,
-            keyed_tokens,
-            password_hashes,
-            k_anonymity,
-            document,
+            ..
         } = spec;
-        kinds.extend(key.map(CheckKind::Key));
-        kinds.extend(alias.map(CheckKind::Alias));
-        kinds.extend(bucket_encryption.map(CheckKind::BucketEncryption));
-        kinds.extend(object.map(CheckKind::Object));
-        kinds.extend(simulate.map(CheckKind::Simulate));
-        kinds.extend(command.map(CheckKind::Command));
-        kinds.extend(round_trip.map(CheckKind::RoundTrip));
-        kinds.extend(file.map(CheckKind::File));
-        kinds.extend(no_plaintext_keys.map(CheckKind::NoPlaintextKeys));
-        kinds.extend(audit.map(CheckKind::Audit));
-        kinds.extend(no_leaks.map(CheckKind::NoLeaks));
-        kinds.extend(formats.map(CheckKind::Formats));
-        kinds.extend(joins.map(CheckKind::Joins));
-        kinds.extend(keyed_tokens.map(CheckKind::KeyedTokens));
-        kinds.extend(password_hashes.map(CheckKind::PasswordHashes));
-        kinds.extend(k_anonymity.map(CheckKind::KAnonymity));
-        kinds.extend(document.map(CheckKind::Document));
         if kinds.len() != 1 {
             return Err((
                 format!(
                     "check \"{title}\" has {} kind tables; it needs exactly one",
                     kinds.len()
                 ),
-                format!("keep one of: {KINDS}"),
+                format!("keep one of: {}", CheckKind::NAMES.join(", ")),
             ));
         }
         if let Some(CheckKind::Simulate(s)) = kinds.first()
@@ -783,12 +769,6 @@ impl Check {
             return Err((
                 format!("check \"{title}\" simulates no request"),
                 "add [[check.simulate.request]] tables".into(),
-            ));
-        }
-        if let Some(unknown) = needs.iter().find(|n| !CAPABILITIES.contains(&n.as_str())) {
-            return Err((
-                format!("check \"{title}\" needs \"{unknown}\", which is not a capability"),
-                format!("use some of: {}", CAPABILITIES.join(", ")),
             ));
         }
         Ok(Check {

@@ -113,7 +113,11 @@ fn backend_label(session: &Session) -> String {
             "{} {} (lacks {})",
             b.name,
             b.https_endpoint,
-            missing.join(", ")
+            missing
+                .iter()
+                .map(|c| c.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 }

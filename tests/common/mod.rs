@@ -4,7 +4,7 @@
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::error::ProvideErrorMetadata;
-use keylab::sdk::{engine_settings, kms_client};
+use keylab::backend::sdk::{engine_settings, kms_client};
 use keylab_engine::{Engine, EngineConfig};
 
 pub struct Lab {
@@ -63,11 +63,11 @@ pub const PARTNER: &str = "444455556666";
 impl Lab {
     pub fn s3(&self, profile: &str) -> aws_sdk_s3::Client {
         let settings = engine_settings(&self.engine, profile, false).expect("known profile");
-        keylab::sdk::s3_client(&settings).expect("client")
+        keylab::backend::sdk::s3_client(&settings).expect("client")
     }
 
     pub fn s3_https(&self, profile: &str) -> aws_sdk_s3::Client {
         let settings = engine_settings(&self.engine, profile, true).expect("known profile");
-        keylab::sdk::s3_client(&settings).expect("client")
+        keylab::backend::sdk::s3_client(&settings).expect("client")
     }
 }

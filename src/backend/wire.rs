@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use crate::sdk::ClientSettings;
+use crate::backend::sdk::ClientSettings;
 
 /// A transport or signing failure (not an AWS error response).
 #[derive(Debug, thiserror::Error)]

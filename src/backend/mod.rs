@@ -6,74 +6,58 @@
 //! Engine-only powers (IAM inline policies, the audit log) are reached through
 //! [`Backend::engine`], and say so when it is absent.
 
+pub mod client;
+pub mod envelope;
+#[cfg(feature = "docker")]
+pub mod localstack;
+pub mod sdk;
+pub mod wire;
+
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::sdk::ClientSettings;
+use self::sdk::ClientSettings;
+use crate::pack::Capability;
 use keylab_engine::identity::{DEFAULT_IDENTITIES, IdentitySet};
 use keylab_engine::{Engine, EngineHandle};
 
 /// What a backend enforces or offers, found by [`probe`] (or known, for the engine).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Capabilities {
-    /// Key policies are evaluated (a key policy can deny another account).
-    pub key_policies: bool,
-    /// Bucket policies are evaluated (a Deny stops a request).
-    pub bucket_policies: bool,
-    /// `GenerateDataKey` honours `NumberOfBytes`/`KeySpec`.
-    pub data_key_sizes: bool,
-    /// A ciphertext names its key, so Decrypt across accounts needs no KeyId.
-    pub cross_account_decrypt_without_key_id: bool,
-    /// Requests can be made over TLS, so `aws:SecureTransport` can be true.
-    pub tls: bool,
-    /// The lab identities' IAM policies can be changed (`aws iam put-role-policy`).
-    pub identity_policies: bool,
-    /// An audit log of every request, for graders.
-    pub audit_log: bool,
-    /// Object bodies are encrypted at rest.
-    pub at_rest_encryption: bool,
-}
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Capabilities(BTreeSet<Capability>);
 
 impl Capabilities {
     /// Everything, as the built-in engine does.
     pub fn all() -> Capabilities {
-        Capabilities {
-            key_policies: true,
-            bucket_policies: true,
-            data_key_sizes: true,
-            cross_account_decrypt_without_key_id: true,
-            tls: true,
-            identity_policies: true,
-            audit_log: true,
-            at_rest_encryption: true,
-        }
+        Capabilities(Capability::ALL.iter().copied().collect())
     }
 
-    /// Whether one capability, by its name in graders, is there.
-    pub fn has(&self, name: &str) -> bool {
-        match name {
-            "key_policies" => self.key_policies,
-            "bucket_policies" => self.bucket_policies,
-            "data_key_sizes" => self.data_key_sizes,
-            "cross_account_decrypt_without_key_id" => self.cross_account_decrypt_without_key_id,
-            "tls" => self.tls,
-            "identity_policies" => self.identity_policies,
-            "audit_log" => self.audit_log,
-            "at_rest_encryption" => self.at_rest_encryption,
-            _ => false,
-        }
+    /// None yet: where an endpoint starts before [`probe`].
+    pub fn none() -> Capabilities {
+        Capabilities::default()
     }
 
-    /// The names of the capabilities graders may ask for (the pack format's list).
-    pub const NAMES: &'static [&'static str] = crate::pack::CAPABILITIES;
+    /// Whether it has `capability`.
+    pub fn has(&self, capability: Capability) -> bool {
+        self.0.contains(&capability)
+    }
+
+    /// Records whether it has `capability`.
+    pub fn set(&mut self, capability: Capability, present: bool) {
+        if present {
+            self.0.insert(capability);
+        } else {
+            self.0.remove(&capability);
+        }
+    }
 
     /// The missing ones, for the status bar and reports.
-    pub fn missing(&self) -> Vec<&'static str> {
-        Self::NAMES
+    pub fn missing(&self) -> Vec<Capability> {
+        Capability::ALL
             .iter()
             .copied()
-            .filter(|n| !self.has(n))
+            .filter(|&c| !self.has(c))
             .collect()
     }
 }
@@ -188,16 +172,7 @@ impl Backend {
             ca_path: None,
             profiles,
             engine: None,
-            capabilities: Capabilities {
-                key_policies: false,
-                bucket_policies: false,
-                data_key_sizes: false,
-                cross_account_decrypt_without_key_id: false,
-                tls: false,
-                identity_policies: false,
-                audit_log: false,
-                at_rest_encryption: false,
-            },
+            capabilities: Capabilities::none(),
             offline_identities: Some(Arc::new(identities)),
         })
     }
@@ -268,9 +243,9 @@ pub async fn probe(backend: &mut Backend) {
         return;
     };
     let (Ok(kms), Ok(kms_partner), Ok(s3)) = (
-        crate::sdk::kms_client(&owner),
-        crate::sdk::kms_client(&partner),
-        crate::sdk::s3_client(&owner),
+        sdk::kms_client(&owner),
+        sdk::kms_client(&partner),
+        sdk::s3_client(&owner),
     ) else {
         return;
     };
@@ -299,7 +274,10 @@ pub async fn probe(backend: &mut Backend) {
             .send()
             .await
         {
-            caps.data_key_sizes = dk.plaintext().is_some_and(|p| p.as_ref().len() == 16);
+            caps.set(
+                Capability::DataKeySizes,
+                dk.plaintext().is_some_and(|p| p.as_ref().len() == 16),
+            );
         }
         let foreign = kms_partner
             .encrypt()
@@ -307,7 +285,7 @@ pub async fn probe(backend: &mut Backend) {
             .plaintext(Blob::new(b"probe".to_vec()))
             .send()
             .await;
-        caps.key_policies = foreign.is_err();
+        caps.set(Capability::KeyPolicies, foreign.is_err());
         if let Ok(ct) = kms
             .encrypt()
             .key_id(&arn)
@@ -323,10 +301,11 @@ pub async fn probe(backend: &mut Backend) {
                 .ciphertext_blob(blob.clone())
                 .send()
                 .await;
-            caps.cross_account_decrypt_without_key_id = match decrypted {
+            let names_its_key = match decrypted {
                 Ok(_) => true,
                 Err(e) => !format!("{e:?}").contains("NotFoundException"),
             };
+            caps.set(Capability::CrossAccountDecryptWithoutKeyId, names_its_key);
         }
         let _ = kms
             .schedule_key_deletion()
@@ -348,7 +327,8 @@ pub async fn probe(backend: &mut Backend) {
             .await
             .is_ok()
         {
-            caps.bucket_policies = s3.list_objects_v2().bucket(&bucket).send().await.is_err();
+            let denied = s3.list_objects_v2().bucket(&bucket).send().await.is_err();
+            caps.set(Capability::BucketPolicies, denied);
             let _ = s3.delete_bucket_policy().bucket(&bucket).send().await;
         }
         let _ = s3.delete_bucket().bucket(&bucket).send().await;

@@ -1,0 +1,149 @@
+//! Requests decided by the policy evaluator against the bucket or key policy the learner
+//! wrote (read back from the backend) and the lab identities' own policies, each with its
+//! trace when the decision is not the expected one.
+
+use super::*;
+
+pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Failure> {
+    let identities = session.backend.identities();
+    let owner = settings_as(session, Some(&session.exercise.spec.profile))?;
+    let target = sub(session, &c.policy)?;
+    let (text, rules, default_resource, resource_account, name) =
+        if let Some(bucket) = target.strip_prefix("bucket:") {
+            let policy = read_bucket_policy(session, bucket).await?;
+            let account = session
+                .backend
+                .account_of(&session.exercise.spec.profile)
+                .unwrap_or_default()
+                .to_string();
+            (
+                policy,
+                ResourceRules::Standard,
+                None,
+                account,
+                format!("bucket policy of {bucket}"),
+            )
+        } else if let Some(key) = target.strip_prefix("key:") {
+            let arn = key_arn(&owner, key).await?;
+            let out = kms_call(
+                &owner,
+                "GetKeyPolicy",
+                json!({ "KeyId": arn, "PolicyName": "default" }),
+            )
+            .await?;
+            let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+            (
+                out.get("Policy")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                ResourceRules::Kms,
+                Some(arn),
+                account,
+                "key policy".to_string(),
+            )
+        } else {
+            return Err(broken(format!(
+                "policy = \"{target}\": write bucket:<name> or key:<key id or alias>"
+            )));
+        };
+    let doc = match &text {
+        Some(t) => Some(
+            PolicyDocument::parse(t, PolicyKind::Resource)
+                .map_err(|e| fail(format!("the {name} does not parse: {}", e.0)))?,
+        ),
+        None => None,
+    };
+    for r in &c.request {
+        let identity = identities
+            .by_profile(&r.profile)
+            .ok_or_else(|| broken(format!("no lab identity {}", r.profile)))?;
+        let resource = match (&r.resource, &default_resource) {
+            (Some(res), _) => sub(session, res)?,
+            (None, Some(d)) => d.clone(),
+            (None, None) => {
+                return Err(broken(
+                    "a bucket request needs resource = \"arn:aws:s3:::…\"",
+                ));
+            }
+        };
+        let mut context = ContextKeys::new();
+        context.set("aws:SecureTransport", r.secure.to_string());
+        context.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
+        context.set("aws:PrincipalAccount", identity.caller.account.clone());
+        if rules == ResourceRules::Kms {
+            context.set("kms:CallerAccount", identity.caller.account.clone());
+        }
+        for (k, v) in &r.context {
+            context.set(k, sub(session, v)?);
+        }
+        let identity_policies = identities.policies_of(&identity.profile);
+        let policies = Policies {
+            identity: identity_policies
+                .iter()
+                .map(|(n, d)| (n.clone(), d.as_ref()))
+                .collect(),
+            resource: doc.as_ref().map(|d| (name.clone(), d)),
+            rules,
+            grants: Vec::new(),
+        };
+        let request = Request {
+            caller: &identity.caller,
+            action: &r.action,
+            resource: &resource,
+            resource_account: &resource_account,
+            context: &context,
+        };
+        let decision = keylab_policy::decide(&request, &policies);
+        let want = r.expect == Expect::Allow;
+        if decision.allowed != want {
+            return Err(Failure {
+                message: format!(
+                    "{} {} on {} over {} should be {} but is {}",
+                    r.profile,
+                    r.action,
+                    resource,
+                    if r.secure { "HTTPS" } else { "plain HTTP" },
+                    if want { "allowed" } else { "denied" },
+                    if decision.allowed {
+                        "allowed"
+                    } else {
+                        "denied"
+                    },
+                ),
+                trace: Some(decision.to_string()),
+                error: false,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The bucket policy as the owner reads it: over HTTPS, or over plain HTTP when the policy
+/// denies HTTPS (the `"true"` mistake locks HTTPS out, and the grader must still see it).
+async fn read_bucket_policy(session: &Session, bucket: &str) -> Result<Option<String>, Failure> {
+    let mut denied = None;
+    for https in [true, false] {
+        let settings = session
+            .backend
+            .settings(&session.exercise.spec.profile, https)
+            .map_err(broken)?;
+        let client = s3_client(&settings).map_err(|e| broken(e.to_string()))?;
+        match client.get_bucket_policy().bucket(bucket).send().await {
+            Ok(out) => return Ok(out.policy().map(str::to_string)),
+            Err(e) => match s3_error("GetBucketPolicy", e) {
+                ClientError::Aws { code, .. } if code == "NoSuchBucketPolicy" => return Ok(None),
+                ClientError::Aws { code, .. } if code == "AccessDenied" => {
+                    denied = Some(ClientError::Aws {
+                        code,
+                        message: format!("the owner cannot read the bucket policy of {bucket}"),
+                        operation: "GetBucketPolicy".into(),
+                    })
+                }
+                other => return Err(other.into()),
+            },
+        }
+    }
+    Err(denied
+        .map(Failure::from)
+        .unwrap_or_else(|| broken("GetBucketPolicy failed")))
+}
