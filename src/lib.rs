@@ -8,8 +8,8 @@
 
 pub mod backend;
 pub mod console;
+pub mod front;
 pub mod lab;
 pub mod pack;
 pub mod study;
-pub mod tui;
 pub mod workshop;

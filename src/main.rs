@@ -1,12 +1,8 @@
 //! The `keylab` command: parses the command line and maps errors to exit codes (0 success,
-//! 1 failure, 2 usage errors, as clap reports them). Everything else lives in the library.
+//! 1 failure, 2 usage errors, as clap reports them). Output cut short by a closed pipe (`keylab
+//! list | head -1`) ends quietly with 0, as ripgrep does. Everything else lives in the library.
 
-mod bench;
-mod class_cli;
 mod cli;
-mod lab_cli;
-mod mask_cli;
-mod study_cli;
 
 use std::process::ExitCode;
 
@@ -18,9 +14,19 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     match cli::run() {
         Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("keylab: {err:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether an error comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -783,8 +783,8 @@ async fn the_console_speaks_the_aws_cli_forms() {
         ),
         ("aws kmz list-keys", "argument command: Invalid choice"),
         (
-            "aws kms list-aliases --query 'Aliases[?AliasName==`alias/demo`]'",
-            "beyond what keylab's console supports",
+            "aws kms list-aliases --query 'Aliases[?AliasName=='",
+            "Bad value for --query",
         ),
         (
             "aws kms list-keys --output yaml",

@@ -3,6 +3,7 @@
 //! the line-by-line drill through the binary, and progress export and import between two
 //! data directories.
 
+use keylab::lab::check::Status;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -175,7 +176,7 @@ fn exercise_results_feed_the_deck_once_per_attempt() {
         p.record_check(
             "first-cmk",
             Difficulty::Beginner,
-            false,
+            Status::Fail,
             t0() + Duration::minutes(2)
         ),
         Some(Rating::Again)
@@ -184,7 +185,7 @@ fn exercise_results_feed_the_deck_once_per_attempt() {
         p.record_check(
             "first-cmk",
             Difficulty::Beginner,
-            false,
+            Status::Fail,
             t0() + Duration::minutes(3)
         ),
         None,
@@ -194,7 +195,7 @@ fn exercise_results_feed_the_deck_once_per_attempt() {
         p.record_check(
             "first-cmk",
             Difficulty::Beginner,
-            true,
+            Status::Pass,
             t0() + Duration::minutes(4)
         ),
         Some(Rating::Hard),
@@ -206,7 +207,7 @@ fn exercise_results_feed_the_deck_once_per_attempt() {
         p.record_check(
             "first-cmk",
             Difficulty::Beginner,
-            true,
+            Status::Pass,
             t0() + Duration::days(5)
         ),
         None
@@ -216,7 +217,7 @@ fn exercise_results_feed_the_deck_once_per_attempt() {
         p.record_check(
             "first-cmk",
             Difficulty::Beginner,
-            true,
+            Status::Pass,
             t0() + Duration::days(6) + Duration::minutes(3)
         ),
         Some(Rating::Easy),
@@ -228,7 +229,7 @@ fn exercise_results_feed_the_deck_once_per_attempt() {
         p.record_check(
             "first-cmk",
             Difficulty::Beginner,
-            true,
+            Status::Pass,
             t0() + Duration::days(20) + Duration::minutes(1)
         ),
         Some(Rating::Hard),
@@ -239,7 +240,7 @@ fn exercise_results_feed_the_deck_once_per_attempt() {
         p.record_check(
             "first-cmk",
             Difficulty::Beginner,
-            true,
+            Status::Pass,
             t0() + Duration::days(40) + Duration::minutes(30)
         ),
         Some(Rating::Good),
@@ -366,7 +367,7 @@ fn progress_exports_and_imports_between_machines() {
     p.record_check(
         "first-cmk",
         Difficulty::Beginner,
-        true,
+        Status::Pass,
         t0() + Duration::minutes(3),
     );
     p.deck

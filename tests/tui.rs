@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use keylab::front::tui::app::{App, Effect, Msg, Screen};
+use keylab::front::tui::keymap::parse_keys;
+use keylab::front::tui::theme::Theme;
+use keylab::front::tui::view;
+use keylab::front::worker::{Ready, WorkerEvent};
 use keylab::lab::grader::{CheckResult, Status};
 use keylab::lab::progress::{DataDir, Progress};
 use keylab::pack::Pack;
-use keylab::tui::app::{App, Effect, Msg, Screen};
-use keylab::tui::keymap::parse_keys;
-use keylab::tui::theme::Theme;
-use keylab::tui::view;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -80,14 +81,14 @@ fn vars() -> BTreeMap<String, String> {
 fn ready(app: &mut App, id: &str) {
     let pack = app.pack.clone();
     let x = pack.exercise(id).unwrap();
-    app.update(Msg::ExerciseReady {
+    app.update(Msg::Worker(WorkerEvent::ExerciseReady(Ready {
         id: id.into(),
         instructions: keylab::lab::vars::substitute(&x.readme, &vars()).unwrap(),
         explanation: keylab::lab::vars::substitute(&x.spec.explanation, &vars()).unwrap(),
         vars: vars(),
         backend: "engine https://127.0.0.1:4511".into(),
         files: vec!["README.md".into(), "report.csv".into()],
-    });
+    })));
 }
 
 fn result(title: &str, status: Status) -> CheckResult {
@@ -177,13 +178,13 @@ fn the_console_types_runs_completes_and_keeps_history() {
         )]
     );
     assert!(press(&mut a, "ls<enter>").is_empty(), "one job at a time");
-    a.update(Msg::CommandDone(
-        keylab::console::Outcome {
+    a.update(Msg::Worker(WorkerEvent::CommandDone {
+        outcome: keylab::console::Outcome {
             stdout: "{\n    \"ETag\": \"x\"\n}\n".into(),
             ..Default::default()
         },
-        vec!["README.md".into(), "report.csv".into()],
-    ));
+        files: vec!["README.md".into(), "report.csv".into()],
+    }));
     press(&mut a, "<up>");
     assert_eq!(
         a.exercise.as_ref().unwrap().input,
@@ -242,11 +243,11 @@ fn checks_hints_reset_and_moving_on() {
         vec![],
         "a running check is not started twice"
     );
-    a.update(Msg::CheckDone(
-        vec![result("plain HTTP is denied", Status::Fail)],
-        "2026-11-23T00:00:00Z".into(),
-        Default::default(),
-    ));
+    a.update(Msg::Worker(WorkerEvent::CheckDone {
+        results: vec![result("plain HTTP is denied", Status::Fail)],
+        at: "2026-11-23T00:00:00Z".parse().unwrap(),
+        evidence: Default::default(),
+    }));
     assert_eq!(press(&mut a, "n"), vec![], "moving on needs a pass");
     press(&mut a, "t");
     assert!(a.exercise.as_ref().unwrap().show_trace);
@@ -260,16 +261,16 @@ fn checks_hints_reset_and_moving_on() {
     assert_eq!(press(&mut a, "y"), vec![Effect::Reset]);
     ready(&mut a, "https-only-bucket");
     press(&mut a, "c");
-    let effects = a.update(Msg::CheckDone(
-        vec![result("plain HTTP is denied", Status::Pass)],
-        "2026-11-23T00:00:00Z".into(),
-        Default::default(),
-    ));
+    let effects = a.update(Msg::Worker(WorkerEvent::CheckDone {
+        results: vec![result("plain HTTP is denied", Status::Pass)],
+        at: "2026-11-23T00:00:00Z".parse().unwrap(),
+        evidence: Default::default(),
+    }));
     assert_eq!(effects, vec![Effect::SaveProgress]);
     let p = &a.progress.exercises["https-only-bucket"];
     assert_eq!(
-        (p.attempts, p.passed_at.as_deref()),
-        (2, Some("2026-11-23T00:00:00Z"))
+        (p.attempts, p.passed_at.map(|t| t.to_rfc3339())),
+        (2, Some("2026-11-23T00:00:00+00:00".to_string()))
     );
     assert_eq!(a.mark("https-only-bucket").1, "done");
     assert_eq!(
@@ -307,26 +308,26 @@ fn screens(theme: Theme, size: (u16, u16)) -> Vec<(&'static str, App)> {
         &mut exercise,
         "aws s3api get-bucket-policy --bucket {{bucket}}<enter>",
     );
-    exercise.update(Msg::CommandDone(
-        keylab::console::Outcome {
+    exercise.update(Msg::Worker(WorkerEvent::CommandDone {
+        outcome: keylab::console::Outcome {
             stderr: "An error occurred (NoSuchBucketPolicy) when calling the GetBucketPolicy operation: The bucket policy does not exist\n".into(),
             code: 254,
             ..Default::default()
         },
-        vec![],
-    ));
+        files: vec![],
+    }));
     press(&mut exercise, "<esc>H");
-    exercise.update(Msg::CheckDone(
-        vec![
+    exercise.update(Msg::Worker(WorkerEvent::CheckDone {
+        results: vec![
             result(
                 "plain HTTP is denied for the bucket and its objects",
                 Status::Fail,
             ),
             result("a real download over HTTPS still works", Status::Pass),
         ],
-        "2026-11-23T00:00:00Z".into(),
-        Default::default(),
-    ));
+        at: "2026-11-23T00:00:00Z".parse().unwrap(),
+        evidence: Default::default(),
+    }));
     press(&mut exercise, "t");
     let mut help = app(theme, size);
     press(&mut help, "<enter>?");
@@ -386,7 +387,7 @@ fn every_lesson_draws_at_every_width_from_40_to_160() {
             let row = a
                 .rows()
                 .iter()
-                .position(|r| *r == keylab::tui::app::Row::Lesson(i))
+                .position(|r| *r == keylab::front::tui::app::Row::Lesson(i))
                 .unwrap();
             a.selected = row;
             press(&mut a, "<enter>");
@@ -427,7 +428,7 @@ fn plain_mode_solves_an_exercise_line_by_line() {
         "list\nread 4\nopen https-only-bucket\ncheck\nhint\n{first}\ncheck\ndrill K9\ndrill S4\n{answer}\nq\nexam 2\ns\nq\nreadiness\nquit\n"
     );
     let mut out = Vec::new();
-    keylab::tui::plain::run(
+    keylab::front::plain::run(
         pack.clone(),
         DataDir(data.path().to_path_buf()),
         keylab::lab::session::Target::Engine,
@@ -551,7 +552,7 @@ fn a_drill_round_is_answered_explained_and_rated_by_keys() {
     assert_eq!(a.screen, Screen::DrillMenu);
     a.update(Msg::Tick(t0() + Duration::hours(23)));
     assert_eq!(
-        a.entry_counts(&keylab::tui::app::MenuEntry::Round(
+        a.entry_counts(&keylab::front::tui::app::MenuEntry::Round(
             keylab::study::drill::Pick::Due
         ))
         .1,
@@ -559,7 +560,7 @@ fn a_drill_round_is_answered_explained_and_rated_by_keys() {
     );
     a.update(Msg::Tick(t0() + Duration::hours(25)));
     assert_eq!(
-        a.entry_counts(&keylab::tui::app::MenuEntry::Round(
+        a.entry_counts(&keylab::front::tui::app::MenuEntry::Round(
             keylab::study::drill::Pick::Due
         ))
         .1,
@@ -638,7 +639,7 @@ fn exercises_due_for_review_are_marked_on_the_course_map() {
     a.progress.record_check(
         "bucket-default-cmk",
         keylab::pack::model::Difficulty::Beginner,
-        true,
+        Status::Pass,
         t0() + Duration::minutes(20),
     );
     assert_eq!(a.mark("bucket-default-cmk").1, "done");

@@ -437,7 +437,7 @@ fn a_pack_that_needs_what_a_backend_lacks_is_refused() {
 
 #[test]
 fn the_class_table_switches_tabs_by_keys_and_draws_each() {
-    use keylab::tui::class_view::ClassView;
+    use keylab::front::tui::class_view::ClassView;
     use keylab::workshop::class::{CheckRow, Class, ExerciseRow, LearnerRow, Rejected};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
@@ -476,7 +476,7 @@ fn the_class_table_switches_tabs_by_keys_and_draws_each() {
             reason: "tampered: the signature does not match the content".into(),
         }],
     };
-    let mut view = ClassView::new(class, keylab::tui::theme::Theme::Mono);
+    let mut view = ClassView::new(class, keylab::front::tui::theme::Theme::Mono);
     let draw = |view: &ClassView| {
         let mut terminal = Terminal::new(TestBackend::new(100, 16)).unwrap();
         terminal.draw(|f| view.draw(f)).unwrap();

@@ -112,9 +112,26 @@ impl Parsed {
     }
 }
 
+/// Why a parameter value could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    /// The value is malformed (the CLI's usage error).
+    #[error("{0}")]
+    Usage(String),
+    /// A `file://` or `fileb://` file is not in the workspace (yet).
+    #[error("{0}")]
+    MissingInput(String),
+}
+
+impl From<String> for ArgError {
+    fn from(message: String) -> ArgError {
+        ArgError::Usage(message)
+    }
+}
+
 /// Reads `file://path` (text) or `fileb://path` (bytes) from the workspace; other values are
 /// returned as their bytes.
-pub fn load(value: &str, workspace: &Path) -> Result<Vec<u8>, String> {
+pub fn load(value: &str, workspace: &Path) -> Result<Vec<u8>, ArgError> {
     let (path, _binary) = match (
         value.strip_prefix("fileb://"),
         value.strip_prefix("file://"),
@@ -125,22 +142,28 @@ pub fn load(value: &str, workspace: &Path) -> Result<Vec<u8>, String> {
     };
     let full = workspace.join(path);
     std::fs::read(&full).map_err(|e| {
-        format!(
+        let message = format!(
             "Error parsing parameter: Unable to load paramfile {value}: {e} (paths are relative to the workspace {})",
             workspace.display()
-        )
+        );
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ArgError::MissingInput(message)
+        } else {
+            ArgError::Usage(message)
+        }
     })
 }
 
 /// A text value: `file://` and `fileb://` load the file.
-pub fn load_text(value: &str, workspace: &Path) -> Result<String, String> {
+pub fn load_text(value: &str, workspace: &Path) -> Result<String, ArgError> {
     let bytes = load(value, workspace)?;
-    String::from_utf8(bytes).map_err(|_| format!("{value}: the file is not UTF-8 text"))
+    String::from_utf8(bytes)
+        .map_err(|_| ArgError::Usage(format!("{value}: the file is not UTF-8 text")))
 }
 
 /// A blob value as the AWS CLI v2 reads it: `fileb://` gives the file's bytes; anything else
 /// must be base64.
-pub fn load_blob(name: &str, value: &str, workspace: &Path) -> Result<Vec<u8>, String> {
+pub fn load_blob(name: &str, value: &str, workspace: &Path) -> Result<Vec<u8>, ArgError> {
     use base64::Engine as _;
     if value.starts_with("fileb://") {
         return load(value, workspace);
@@ -149,10 +172,10 @@ pub fn load_blob(name: &str, value: &str, workspace: &Path) -> Result<Vec<u8>, S
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map_err(|_| {
-            format!(
+            ArgError::Usage(format!(
                 "Invalid base64 for --{name}: {:?}. The AWS CLI v2 reads blobs as base64: pass fileb://FILE for raw bytes, or base64-encode the value.",
                 truncate(&text, 40)
-            )
+            ))
         })
 }
 
@@ -165,17 +188,18 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// A JSON value or the CLI's shorthand syntax: `k=v,k2=v2` (maps and structures), and
 /// `{k=v}` or `[a,b]` nested one level.
-pub fn load_structure(name: &str, value: &str, workspace: &Path) -> Result<Value, String> {
+pub fn load_structure(name: &str, value: &str, workspace: &Path) -> Result<Value, ArgError> {
     let text = load_text(value, workspace)?;
     let trimmed = text.trim();
     if trimmed.starts_with('{') || trimmed.starts_with('[') && trimmed.contains('"') {
         return serde_json::from_str(trimmed).map_err(|e| {
-            format!(
+            ArgError::Usage(format!(
                 "Error parsing parameter '--{name}': Invalid JSON: {e}\nJSON received: {trimmed}"
-            )
+            ))
         });
     }
-    shorthand(trimmed).map_err(|e| format!("Error parsing parameter '--{name}': {e}"))
+    shorthand(trimmed)
+        .map_err(|e| ArgError::Usage(format!("Error parsing parameter '--{name}': {e}")))
 }
 
 /// Parses the CLI's shorthand: `a=1,b=2`, with `{…}` and `[…]` values.
@@ -234,18 +258,18 @@ pub fn load_map(
     name: &str,
     value: &str,
     workspace: &Path,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, ArgError> {
     let Value::Object(map) = load_structure(name, value, workspace)? else {
-        return Err(format!(
+        return Err(ArgError::Usage(format!(
             "Error parsing parameter '--{name}': expected a map (k=v,k2=v2 or a JSON object)"
-        ));
+        )));
     };
     map.into_iter()
         .map(|(k, v)| match v {
             Value::String(s) => Ok((k, s)),
-            other => Err(format!(
+            other => Err(ArgError::Usage(format!(
                 "Error parsing parameter '--{name}': the value of {k} must be a string, not {other}"
-            )),
+            ))),
         })
         .collect()
 }
@@ -299,11 +323,13 @@ mod tests {
         assert!(
             load_map("encryption-context", "nonsense", dir)
                 .unwrap_err()
+                .to_string()
                 .contains("Expected: '='")
         );
         assert!(
             load_blob("plaintext", "not base64!", dir)
                 .unwrap_err()
+                .to_string()
                 .contains("fileb://")
         );
     }

@@ -54,7 +54,7 @@ fn take_context(p: &mut Parsed, ctx: &Ctx<'_>) -> Result<BTreeMap<String, String
         .map_err(CmdError::Usage)?
         .map(|c| args::load_map("context", &c, ctx.workspace))
         .transpose()
-        .map_err(CmdError::Usage)?
+        .map_err(CmdError::from)?
         .unwrap_or_default())
 }
 
@@ -218,7 +218,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
                 .cloned()
                 .ok_or_else(|| usage("crypto context k=v,k2=v2 (or a JSON object)"))?;
             p.finish().map_err(CmdError::Usage)?;
-            let map = args::load_map("context", &pairs, ctx.workspace).map_err(CmdError::Usage)?;
+            let map = args::load_map("context", &pairs, ctx.workspace).map_err(CmdError::from)?;
             let canonical: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
             Ok(super::output::render(
                 &json!({

@@ -76,7 +76,7 @@ pub fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value, CmdEr
             let text = document.ok_or_else(|| {
                 CmdError::Usage("the following arguments are required: --policy-document".into())
             })?;
-            let text = args::load_text(&text, ctx.workspace).map_err(CmdError::Usage)?;
+            let text = args::load_text(&text, ctx.workspace).map_err(CmdError::from)?;
             iam.put_policy(caller, target, &needs_name()?, &text)
                 .map_err(aws)?;
             Ok(Value::Null)

@@ -389,16 +389,16 @@ fn read_value(
     };
     Ok(match kind {
         Kind::Text => Value::String(
-            args::load_text(&single(&values)?, ctx.workspace).map_err(CmdError::Usage)?,
+            args::load_text(&single(&values)?, ctx.workspace).map_err(CmdError::from)?,
         ),
         Kind::Blob => {
             let bytes = args::load_blob(option, &single(&values)?, ctx.workspace)
-                .map_err(CmdError::Usage)?;
+                .map_err(CmdError::from)?;
             Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
         }
         Kind::Map => {
-            let map = args::load_map(option, &single(&values)?, ctx.workspace)
-                .map_err(CmdError::Usage)?;
+            let map =
+                args::load_map(option, &single(&values)?, ctx.workspace).map_err(CmdError::from)?;
             serde_json::to_value(map).expect("maps serialize")
         }
         Kind::Int => {
@@ -423,12 +423,12 @@ fn read_value(
             }
         }
         Kind::Structure => args::load_structure(option, &single(&values)?, ctx.workspace)
-            .map_err(CmdError::Usage)?,
+            .map_err(CmdError::from)?,
         Kind::StructureList => {
             if let [one] = values.as_slice()
                 && (one.trim_start().starts_with('[') || one.starts_with("file://"))
             {
-                args::load_structure(option, one, ctx.workspace).map_err(CmdError::Usage)?
+                args::load_structure(option, one, ctx.workspace).map_err(CmdError::from)?
             } else {
                 Value::Array(
                     values

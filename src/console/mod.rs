@@ -2,7 +2,7 @@
 //! (`aws kms …`, `aws s3api …`, `aws s3 cp|ls|rm|mb|rb`, `aws iam put-role-policy …`), the
 //! `crypto …` helpers for client-side encryption, and a few workspace commands (`ls`, `cat`,
 //! `rm`, `help`), and runs them against a [`Backend`] as a lab identity. Output follows the
-//! AWS CLI (`--output json|text|table`, `--query` for plain field paths, error lines and exit
+//! AWS CLI (`--output json|text|table`, `--query` in JMESPath, error lines and exit
 //! codes); `> file` writes it into the workspace. The console holds no terminal: it returns an
 //! [`Outcome`], so the TUI, `keylab run`, scripts and the grader share it.
 
@@ -36,6 +36,8 @@ pub struct Outcome {
     pub code: i32,
     /// The AWS error code, when the service refused.
     pub error_code: Option<String>,
+    /// An input file the command names is not in the workspace.
+    pub missing_input: bool,
 }
 
 impl Outcome {
@@ -76,6 +78,18 @@ pub enum CmdError {
     },
     /// Anything else (a file, the connection): exit 255.
     Other(String),
+    /// An input file (`file://`, `fileb://`) is not in the workspace: a usage error (252), marked
+    /// so that a grader can tell "not written yet" from a broken command.
+    MissingInput(String),
+}
+
+impl From<args::ArgError> for CmdError {
+    fn from(e: args::ArgError) -> CmdError {
+        match e {
+            args::ArgError::Usage(m) => CmdError::Usage(m),
+            args::ArgError::MissingInput(m) => CmdError::MissingInput(m),
+        }
+    }
 }
 
 impl From<ClientError> for CmdError {
@@ -110,6 +124,12 @@ impl CmdError {
             CmdError::Usage(m) => Outcome {
                 stderr: format!("aws: error: {m}\n"),
                 code: 252,
+                ..Default::default()
+            },
+            CmdError::MissingInput(m) => Outcome {
+                stderr: format!("aws: error: {m}\n"),
+                code: 252,
+                missing_input: true,
                 ..Default::default()
             },
             CmdError::Aws {
@@ -162,7 +182,7 @@ Commands (AWS CLI syntax, run against the lab backend):
   aws s3api <operation> [--options]      S3 operations, e.g. aws s3api put-bucket-policy
   aws s3 cp|ls|rm|mb|rb ...              high-level S3 commands
   aws iam put-role-policy|put-user-policy|get-role-policy|delete-role-policy|list-role-policies
-Global options: --profile NAME, --output json|text|table, --query PATH, --endpoint-url URL
+Global options: --profile NAME, --output json|text|table, --query JMESPATH, --endpoint-url URL
   (the backend's http:// endpoint sends a request over plain HTTP; HTTPS is the default)
 Client-side encryption:
   crypto encrypt --data-key FILE --in FILE --out FILE [--context k=v,...]

@@ -1,7 +1,7 @@
 //! Output as the AWS CLI prints it: `--output json` (4-space indented), `text` (tab-separated,
-//! nested lists as rows headed by their upper-cased key) and `table`, after `--query`. The
-//! query language here is JMESPath's plain field paths only (`A.B`, `A[0].B`, `A[].B`, `A[*].B`,
-//! `[A, B]`-free); anything else is refused with a message saying so, never guessed.
+//! nested lists as rows headed by their upper-cased key) and `table`, after `--query`, which is
+//! JMESPath as the AWS CLI evaluates it (the `jmespath` crate): filters, projections,
+//! multiselects and functions such as `length()` and `starts_with()`.
 
 use serde_json::Value;
 
@@ -30,89 +30,14 @@ impl Format {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Step {
-    Field(String),
-    Index(i64),
-    Project,
-}
-
-fn parse_query(q: &str) -> Result<Vec<Step>, String> {
-    let unsupported = || {
-        format!(
-            "--query '{q}' is beyond what keylab's console supports: plain field paths only (A.B, A[0].B, A[].B). Use --output json and read the field, or the real aws CLI (keylab env) for full JMESPath."
-        )
-    };
-    let mut steps = Vec::new();
-    for part in q.split('.') {
-        let mut rest = part;
-        let name_end = rest.find('[').unwrap_or(rest.len());
-        let name = &rest[..name_end];
-        if !name.is_empty() {
-            if !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(unsupported());
-            }
-            steps.push(Step::Field(name.to_string()));
-        } else if name_end == rest.len() {
-            return Err(unsupported());
-        }
-        rest = &rest[name_end..];
-        while let Some(inner) = rest.strip_prefix('[') {
-            let close = inner.find(']').ok_or_else(unsupported)?;
-            let index = &inner[..close];
-            match index {
-                "" | "*" => steps.push(Step::Project),
-                n => steps.push(Step::Index(n.parse().map_err(|_| unsupported())?)),
-            }
-            rest = &inner[close + 1..];
-        }
-        if !rest.is_empty() {
-            return Err(unsupported());
-        }
-    }
-    Ok(steps)
-}
-
-fn apply(value: &Value, steps: &[Step]) -> Value {
-    let Some((first, rest)) = steps.split_first() else {
-        return value.clone();
-    };
-    match first {
-        Step::Field(name) => match value.get(name) {
-            Some(v) => apply(v, rest),
-            None => Value::Null,
-        },
-        Step::Index(i) => {
-            let Some(items) = value.as_array() else {
-                return Value::Null;
-            };
-            let idx = if *i < 0 { items.len() as i64 + i } else { *i };
-            match usize::try_from(idx).ok().and_then(|i| items.get(i)) {
-                Some(v) => apply(v, rest),
-                None => Value::Null,
-            }
-        }
-        Step::Project => {
-            let Some(items) = value.as_array() else {
-                return Value::Null;
-            };
-            Value::Array(
-                items
-                    .iter()
-                    .map(|v| apply(v, rest))
-                    .filter(|v| !v.is_null())
-                    .collect(),
-            )
-        }
-    }
-}
-
-/// Applies `--query`.
+/// Applies `--query` (a JMESPath expression).
 pub fn query(value: &Value, q: &str) -> Result<Value, String> {
-    Ok(apply(value, &parse_query(q)?))
+    let expression = jmespath::compile(q)
+        .map_err(|e| format!("Bad value for --query {q}: {}", e.to_string().trim()))?;
+    let found = expression
+        .search(value)
+        .map_err(|e| format!("--query {q}: {}", e.to_string().trim()))?;
+    serde_json::to_value(&*found).map_err(|e| format!("--query {q}: {e}"))
 }
 
 /// Renders a value.
@@ -248,13 +173,20 @@ mod tests {
             json!(["alias/a", "alias/b"])
         );
         assert_eq!(query(&v, "Missing.Field").unwrap(), Value::Null);
-        for q in [
-            "Aliases[?AliasName=='alias/a']",
-            "length(Aliases)",
-            "[KeyMetadata.Arn, x]",
-        ] {
-            assert!(query(&v, q).unwrap_err().contains("beyond what"), "{q}");
-        }
+        assert_eq!(
+            query(&v, "Aliases[?AliasName=='alias/a'].AliasName").unwrap(),
+            json!(["alias/a"])
+        );
+        assert_eq!(
+            query(&v, "Aliases[?starts_with(AliasName, 'alias/')].AliasName").unwrap(),
+            json!(["alias/a", "alias/b"])
+        );
+        assert_eq!(query(&v, "length(Aliases)").unwrap(), json!(2));
+        assert!(
+            query(&v, "Aliases[?")
+                .unwrap_err()
+                .contains("Bad value for --query")
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ struct Sse {
 pub(crate) fn customer_key(value: &str, ctx: &Ctx<'_>) -> Result<(String, String), CmdError> {
     use base64::Engine as _;
     use md5::Digest as _;
-    let bytes = zeroize::Zeroizing::new(args::load(value, ctx.workspace).map_err(CmdError::Usage)?);
+    let bytes = zeroize::Zeroizing::new(args::load(value, ctx.workspace).map_err(CmdError::from)?);
     let b64 = base64::engine::general_purpose::STANDARD;
     Ok((
         b64.encode(&bytes[..]),
@@ -218,7 +218,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                 .map_err(CmdError::Usage)?
                 .map(|m| args::load_map("metadata", &m, ctx.workspace))
                 .transpose()
-                .map_err(CmdError::Usage)?;
+                .map_err(CmdError::from)?;
             let sse = take_sse(&mut p, ctx, "")?;
             p.finish().map_err(CmdError::Usage)?;
             let bytes = match body {
@@ -413,7 +413,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
                 .map_err(CmdError::Usage)?
                 .map(|m| args::load_map("metadata", &m, ctx.workspace))
                 .transpose()
-                .map_err(CmdError::Usage)?;
+                .map_err(CmdError::from)?;
             let sse = take_sse(&mut p, ctx, "")?;
             let source_sse = take_sse(&mut p, ctx, "copy-source-")?;
             p.finish().map_err(CmdError::Usage)?;
@@ -458,7 +458,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             p.finish().map_err(CmdError::Usage)?;
             let config =
                 args::load_structure("server-side-encryption-configuration", &text, ctx.workspace)
-                    .map_err(CmdError::Usage)?;
+                    .map_err(CmdError::from)?;
             let config = encryption_configuration(&config)?;
             send!(
                 client
@@ -521,7 +521,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             let bucket = required(&mut p, "bucket")?;
             let policy = required(&mut p, "policy")?;
             p.finish().map_err(CmdError::Usage)?;
-            let policy = args::load_text(&policy, ctx.workspace).map_err(CmdError::Usage)?;
+            let policy = args::load_text(&policy, ctx.workspace).map_err(CmdError::from)?;
             send!(
                 client.put_bucket_policy().bucket(bucket).policy(policy),
                 "PutBucketPolicy"
@@ -546,7 +546,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             let text = required(&mut p, "public-access-block-configuration")?;
             p.finish().map_err(CmdError::Usage)?;
             let v = args::load_structure("public-access-block-configuration", &text, ctx.workspace)
-                .map_err(CmdError::Usage)?;
+                .map_err(CmdError::from)?;
             let flag = |name: &str| match v.get(name) {
                 Some(Value::Bool(b)) => Some(*b),
                 Some(Value::String(s)) => Some(s.eq_ignore_ascii_case("true")),
@@ -594,7 +594,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut p: Parsed) -> Result<Value,
             let text = required(&mut p, "versioning-configuration")?;
             p.finish().map_err(CmdError::Usage)?;
             let v = args::load_structure("versioning-configuration", &text, ctx.workspace)
-                .map_err(CmdError::Usage)?;
+                .map_err(CmdError::from)?;
             let status = v.get("Status").and_then(Value::as_str).unwrap_or_default();
             client
                 .put_bucket_versioning()

@@ -17,7 +17,8 @@ pub enum Status {
     /// It could not be evaluated (the backend failed, the pack is wrong).
     Error,
     /// The backend lacks a capability it needs; reported with the reason, never as a pass.
-    #[serde(rename = "not_applicable")]
+    /// (`notapplicable` is how progress files before format 2 of keylab spelt it.)
+    #[serde(rename = "not_applicable", alias = "notapplicable")]
     NotApplicable,
 }
 

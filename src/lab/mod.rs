@@ -4,6 +4,7 @@
 
 pub mod check;
 mod checks;
+pub mod course;
 pub mod document;
 pub mod grader;
 pub mod masking;

@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::lab::grader::{CheckResult, Evidence, Status};
+use crate::lab::check::{CheckResult, Status};
+use crate::lab::grader::Evidence;
 use crate::pack::model::Difficulty;
 use crate::study::readiness::{self, ItemReadiness};
 use crate::study::srs::{Deck, ExerciseAttempt, Rating, exercise_card, exercise_rating};
@@ -25,10 +26,10 @@ pub struct ExerciseProgress {
     pub attempts: u32,
     /// Hints revealed (the ladder's next rung).
     pub hints_used: u32,
-    /// When it first passed (RFC 3339).
-    pub passed_at: Option<String>,
-    /// The last result: `pass`, `fail` or `error`.
-    pub last_status: Option<String>,
+    /// When it first passed.
+    pub passed_at: Option<DateTime<Utc>>,
+    /// The last explicit check's summary.
+    pub last_status: Option<Status>,
     /// When the current attempt began (opening the exercise), for the review rating.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt_started: Option<DateTime<Utc>>,
@@ -273,16 +274,17 @@ impl Progress {
         &mut self,
         exercise: &str,
         difficulty: Difficulty,
-        passed: bool,
+        status: Status,
         now: DateTime<Utc>,
     ) -> Option<Rating> {
         self.record_open(exercise, now);
         let entry = self.entry(exercise);
         let counts = entry.passed_at.is_none() || entry.attempt_from_reset;
+        let passed = status == Status::Pass;
         entry.attempts += 1;
-        entry.last_status = Some(if passed { "pass" } else { "fail" }.into());
+        entry.last_status = Some(status);
         if passed && entry.passed_at.is_none() {
-            entry.passed_at = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            entry.passed_at = Some(now.trunc_subsecs(0));
         }
         let attempt = ExerciseAttempt {
             passed,

@@ -157,7 +157,9 @@ pub fn payload(
             attempts: p.attempts,
             hints_used: p.hints_used,
             first_opened_at: p.first_opened_at,
-            passed_at: p.passed_at.clone(),
+            passed_at: p
+                .passed_at
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             checks: p.checks.clone(),
             failed_checks: p.failed_checks.clone(),
             evidence: p.evidence.clone(),

@@ -14,7 +14,7 @@ pub(super) async fn run(session: &Session, c: &CommandCheck) -> Result<(), Failu
     let outcome = console.run(&line).await;
     // A file the command reads that the learner has not written yet is their step
     // still to do, not a broken check.
-    if outcome.code == 252 && outcome.stderr.contains("Unable to load paramfile") {
+    if outcome.missing_input {
         return Err(fail(format!(
             "`{line}` cannot run yet: {}",
             outcome.stderr.trim()

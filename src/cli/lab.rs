@@ -1,6 +1,7 @@
-//! The exercise commands of the binary: `list`, `check`, `hint`, `reset`, `progress`, `run`,
-//! `env`, `shell` and `verify`. Each is a thin shell over `keylab::lab`: it opens the pack and
-//! the learner's data directory, runs the library and prints.
+//! The exercise commands: `list`, `coverage`, `check`, `hint`, `reset`, `run`, `env`, `shell`
+//! and `verify`, and the options every lab command takes ([`LabArgs`]: pack, data directory,
+//! backend, workshop). Each opens the pack and the learner's data, calls
+//! [`keylab::lab::course`] (or `verify`) and prints.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,11 +11,14 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use keylab::lab::grader::{Status, run_checks};
+use keylab::backend::Backend;
+use keylab::lab::course;
 use keylab::lab::progress::{DataDir, Progress};
 use keylab::lab::report::{self, Case, ReportFormat, Summary};
-use keylab::lab::session::{Session, Target, reset_folder};
+use keylab::lab::session::{Session, Target};
 use keylab::pack::{BackendKind, Pack};
+
+use super::runtime;
 
 /// Options every exercise command takes.
 #[derive(Debug, Args, Clone)]
@@ -48,69 +52,59 @@ pub enum BackendName {
     All,
 }
 
-/// The LocalStack container started for this process, if any: removed by [`stop_container`].
-static CONTAINER: std::sync::Mutex<Option<keylab::backend::localstack::Container>> =
-    std::sync::Mutex::new(None);
-
-/// Removes the LocalStack container this process started.
-pub fn stop_container() {
-    let container = CONTAINER.lock().ok().and_then(|mut c| c.take());
-    if let Some(container) = container
-        && let Ok(rt) = runtime()
-    {
-        rt.block_on(async move { drop(container) });
-    }
+/// A backend to run on, and the LocalStack container started for it, if one was: the
+/// container is removed when this is dropped.
+pub struct Connected {
+    /// Where sessions run.
+    pub target: Target,
+    #[cfg(feature = "docker")]
+    _container: Option<keylab::backend::localstack::Container>,
 }
 
 /// The LocalStack endpoint: `--endpoint`, `KEYLAB_LOCALSTACK_ENDPOINT`, or a container started
-/// in Docker (with a progress line while it starts); otherwise a message that says how to get
-/// one.
-pub async fn localstack_endpoint(explicit: Option<&str>) -> Result<String> {
-    if let Some(e) = explicit {
-        return Ok(e.to_string());
+/// in Docker (with a spinner while it starts); otherwise a message that says how to get one.
+async fn localstack(explicit: Option<&str>) -> Result<Connected> {
+    let endpoint = explicit
+        .map(str::to_string)
+        .or_else(|| std::env::var("KEYLAB_LOCALSTACK_ENDPOINT").ok())
+        .filter(|e| !e.is_empty());
+    if let Some(endpoint) = endpoint {
+        return Ok(Connected {
+            target: Target::Shared(connect("localstack", &endpoint).await?),
+            #[cfg(feature = "docker")]
+            _container: None,
+        });
     }
-    if let Ok(e) = std::env::var("KEYLAB_LOCALSTACK_ENDPOINT")
-        && !e.is_empty()
+    #[cfg(feature = "docker")]
     {
-        return Ok(e);
-    }
-    if !keylab::backend::localstack::docker_available() {
-        bail!(
-            "--backend localstack: {}",
-            keylab::backend::localstack::NO_DOCKER
-        );
-    }
-    eprint!(
-        "keylab: starting localstack/localstack:{} in Docker (the first start pulls the image)",
-        keylab::backend::localstack::IMAGE_TAG
-    );
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let ticker = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(std::time::Duration::from_secs(1));
-                eprint!(".");
-            }
+        use keylab::backend::localstack;
+        if !localstack::docker_available() {
+            bail!("--backend localstack: {}", localstack::NO_DOCKER);
+        }
+        let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
+            "starting localstack/localstack:{} in Docker (the first start pulls the image)",
+            localstack::IMAGE_TAG
+        ));
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        let started = localstack::start().await;
+        spinner.finish_and_clear();
+        let (container, endpoint) = started.map_err(|e| anyhow!("--backend localstack: {e}"))?;
+        eprintln!("keylab: LocalStack answers at {endpoint}");
+        Ok(Connected {
+            target: Target::Shared(connect("localstack", &endpoint).await?),
+            _container: Some(container),
         })
-    };
-    let started = keylab::backend::localstack::start().await;
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let _ = ticker.join();
-    eprintln!();
-    let (container, endpoint) = started.map_err(|e| anyhow!("--backend localstack: {e}"))?;
-    eprintln!("keylab: LocalStack answers at {endpoint}");
-    if let Ok(mut slot) = CONTAINER.lock() {
-        *slot = Some(container);
     }
-    Ok(endpoint)
+    #[cfg(not(feature = "docker"))]
+    bail!(
+        "--backend localstack: this keylab was built without the docker feature; start LocalStack with `scripts/localstack-host start` and set KEYLAB_LOCALSTACK_ENDPOINT=http://127.0.0.1:4566 (or pass --endpoint URL)"
+    )
 }
 
 /// Connects to a shared backend and probes what it enforces.
-pub async fn connect(name: &str, endpoint: &str) -> Result<keylab::backend::Backend> {
+async fn connect(name: &str, endpoint: &str) -> Result<Backend> {
     let mut backend =
-        keylab::backend::Backend::endpoint(name, endpoint, keylab_engine::DEFAULT_REGION)
-            .map_err(|e| anyhow!(e))?;
+        Backend::endpoint(name, endpoint, keylab_engine::DEFAULT_REGION).map_err(|e| anyhow!(e))?;
     let health = backend
         .settings("owner-admin", false)
         .map_err(|e| anyhow!(e))?;
@@ -125,34 +119,32 @@ pub async fn connect(name: &str, endpoint: &str) -> Result<keylab::backend::Back
     Ok(backend)
 }
 
-/// The backend target of the TUI, connected (and probed) before the UI starts.
-pub fn target_blocking(lab: &LabArgs) -> Result<Target> {
-    Ok(runtime()?.block_on(lab.target())?.0)
-}
-
 impl LabArgs {
-    /// The backend target chosen by --backend / --endpoint, with its folder name.
-    async fn target(&self) -> Result<(Target, String)> {
-        let name = match (self.backend, &self.endpoint) {
-            (BackendName::Engine, None) => return Ok((Target::Engine, "engine".into())),
-            (BackendName::Engine, Some(_)) => "endpoint",
-            (BackendName::Localstack, _) => "localstack",
+    /// The backend chosen by `--backend` / `--endpoint`, connected and probed.
+    pub async fn connect(&self) -> Result<Connected> {
+        match (self.backend, &self.endpoint) {
+            (BackendName::Engine, None) => Ok(Connected {
+                target: Target::Engine,
+                #[cfg(feature = "docker")]
+                _container: None,
+            }),
+            (BackendName::Engine, Some(endpoint)) => Ok(Connected {
+                target: Target::Shared(connect("endpoint", endpoint).await?),
+                #[cfg(feature = "docker")]
+                _container: None,
+            }),
+            (BackendName::Localstack, explicit) => localstack(explicit.as_deref()).await,
             (BackendName::All, _) => {
                 bail!("--backend all is for `keylab verify`; choose engine or localstack")
             }
-        };
-        let endpoint = localstack_endpoint(self.endpoint.as_deref()).await?;
-        let backend = connect(name, &endpoint).await?;
-        Ok((Target::Shared(backend), name.to_string()))
+        }
     }
-}
 
-impl LabArgs {
     /// The pack, the data directory and the learner's progress, as every exercise command
     /// needs them.
     pub fn learner(&self) -> Result<(Pack, DataDir, Progress)> {
         let data = self.data()?;
-        let progress = load_progress(&data)?;
+        let progress = Progress::load(&data.progress_file()).map_err(|e| anyhow!(e))?;
         Ok((self.pack()?, data, progress))
     }
 
@@ -229,28 +221,17 @@ pub struct VerifyArgs {
     pub junit: Option<PathBuf>,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-fn load_progress(data: &DataDir) -> Result<Progress> {
-    Progress::load(&data.progress_file()).map_err(|e| anyhow!(e))
-}
-
+/// Opens `exercise` on the chosen backend; the [`Connected`] must outlive the session.
 async fn open(
     lab: &LabArgs,
     pack: &Pack,
     data: &DataDir,
-    progress: &Progress,
-    id: &str,
-) -> Result<Session> {
-    let (target, name) = lab.target().await?;
-    let session =
-        Session::open_on(pack, id, &data.lab_on(id, &name), progress.seed, &target).await?;
-    Ok(session)
+    seed: u64,
+    exercise: &str,
+) -> Result<(Connected, Session)> {
+    let connected = lab.connect().await?;
+    let session = course::open(pack, data, seed, &connected.target, exercise).await?;
+    Ok((connected, session))
 }
 
 /// `keylab coverage [--json]`.
@@ -258,9 +239,9 @@ pub fn coverage(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
     let pack = lab.pack()?;
     let rows = keylab::pack::coverage::rows(&pack);
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        print!("{}", keylab::pack::coverage::to_markdown(&pack, &rows));
+        out!("{}", keylab::pack::coverage::to_markdown(&pack, &rows));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -295,15 +276,15 @@ pub fn list(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
             "exercises": exercises,
             "questions": pack.questions.iter().map(|q| json!({"id": q.id, "lesson": q.lesson, "item": q.item, "choose": q.choose})).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{}", pack.manifest.title);
+    outln!("{}", pack.manifest.title);
     for lesson in &pack.lessons {
-        println!("\n{}. {}", lesson.order, lesson.title);
+        outln!("\n{}. {}", lesson.order, lesson.title);
         for id in &lesson.exercises {
             if let Some(x) = pack.exercise(id) {
-                println!("   {:<28} {}", x.id, x.spec.title);
+                outln!("   {:<28} {}", x.id, x.spec.title);
             }
         }
     }
@@ -313,29 +294,38 @@ pub fn list(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
 /// `keylab check`.
 pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
     let (pack, data, mut progress) = lab.learner()?;
-    let rt = runtime()?;
-    let (results, session_info) = rt.block_on(async {
-        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
-        let results = run_checks(&session).await;
+    let exercise = pack.try_exercise(&args.exercise).map_err(|e| anyhow!(e))?;
+    let (results, evidence, seed, backend, explanation) = runtime()?.block_on(async {
+        let (_connected, session) = open(lab, &pack, &data, progress.seed, &exercise.id).await?;
+        let results = keylab::lab::grader::run_checks(&session).await;
         let evidence = keylab::lab::grader::evidence(&session);
         let explanation = session
-            .substitute(&session.exercise.spec.explanation)
-            .unwrap_or_else(|_| session.exercise.spec.explanation.clone());
-        let info = (
+            .substitute(&exercise.spec.explanation)
+            .unwrap_or_else(|_| exercise.spec.explanation.clone());
+        let found = (
+            results,
+            evidence,
             session.seed,
             session.backend.name.clone(),
             explanation,
-            session.backend.capabilities.missing(),
-            evidence,
         );
         session.shutdown().await;
-        anyhow::Ok((results, info))
+        anyhow::Ok(found)
     })?;
-    let exercise = pack.try_exercise(&args.exercise).map_err(|e| anyhow!(e))?;
+    let graded = course::record_check(
+        &mut progress,
+        exercise,
+        results,
+        evidence,
+        chrono::Utc::now(),
+    );
+    progress
+        .save(&data.progress_file())
+        .map_err(|e| anyhow!(e))?;
     let mut summary = Summary::default();
-    for r in &results {
+    for r in &graded.results {
         summary.cases.push(Case {
-            suite: args.exercise.clone(),
+            suite: exercise.id.clone(),
             name: r.title.clone(),
             status: r.status,
             message: r.message.clone(),
@@ -345,49 +335,34 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
             duration_ms: r.duration_ms,
         });
     }
-    let status = summary.status();
-    progress.record_results(&args.exercise, &results, session_info.4.clone());
-    let rating = progress.record_check(
-        &args.exercise,
-        exercise.spec.difficulty,
-        status == Status::Pass,
-        chrono::Utc::now(),
-    );
-    let entry = progress.entry(&args.exercise);
-    entry.last_status = Some(format!("{status:?}").to_lowercase());
-    let hints_used = entry.hints_used;
-    progress
-        .save(&data.progress_file())
-        .map_err(|e| anyhow!(e))?;
-    summary
-        .extra
-        .insert("exercise".into(), json!(args.exercise));
-    summary.extra.insert("seed".into(), json!(session_info.0));
-    summary
-        .extra
-        .insert("backend".into(), json!(session_info.1));
-    summary.extra.insert("hints_used".into(), json!(hints_used));
-    if let Some(r) = rating {
+    let extra = [
+        ("exercise", json!(exercise.id)),
+        ("seed", json!(seed)),
+        ("backend", json!(backend)),
+        ("hints_used", json!(graded.hints_used)),
+        ("dea_items", json!(exercise.spec.dea_items)),
+    ];
+    for (k, v) in extra {
+        summary.extra.insert(k.into(), v);
+    }
+    if let Some(r) = graded.review {
         summary
             .extra
             .insert("review".into(), json!(keylab::study::srs::rating_name(r)));
     }
-    summary
-        .extra
-        .insert("dea_items".into(), json!(exercise.spec.dea_items));
-    print!("{}", report::render(&summary, args.format, "keylab check"));
+    out!("{}", report::render(&summary, args.format, "keylab check"));
     if args.format == ReportFormat::Text {
-        if summary.passed() {
-            println!("\n{}", session_info.2.trim());
-        } else if (hints_used as usize) < exercise.spec.hints.len() {
-            println!(
+        if graded.is_pass() {
+            outln!("\n{}", explanation.trim());
+        } else if graded.more_hints {
+            outln!(
                 "\nStuck? `keylab hint {}` shows the next hint.",
-                args.exercise
+                exercise.id
             );
         }
     }
     std::io::stdout().flush()?;
-    Ok(if summary.passed() {
+    Ok(if graded.is_pass() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -398,16 +373,15 @@ pub fn check(lab: &LabArgs, args: &CheckArgs) -> Result<ExitCode> {
 pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
     let (pack, data, mut progress) = lab.learner()?;
     let x = pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
-    let total = x.spec.hints.len();
-    let shown = progress.record_hint(exercise, total, chrono::Utc::now()) as usize;
+    let hints = course::next_hint(&mut progress, x, chrono::Utc::now());
     progress
         .save(&data.progress_file())
         .map_err(|e| anyhow!(e))?;
-    for (i, h) in x.spec.hints.iter().take(shown).enumerate() {
-        println!("Hint {} of {total}: {}", i + 1, h.trim());
+    for h in &hints {
+        outln!("Hint {} of {}: {}", h.number, h.total, h.text);
     }
-    if shown == total {
-        println!("(that was the last hint)");
+    if hints.last().is_some_and(|h| h.number == h.total) {
+        outln!("(that was the last hint)");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -416,68 +390,28 @@ pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
 pub fn reset(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
     let (pack, data, mut progress) = lab.learner()?;
     pack.try_exercise(exercise).map_err(|e| anyhow!(e))?;
-    progress.record_reset(exercise, chrono::Utc::now());
-    progress
-        .save(&data.progress_file())
-        .map_err(|e| anyhow!(e))?;
-    let rt = runtime()?;
-    rt.block_on(async {
-        let (target, name) = lab.target().await?;
-        reset_folder(&data.lab_on(exercise, &name), &target)?;
-        let session = open(lab, &pack, &data, &progress, exercise).await?;
-        println!(
+    let now = chrono::Utc::now();
+    runtime()?.block_on(async {
+        let connected = lab.connect().await?;
+        let session = course::reset(
+            &pack,
+            &data,
+            &mut progress,
+            &connected.target,
+            exercise,
+            now,
+        )
+        .await?;
+        outln!(
             "{exercise}: workspace and backend state are back to the setup ({})",
             session.workspace.display()
         );
         session.shutdown().await;
         anyhow::Ok(())
     })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `keylab progress`.
-pub fn progress(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
-    let (pack, _, progress) = lab.learner()?;
-    if as_json {
-        println!("{}", serde_json::to_string_pretty(&progress)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let passed = pack
-        .exercises
-        .iter()
-        .filter(|x| {
-            progress
-                .exercises
-                .get(&x.id)
-                .is_some_and(|p| p.passed_at.is_some())
-        })
-        .count();
-    println!("{passed} of {} exercises passed", pack.exercises.len());
-    let now = chrono::Utc::now();
-    let due = progress
-        .deck
-        .cards
-        .keys()
-        .filter(|c| progress.deck.is_due(c, now))
-        .count();
-    println!(
-        "{} drill cards reviewed ({} reviews), {due} due now; desired retention {:.2}",
-        progress.deck.cards.len(),
-        progress.deck.log.len(),
-        progress.deck.retention
-    );
-    for x in &pack.exercises {
-        let p = progress.exercises.get(&x.id).cloned().unwrap_or_default();
-        let state = match (&p.passed_at, &p.last_status) {
-            (Some(_), _) => "passed",
-            (None, Some(_)) => "started",
-            (None, None) => "new",
-        };
-        println!(
-            "  {:<8} {:<28} attempts {:<3} hints {}",
-            state, x.id, p.attempts, p.hints_used
-        );
-    }
+    progress
+        .save(&data.progress_file())
+        .map_err(|e| anyhow!(e))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -492,21 +426,15 @@ pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
     let script = match (&args.script, args.command.is_empty()) {
         (Some(path), true) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the script {}", path.display()))?,
-        (None, false) => args
-            .command
-            .iter()
-            .map(|w| shell_quote(w))
-            .collect::<Vec<_>>()
-            .join(" "),
+        (None, false) => shell_words::join(&args.command),
         (Some(_), false) => bail!("give either --script FILE or a command after --, not both"),
         (None, true) => bail!(
             "give a command after -- (e.g. keylab run {} -- aws kms list-keys) or --script FILE",
             args.exercise
         ),
     };
-    let rt = runtime()?;
-    let code = rt.block_on(async {
-        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
+    let code = runtime()?.block_on(async {
+        let (_connected, session) = open(lab, &pack, &data, progress.seed, &args.exercise).await?;
         let profile = args
             .profile
             .clone()
@@ -514,6 +442,7 @@ pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
         let console = session.console_as(&profile);
         let script = session.substitute(&script).map_err(|e| anyhow!(e))?;
         let mut code = 0;
+        let mut stdout = std::io::stdout().lock();
         for step in console.run_script(&script, false).await {
             if args.script.is_some() {
                 eprintln!(
@@ -522,7 +451,7 @@ pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
                     step.line
                 );
             }
-            print!("{}", step.outcome.stdout);
+            stdout.write_all(step.outcome.stdout.as_bytes())?;
             eprint!("{}", step.outcome.stderr);
             code = if step.as_expected {
                 0
@@ -530,71 +459,34 @@ pub fn run(lab: &LabArgs, args: &RunArgs) -> Result<ExitCode> {
                 step.outcome.code.max(1)
             };
         }
+        stdout.flush()?;
         session.shutdown().await;
         anyhow::Ok(code)
     })?;
-    std::io::stdout().flush()?;
     Ok(ExitCode::from(code.clamp(0, 255) as u8))
-}
-
-fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c))
-    {
-        return word.to_string();
-    }
-    format!("'{}'", word.replace('\'', r"'\''"))
-}
-
-fn exports(
-    session: &Session,
-    profile: &str,
-    http: &str,
-    https: &str,
-) -> Result<Vec<(String, String)>> {
-    let p = session.backend.profile(profile).map_err(|e| anyhow!(e))?;
-    let mut vars = vec![
-        ("AWS_ENDPOINT_URL".to_string(), https.to_string()),
-        (
-            "AWS_DEFAULT_REGION".to_string(),
-            session.backend.region.clone(),
-        ),
-        ("AWS_ACCESS_KEY_ID".to_string(), p.access_key_id.clone()),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_string(),
-            p.secret_access_key.to_string(),
-        ),
-        ("KEYLAB_HTTP_ENDPOINT".to_string(), http.to_string()),
-    ];
-    if let Some(ca) = &session.backend.ca_path {
-        vars.push(("AWS_CA_BUNDLE".to_string(), ca.display().to_string()));
-    }
-    Ok(vars)
 }
 
 /// `keylab env`: the export lines for the exercise's backend served on the default ports.
 pub fn env(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
     let (pack, data, progress) = lab.learner()?;
-    let rt = runtime()?;
-    rt.block_on(async {
-        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
+    runtime()?.block_on(async {
+        let (_connected, session) = open(lab, &pack, &data, progress.seed, &args.exercise).await?;
         let profile = args.profile.clone().unwrap_or_else(|| session.exercise.spec.profile.clone());
-        if session.backend.engine.is_some() {
-            println!(
-                "# Start the exercise's backend in another terminal:\n#   keylab engine serve --state-dir {}\n# then, in your shell: eval \"$(keylab env {} --profile {profile})\"",
-                data.lab(&args.exercise).join("engine").display(),
-                args.exercise
-            );
-        }
-        let (http, https) = match session.backend.engine {
-            Some(_) => ("http://127.0.0.1:4510".to_string(), "https://127.0.0.1:4511".to_string()),
-            None => (session.backend.http_endpoint.clone(), session.backend.https_endpoint.clone()),
+        let backend = &session.backend;
+        let (http, https) = match backend.engine {
+            Some(_) => {
+                outln!(
+                    "# Start the exercise's backend in another terminal:\n#   keylab engine serve --state-dir {}\n# then, in your shell: eval \"$(keylab env {} --profile {profile})\"",
+                    data.lab(&args.exercise).join("engine").display(),
+                    args.exercise
+                );
+                ("http://127.0.0.1:4510".to_string(), "https://127.0.0.1:4511".to_string())
+            }
+            None => (backend.http_endpoint.clone(), backend.https_endpoint.clone()),
         };
-        let vars = exports(&session, &profile, &http, &https)?;
+        let vars = course::shell_env(backend, &profile, &http, &https).map_err(|e| anyhow!(e))?;
         for (k, v) in vars {
-            println!("export {k}={}", shell_quote(&v));
+            outln!("export {k}={}", shell_words::quote(&v));
         }
         session.shutdown().await;
         anyhow::Ok(())
@@ -605,11 +497,12 @@ pub fn env(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
 /// `keylab shell`: the learner's `$SHELL` in the workspace, with the backend running.
 pub fn shell(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
     let (pack, data, progress) = lab.learner()?;
-    let rt = runtime()?;
-    let status = rt.block_on(async {
-        let session = open(lab, &pack, &data, &progress, &args.exercise).await?;
+    let status = runtime()?.block_on(async {
+        let (_connected, session) = open(lab, &pack, &data, progress.seed, &args.exercise).await?;
         let profile = args.profile.clone().unwrap_or_else(|| session.exercise.spec.profile.clone());
-        let vars = exports(&session, &profile, &session.backend.http_endpoint, &session.backend.https_endpoint)?;
+        let backend = &session.backend;
+        let vars = course::shell_env(backend, &profile, &backend.http_endpoint, &backend.https_endpoint)
+            .map_err(|e| anyhow!(e))?;
         let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
         eprintln!(
             "keylab: {shell} in {} as {profile}; the backend runs until you exit. `keylab check {}` grades it.",
@@ -645,43 +538,37 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
     let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
     let rt = runtime()?;
     let started = std::time::Instant::now();
-    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut summary = Summary::default();
     for kind in kinds {
-        let target = match kind {
-            BackendKind::Engine => Target::Engine,
-            BackendKind::Localstack => {
-                let endpoint = rt.block_on(localstack_endpoint(lab.endpoint.as_deref()))?;
-                Target::Shared(rt.block_on(connect("localstack", &endpoint))?)
-            }
+        let connected = match kind {
+            BackendKind::Engine => Connected {
+                target: Target::Engine,
+                #[cfg(feature = "docker")]
+                _container: None,
+            },
+            BackendKind::Localstack => rt.block_on(localstack(lab.endpoint.as_deref()))?,
         };
+        let bar = indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
         let part = rt.block_on(keylab::lab::verify::verify(
             &pack,
             kind,
-            &target,
+            &connected.target,
             scratch.path(),
             args.seed,
             |p| {
-                let width = 30;
-                let filled = (p.done * width).checked_div(p.total).unwrap_or(width);
-                let line = format!(
-                    "[{}{}] {}/{} {}",
-                    "=".repeat(filled),
-                    " ".repeat(width - filled),
-                    p.done,
-                    p.total,
-                    p.label
-                );
-                if tty {
-                    eprint!("\r\x1b[2K{line}");
-                } else {
-                    eprintln!("{line}");
+                bar.set_length(p.total as u64);
+                bar.set_position(p.done as u64);
+                bar.set_message(p.label.to_string());
+                if bar.is_hidden() && !p.label.is_empty() {
+                    eprintln!("{}/{} {}", p.done, p.total, p.label);
                 }
             },
         ));
-        if tty {
-            eprintln!();
-        }
+        bar.finish_and_clear();
         summary.cases.extend(part.cases);
         let key = match kind {
             BackendKind::Engine => "engine",
@@ -699,7 +586,7 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
     summary
         .extra
         .insert("seconds".into(), json!(elapsed.as_secs_f64()));
-    print!("{}", report::render(&summary, args.format, "keylab verify"));
+    out!("{}", report::render(&summary, args.format, "keylab verify"));
     if let Some(path) = &args.junit {
         keylab_engine::fsutil::write_atomic(
             path,
@@ -721,7 +608,7 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
         file.write_all(report::markdown_summary(&summary, "keylab verify").as_bytes())?;
     }
     if args.format == ReportFormat::Text {
-        println!(
+        outln!(
             "verified {} exercises in {:.2} s ({:.3} s per exercise)",
             pack.exercises.len(),
             elapsed.as_secs_f64(),

@@ -6,7 +6,7 @@
 use ratatui::style::{Color, Modifier, Style};
 
 /// A theme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Theme {
     /// For dark backgrounds.
     Dark,

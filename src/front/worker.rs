@@ -1,13 +1,18 @@
 //! The backend worker: a thread that owns the tokio runtime and the open exercise's
-//! [`Session`] (engine, console, grader). The UI thread sends it [`Job`]s and receives
-//! [`Msg`]s back, so the UI never blocks on the network and tokio never leaks into it.
+//! [`Session`] (engine, console, grader). A front end sends it [`Job`]s and receives
+//! [`WorkerEvent`]s back, so the UI never blocks on the network and tokio never leaks into it.
+//! Sessions are opened and reset through [`crate::lab::course`], as every front end does.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use super::app::Msg;
-use crate::lab::grader::{evidence, run_checks};
+use chrono::{DateTime, Utc};
+
+use crate::console::Outcome;
+use crate::lab::check::CheckResult;
+use crate::lab::course;
+use crate::lab::grader::{Evidence, evidence, run_checks};
 use crate::lab::progress::DataDir;
 use crate::lab::session::{Session, Target, reset_folder};
 use crate::pack::Pack;
@@ -31,11 +36,53 @@ pub enum Job {
     Stop,
 }
 
+/// An exercise whose backend is ready.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// The exercise.
+    pub id: String,
+    /// The instructions with names filled in.
+    pub instructions: String,
+    /// The explanation with names filled in.
+    pub explanation: String,
+    /// The variables.
+    pub vars: BTreeMap<String, String>,
+    /// `engine https://…`, and what the backend lacks.
+    pub backend: String,
+    /// The workspace's files.
+    pub files: Vec<String>,
+}
+
+/// What the worker reports.
+#[derive(Debug, Clone)]
+pub enum WorkerEvent {
+    /// The exercise's backend is ready.
+    ExerciseReady(Ready),
+    /// The exercise could not be opened or reset.
+    ExerciseFailed(String),
+    /// A console command finished.
+    CommandDone {
+        /// What it did.
+        outcome: Outcome,
+        /// The workspace's files after it.
+        files: Vec<String>,
+    },
+    /// The checks finished.
+    CheckDone {
+        /// Each check's result.
+        results: Vec<CheckResult>,
+        /// When they finished.
+        at: DateTime<Utc>,
+        /// What they looked at.
+        evidence: Evidence,
+    },
+}
+
 /// What a shell or editor needs.
 #[derive(Debug, Clone)]
 pub struct ShellEnv {
     /// The workspace.
-    pub workspace: PathBuf,
+    pub workspace: std::path::PathBuf,
     /// The variables to set.
     pub vars: Vec<(String, String)>,
 }
@@ -47,16 +94,16 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker; its messages arrive on `msgs`.
+    /// Starts the worker; its events arrive on `events`.
     pub fn start(
         pack: Arc<Pack>,
         data: DataDir,
         seed: u64,
         target: Target,
-        msgs: Sender<Msg>,
+        events: Sender<WorkerEvent>,
     ) -> Worker {
         let (jobs, rx) = channel();
-        let thread = std::thread::spawn(move || run(pack, data, seed, target, rx, msgs));
+        let thread = std::thread::spawn(move || run(pack, data, seed, target, rx, events));
         Worker {
             jobs,
             thread: Some(thread),
@@ -84,57 +131,35 @@ impl Worker {
     }
 }
 
-fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 fn files(session: &Session) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&session.workspace) {
-        for e in entries.flatten() {
-            if e.path().is_file() {
-                out.push(e.file_name().to_string_lossy().into_owned());
-            }
-        }
-    }
-    out.sort();
-    out
+    crate::console::workspace_files(&session.workspace)
 }
 
 fn backend_label(session: &Session) -> String {
     let b = &session.backend;
     let missing = b.capabilities.missing();
     if missing.is_empty() {
-        format!("{} {}", b.name, b.https_endpoint)
-    } else {
-        format!(
-            "{} {} (lacks {})",
-            b.name,
-            b.https_endpoint,
-            missing
-                .iter()
-                .map(|c| c.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        return format!("{} {}", b.name, b.https_endpoint);
     }
+    let names: Vec<&str> = missing.iter().map(|c| c.name()).collect();
+    format!(
+        "{} {} (lacks {})",
+        b.name,
+        b.https_endpoint,
+        names.join(", ")
+    )
 }
 
-fn ready(session: &Session) -> Msg {
-    Msg::ExerciseReady {
+fn ready(session: &Session) -> WorkerEvent {
+    let filled = |text: &String| session.substitute(text).unwrap_or_else(|_| text.clone());
+    WorkerEvent::ExerciseReady(Ready {
         id: session.exercise.id.clone(),
-        instructions: session
-            .substitute(&session.exercise.readme)
-            .unwrap_or_else(|_| session.exercise.readme.clone()),
-        explanation: session
-            .substitute(&session.exercise.spec.explanation)
-            .unwrap_or_else(|_| session.exercise.spec.explanation.clone()),
+        instructions: filled(&session.exercise.readme),
+        explanation: filled(&session.exercise.spec.explanation),
         vars: session.vars.clone(),
         backend: backend_label(session),
         files: files(session),
-    }
+    })
 }
 
 fn run(
@@ -143,12 +168,8 @@ fn run(
     seed: u64,
     target: Target,
     jobs: Receiver<Job>,
-    msgs: Sender<Msg>,
+    events: Sender<WorkerEvent>,
 ) {
-    let backend_name = match &target {
-        Target::Engine => "engine".to_string(),
-        Target::Shared(b) => b.name.clone(),
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -156,21 +177,20 @@ fn run(
     {
         Ok(rt) => rt,
         Err(e) => {
-            let _ = msgs.send(Msg::ExerciseFailed(format!(
+            let _ = events.send(WorkerEvent::ExerciseFailed(format!(
                 "cannot start the async runtime: {e}"
             )));
             return;
         }
     };
-    // Opens an exercise's session and tells the app it is ready, or why it is not.
-    let open = |id: &str, root: &std::path::Path| -> Option<Session> {
-        match rt.block_on(Session::open_on(&pack, id, root, seed, &target)) {
+    let report = |opened: Result<Session, _>| -> Option<Session> {
+        match opened {
             Ok(s) => {
-                let _ = msgs.send(ready(&s));
+                let _ = events.send(ready(&s));
                 Some(s)
             }
             Err(e) => {
-                let _ = msgs.send(Msg::ExerciseFailed(e.to_string()));
+                let _ = events.send(WorkerEvent::ExerciseFailed(format!("{e}")));
                 None
             }
         }
@@ -182,29 +202,34 @@ fn run(
                 if let Some(s) = session.take() {
                     rt.block_on(s.shutdown());
                 }
-                let root = data.lab_on(&id, &backend_name);
-                session = open(&id, &root);
+                session = report(rt.block_on(course::open(&pack, &data, seed, &target, &id)));
             }
             Job::Run(line) => {
                 let Some(s) = &session else { continue };
                 let outcome = rt.block_on(s.console().run(&line));
-                let _ = msgs.send(Msg::CommandDone(outcome, files(s)));
+                let _ = events.send(WorkerEvent::CommandDone {
+                    outcome,
+                    files: files(s),
+                });
             }
             Job::Check => {
                 let Some(s) = &session else { continue };
                 let results = rt.block_on(run_checks(s));
-                let _ = msgs.send(Msg::CheckDone(results, now(), evidence(s)));
+                let _ = events.send(WorkerEvent::CheckDone {
+                    results,
+                    at: Utc::now(),
+                    evidence: evidence(s),
+                });
             }
             Job::Reset => {
                 let Some(s) = session.take() else { continue };
                 let id = s.exercise.id.clone();
                 rt.block_on(s.shutdown());
-                let root = data.lab_on(&id, &backend_name);
-                if let Err(e) = reset_folder(&root, &target) {
-                    let _ = msgs.send(Msg::ExerciseFailed(e.to_string()));
+                if let Err(e) = reset_folder(&course::lab_folder(&data, &id, &target), &target) {
+                    let _ = events.send(WorkerEvent::ExerciseFailed(e.to_string()));
                     continue;
                 }
-                session = open(&id, &root);
+                session = report(rt.block_on(course::open(&pack, &data, seed, &target, &id)));
             }
             Job::Close => {
                 if let Some(s) = session.take() {
@@ -212,32 +237,19 @@ fn run(
                 }
             }
             Job::Environment(reply) => {
-                let env = session.as_ref().map(|s| {
-                    let profile = s.exercise.spec.profile.clone();
-                    let mut vars = Vec::new();
-                    if let Ok(p) = s.backend.profile(&profile) {
-                        vars.push(("AWS_ACCESS_KEY_ID".to_string(), p.access_key_id.clone()));
-                        vars.push((
-                            "AWS_SECRET_ACCESS_KEY".to_string(),
-                            p.secret_access_key.to_string(),
-                        ));
-                    }
-                    vars.push((
-                        "AWS_ENDPOINT_URL".to_string(),
-                        s.backend.https_endpoint.clone(),
-                    ));
-                    vars.push(("AWS_DEFAULT_REGION".to_string(), s.backend.region.clone()));
-                    vars.push((
-                        "KEYLAB_HTTP_ENDPOINT".to_string(),
-                        s.backend.http_endpoint.clone(),
-                    ));
-                    if let Some(ca) = &s.backend.ca_path {
-                        vars.push(("AWS_CA_BUNDLE".to_string(), ca.display().to_string()));
-                    }
-                    ShellEnv {
+                let env = session.as_ref().and_then(|s| {
+                    let b = &s.backend;
+                    let vars = course::shell_env(
+                        b,
+                        &s.exercise.spec.profile,
+                        &b.http_endpoint,
+                        &b.https_endpoint,
+                    )
+                    .ok()?;
+                    Some(ShellEnv {
                         workspace: s.workspace.clone(),
                         vars,
-                    }
+                    })
                 });
                 let _ = reply.send(env);
             }

@@ -9,10 +9,8 @@ pub mod app;
 pub mod class_view;
 pub mod keymap;
 pub mod markdown;
-pub mod plain;
 pub mod theme;
 pub mod view;
-pub mod worker;
 
 use std::sync::Arc;
 use std::sync::mpsc::channel;
@@ -25,7 +23,7 @@ use ratatui::crossterm::execute;
 
 use self::app::{App, Effect, Msg};
 use self::theme::Theme;
-use self::worker::{Job, Worker};
+use super::worker::{Job, Worker};
 use crate::lab::progress::{DataDir, Progress};
 use crate::lab::session::Target;
 use crate::pack::Pack;
@@ -53,17 +51,21 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
     let progress_path = data.progress_file();
     let progress = Progress::load(&progress_path).map_err(TuiError::Progress)?;
     let seed = progress.seed;
-    let (tx, rx) = channel();
-    let worker = Worker::start(pack.clone(), data, seed, target, tx.clone());
+    let (events, worker_events) = channel();
+    let worker = Worker::start(pack.clone(), data, seed, target, events);
     let mut terminal = ratatui::init();
     let size = terminal.size()?;
     let mut app = App::new(pack, progress, theme, (size.width, size.height));
     app.update(Msg::Tick(chrono::Utc::now()));
     let result = (|| -> Result<(), TuiError> {
         terminal.draw(|f| view::draw(&app, f))?;
+        let mut returned = false;
         loop {
             let mut msgs: Vec<Msg> = vec![Msg::Tick(chrono::Utc::now())];
-            msgs.extend(rx.try_iter());
+            if std::mem::take(&mut returned) {
+                msgs.push(Msg::Returned);
+            }
+            msgs.extend(worker_events.try_iter().map(Msg::Worker));
             if event::poll(Duration::from_millis(40))? {
                 match event::read()? {
                     Event::Key(k) if k.kind == KeyEventKind::Press => msgs.push(Msg::Key(k)),
@@ -116,7 +118,7 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
                             command.current_dir(&env.workspace).envs(env.vars);
                             let _ = suspend_for(&mut command);
                             terminal.clear()?;
-                            let _ = tx.send(Msg::Returned);
+                            returned = true;
                         }
                         Effect::Quit => {}
                     }

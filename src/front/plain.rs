@@ -8,16 +8,16 @@ use std::io::{BufRead, Write};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
 
-use super::app::Msg;
-use super::worker::{Job, Worker};
-use crate::lab::grader::Status;
+use super::worker::{Job, Ready, Worker, WorkerEvent};
+use crate::lab::check::Status;
+use crate::lab::course;
 use crate::lab::progress::{DataDir, Progress};
 use crate::lab::session::Target;
 use crate::pack::Pack;
 use crate::study::drill::{Pick, ROUND_SIZE, questions};
 use crate::study::exam::{ExamConfig, pick};
 use crate::study::readiness;
-use crate::study::srs::{exercise_card, rating_name};
+use crate::study::srs::rating_name;
 use crate::study::text;
 use chrono::Utc;
 
@@ -37,7 +37,7 @@ fn pick_of(pack: &Pack, what: &str) -> Result<Pick, String> {
     Ok(pick)
 }
 
-fn wait(rx: &Receiver<Msg>) -> Option<Msg> {
+fn wait(rx: &Receiver<WorkerEvent>) -> Option<WorkerEvent> {
     rx.recv().ok()
 }
 
@@ -55,6 +55,7 @@ pub fn run(
     let worker = Worker::start(pack.clone(), data, progress.seed, target, tx);
     let mut open: Option<String> = None;
     let mut vars = std::collections::BTreeMap::new();
+    let mut explanation = String::new();
     let say = |out: &mut dyn Write, text: &str| {
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
@@ -76,14 +77,8 @@ pub fn run(
                 for (i, lesson) in pack.lessons.iter().enumerate() {
                     say(&mut out, &format!("{}. lesson: {}", i + 1, lesson.title));
                     for id in &lesson.exercises {
-                        let due = progress.deck.is_due(&exercise_card(id), Utc::now());
-                        let state = match progress.exercises.get(id) {
-                            Some(p) if p.passed_at.is_some() && due => "due for review",
-                            Some(p) if p.passed_at.is_some() => "done",
-                            Some(p) if p.attempts > 0 => "in progress",
-                            _ => "not started",
-                        };
-                        say(&mut out, &format!("   exercise {id} ({state})"));
+                        let state = course::state_of(&progress, id, Utc::now());
+                        say(&mut out, &format!("   exercise {id} ({})", state.word()));
                     }
                 }
             }
@@ -108,69 +103,75 @@ pub fn run(
                 say(&mut out, &format!("Setting up {id}…"));
                 worker.send(Job::Open(id.clone()));
                 match wait(&rx) {
-                    Some(Msg::ExerciseReady {
+                    Some(WorkerEvent::ExerciseReady(Ready {
                         instructions,
                         vars: v,
+                        explanation: e,
                         ..
-                    }) => {
+                    })) => {
                         say(&mut out, instructions.trim());
                         vars = v;
+                        explanation = e;
                         progress.record_open(&id, Utc::now());
                         progress.save(&progress_path)?;
                         open = Some(id);
                     }
-                    Some(Msg::ExerciseFailed(e)) => say(&mut out, &format!("error: {e}")),
+                    Some(WorkerEvent::ExerciseFailed(e)) => say(&mut out, &format!("error: {e}")),
                     _ => {}
                 }
             }
             "check" | "hint" | "reset" if open.is_none() => say(&mut out, "open an exercise first"),
             "check" => {
                 worker.send(Job::Check);
-                if let Some(Msg::CheckDone(results, _, evidence)) = wait(&rx) {
-                    let passed = results.iter().filter(|r| r.status.is_ok()).count();
-                    for r in &results {
-                        let word = match r.status {
-                            Status::Pass => "PASS",
-                            Status::Fail => "FAIL",
-                            Status::Error => "ERROR",
-                            Status::NotApplicable => "N/A",
-                        };
-                        say(&mut out, &format!("{word}: {}", r.title));
-                        if !matches!(r.status, Status::Pass) {
-                            say(&mut out, &format!("  {}", r.message));
-                        }
-                    }
-                    let all = passed == results.len() && !results.is_empty();
+                let Some(WorkerEvent::CheckDone {
+                    results,
+                    at,
+                    evidence,
+                }) = wait(&rx)
+                else {
+                    continue;
+                };
+                let Some(exercise) = open.as_deref().and_then(|id| pack.exercise(id)) else {
+                    continue;
+                };
+                let graded = course::record_check(&mut progress, exercise, results, evidence, at);
+                progress.save(&progress_path)?;
+                for r in &graded.results {
                     say(
                         &mut out,
-                        &format!("{passed} of {} checks passed", results.len()),
+                        &format!("{}: {}", r.status.word().to_uppercase(), r.title),
                     );
-                    let id = open.clone().unwrap_or_default();
-                    progress.record_results(&id, &results, evidence);
-                    let difficulty = pack.exercise(&id).map(|x| x.spec.difficulty);
-                    let review =
-                        difficulty.and_then(|d| progress.record_check(&id, d, all, Utc::now()));
-                    progress.save(&progress_path)?;
-                    if let Some(r) = review {
-                        say(&mut out, &format!("review: {}", rating_name(r)));
+                    if r.status != Status::Pass {
+                        say(&mut out, &format!("  {}", r.message));
                     }
-                    if all && let Some(x) = pack.exercise(&id) {
-                        say(&mut out, x.spec.explanation.trim());
-                    }
+                }
+                say(
+                    &mut out,
+                    &format!(
+                        "{} of {} checks passed",
+                        graded.passed,
+                        graded.results.len()
+                    ),
+                );
+                if let Some(r) = graded.review {
+                    say(&mut out, &format!("review: {}", rating_name(r)));
+                }
+                if graded.is_pass() {
+                    say(&mut out, explanation.trim());
                 }
             }
             "hint" => {
-                let id = open.clone().unwrap_or_default();
-                let hints = pack
-                    .exercise(&id)
-                    .map(|x| x.spec.hints.clone())
-                    .unwrap_or_default();
-                let n = progress.record_hint(&id, hints.len(), Utc::now()) as usize;
+                let Some(exercise) = open.as_deref().and_then(|id| pack.exercise(id)) else {
+                    continue;
+                };
+                let hints = course::next_hint(&mut progress, exercise, Utc::now());
                 progress.save(&progress_path)?;
-                if let Some(h) = hints.get(n.saturating_sub(1)) {
+                if let Some(h) = hints.last() {
+                    let text = crate::lab::vars::substitute(&h.text, &vars)
+                        .unwrap_or_else(|_| h.text.clone());
                     say(
                         &mut out,
-                        &format!("Hint {n} of {}: {}", hints.len(), h.trim()),
+                        &format!("Hint {} of {}: {text}", h.number, h.total),
                     );
                 }
             }
@@ -232,8 +233,8 @@ pub fn run(
                 progress.save(&progress_path)?;
                 worker.send(Job::Reset);
                 match wait(&rx) {
-                    Some(Msg::ExerciseReady { .. }) => say(&mut out, "reset to the setup"),
-                    Some(Msg::ExerciseFailed(e)) => say(&mut out, &format!("error: {e}")),
+                    Some(WorkerEvent::ExerciseReady(_)) => say(&mut out, "reset to the setup"),
+                    Some(WorkerEvent::ExerciseFailed(e)) => say(&mut out, &format!("error: {e}")),
                     _ => {}
                 }
             }
@@ -247,7 +248,7 @@ pub fn run(
                     }
                 };
                 worker.send(Job::Run(line));
-                if let Some(Msg::CommandDone(outcome, _)) = wait(&rx) {
+                if let Some(WorkerEvent::CommandDone { outcome, .. }) = wait(&rx) {
                     let _ = write!(out, "{}", outcome.stdout);
                     let _ = write!(out, "{}", outcome.stderr);
                     let _ = out.flush();

@@ -286,20 +286,21 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
     if args.json {
-        println!("{figures}");
+        outln!("{figures}");
     } else {
-        println!(
+        outln!(
             "keylab engine benchmark ({} cores, client and engine on the same machine)",
             figures["cores"]
         );
-        println!("  ready, in process, fresh state     {ready_fresh:>8.1} ms");
-        println!("  ready, in process, existing state  {ready_warm:>8.1} ms");
-        println!("  ready, separate process            {ready_process:>8.1} ms");
-        println!(
+        outln!("  ready, in process, fresh state     {ready_fresh:>8.1} ms");
+        outln!("  ready, in process, existing state  {ready_warm:>8.1} ms");
+        outln!("  ready, separate process            {ready_process:>8.1} ms");
+        outln!(
             "  KMS Encrypt, aws-sdk-kms, {} in flight, {} B: {rate:>8.0} req/s ({ok} ok, {failed} failed in {elapsed:.1} s)",
-            args.in_flight, args.plaintext_bytes
+            args.in_flight,
+            args.plaintext_bytes
         );
-        println!(
+        outln!(
             "  engine resident memory: idle {:.1} MB, after load {:.1} MB, peak {:.1} MB",
             mb(rss_idle).unwrap_or(0.0),
             mb(rss).unwrap_or(0.0),
@@ -402,18 +403,22 @@ pub fn s3(args: S3BenchArgs) -> Result<ExitCode> {
     let peak = proc_status_kb(pid, "VmHWM:").map(|k| k as f64 / 1024.0);
     drop(engine);
     if args.json {
-        println!("{}", json!({ "rows": rows, "engine_rss_peak_mb": peak }));
+        outln!("{}", json!({ "rows": rows, "engine_rss_peak_mb": peak }));
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "keylab S3 benchmark (aws-sdk-s3 over HTTPS, one request at a time, separate engine process)"
     );
-    println!(
+    outln!(
         "  {:<8} {:>8} {:>8} {:>14} {:>14}",
-        "mode", "size", "objects", "PutObject", "GetObject"
+        "mode",
+        "size",
+        "objects",
+        "PutObject",
+        "GetObject"
     );
     for r in &rows {
-        println!(
+        outln!(
             "  {:<8} {:>5} MiB {:>8} {:>9.0} MiB/s {:>9.0} MiB/s",
             r["mode"].as_str().unwrap_or_default(),
             r["object_mib"].as_u64().unwrap_or_default(),
@@ -422,7 +427,7 @@ pub fn s3(args: S3BenchArgs) -> Result<ExitCode> {
             r["get_mib_per_s"].as_f64().unwrap_or_default()
         );
     }
-    println!(
+    outln!(
         "  engine resident memory, peak: {:.1} MB",
         peak.unwrap_or_default()
     );
@@ -464,7 +469,7 @@ pub fn verify(args: VerifyBenchArgs) -> Result<ExitCode> {
         if !summary.passed() {
             anyhow::bail!("the pack does not verify: run `keylab verify` to see what broke");
         }
-        println!(
+        outln!(
             "run {}: {} stages, {secs:.3} s, {:.3} s per exercise",
             run + 1,
             summary.cases.len(),
@@ -473,7 +478,7 @@ pub fn verify(args: VerifyBenchArgs) -> Result<ExitCode> {
         per_exercise.push(secs / exercises);
     }
     per_exercise.sort_by(f64::total_cmp);
-    println!(
+    outln!(
         "keylab verify on the engine: median {:.3} s per exercise (min {:.3}, max {:.3}; target < 0.5 s)",
         per_exercise[per_exercise.len() / 2],
         per_exercise[0],
@@ -498,7 +503,7 @@ fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
 /// Times the TUI's first frame (load the pack and progress, build the app, draw 120×40) and
 /// the frame of a long lesson, on ratatui's test backend.
 pub fn tui(args: TuiBenchArgs) -> Result<ExitCode> {
-    use keylab::tui::{app, theme::Theme, view};
+    use keylab::front::tui::{app, theme::Theme, view};
     use ratatui::{Terminal, backend::TestBackend};
     let data = tempfile::tempdir()?;
     let mut first = Vec::new();
@@ -524,7 +529,7 @@ pub fn tui(args: TuiBenchArgs) -> Result<ExitCode> {
     let mut frame = Vec::new();
     for _ in 0..args.runs.max(1) {
         let started = Instant::now();
-        let rendered = keylab::tui::markdown::render(&long, Theme::Dark);
+        let rendered = keylab::front::tui::markdown::render(&long, Theme::Dark);
         render.push(started.elapsed().as_secs_f64() * 1000.0);
         let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
         let started = Instant::now();
@@ -538,21 +543,19 @@ pub fn tui(args: TuiBenchArgs) -> Result<ExitCode> {
         frame.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     let (m, lo, hi) = median(first);
-    println!(
+    outln!(
         "keylab TUI benchmark ({} runs, ratatui test backend 120x40)",
         args.runs
     );
-    println!(
+    outln!(
         "  first frame (pack, progress, app, draw): median {m:.2} ms ({lo:.2}-{hi:.2}; target < 150 ms)"
     );
     let (m, lo, hi) = median(render);
-    println!(
+    outln!(
         "  long lesson ({lines} Markdown lines) rendered to lines once: median {m:.2} ms ({lo:.2}-{hi:.2})"
     );
     let (m, lo, hi) = median(frame);
-    println!(
-        "  a frame of that lesson, scrolled to the middle: median {m:.2} ms ({lo:.2}-{hi:.2})"
-    );
+    outln!("  a frame of that lesson, scrolled to the middle: median {m:.2} ms ({lo:.2}-{hi:.2})");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -622,11 +625,11 @@ pub fn compare(args: CompareBenchArgs) -> Result<ExitCode> {
     let localstack_settings = localstack
         .settings("owner-admin", false)
         .map_err(|e| anyhow::anyhow!(e))?;
-    println!(
+    outln!(
         "engine vs LocalStack, same aws-sdk clients, plain HTTP, {} s of KMS load each",
         args.seconds
     );
-    println!("  backend       KMS Encrypt (8 in flight)   PutObject 1 MiB   GetObject 1 MiB");
+    outln!("  backend       KMS Encrypt (8 in flight)   PutObject 1 MiB   GetObject 1 MiB");
     for (name, settings) in [
         ("engine", &engine_settings),
         ("localstack", &localstack_settings),
@@ -635,7 +638,7 @@ pub fn compare(args: CompareBenchArgs) -> Result<ExitCode> {
         let (ok, failed, secs) =
             rt.block_on(encrypt_load(settings, 8, 256, args.seconds as f64))?;
         let (put, get) = rt.block_on(s3_load(settings, 32))?;
-        println!(
+        outln!(
             "  {name:<12} {:>14.0} req/s ({failed} failed) {put:>11.1} MiB/s {get:>13.1} MiB/s",
             ok as f64 / secs
         );
@@ -746,7 +749,7 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
     std::fs::write(&input, &csv)?;
     let mb = csv.len() as f64 / 1e6;
     drop(csv);
-    println!(
+    outln!(
         "keylab mask benchmark: {} rows of generated customers ({mb:.0} MB, made in {:.1} s), best of {} runs",
         args.rows,
         started.elapsed().as_secs_f64(),
@@ -756,9 +759,13 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
     let exe = std::env::current_exe()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/mask_baseline.py");
-    println!(
+    outln!(
         "  {:<14} {:>8} {:>12} {:>9} {:>10}",
-        "rule set", "threads", "rows/s", "MB/s", "peak RSS"
+        "rule set",
+        "threads",
+        "rows/s",
+        "MB/s",
+        "peak RSS"
     );
     let mut table = Vec::new();
     for (set, what) in MASK_RULE_SETS {
@@ -787,7 +794,7 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
             if threads == 1 {
                 best_single = secs;
             }
-            println!(
+            outln!(
                 "  {set:<14} {threads:>8} {:>12.0} {:>9.1} {:>7.1} MB",
                 args.rows as f64 / secs,
                 mb / secs,
@@ -796,7 +803,7 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
             table.push(json!({"rules": set, "threads": threads, "rows_per_s": args.rows as f64 / secs, "mb_per_s": mb / secs, "peak_rss_mb": peak}));
         }
         if *set == "fpe" {
-            println!("    ({what})");
+            outln!("    ({what})");
             continue;
         }
         let mut python = Command::new(&args.python);
@@ -808,7 +815,7 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
             .arg(&key);
         match timed_child(python) {
             Ok((secs, peak)) => {
-                println!(
+                outln!(
                     "  {:<14} {:>8} {:>12.0} {:>9.1} {:>7.1} MB   keylab is {:.1}× faster on one thread, {:.1}× on {cores}",
                     format!("{set} (py)"),
                     1,
@@ -827,9 +834,9 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
                     }
                 }
             }
-            Err(e) => println!("  (the Python baseline did not run: {e})"),
+            Err(e) => outln!("  (the Python baseline did not run: {e})"),
         }
-        println!("    ({what})");
+        outln!("    ({what})");
     }
     Ok(ExitCode::SUCCESS)
 }

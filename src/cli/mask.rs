@@ -233,9 +233,9 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
         .with_context(|| args.file.display().to_string())?;
     let analysis = mask::analyze::analyze(&table, &args.qi, args.sensitive.as_deref(), args.k)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&analysis)?);
+        outln!("{}", serde_json::to_string_pretty(&analysis)?);
     } else {
-        print!("{}", analysis.to_text());
+        out!("{}", analysis.to_text());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,13 +2,12 @@
 //! export` / `progress import` for moving between machines. Thin shells over `keylab::study`:
 //! they read answers from standard input line by line and save the progress after each one.
 
-use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::io::BufRead;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use chrono::Utc;
-use clap::{Args, Subcommand};
+use clap::Args;
 use serde_json::json;
 
 use keylab::lab::progress::{DataDir, Progress};
@@ -17,7 +16,7 @@ use keylab::study::exam::{ExamConfig, pick};
 use keylab::study::srs::check_retention;
 use keylab::study::{readiness, text};
 
-use crate::lab_cli::LabArgs;
+use crate::cli::lab::LabArgs;
 
 /// `keylab drill`.
 #[derive(Debug, Args)]
@@ -53,27 +52,6 @@ pub struct ExamArgs {
     pub retention: Option<f64>,
 }
 
-/// `keylab progress export|import`.
-#[derive(Debug, Subcommand)]
-pub enum ProgressCommand {
-    /// Write all your progress (exercises, drill cards and reviews) to one file.
-    Export {
-        /// The file to write (`-` for standard output)
-        file: PathBuf,
-    },
-    /// Read progress exported on another machine and merge it into this one's.
-    Import {
-        /// The exported file
-        file: PathBuf,
-        /// Replace this machine's progress instead of merging
-        #[arg(long)]
-        replace: bool,
-    },
-}
-
-/// What an export file says it is.
-const EXPORT_KIND: &str = "keylab-progress";
-
 fn save(progress: &Progress, data: &DataDir) -> Result<()> {
     progress.save(&data.progress_file()).map_err(|e| anyhow!(e))
 }
@@ -104,12 +82,12 @@ pub fn drill(lab: &LabArgs, args: &DrillArgs) -> Result<ExitCode> {
     let round = questions(&pack, &progress.deck, &what, now, args.count, seed);
     save(&progress, &data)?;
     if round.is_empty() {
-        println!(
+        outln!(
             "Nothing is due for review now. `keylab drill` (a mixed round), --lesson or --item drill anyway."
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "Drill: {} ({} questions)",
         what.describe(&pack),
         round.len()
@@ -165,86 +143,9 @@ pub fn readiness(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
             "overall_recall": readiness::overall(&rows),
             "note": keylab::study::exam::ESTIMATE_NOTE,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", readiness::to_table(&rows));
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `keylab progress export FILE`.
-pub fn export(lab: &LabArgs, file: &Path) -> Result<ExitCode> {
-    let (_, _, progress) = lab.learner()?;
-    let out = json!({
-        "kind": EXPORT_KIND,
-        "exported_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "keylab_version": env!("CARGO_PKG_VERSION"),
-        "progress": progress,
-    });
-    let bytes = serde_json::to_vec_pretty(&out)?;
-    if file == Path::new("-") {
-        std::io::stdout().write_all(&bytes)?;
-        println!();
-        return Ok(ExitCode::SUCCESS);
-    }
-    keylab_engine::fsutil::write_atomic(file, &bytes)
-        .with_context(|| format!("cannot write {}", file.display()))?;
-    eprintln!(
-        "exported {} exercises, {} cards and {} reviews to {}",
-        progress.exercises.len(),
-        progress.deck.cards.len(),
-        progress.deck.log.len(),
-        file.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Reads an export file (or a plain `progress.json`).
-fn read_export(file: &Path) -> Result<Progress> {
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        anyhow!(
-            "{}: not JSON ({e}); give a file from `keylab progress export`",
-            file.display()
-        )
-    })?;
-    let inner = match value.get("kind").and_then(|k| k.as_str()) {
-        Some(EXPORT_KIND) => value
-            .get("progress")
-            .cloned()
-            .ok_or_else(|| anyhow!("{}: the export has no \"progress\" field", file.display()))?,
-        Some(other) => bail!(
-            "{}: a {other:?} file, not a keylab progress export",
-            file.display()
-        ),
-        None => value,
-    };
-    Progress::from_json(&serde_json::to_vec(&inner)?)
-        .map_err(|e| anyhow!("{}: {e}", file.display()))
-}
-
-/// `keylab progress import FILE`.
-pub fn import(lab: &LabArgs, file: &Path, replace: bool) -> Result<ExitCode> {
-    let (_, data, mut progress) = lab.learner()?;
-    let theirs = read_export(file)?;
-    let was_empty = progress.is_empty();
-    if replace {
-        progress = theirs;
-    } else {
-        progress.merge(&theirs);
-    }
-    save(&progress, &data)?;
-    println!(
-        "imported {}: now {} exercises, {} cards and {} reviews{}",
-        file.display(),
-        progress.exercises.len(),
-        progress.deck.cards.len(),
-        progress.deck.log.len(),
-        if replace || was_empty {
-            " (the exported seed is used, so names and data match the other machine)"
-        } else {
-            " (merged; this machine's seed is kept)"
-        }
-    );
+    out!("{}", readiness::to_table(&rows));
     Ok(ExitCode::SUCCESS)
 }

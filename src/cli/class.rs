@@ -1,8 +1,7 @@
-//! The workshop and pack-author commands of the binary: `submit` (a learner's signed results),
-//! `class collect` (the instructor's class table), `pack new` and `pack lint`. Thin shells over
-//! `keylab::workshop` and `keylab::pack`.
+//! The workshop commands: `submit` (a learner's signed results) and `class collect` (the
+//! instructor's class table). Thin shells over `keylab::workshop`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -10,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use keylab::workshop::results;
 
-use crate::lab_cli::LabArgs;
+use crate::cli::lab::LabArgs;
 
 /// `keylab submit`.
 #[derive(Debug, Args)]
@@ -56,35 +55,6 @@ pub enum ClassFormat {
     Json,
 }
 
-/// `keylab pack …`.
-#[derive(Debug, Subcommand)]
-pub enum PackCommand {
-    /// Make a new pack with one working exercise and a CI workflow.
-    New {
-        /// The folder to create (must not exist or be empty)
-        dir: PathBuf,
-        /// The pack's machine name [default: the folder's name]
-        #[arg(long)]
-        name: Option<String>,
-    },
-    /// Check a pack's files without a backend: strict parsing, hints, tags, links, questions.
-    Lint,
-}
-
-fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    s.trim_matches('-').to_string()
-}
-
 /// `keylab submit`.
 pub fn submit(lab: &LabArgs, args: &SubmitArgs) -> Result<ExitCode> {
     let Some(workshop) = lab.workshop.clone() else {
@@ -110,7 +80,11 @@ pub fn submit(lab: &LabArgs, args: &SubmitArgs) -> Result<ExitCode> {
         &key,
     );
     let out = args.output.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("results-{}-{}.json", slug(&workshop), slug(&name)))
+        PathBuf::from(format!(
+            "results-{}-{}.json",
+            super::pack::slug(&workshop),
+            super::pack::slug(&name)
+        ))
     });
     keylab_engine::fsutil::write_atomic(&out, &serde_json::to_vec_pretty(&file)?)
         .with_context(|| format!("cannot write {}", out.display()))?;
@@ -120,13 +94,13 @@ pub fn submit(lab: &LabArgs, args: &SubmitArgs) -> Result<ExitCode> {
         .iter()
         .filter(|x| x.passed_at.is_some())
         .count();
-    println!(
+    outln!(
         "wrote {} for {name}, workshop {workshop}: {passed} of {} exercises passed, {} opened",
         out.display(),
         pack.exercises.len(),
         file.payload.exercises.len()
     );
-    println!(
+    outln!(
         "signed with your key {} (tell your instructor if they ask); hand the file in as they said",
         results::fingerprint(&file.public_key)
     );
@@ -137,11 +111,7 @@ pub fn submit(lab: &LabArgs, args: &SubmitArgs) -> Result<ExitCode> {
 pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
     let pack = lab.pack()?;
     let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let class = rt
+    let class = super::runtime()?
         .block_on(keylab::workshop::class::collect(
             &pack,
             &args.dir,
@@ -152,7 +122,10 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
     let failed = !class.rejected.is_empty();
     let text = match args.format {
         ClassFormat::Tui => {
-            keylab::tui::class_view::run(class, keylab::tui::theme::Theme::from_env())?;
+            keylab::front::tui::class_view::run(
+                class,
+                keylab::front::tui::theme::Theme::from_env(),
+            )?;
             return Ok(if failed {
                 ExitCode::FAILURE
             } else {
@@ -166,48 +139,11 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
     match &args.output {
         Some(path) => keylab_engine::fsutil::write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// `keylab pack new`.
-pub fn pack_new(dir: &Path, name: Option<&str>) -> Result<ExitCode> {
-    let name = match name {
-        Some(n) => n.to_string(),
-        None => slug(
-            &dir.file_name()
-                .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
-        ),
-    };
-    let count = keylab::pack::scaffold::create(dir, &name).map_err(|e| anyhow!(e))?;
-    println!(
-        "made the pack {name} in {} ({count} files). Next: keylab --pack {0} (try it), keylab pack lint --pack {0}, keylab verify --pack {0}",
-        dir.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `keylab pack lint`.
-pub fn pack_lint(lab: &LabArgs) -> Result<ExitCode> {
-    let pack = match lab.pack() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("{e}");
-            return Ok(ExitCode::FAILURE);
-        }
-    };
-    println!(
-        "{}: {} lessons, {} exercises, {} questions; no problems (sha256 {})",
-        pack.files.origin,
-        pack.lessons.len(),
-        pack.exercises.len(),
-        pack.questions.len(),
-        pack.hash()
-    );
-    Ok(ExitCode::SUCCESS)
 }

@@ -14,13 +14,14 @@ use ratatui::text::Line;
 use super::keymap::{self, Action, Context};
 use super::markdown;
 use super::theme::Theme;
-use crate::console::Outcome;
+use crate::front::worker::{Ready, WorkerEvent};
+use crate::lab::course;
 use crate::lab::grader::{CheckResult, Evidence, Status};
 use crate::lab::progress::Progress;
 use crate::pack::Pack;
 use crate::study::drill::{self, Pick, ROUND_SIZE};
 use crate::study::exam::{self, ExamConfig, Score};
-use crate::study::srs::{answer_rating, exercise_card, question_card};
+use crate::study::srs::{answer_rating, question_card};
 
 /// The screen shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,27 +229,8 @@ pub enum Msg {
     Key(KeyEvent),
     /// The terminal was resized.
     Resize(u16, u16),
-    /// The exercise's backend is ready.
-    ExerciseReady {
-        /// The exercise.
-        id: String,
-        /// The instructions with names filled in.
-        instructions: String,
-        /// The explanation with names filled in.
-        explanation: String,
-        /// The variables.
-        vars: BTreeMap<String, String>,
-        /// `engine http://…`.
-        backend: String,
-        /// The workspace's files.
-        files: Vec<String>,
-    },
-    /// The exercise could not be opened.
-    ExerciseFailed(String),
-    /// A command finished.
-    CommandDone(Outcome, Vec<String>),
-    /// The checks finished (with the time, RFC 3339, and what they looked at).
-    CheckDone(Vec<CheckResult>, String, Evidence),
+    /// The backend worker reported.
+    Worker(WorkerEvent),
     /// The learner's shell or editor returned.
     Returned,
     /// The time now (sent by the runtime before each batch of messages).
@@ -355,19 +337,10 @@ impl App {
         rows
     }
 
-    /// The mark of an exercise: due for review, done, started or new.
+    /// The mark and words of an exercise: due for review, done, started or new.
     pub fn mark(&self, id: &str) -> (&'static str, &'static str) {
-        match self.progress.exercises.get(id) {
-            Some(p)
-                if p.passed_at.is_some()
-                    && self.progress.deck.is_due(&exercise_card(id), self.now) =>
-            {
-                ("↻", "due for review")
-            }
-            Some(p) if p.passed_at.is_some() => ("✓", "done"),
-            Some(p) if p.attempts > 0 || p.hints_used > 0 => ("~", "in progress"),
-            _ => (" ", "not started"),
-        }
+        let state = course::state_of(&self.progress, id, self.now);
+        (state.mark(), state.word())
     }
 
     /// The context keys resolve in.
@@ -519,14 +492,14 @@ impl App {
                 self.size = (w, h);
                 Vec::new()
             }
-            Msg::ExerciseReady {
+            Msg::Worker(WorkerEvent::ExerciseReady(Ready {
                 id,
                 instructions,
                 explanation,
                 vars,
                 backend,
                 files,
-            } => {
+            })) => {
                 self.backend = backend;
                 let theme = self.theme;
                 if let Some(x) = self.exercise.as_mut().filter(|x| x.id == id) {
@@ -544,7 +517,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::ExerciseFailed(error) => {
+            Msg::Worker(WorkerEvent::ExerciseFailed(error)) => {
                 if let Some(x) = self.exercise.as_mut() {
                     x.busy = false;
                     x.output.push((OutputKind::Stderr, error.clone()));
@@ -552,7 +525,7 @@ impl App {
                 self.message = error;
                 Vec::new()
             }
-            Msg::CommandDone(outcome, files) => {
+            Msg::Worker(WorkerEvent::CommandDone { outcome, files }) => {
                 if let Some(x) = self.exercise.as_mut() {
                     x.busy = false;
                     x.files = files;
@@ -566,7 +539,11 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::CheckDone(results, at, evidence) => self.check_done(results, at, evidence),
+            Msg::Worker(WorkerEvent::CheckDone {
+                results,
+                at,
+                evidence,
+            }) => self.check_done(results, at, evidence),
             Msg::Tick(now) => {
                 self.now = now;
                 let over = self
@@ -589,43 +566,41 @@ impl App {
     fn check_done(
         &mut self,
         results: Vec<CheckResult>,
-        at: String,
+        at: DateTime<Utc>,
         evidence: Evidence,
     ) -> Vec<Effect> {
+        let Some(id) = self.exercise.as_ref().map(|x| x.id.clone()) else {
+            return Vec::new();
+        };
+        let Some(exercise) = self.pack.exercise(&id).cloned() else {
+            return Vec::new();
+        };
+        let graded = course::record_check(&mut self.progress, &exercise, results, evidence, at);
         let Some(x) = self.exercise.as_mut() else {
             return Vec::new();
         };
         x.busy = false;
         x.show_trace = false;
-        let passed = results.iter().filter(|r| r.status.is_ok()).count();
-        let all = !results.is_empty() && passed == results.len();
         x.output.push((
             OutputKind::Info,
             format!(
-                "check: {passed} of {} passed{}",
-                results.len(),
-                if all { " — PASS" } else { "" }
+                "check: {} of {} passed{}",
+                graded.passed,
+                graded.results.len(),
+                if graded.is_pass() { " — PASS" } else { "" }
             ),
         ));
-        let id = x.id.clone();
-        self.progress.record_results(&id, &results, evidence);
-        let Some(x) = self.exercise.as_mut() else {
-            return Vec::new();
-        };
-        x.results = Some(results);
-        let now = DateTime::parse_from_rfc3339(&at).map_or(self.now, |t| t.to_utc());
-        let difficulty = self.pack.exercise(&id).map(|e| e.spec.difficulty);
-        let review = difficulty.and_then(|d| self.progress.record_check(&id, d, all, now));
-        let review = review.map_or(String::new(), |r| {
+        let review = graded.review.map_or(String::new(), |r| {
             format!(" (review: {})", crate::study::srs::rating_name(r))
         });
-        self.message = if all {
+        self.message = if graded.is_pass() {
             format!("Passed{review}. n: next exercise.")
         } else {
             format!(
                 "Not yet{review}: read the failed checks (t shows a policy trace), H for a hint."
             )
         };
+        x.results = Some(graded.results);
         vec![Effect::SaveProgress]
     }
 

@@ -1,0 +1,280 @@
+//! `keylab engine serve|reset|audit`: the built-in engine on its own, for learners' own tools
+//! (the AWS CLI, boto3, Terraform), its state cleared, and its audit log shown.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use keylab_engine::{DEFAULT_REGION, Engine, EngineConfig, audit};
+
+use super::runtime;
+
+#[derive(Debug, Subcommand)]
+pub enum EngineCommand {
+    /// Run the engine in the foreground and print how to connect to it.
+    Serve(ServeArgs),
+    /// Delete the engine's state (keys, aliases, grants, audit log, generated secrets).
+    Reset(StateArgs),
+    /// Show the engine's audit log.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// The engine's state directory [default: the user's data directory]
+    #[arg(long, env = "KEYLAB_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// HTTP port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 4510)]
+    port: u16,
+    /// HTTPS port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 4511)]
+    tls_port: u16,
+    /// The region to serve
+    #[arg(long, default_value = DEFAULT_REGION)]
+    region: String,
+    /// A TOML file of lab identities to use instead of the built-in ones
+    #[arg(long)]
+    identities: Option<PathBuf>,
+    /// Print the endpoints and identities as one JSON object on the first line of stdout
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    state: StateArgs,
+    /// Print events as JSON Lines
+    #[arg(long)]
+    json: bool,
+    /// Show only denied requests, with the explanation of each decision
+    #[arg(long)]
+    denied: bool,
+}
+
+/// The default state directory: `engine` in keylab's data directory.
+pub fn default_state_dir() -> Result<PathBuf> {
+    let data = keylab::lab::progress::DataDir::default_location()
+        .map_err(anyhow::Error::msg)
+        .context("pass --state-dir DIR")?;
+    Ok(data.0.join("engine"))
+}
+
+fn state_dir(args: &StateArgs) -> Result<PathBuf> {
+    match &args.state_dir {
+        Some(d) => Ok(d.clone()),
+        None => default_state_dir(),
+    }
+}
+
+/// `keylab engine serve`.
+pub fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let state_dir = state_dir(&args.state)?;
+    let config = EngineConfig {
+        state_dir,
+        http_port: args.port,
+        https_port: args.tls_port,
+        region: args.region.clone(),
+        identities_file: args.identities.clone(),
+    };
+    runtime()?.block_on(async move {
+        let engine = Engine::start(config).await?;
+        if args.json {
+            outln!("{}", serde_json::to_string(&describe(&engine))?);
+        } else {
+            print_banner(&engine)?;
+        }
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        wait_for_stop().await;
+        engine.shutdown().await;
+        if !args.json {
+            eprintln!(
+                "keylab engine stopped; state kept in {}",
+                config_dir_display(&args.state)
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn config_dir_display(args: &StateArgs) -> String {
+    state_dir(args)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn describe(engine: &Engine) -> serde_json::Value {
+    let identities: Vec<_> = engine
+        .identities()
+        .identities()
+        .iter()
+        .map(|i| {
+            json!({
+                "name": i.profile,
+                "account": i.caller.account,
+                "arn": i.caller.arn,
+                "access_key_id": i.access_key_id,
+                "secret_access_key": i.secret.expose(),
+            })
+        })
+        .collect();
+    json!({
+        "http": engine.http_endpoint(),
+        "https": engine.https_endpoint(),
+        "ca_cert": engine.ca_cert_path(),
+        "region": engine.region(),
+        "state_dir": engine.state_dir(),
+        "identities": identities,
+    })
+}
+
+fn print_banner(engine: &Engine) -> std::io::Result<()> {
+    outln!(
+        "keylab engine ready in {} ms",
+        engine.startup_time().as_millis()
+    );
+    outln!("  HTTP   {}", engine.http_endpoint());
+    outln!(
+        "  HTTPS  {}  (trust {})",
+        engine.https_endpoint(),
+        engine.ca_cert_path().display()
+    );
+    outln!(
+        "  region {}, state in {}",
+        engine.region(),
+        engine.state_dir().display()
+    );
+    outln!();
+    outln!("Lab identities:");
+    for i in engine.identities().identities() {
+        outln!("  {:<17} {}", i.profile, i.caller.arn);
+        outln!(
+            "  {:<17} access key {}  secret {}",
+            "",
+            i.access_key_id,
+            i.secret.expose()
+        );
+    }
+    if let Some(first) = engine.identities().identities().first() {
+        outln!();
+        outln!(
+            "Use it from the aws CLI, boto3 or any SDK, for example as {}:",
+            first.profile
+        );
+        outln!(
+            "  export AWS_ENDPOINT_URL={} AWS_DEFAULT_REGION={}",
+            engine.http_endpoint(),
+            engine.region()
+        );
+        outln!(
+            "  export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={}",
+            first.access_key_id,
+            first.secret.expose()
+        );
+        outln!(
+            "  (over HTTPS: AWS_ENDPOINT_URL={} AWS_CA_BUNDLE={})",
+            engine.https_endpoint(),
+            engine.ca_cert_path().display()
+        );
+    }
+    outln!();
+    outln!("Press Ctrl-C to stop.");
+    Ok(())
+}
+
+/// `keylab engine reset`.
+pub fn reset(args: &StateArgs) -> Result<ExitCode> {
+    let dir = state_dir(args)?;
+    keylab_engine::state::reset(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+    outln!("engine state cleared: {}", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keylab engine audit`.
+pub fn show_audit(args: &AuditArgs) -> Result<ExitCode> {
+    let path = state_dir(&args.state)?.join(audit::FILE_NAME);
+    if !path.exists() {
+        bail!(
+            "{} does not exist: the engine has not served any request with this state directory",
+            path.display()
+        );
+    }
+    let events = audit::read_file(&path).map_err(anyhow::Error::msg)?;
+    for e in events
+        .iter()
+        .filter(|e| !args.denied || e.decision.as_deref() == Some("Deny"))
+    {
+        if args.json {
+            outln!("{}", serde_json::to_string(e)?);
+            continue;
+        }
+        let who = e
+            .user_identity
+            .as_ref()
+            .map(|u| u.arn.as_str())
+            .unwrap_or("(unauthenticated)");
+        let outcome = e.error_code.as_deref().unwrap_or("OK");
+        let transport = if e.secure_transport { "https" } else { "http" };
+        outln!(
+            "{} {:<32} {:<8} {:<5} {} {}",
+            e.event_time,
+            e.event_name,
+            outcome,
+            transport,
+            who,
+            e.resources.join(",")
+        );
+        if let (true, Some(trace)) = (args.denied, &e.trace) {
+            for s in &trace.statements {
+                outln!(
+                    "    {} {} ({}): {}",
+                    s.policy,
+                    s.statement,
+                    s.effect,
+                    if s.applies {
+                        "applies"
+                    } else {
+                        "does not apply"
+                    }
+                );
+                for n in &s.notes {
+                    outln!("      - {n}");
+                }
+            }
+            for step in &trace.steps {
+                outln!("    => {step}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
