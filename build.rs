@@ -3,7 +3,13 @@
 //! named here for any change).
 
 fn main() {
-    for path in ["pack.toml", "lessons", "exercises", "graders"] {
+    for path in [
+        "pack.toml",
+        "lessons",
+        "exercises",
+        "graders",
+        "src/pack/template",
+    ] {
         println!("cargo:rerun-if-changed={path}");
     }
 }

@@ -70,7 +70,7 @@ async fn localstack(explicit: Option<&str>) -> Result<Connected> {
         .filter(|e| !e.is_empty());
     if let Some(endpoint) = endpoint {
         return Ok(Connected {
-            target: Target::Shared(connect("localstack", &endpoint).await?),
+            target: Target::Shared(Box::new(connect("localstack", &endpoint).await?)),
             #[cfg(feature = "docker")]
             _container: None,
         });
@@ -91,7 +91,7 @@ async fn localstack(explicit: Option<&str>) -> Result<Connected> {
         let (container, endpoint) = started.map_err(|e| anyhow!("--backend localstack: {e}"))?;
         eprintln!("keylab: LocalStack answers at {endpoint}");
         Ok(Connected {
-            target: Target::Shared(connect("localstack", &endpoint).await?),
+            target: Target::Shared(Box::new(connect("localstack", &endpoint).await?)),
             _container: Some(container),
         })
     }
@@ -129,7 +129,7 @@ impl LabArgs {
                 _container: None,
             }),
             (BackendName::Engine, Some(endpoint)) => Ok(Connected {
-                target: Target::Shared(connect("endpoint", endpoint).await?),
+                target: Target::Shared(Box::new(connect("endpoint", endpoint).await?)),
                 #[cfg(feature = "docker")]
                 _container: None,
             }),

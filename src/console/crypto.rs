@@ -67,47 +67,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
         ));
     };
     match command {
-        "encrypt" => {
-            let key_file = need(&mut p, "data-key")?;
-            let input = need(&mut p, "in")?;
-            let output = need(&mut p, "out")?;
-            let context = take_context(&mut p, ctx)?;
-            p.finish().map_err(CmdError::Usage)?;
-            let data_key: Value = serde_json::from_slice(&read(ctx, &key_file)?).map_err(|e| {
-                usage(format!(
-                    "--data-key {key_file}: not the JSON output of aws kms generate-data-key ({e})"
-                ))
-            })?;
-            let field = |k: &str| {
-                data_key.get(k).and_then(Value::as_str).ok_or_else(|| {
-                    usage(format!("--data-key {key_file}: no {k} field (save the output of aws kms generate-data-key with > {key_file})"))
-                })
-            };
-            let key = Zeroizing::new(
-                STANDARD
-                    .decode(field("Plaintext")?)
-                    .map_err(|_| usage("the Plaintext field is not base64"))?,
-            );
-            let blob = STANDARD
-                .decode(field("CiphertextBlob")?)
-                .map_err(|_| usage("the CiphertextBlob field is not base64"))?;
-            let plaintext = Zeroizing::new(read(ctx, &input)?);
-            let (ct, iv) = seal(&key, &plaintext)?;
-            write(ctx, &output, &ct)?;
-            let meta = metadata(&blob, &iv, &context, plaintext.len());
-            let meta_path = format!("{output}.meta.json");
-            write(
-                ctx,
-                &meta_path,
-                serde_json::to_string_pretty(&meta)
-                    .expect("maps serialize")
-                    .as_bytes(),
-            )?;
-            Ok(format!(
-                "encrypted {input} ({} bytes) to {output}; envelope metadata in {meta_path}\n",
-                plaintext.len()
-            ))
-        }
+        "encrypt" => encrypt(ctx, p).await,
         "decrypt" => {
             let input = need(&mut p, "in")?;
             let output = need(&mut p, "out")?;
@@ -125,46 +85,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
                 plaintext.len()
             ))
         }
-        "put-object" => {
-            let bucket = need(&mut p, "bucket")?;
-            let key = need(&mut p, "key")?;
-            let input = need(&mut p, "in")?;
-            let key_id = need(&mut p, "key-id")?;
-            let mut context = take_context(&mut p, ctx)?;
-            p.finish().map_err(CmdError::Usage)?;
-            context.insert("aws:x-amz-cek-alg".into(), CEK_ALG.into());
-            let out = super::kms::call(
-                ctx,
-                "GenerateDataKey",
-                json!({ "KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context }),
-            )
-            .await?;
-            let key_bytes = plaintext_key(&out)?;
-            let blob = STANDARD
-                .decode(
-                    out.get("CiphertextBlob")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                )
-                .map_err(|_| CmdError::Other("KMS returned no ciphertext blob".into()))?;
-            let plaintext = Zeroizing::new(read(ctx, &input)?);
-            let (ct, iv) = seal(&key_bytes, &plaintext)?;
-            let meta = metadata(&blob, &iv, &context, plaintext.len());
-            let client = crate::backend::sdk::s3_client(&ctx.settings)
-                .map_err(|e| CmdError::Other(e.to_string()))?;
-            client
-                .put_object()
-                .bucket(&bucket)
-                .key(&key)
-                .body(ByteStream::from(ct))
-                .set_metadata(Some(meta.into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| s3_error("PutObject", e))?;
-            Ok(format!(
-                "encrypted {input} client-side and uploaded it to s3://{bucket}/{key}\n"
-            ))
-        }
+        "put-object" => put_object(ctx, p).await,
         "get-object" => {
             let bucket = need(&mut p, "bucket")?;
             let key = need(&mut p, "key")?;
@@ -177,40 +98,7 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
                 "downloaded s3://{bucket}/{key} and decrypted it to {output}\n"
             ))
         }
-        "inspect-blob" => {
-            let input = match p.take_one("in").map_err(CmdError::Usage)? {
-                Some(i) => i,
-                None => p
-                    .words
-                    .get(2)
-                    .cloned()
-                    .ok_or_else(|| usage("crypto inspect-blob --in FILE"))?,
-            };
-            p.finish().map_err(CmdError::Usage)?;
-            let bytes = blob_bytes(&read(ctx, &input)?);
-            let mut out = serde_json::Map::new();
-            out.insert("Bytes".into(), json!(bytes.len()));
-            match keylab_engine::kms::blob::parse_header(&bytes) {
-                Some((header, _)) => {
-                    out.insert("KeyArn".into(), json!(header.key_arn));
-                    out.insert("KeyMaterialId".into(), json!(header.material_id));
-                    out.insert(
-                        "Note".into(),
-                        json!("The blob names its key, so Decrypt needs no KeyId; the encryption context is not in it and must be sent again."),
-                    );
-                }
-                None => {
-                    out.insert(
-                        "Note".into(),
-                        json!("Not a keylab engine ciphertext blob (another backend's format, or not a blob)."),
-                    );
-                }
-            }
-            Ok(super::output::render(
-                &Value::Object(out),
-                super::output::Format::Json,
-            ))
-        }
+        "inspect-blob" => inspect_blob(ctx, p).await,
         _ => {
             let pairs = p
                 .words
@@ -230,4 +118,124 @@ pub async fn run(ctx: &Ctx<'_>, command: Option<&str>, mut p: Parsed) -> Result<
             ))
         }
     }
+}
+
+async fn encrypt(ctx: &Ctx<'_>, mut p: Parsed) -> Result<String, CmdError> {
+    let key_file = need(&mut p, "data-key")?;
+    let input = need(&mut p, "in")?;
+    let output = need(&mut p, "out")?;
+    let context = take_context(&mut p, ctx)?;
+    p.finish().map_err(CmdError::Usage)?;
+    let data_key: Value = serde_json::from_slice(&read(ctx, &key_file)?).map_err(|e| {
+        usage(format!(
+            "--data-key {key_file}: not the JSON output of aws kms generate-data-key ({e})"
+        ))
+    })?;
+    let field = |k: &str| {
+        data_key.get(k).and_then(Value::as_str).ok_or_else(|| {
+            usage(format!("--data-key {key_file}: no {k} field (save the output of aws kms generate-data-key with > {key_file})"))
+        })
+    };
+    let key = Zeroizing::new(
+        STANDARD
+            .decode(field("Plaintext")?)
+            .map_err(|_| usage("the Plaintext field is not base64"))?,
+    );
+    let blob = STANDARD
+        .decode(field("CiphertextBlob")?)
+        .map_err(|_| usage("the CiphertextBlob field is not base64"))?;
+    let plaintext = Zeroizing::new(read(ctx, &input)?);
+    let (ct, iv) = seal(&key, &plaintext)?;
+    write(ctx, &output, &ct)?;
+    let meta = metadata(&blob, &iv, &context, plaintext.len());
+    let meta_path = format!("{output}.meta.json");
+    write(
+        ctx,
+        &meta_path,
+        serde_json::to_string_pretty(&meta)
+            .expect("maps serialize")
+            .as_bytes(),
+    )?;
+    Ok(format!(
+        "encrypted {input} ({} bytes) to {output}; envelope metadata in {meta_path}\n",
+        plaintext.len()
+    ))
+}
+
+async fn put_object(ctx: &Ctx<'_>, mut p: Parsed) -> Result<String, CmdError> {
+    let bucket = need(&mut p, "bucket")?;
+    let key = need(&mut p, "key")?;
+    let input = need(&mut p, "in")?;
+    let key_id = need(&mut p, "key-id")?;
+    let mut context = take_context(&mut p, ctx)?;
+    p.finish().map_err(CmdError::Usage)?;
+    context.insert("aws:x-amz-cek-alg".into(), CEK_ALG.into());
+    let out = super::kms::call(
+        ctx,
+        "GenerateDataKey",
+        json!({ "KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context }),
+    )
+    .await?;
+    let key_bytes = plaintext_key(&out)?;
+    let blob = STANDARD
+        .decode(
+            out.get("CiphertextBlob")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        )
+        .map_err(|_| CmdError::Other("KMS returned no ciphertext blob".into()))?;
+    let plaintext = Zeroizing::new(read(ctx, &input)?);
+    let (ct, iv) = seal(&key_bytes, &plaintext)?;
+    let meta = metadata(&blob, &iv, &context, plaintext.len());
+    let client = crate::backend::sdk::s3_client(&ctx.settings)
+        .map_err(|e| CmdError::Other(e.to_string()))?;
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(ByteStream::from(ct))
+        .set_metadata(Some(meta.into_iter().collect()))
+        .send()
+        .await
+        .map_err(|e| s3_error("PutObject", e))?;
+    Ok(format!(
+        "encrypted {input} client-side and uploaded it to s3://{bucket}/{key}\n"
+    ))
+}
+
+async fn inspect_blob(ctx: &Ctx<'_>, mut p: Parsed) -> Result<String, CmdError> {
+    let input = match p.take_one("in").map_err(CmdError::Usage)? {
+        Some(i) => i,
+        None => p
+            .words
+            .get(2)
+            .cloned()
+            .ok_or_else(|| usage("crypto inspect-blob --in FILE"))?,
+    };
+    p.finish().map_err(CmdError::Usage)?;
+    let bytes = blob_bytes(&read(ctx, &input)?);
+    let mut out = serde_json::Map::new();
+    out.insert("Bytes".into(), json!(bytes.len()));
+    match keylab_engine::kms::blob::inspect(&bytes) {
+        Some(header) => {
+            out.insert("KeyArn".into(), json!(header.key_arn));
+            out.insert("KeyMaterialId".into(), json!(header.material_id));
+            out.insert(
+                "Note".into(),
+                json!("The blob names its key, so Decrypt needs no KeyId; the encryption context is not in it and must be sent again."),
+            );
+        }
+        None => {
+            out.insert(
+                "Note".into(),
+                json!(
+                    "Not a keylab engine ciphertext blob (another backend's format, or not a blob)."
+                ),
+            );
+        }
+    }
+    Ok(super::output::render(
+        &Value::Object(out),
+        super::output::Format::Json,
+    ))
 }

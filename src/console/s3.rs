@@ -30,89 +30,7 @@ pub async fn run(ctx: &Ctx<'_>, command: &str, mut p: Parsed) -> Result<String, 
     let client = crate::backend::sdk::s3_client(&ctx.settings)
         .map_err(|e| CmdError::Other(e.to_string()))?;
     match command {
-        "cp" => {
-            let sse = p.take_one("sse").map_err(CmdError::Usage)?;
-            let kms_key = p.take_one("sse-kms-key-id").map_err(CmdError::Usage)?;
-            let sse_c = p.take_one("sse-c").map_err(CmdError::Usage)?;
-            let (sse_c_key, sse_c_md5) = p
-                .take_one("sse-c-key")
-                .map_err(CmdError::Usage)?
-                .map(|k| customer_key(&k, ctx))
-                .transpose()?
-                .unzip();
-            let args = positionals(&mut p);
-            p.finish().map_err(CmdError::Usage)?;
-            let [from, to] = args.as_slice() else {
-                return Err(CmdError::Usage(
-                    "the following arguments are required: paths (aws s3 cp <from> <to>)".into(),
-                ));
-            };
-            match (s3_url(from), s3_url(to)) {
-                (None, Some((bucket, key))) => {
-                    let key = if key.is_empty() || key.ends_with('/') {
-                        format!("{key}{}", from.rsplit('/').next().unwrap_or(from))
-                    } else {
-                        key
-                    };
-                    let bytes = std::fs::read(ctx.workspace.join(from)).map_err(|e| {
-                        CmdError::Other(format!(
-                            "The user-provided path {from} does not exist: {e}"
-                        ))
-                    })?;
-                    client
-                        .put_object()
-                        .bucket(&bucket)
-                        .key(&key)
-                        .body(ByteStream::from(bytes))
-                        .set_server_side_encryption(sse.as_deref().map(ServerSideEncryption::from))
-                        .set_ssekms_key_id(kms_key)
-                        .set_sse_customer_algorithm(sse_c)
-                        .set_sse_customer_key(sse_c_key)
-                        .set_sse_customer_key_md5(sse_c_md5)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error("PutObject", e))?;
-                    Ok(format!("upload: {from} to s3://{bucket}/{key}\n"))
-                }
-                (Some((bucket, key)), None) => {
-                    let out = client
-                        .get_object()
-                        .bucket(&bucket)
-                        .key(&key)
-                        .set_sse_customer_algorithm(sse_c)
-                        .set_sse_customer_key(sse_c_key)
-                        .set_sse_customer_key_md5(sse_c_md5)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error("GetObject", e))?;
-                    let data = out
-                        .body
-                        .collect()
-                        .await
-                        .map_err(|e| CmdError::Other(format!("download failed: {e}")))?
-                        .into_bytes();
-                    keylab_engine::fsutil::write_atomic(&ctx.workspace.join(to), &data)
-                        .map_err(|e| CmdError::Other(format!("cannot write {to}: {e}")))?;
-                    Ok(format!("download: s3://{bucket}/{key} to {to}\n"))
-                }
-                (Some((sb, sk)), Some((db, dk))) => {
-                    client
-                        .copy_object()
-                        .bucket(&db)
-                        .key(&dk)
-                        .copy_source(format!("{sb}/{sk}"))
-                        .set_server_side_encryption(sse.as_deref().map(ServerSideEncryption::from))
-                        .set_ssekms_key_id(kms_key)
-                        .send()
-                        .await
-                        .map_err(|e| sdk_error("CopyObject", e))?;
-                    Ok(format!("copy: s3://{sb}/{sk} to s3://{db}/{dk}\n"))
-                }
-                (None, None) => Err(CmdError::Usage(
-                    "Error: Invalid argument type: at least one of the paths must be s3://".into(),
-                )),
-            }
-        }
+        "cp" => cp(ctx, &client, p).await,
         "ls" => {
             let args = positionals(&mut p);
             p.finish().map_err(CmdError::Usage)?;
@@ -213,4 +131,86 @@ fn date(d: Option<&aws_sdk_s3::primitives::DateTime>) -> String {
             .ok()
         })
         .unwrap_or_default()
+}
+
+async fn cp(ctx: &Ctx<'_>, client: &aws_sdk_s3::Client, mut p: Parsed) -> Result<String, CmdError> {
+    let sse = p.take_one("sse").map_err(CmdError::Usage)?;
+    let kms_key = p.take_one("sse-kms-key-id").map_err(CmdError::Usage)?;
+    let sse_c = p.take_one("sse-c").map_err(CmdError::Usage)?;
+    let (sse_c_key, sse_c_md5) = p
+        .take_one("sse-c-key")
+        .map_err(CmdError::Usage)?
+        .map(|k| customer_key(&k, ctx))
+        .transpose()?
+        .unzip();
+    let args = positionals(&mut p);
+    p.finish().map_err(CmdError::Usage)?;
+    let [from, to] = args.as_slice() else {
+        return Err(CmdError::Usage(
+            "the following arguments are required: paths (aws s3 cp <from> <to>)".into(),
+        ));
+    };
+    match (s3_url(from), s3_url(to)) {
+        (None, Some((bucket, key))) => {
+            let key = if key.is_empty() || key.ends_with('/') {
+                format!("{key}{}", from.rsplit('/').next().unwrap_or(from))
+            } else {
+                key
+            };
+            let bytes = std::fs::read(ctx.workspace.join(from)).map_err(|e| {
+                CmdError::Other(format!("The user-provided path {from} does not exist: {e}"))
+            })?;
+            client
+                .put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(ByteStream::from(bytes))
+                .set_server_side_encryption(sse.as_deref().map(ServerSideEncryption::from))
+                .set_ssekms_key_id(kms_key)
+                .set_sse_customer_algorithm(sse_c)
+                .set_sse_customer_key(sse_c_key)
+                .set_sse_customer_key_md5(sse_c_md5)
+                .send()
+                .await
+                .map_err(|e| sdk_error("PutObject", e))?;
+            Ok(format!("upload: {from} to s3://{bucket}/{key}\n"))
+        }
+        (Some((bucket, key)), None) => {
+            let out = client
+                .get_object()
+                .bucket(&bucket)
+                .key(&key)
+                .set_sse_customer_algorithm(sse_c)
+                .set_sse_customer_key(sse_c_key)
+                .set_sse_customer_key_md5(sse_c_md5)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetObject", e))?;
+            let data = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| CmdError::Other(format!("download failed: {e}")))?
+                .into_bytes();
+            keylab_engine::fsutil::write_atomic(&ctx.workspace.join(to), &data)
+                .map_err(|e| CmdError::Other(format!("cannot write {to}: {e}")))?;
+            Ok(format!("download: s3://{bucket}/{key} to {to}\n"))
+        }
+        (Some((sb, sk)), Some((db, dk))) => {
+            client
+                .copy_object()
+                .bucket(&db)
+                .key(&dk)
+                .copy_source(format!("{sb}/{sk}"))
+                .set_server_side_encryption(sse.as_deref().map(ServerSideEncryption::from))
+                .set_ssekms_key_id(kms_key)
+                .send()
+                .await
+                .map_err(|e| sdk_error("CopyObject", e))?;
+            Ok(format!("copy: s3://{sb}/{sk} to s3://{db}/{dk}\n"))
+        }
+        (None, None) => Err(CmdError::Usage(
+            "Error: Invalid argument type: at least one of the paths must be s3://".into(),
+        )),
+    }
 }

@@ -308,159 +308,187 @@ fn check_shape(shape: &Shape, value: &Value, path: &str, problems: &mut Vec<Stri
     }
 }
 
+/// A document under the cross-field rules of its API, and the problems found so far.
+struct Rules<'a> {
+    doc: &'a Value,
+    problems: &'a mut Vec<String>,
+}
+
+impl Rules<'_> {
+    fn get(&self, pointer: &str) -> Option<&Value> {
+        self.doc.pointer(pointer)
+    }
+
+    fn text(&self, pointer: &str) -> Option<&str> {
+        self.doc.pointer(pointer).and_then(Value::as_str)
+    }
+
+    /// Records `message` when the rule is broken (`broken` is true).
+    fn need(&mut self, broken: bool, message: &str) {
+        if broken {
+            self.problems.push(message.to_string());
+        }
+    }
+}
+
 /// The cross-field rules each API enforces.
 fn rules(api: DocumentApi, doc: &Value, problems: &mut Vec<String>) {
-    let get = |p: &str| doc.pointer(p);
-    let text = |p: &str| doc.pointer(p).and_then(Value::as_str);
-    let mut need = |cond: bool, message: &str| {
-        if cond {
-            problems.push(message.to_string());
-        }
-    };
+    let r = &mut Rules { doc, problems };
     match api {
-        DocumentApi::EmrSecurityConfiguration => {
-            let base = "/EncryptionConfiguration";
-            let at_rest =
-                get(&format!("{base}/EnableAtRestEncryption")) == Some(&Value::Bool(true));
-            let in_transit =
-                get(&format!("{base}/EnableInTransitEncryption")) == Some(&Value::Bool(true));
-            need(
-                at_rest && get(&format!("{base}/AtRestEncryptionConfiguration")).is_none(),
-                "EnableAtRestEncryption is true and AtRestEncryptionConfiguration is missing",
-            );
-            need(
-                in_transit
-                    && get(&format!(
-                        "{base}/InTransitEncryptionConfiguration/TLSCertificateConfiguration"
-                    ))
-                    .is_none(),
-                "EnableInTransitEncryption is true and InTransitEncryptionConfiguration/TLSCertificateConfiguration is missing",
-            );
-            let s3 = format!("{base}/AtRestEncryptionConfiguration/S3EncryptionConfiguration");
-            match text(&format!("{s3}/EncryptionMode")) {
-                Some("SSE-KMS" | "CSE-KMS") => need(
-                    get(&format!("{s3}/AwsKmsKey")).is_none(),
-                    "S3 EncryptionMode SSE-KMS and CSE-KMS need AwsKmsKey",
-                ),
-                Some("SSE-S3") => need(
-                    get(&format!("{s3}/AwsKmsKey")).is_some(),
-                    "S3 EncryptionMode SSE-S3 takes no AwsKmsKey (S3 manages the key)",
-                ),
-                Some("CSE-Custom") => need(
-                    get(&format!("{s3}/S3Object")).is_none()
-                        || get(&format!("{s3}/EncryptionKeyProviderClass")).is_none(),
-                    "S3 EncryptionMode CSE-Custom needs S3Object and EncryptionKeyProviderClass",
-                ),
-                _ => {}
-            }
-            let disk =
-                format!("{base}/AtRestEncryptionConfiguration/LocalDiskEncryptionConfiguration");
-            match text(&format!("{disk}/EncryptionKeyProviderType")) {
-                Some("AwsKms") => need(
-                    get(&format!("{disk}/AwsKmsKey")).is_none(),
-                    "local disk EncryptionKeyProviderType AwsKms needs AwsKmsKey",
-                ),
-                Some("Custom") => need(
-                    get(&format!("{disk}/S3Object")).is_none()
-                        || get(&format!("{disk}/EncryptionKeyProviderClass")).is_none(),
-                    "local disk EncryptionKeyProviderType Custom needs S3Object and EncryptionKeyProviderClass",
-                ),
-                _ => {}
-            }
-            let tls =
-                format!("{base}/InTransitEncryptionConfiguration/TLSCertificateConfiguration");
-            need(
-                text(&format!("{tls}/CertificateProviderType")) == Some("PEM")
-                    && get(&format!("{tls}/S3Object")).is_none(),
-                "a PEM TLSCertificateConfiguration needs S3Object (the zip of certificates in S3)",
-            );
+        DocumentApi::EmrSecurityConfiguration => emr_rules(r),
+        DocumentApi::GlueSecurityConfiguration => glue_security_rules(r),
+        DocumentApi::GlueDataCatalogEncryption => glue_catalog_rules(r),
+        DocumentApi::RedshiftCreateCluster => redshift_cluster_rules(r),
+        DocumentApi::RedshiftClusterParameters => redshift_parameter_rules(r),
+    }
+}
+
+fn emr_rules(r: &mut Rules<'_>) {
+    let base = "/EncryptionConfiguration";
+    let at_rest = r.get(&format!("{base}/EnableAtRestEncryption")) == Some(&Value::Bool(true));
+    let in_transit =
+        r.get(&format!("{base}/EnableInTransitEncryption")) == Some(&Value::Bool(true));
+    r.need(
+        at_rest
+            && r.get(&format!("{base}/AtRestEncryptionConfiguration"))
+                .is_none(),
+        "EnableAtRestEncryption is true and AtRestEncryptionConfiguration is missing",
+    );
+    r.need(
+            in_transit
+                && r.get(&format!(
+                    "{base}/InTransitEncryptionConfiguration/TLSCertificateConfiguration"
+                ))
+                .is_none(),
+            "EnableInTransitEncryption is true and InTransitEncryptionConfiguration/TLSCertificateConfiguration is missing",
+        );
+    let s3 = format!("{base}/AtRestEncryptionConfiguration/S3EncryptionConfiguration");
+    match r.text(&format!("{s3}/EncryptionMode")) {
+        Some("SSE-KMS" | "CSE-KMS") => r.need(
+            r.get(&format!("{s3}/AwsKmsKey")).is_none(),
+            "S3 EncryptionMode SSE-KMS and CSE-KMS need AwsKmsKey",
+        ),
+        Some("SSE-S3") => r.need(
+            r.get(&format!("{s3}/AwsKmsKey")).is_some(),
+            "S3 EncryptionMode SSE-S3 takes no AwsKmsKey (S3 manages the key)",
+        ),
+        Some("CSE-Custom") => r.need(
+            r.get(&format!("{s3}/S3Object")).is_none()
+                || r.get(&format!("{s3}/EncryptionKeyProviderClass")).is_none(),
+            "S3 EncryptionMode CSE-Custom needs S3Object and EncryptionKeyProviderClass",
+        ),
+        _ => {}
+    }
+    let disk = format!("{base}/AtRestEncryptionConfiguration/LocalDiskEncryptionConfiguration");
+    match r.text(&format!("{disk}/EncryptionKeyProviderType")) {
+            Some("AwsKms") => r.need(
+                r.get(&format!("{disk}/AwsKmsKey")).is_none(),
+                "local disk EncryptionKeyProviderType AwsKms needs AwsKmsKey",
+            ),
+            Some("Custom") => r.need(
+                r.get(&format!("{disk}/S3Object")).is_none()
+                    || r.get(&format!("{disk}/EncryptionKeyProviderClass")).is_none(),
+                "local disk EncryptionKeyProviderType Custom needs S3Object and EncryptionKeyProviderClass",
+            ),
+            _ => {}
         }
-        DocumentApi::GlueSecurityConfiguration => {
-            let base = "/EncryptionConfiguration";
-            let modes = [
-                ("CloudWatchEncryption", "CloudWatchEncryptionMode"),
-                ("JobBookmarksEncryption", "JobBookmarksEncryptionMode"),
-                ("DataQualityEncryption", "DataQualityEncryptionMode"),
-            ];
-            for (member, mode) in modes {
-                let m = text(&format!("{base}/{member}/{mode}"));
-                need(
-                    matches!(m, Some("SSE-KMS" | "CSE-KMS"))
-                        && get(&format!("{base}/{member}/KmsKeyArn")).is_none(),
-                    &format!("{member}: {mode} {} needs KmsKeyArn", m.unwrap_or_default()),
-                );
-            }
-            let list = get(&format!("{base}/S3Encryption"))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for s3 in list {
-                need(
-                    s3.get("S3EncryptionMode").and_then(Value::as_str) == Some("SSE-KMS")
-                        && s3.get("KmsKeyArn").is_none(),
-                    "S3Encryption: S3EncryptionMode SSE-KMS needs KmsKeyArn",
-                );
-            }
-        }
-        DocumentApi::GlueDataCatalogEncryption => {
-            let base = "/DataCatalogEncryptionSettings/EncryptionAtRest";
-            need(
-                text(&format!("{base}/CatalogEncryptionMode")) == Some("SSE-KMS-WITH-SERVICE-ROLE")
-                    && get(&format!("{base}/CatalogEncryptionServiceRole")).is_none(),
-                "CatalogEncryptionMode SSE-KMS-WITH-SERVICE-ROLE needs CatalogEncryptionServiceRole",
-            );
-            let password = "/DataCatalogEncryptionSettings/ConnectionPasswordEncryption";
-            need(
-                get(&format!("{password}/ReturnConnectionPasswordEncrypted"))
-                    == Some(&Value::Bool(true))
-                    && get(&format!("{password}/AwsKmsKeyId")).is_none(),
-                "ConnectionPasswordEncryption is on and names no AwsKmsKeyId",
-            );
-        }
-        DocumentApi::RedshiftCreateCluster => {
-            let encrypted = get("/Encrypted") == Some(&Value::Bool(true));
-            need(
-                !encrypted && get("/KmsKeyId").is_some(),
-                "KmsKeyId is given and Encrypted is not true (InvalidParameterCombination)",
-            );
-            need(
-                get("/HsmClientCertificateIdentifier").is_some()
-                    != get("/HsmConfigurationIdentifier").is_some(),
-                "HsmClientCertificateIdentifier and HsmConfigurationIdentifier go together",
-            );
-            need(
-                get("/HsmConfigurationIdentifier").is_some() && get("/KmsKeyId").is_some(),
-                "a cluster's keys come from KMS or from an HSM, not both",
-            );
-            need(
-                get("/MasterUserPassword").is_some()
-                    == (get("/ManageMasterPassword") == Some(&Value::Bool(true))),
-                "give exactly one of MasterUserPassword and ManageMasterPassword = true",
-            );
-            need(
-                text("/ClusterType") == Some("multi-node")
-                    && get("/NumberOfNodes").and_then(Value::as_i64).unwrap_or(0) < 2,
-                "a multi-node cluster needs NumberOfNodes of 2 or more",
-            );
-        }
-        DocumentApi::RedshiftClusterParameters => {
-            let params = get("/Parameters")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            for p in params {
-                need(
-                    p.get("ParameterName").is_none() || p.get("ParameterValue").is_none(),
-                    "each parameter needs ParameterName and ParameterValue",
-                );
-                let value = p.get("ParameterValue").and_then(Value::as_str);
-                need(
-                    p.get("ParameterName").and_then(Value::as_str) == Some("require_ssl")
-                        && !matches!(value, Some("true" | "false")),
-                    "require_ssl takes \"true\" or \"false\"",
-                );
-            }
-        }
+    let tls = format!("{base}/InTransitEncryptionConfiguration/TLSCertificateConfiguration");
+    r.need(
+        r.text(&format!("{tls}/CertificateProviderType")) == Some("PEM")
+            && r.get(&format!("{tls}/S3Object")).is_none(),
+        "a PEM TLSCertificateConfiguration needs S3Object (the zip of certificates in S3)",
+    );
+}
+
+fn glue_security_rules(r: &mut Rules<'_>) {
+    let base = "/EncryptionConfiguration";
+    let modes = [
+        ("CloudWatchEncryption", "CloudWatchEncryptionMode"),
+        ("JobBookmarksEncryption", "JobBookmarksEncryptionMode"),
+        ("DataQualityEncryption", "DataQualityEncryptionMode"),
+    ];
+    for (member, mode) in modes {
+        let m = r.text(&format!("{base}/{member}/{mode}"));
+        r.need(
+            matches!(m, Some("SSE-KMS" | "CSE-KMS"))
+                && r.get(&format!("{base}/{member}/KmsKeyArn")).is_none(),
+            &format!("{member}: {mode} {} needs KmsKeyArn", m.unwrap_or_default()),
+        );
+    }
+    let list = r
+        .get(&format!("{base}/S3Encryption"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for s3 in list {
+        r.need(
+            s3.get("S3EncryptionMode").and_then(Value::as_str) == Some("SSE-KMS")
+                && s3.get("KmsKeyArn").is_none(),
+            "S3Encryption: S3EncryptionMode SSE-KMS needs KmsKeyArn",
+        );
+    }
+}
+
+fn glue_catalog_rules(r: &mut Rules<'_>) {
+    let base = "/DataCatalogEncryptionSettings/EncryptionAtRest";
+    r.need(
+        r.text(&format!("{base}/CatalogEncryptionMode")) == Some("SSE-KMS-WITH-SERVICE-ROLE")
+            && r.get(&format!("{base}/CatalogEncryptionServiceRole"))
+                .is_none(),
+        "CatalogEncryptionMode SSE-KMS-WITH-SERVICE-ROLE needs CatalogEncryptionServiceRole",
+    );
+    let password = "/DataCatalogEncryptionSettings/ConnectionPasswordEncryption";
+    r.need(
+        r.get(&format!("{password}/ReturnConnectionPasswordEncrypted")) == Some(&Value::Bool(true))
+            && r.get(&format!("{password}/AwsKmsKeyId")).is_none(),
+        "ConnectionPasswordEncryption is on and names no AwsKmsKeyId",
+    );
+}
+
+fn redshift_cluster_rules(r: &mut Rules<'_>) {
+    let encrypted = r.get("/Encrypted") == Some(&Value::Bool(true));
+    r.need(
+        !encrypted && r.get("/KmsKeyId").is_some(),
+        "KmsKeyId is given and Encrypted is not true (InvalidParameterCombination)",
+    );
+    r.need(
+        r.get("/HsmClientCertificateIdentifier").is_some()
+            != r.get("/HsmConfigurationIdentifier").is_some(),
+        "HsmClientCertificateIdentifier and HsmConfigurationIdentifier go together",
+    );
+    r.need(
+        r.get("/HsmConfigurationIdentifier").is_some() && r.get("/KmsKeyId").is_some(),
+        "a cluster's keys come from KMS or from an HSM, not both",
+    );
+    r.need(
+        r.get("/MasterUserPassword").is_some()
+            == (r.get("/ManageMasterPassword") == Some(&Value::Bool(true))),
+        "give exactly one of MasterUserPassword and ManageMasterPassword = true",
+    );
+    r.need(
+        r.text("/ClusterType") == Some("multi-node")
+            && r.get("/NumberOfNodes").and_then(Value::as_i64).unwrap_or(0) < 2,
+        "a multi-node cluster needs NumberOfNodes of 2 or more",
+    );
+}
+
+fn redshift_parameter_rules(r: &mut Rules<'_>) {
+    let params = r
+        .get("/Parameters")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for p in params {
+        r.need(
+            p.get("ParameterName").is_none() || p.get("ParameterValue").is_none(),
+            "each parameter needs ParameterName and ParameterValue",
+        );
+        let value = p.get("ParameterValue").and_then(Value::as_str);
+        r.need(
+            p.get("ParameterName").and_then(Value::as_str) == Some("require_ssl")
+                && !matches!(value, Some("true" | "false")),
+            "require_ssl takes \"true\" or \"false\"",
+        );
     }
 }
 

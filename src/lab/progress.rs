@@ -186,12 +186,12 @@ impl Progress {
             let mine = self.entry(id);
             mine.attempts = mine.attempts.max(theirs.attempts);
             mine.hints_used = mine.hints_used.max(theirs.hints_used);
-            mine.passed_at = match (mine.passed_at.take(), theirs.passed_at.clone()) {
+            mine.passed_at = match (mine.passed_at.take(), theirs.passed_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
             if mine.last_status.is_none() {
-                mine.last_status = theirs.last_status.clone();
+                mine.last_status = theirs.last_status;
             }
             mine.first_opened_at = match (mine.first_opened_at, theirs.first_opened_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),

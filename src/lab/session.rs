@@ -64,7 +64,7 @@ pub enum Target {
     Engine,
     /// A shared backend such as LocalStack, already probed. Resources live on after a reset,
     /// so each reset takes a new generation of names.
-    Shared(Backend),
+    Shared(Box<Backend>),
 }
 
 /// A running exercise.
@@ -141,7 +141,7 @@ impl Session {
                     .unwrap_or(0);
                 (
                     None,
-                    backend.clone(),
+                    Backend::clone(backend),
                     seed ^ generation.wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 )
             }
@@ -298,7 +298,7 @@ impl Session {
         let (root, id) = (self.root.clone(), self.exercise.id.clone());
         let target = match self.engine {
             Some(_) => Target::Engine,
-            None => Target::Shared(self.backend.clone()),
+            None => Target::Shared(Box::new(self.backend.clone())),
         };
         let seed = self.learner_seed;
         self.shutdown().await;
