@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod deps;
 mod fuzz_smoke;
 mod kms;
 mod localstack;

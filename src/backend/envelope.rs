@@ -64,7 +64,7 @@ pub fn seal(key: &[u8], plaintext: &[u8]) -> Result<(Vec<u8>, [u8; 12]), ClientE
         ClientError::Transport("the data key is not 32 bytes (use --key-spec AES_256)".into())
     })?;
     let mut iv = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut iv);
+    rand::rng().fill_bytes(&mut iv);
     let ct = cipher
         .encrypt(
             Nonce::from_slice(&iv),

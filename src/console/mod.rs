@@ -176,26 +176,78 @@ pub struct Console<'a> {
 /// The `aws` services the console serves.
 pub const SERVICES: &[&str] = &["iam", "kms", "s3", "s3api"];
 
-const HELP: &str = "\
-Commands (AWS CLI syntax, run against the lab backend):
-  aws kms <operation> [--options]        every KMS operation of the lab, e.g. aws kms encrypt
-  aws s3api <operation> [--options]      S3 operations, e.g. aws s3api put-bucket-policy
-  aws s3 cp|ls|rm|mb|rb ...              high-level S3 commands
-  aws iam put-role-policy|put-user-policy|get-role-policy|delete-role-policy|list-role-policies
+/// A console command word: what it is for, as `help` lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandWord {
+    /// The first word of the command line.
+    pub name: &'static str,
+    /// How it is written and what it does, one or more help lines.
+    pub help: &'static str,
+}
+
+/// Every console command, in the order `help` lists them: the one list behind dispatch, `help`
+/// and Tab completion.
+pub const COMMANDS: &[CommandWord] = &[
+    CommandWord {
+        name: "aws",
+        help: "aws kms <operation> [--options]        every KMS operation of the lab, e.g. aws kms encrypt
+aws s3api <operation> [--options]      S3 operations, e.g. aws s3api put-bucket-policy
+aws s3 cp|ls|rm|mb|rb ...              high-level S3 commands
+aws iam put-role-policy|put-user-policy|get-role-policy|delete-role-policy|list-role-policies
 Global options: --profile NAME, --output json|text|table, --query JMESPATH, --endpoint-url URL
-  (the backend's http:// endpoint sends a request over plain HTTP; HTTPS is the default)
-Client-side encryption:
+  (the backend's http:// endpoint sends a request over plain HTTP; HTTPS is the default)",
+    },
+    CommandWord {
+        name: "crypto",
+        help: "Client-side encryption:
   crypto encrypt --data-key FILE --in FILE --out FILE [--context k=v,...]
   crypto decrypt --in FILE --out FILE
   crypto put-object --bucket B --key K --in FILE --key-id KEY [--context k=v,...]
   crypto get-object --bucket B --key K --out FILE
-  crypto inspect-blob --in FILE|fileb://FILE      crypto context k=v,...
-Masking (rules in TOML; keys from kms:, env: or file:, never in the rules):
+  crypto inspect-blob --in FILE|fileb://FILE      crypto context k=v,...",
+    },
+    CommandWord {
+        name: "mask",
+        help: "Masking (rules in TOML; keys from kms:, env: or file:, never in the rules):
   mask --rules RULES.toml INPUT.csv|.jsonl [--out FILE] [--reverse]
   mask analyze --qi COL,COL [--sensitive COL] [--k N] FILE
-  mask generate customers|orders|users [--rows N] [--seed N] [--out FILE]
-Workspace: ls, cat FILE, rm FILE, profiles, endpoints, help
-Append '> FILE' to write a command's output into the workspace.";
+  mask generate customers|orders|users [--rows N] [--seed N] [--out FILE]",
+    },
+    CommandWord {
+        name: "ls",
+        help: "Workspace: ls (every file), cat FILE, rm FILE...",
+    },
+    CommandWord {
+        name: "cat",
+        help: "",
+    },
+    CommandWord {
+        name: "rm",
+        help: "",
+    },
+    CommandWord {
+        name: "profiles",
+        help: "profiles (the lab identities), endpoints (the backend's URLs), help",
+    },
+    CommandWord {
+        name: "endpoints",
+        help: "",
+    },
+    CommandWord {
+        name: "help",
+        help: "Append '> FILE' to write a command's output into the workspace.",
+    },
+];
+
+/// The `help` text: every command's help, in order.
+fn help() -> String {
+    let mut out = String::from("Commands (AWS CLI syntax, run against the lab backend):\n");
+    for c in COMMANDS.iter().filter(|c| !c.help.is_empty()) {
+        out.push_str(c.help);
+        out.push('\n');
+    }
+    out
+}
 
 impl<'a> Console<'a> {
     /// A console acting as `profile` in `workspace`.
@@ -290,7 +342,7 @@ impl<'a> Console<'a> {
                 let ctx = self.ctx(&mut parsed)?;
                 mask::run(&ctx, parsed).await
             }
-            "help" => Ok(format!("{HELP}\n")),
+            "help" => Ok(help()),
             "ls" if words.len() > 1 || !parsed.options.is_empty() => Err(CmdError::Usage(
                 "ls takes no options: it lists every file of the workspace".into(),
             )),
@@ -307,9 +359,15 @@ impl<'a> Console<'a> {
                 "http\t{}\nhttps\t{}\n",
                 self.backend.http_endpoint, self.backend.https_endpoint
             )),
-            other => Err(CmdError::Usage(format!(
-                "'{other}' is not a console command. Type 'help' for the commands (AWS CLI commands start with 'aws')."
-            ))),
+            other => {
+                debug_assert!(
+                    !COMMANDS.iter().any(|c| c.name == other),
+                    "{other} is dispatched"
+                );
+                Err(CmdError::Usage(format!(
+                    "'{other}' is not a console command. Type 'help' for the commands (AWS CLI commands start with 'aws')."
+                )))
+            }
         }
     }
 

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 
 use super::srs::{Deck, question_card};
 use crate::pack::Pack;
@@ -111,7 +111,7 @@ pub fn questions(
         .copied()
         .filter(|&i| deck.is_new(&card(i)))
         .collect();
-    new.shuffle(&mut StdRng::seed_from_u64(seed));
+    new.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     let mut rest: Vec<usize> = pool
         .iter()
         .copied()

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use chrono::{DateTime, Utc};
@@ -52,7 +52,7 @@ impl ExamConfig {
 /// Draws `count` questions (indexes into `pack.questions`), taking the items in turn so each is
 /// represented, shuffled with `seed`. Fewer come back when the bank is smaller.
 pub fn pick(pack: &Pack, count: usize, seed: u64) -> Vec<usize> {
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut by_item: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, q) in pack.questions.iter().enumerate() {
         by_item.entry(q.item.as_str()).or_default().push(i);

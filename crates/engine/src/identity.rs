@@ -38,10 +38,10 @@ impl Secret {
 
     fn generate() -> Secret {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut rng = rand::rngs::OsRng;
+        let mut rng = rand::rng();
         Secret(
             (0..40)
-                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
                 .collect(),
         )
     }

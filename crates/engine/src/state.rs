@@ -87,7 +87,7 @@ impl StateStore {
                 key.copy_from_slice(&bytes);
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                rand::rngs::OsRng.fill_bytes(key.as_mut());
+                rand::rng().fill_bytes(key.as_mut());
                 write_atomic(&key_path, key.as_ref()).map_err(io_err(&key_path))?;
             }
             Err(e) => {
@@ -149,7 +149,7 @@ impl StateStore {
     pub fn seal(&self, label: &str, plain: &[u8]) -> Vec<u8> {
         let cipher = Aes256Gcm::new_from_slice(self.key.as_ref()).expect("32-byte key");
         let mut nonce = [0u8; 12];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        rand::rng().fill_bytes(&mut nonce);
         let ct = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),

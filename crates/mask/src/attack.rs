@@ -114,8 +114,8 @@ pub fn dictionary(originals: &[&str], tokens: &[&str], salts: &[String]) -> Opti
                         }
                     }
                 }
-                let mut mac =
-                    <Hmac<Sha256> as Mac>::new_from_slice(salt.as_bytes()).expect("any key");
+                let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(salt.as_bytes())
+                    .expect("any key");
                 mac.update(form.as_bytes());
                 if encodings(&mac.finalize().into_bytes())
                     .iter()
@@ -159,7 +159,7 @@ mod tests {
         );
         let truncated = &URL_SAFE_NO_PAD.encode(Sha256::digest("912345678"))[..22];
         assert!(dictionary(&["912-34-5678"], &[truncated], &[]).is_some());
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).unwrap();
+        let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&[7; 32]).unwrap();
         mac.update(b"912-34-5678");
         let keyed = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
         assert_eq!(dictionary(&["912-34-5678"], &[&keyed], &salts), None);

@@ -63,15 +63,15 @@ fn rng_for(seed: u64, table: &str) -> ChaCha20Rng {
 }
 
 fn pick<'a>(rng: &mut ChaCha20Rng, list: &[&'a str]) -> &'a str {
-    list[rng.gen_range(0..list.len())]
+    list[rng.random_range(0..list.len())]
 }
 
 /// A card number on a test BIN with a valid Luhn digit.
 pub fn card_number(rng: &mut impl Rng) -> String {
-    let bin = ["411111", "555555", "400000", "522222"][rng.gen_range(0..4)];
+    let bin = ["411111", "555555", "400000", "522222"][rng.random_range(0..4)];
     let mut digits: Vec<u32> = bin.chars().filter_map(|c| c.to_digit(10)).collect();
     for _ in 0..9 {
-        digits.push(rng.gen_range(0..10));
+        digits.push(rng.random_range(0..10));
     }
     digits.push(0);
     let check = (10 - luhn_sum(&digits) % 10) % 10;
@@ -113,36 +113,40 @@ fn customers(seed: u64, rows: u32) -> Vec<Customer> {
             let phone = format!(
                 "{}-555-01{:02}",
                 pick(&mut rng, NPAS),
-                rng.gen_range(0..100)
+                rng.random_range(0..100)
             );
             let ssn = format!(
                 "9{:02}-{:02}-{:04}",
-                rng.gen_range(0..100),
-                rng.gen_range(1..50),
-                rng.gen_range(1..10000)
+                rng.random_range(0..100),
+                rng.random_range(1..50),
+                rng.random_range(1..10000)
             );
             let card = card_number(&mut rng);
             // One row in forty is an outlier (born before 1940) that generalisation alone
             // cannot hide.
-            let year = if rng.gen_range(0..40) == 0 {
-                rng.gen_range(1925..1940)
+            let year = if rng.random_range(0..40) == 0 {
+                rng.random_range(1925..1940)
             } else {
-                rng.gen_range(1950..2005)
+                rng.random_range(1950..2005)
             };
             let birth_date = format!(
                 "{year}-{:02}-{:02}",
-                rng.gen_range(1..13),
-                rng.gen_range(1..29)
+                rng.random_range(1..13),
+                rng.random_range(1..29)
             );
-            let gender = match rng.gen_range(0..100) {
+            let gender = match rng.random_range(0..100) {
                 0..=1 => "X",
                 2..=50 => "F",
                 _ => "M",
             };
-            let (zip, city) = ZIPS[rng.gen_range(0..ZIPS.len())];
-            let diagnosis = DIAGNOSES[rng.gen_range(0..DIAGNOSES.len())];
-            let spend = format!("{}.{:02}", rng.gen_range(0..5000), rng.gen_range(0..100));
-            let notes = match rng.gen_range(0..4) {
+            let (zip, city) = ZIPS[rng.random_range(0..ZIPS.len())];
+            let diagnosis = DIAGNOSES[rng.random_range(0..DIAGNOSES.len())];
+            let spend = format!(
+                "{}.{:02}",
+                rng.random_range(0..5000),
+                rng.random_range(0..100)
+            );
+            let notes = match rng.random_range(0..4) {
                 0 => format!("Called from {phone} about a refund; confirmed SSN {ssn}."),
                 1 => format!(
                     "Asked to charge card {} {} {} {} and mail {email}.",
@@ -153,7 +157,7 @@ fn customers(seed: u64, rows: u32) -> Vec<Customer> {
                 ),
                 2 => format!(
                     "Logged in from 203.0.113.{} and updated the address.",
-                    rng.gen_range(1..255)
+                    rng.random_range(1..255)
                 ),
                 _ => "Prefers e-mail contact.".to_string(),
             };
@@ -212,18 +216,22 @@ pub fn table(name: &str, rows: u32, seed: u64) -> Result<String, String> {
             let mut rng = rng_for(seed, "orders");
             let mut n = 0;
             for c in customers(seed, rows) {
-                for _ in 0..rng.gen_range(0..4) {
+                for _ in 0..rng.random_range(0..4) {
                     n += 1;
                     out.push_str(&csv_line(&[
                         &format!("O{n:07}"),
                         &c.id,
                         &c.email,
-                        &format!("{}.{:02}", rng.gen_range(1..900), rng.gen_range(0..100)),
-                        &format!("198.51.100.{}", rng.gen_range(1..255)),
+                        &format!(
+                            "{}.{:02}",
+                            rng.random_range(1..900),
+                            rng.random_range(0..100)
+                        ),
+                        &format!("198.51.100.{}", rng.random_range(1..255)),
                         &format!(
                             "2026-{:02}-{:02}",
-                            rng.gen_range(1..13),
-                            rng.gen_range(1..29)
+                            rng.random_range(1..13),
+                            rng.random_range(1..29)
                         ),
                     ]));
                 }
@@ -233,7 +241,7 @@ pub fn table(name: &str, rows: u32, seed: u64) -> Result<String, String> {
             out.push_str("user_id,username,password\n");
             let mut rng = rng_for(seed, "users");
             for i in 0..rows {
-                let password = format!("{}{}", pick(&mut rng, PASSWORDS), rng.gen_range(0..100));
+                let password = format!("{}{}", pick(&mut rng, PASSWORDS), rng.random_range(0..100));
                 out.push_str(&csv_line(&[
                     &format!("U{:05}", i + 1),
                     &format!("{}{}", pick(&mut rng, FIRST).to_lowercase(), i + 1),

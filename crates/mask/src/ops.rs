@@ -230,7 +230,8 @@ impl Op {
             } => {
                 let sub = need_key()?.derive("hmac_token", &domain_of(domain));
                 Op::Hmac {
-                    mac: <Hmac<Sha256> as Mac>::new_from_slice(&*sub).expect("any key length"),
+                    mac: <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&*sub)
+                        .expect("any key length"),
                     normalize: *normalize,
                     encoding: *encoding,
                     bytes: *bits as usize / 8,

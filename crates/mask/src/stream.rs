@@ -678,7 +678,7 @@ fn shuffle(
 ) -> Result<(), MaskError> {
     let mut rng = match seed {
         Some(s) => rand_chacha::ChaCha20Rng::seed_from_u64(s),
-        None => rand_chacha::ChaCha20Rng::from_entropy(),
+        None => rand_chacha::ChaCha20Rng::from_os_rng(),
     };
     for (rule, line) in &rules.rules {
         let Rule::Shuffle { column, group_by } = rule else {

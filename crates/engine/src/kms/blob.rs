@@ -32,7 +32,7 @@ pub struct BlobHeader {
 }
 
 /// Serialises an encryption context for use as AAD.
-pub fn context_aad(context: Option<&EncryptionContext>) -> Vec<u8> {
+pub(crate) fn context_aad(context: Option<&EncryptionContext>) -> Vec<u8> {
     let mut out = Vec::new();
     let Some(context) = context else {
         out.extend_from_slice(&0u32.to_be_bytes());
@@ -49,7 +49,7 @@ pub fn context_aad(context: Option<&EncryptionContext>) -> Vec<u8> {
 }
 
 /// Encrypts `plaintext` under `material`.
-pub fn seal(
+pub(crate) fn seal(
     key_arn: &str,
     material_id: &str,
     material: &[u8; 32],
@@ -66,7 +66,7 @@ pub fn seal(
     let mut aad = blob.clone();
     aad.extend_from_slice(&context_aad(context));
     let mut nonce = [0u8; 12];
-    rand::thread_rng().fill_bytes(&mut nonce);
+    rand::rng().fill_bytes(&mut nonce);
     let cipher = Aes256Gcm::new_from_slice(material).expect("32-byte key");
     let ct = cipher
         .encrypt(
@@ -83,7 +83,7 @@ pub fn seal(
 }
 
 /// Reads a blob's header; `None` when the bytes are not an engine ciphertext.
-pub fn parse_header(blob: &[u8]) -> Option<(BlobHeader, usize)> {
+pub(crate) fn parse_header(blob: &[u8]) -> Option<(BlobHeader, usize)> {
     if blob.len() > MAX_BLOB || blob.len() < 6 || &blob[..4] != MAGIC {
         return None;
     }
@@ -103,9 +103,15 @@ pub fn parse_header(blob: &[u8]) -> Option<(BlobHeader, usize)> {
     ))
 }
 
+/// What a blob says of itself (the key and the key material that sealed it), for tools that
+/// show a learner what a ciphertext carries; `None` when the bytes are not an engine blob.
+pub fn inspect(blob: &[u8]) -> Option<BlobHeader> {
+    parse_header(blob).map(|(header, _)| header)
+}
+
 /// Decrypts a blob with the material its header names; `None` when authentication fails
 /// (wrong context, corrupted bytes, wrong key).
-pub fn open(
+pub(crate) fn open(
     blob: &[u8],
     header_end: usize,
     material: &[u8; 32],

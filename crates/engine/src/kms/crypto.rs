@@ -303,7 +303,7 @@ impl Kms {
             return Err(KmsError::dry_run());
         }
         let mut data_key = Zeroizing::new(vec![0u8; length]);
-        rand::rngs::OsRng.fill_bytes(&mut data_key);
+        rand::rng().fill_bytes(&mut data_key);
         let material = &key.material;
         let blob = blob::seal(&key.arn, &material.id, &material.bytes.0, &data_key, ec);
         Ok(GenerateDataKeyOutput {
@@ -331,7 +331,7 @@ impl Kms {
         }
         self.authorize_identity(call, "kms:GenerateRandom", "*", &|_| {})?;
         let mut bytes = Zeroizing::new(vec![0u8; length]);
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        rand::rng().fill_bytes(&mut bytes);
         Ok(GenerateRandomOutput { plaintext: bytes })
     }
 }

@@ -143,13 +143,13 @@ fn to_epoch(secs: i64) -> f64 {
 
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
+    rand::rng().fill_bytes(&mut buf);
     hex::encode(buf)
 }
 
 fn new_material(created: i64, rotation_type: Option<&str>) -> KeyMaterial {
     let mut bytes = Zeroizing::new([0u8; 32]);
-    rand::rngs::OsRng.fill_bytes(bytes.as_mut());
+    rand::rng().fill_bytes(bytes.as_mut());
     KeyMaterial {
         id: random_hex(32),
         bytes: MaterialBytes(bytes),

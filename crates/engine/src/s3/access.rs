@@ -17,7 +17,7 @@ use super::model::S3State;
 use crate::audit::{AuditSlot, UserIdentity};
 use crate::clock::Clock;
 use crate::connection::Connection;
-use crate::identity::{IdentitySet, PrincipalKind};
+use crate::identity::{Identity, IdentitySet, PrincipalKind};
 use keylab_policy::document::{Effect, PrincipalRef};
 use keylab_policy::eval::decide_with;
 use keylab_policy::{ContextKeys, Policies, PolicyDocument, Request, ResourceRules};
@@ -110,6 +110,61 @@ pub fn condition_headers(headers: &http::HeaderMap) -> std::collections::BTreeMa
 }
 
 impl PolicyAccess {
+    /// The request context of a signed S3 request: transport, caller, time, and the request's
+    /// condition headers (a multipart part sees its upload's; a copy's source sees none).
+    fn context(
+        &self,
+        identity: &Identity,
+        conn: Option<&Connection>,
+        bucket: Option<&str>,
+        upload_id: Option<&str>,
+        copy_source: bool,
+        headers: &http::HeaderMap,
+    ) -> ContextKeys {
+        let mut ctx = ContextKeys::new();
+        let secure = conn.is_some_and(|c| c.secure);
+        ctx.set("aws:SecureTransport", secure.to_string());
+        if let Some(v) = conn.and_then(|c| c.tls_version.clone()) {
+            ctx.set("s3:TlsVersion", v);
+        }
+        if let Some(c) = conn {
+            ctx.set("aws:SourceIp", c.peer.ip().to_string());
+        }
+        ctx.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
+        ctx.set("aws:PrincipalAccount", identity.caller.account.clone());
+        ctx.set(
+            "aws:PrincipalType",
+            match identity.kind {
+                PrincipalKind::User => "User",
+                PrincipalKind::Role => "AssumedRole",
+            },
+        );
+        if identity.kind == PrincipalKind::User {
+            ctx.set("aws:username", identity.name.clone());
+        }
+        let now = self.clock.now();
+        ctx.set("aws:CurrentTime", now.format(&Rfc3339).unwrap_or_default());
+        ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
+        let sent = match (bucket, upload_id) {
+            (Some(b), Some(id)) => self
+                .state
+                .read()
+                .expect("s3 lock")
+                .buckets
+                .get(b)
+                .and_then(|b| b.uploads.get(id))
+                .map(|u| u.condition_headers.clone())
+                .unwrap_or_default(),
+            _ if copy_source => Default::default(),
+            _ => condition_headers(headers),
+        };
+        for (name, value) in sent {
+            ctx.set(&format!("s3:{name}"), value);
+        }
+
+        ctx
+    }
+
     /// Decides one S3 request and fills the request's audit record.
     pub fn authorize(&self, request: &AccessRequest<'_>) -> S3Result<()> {
         let AccessRequest {
@@ -150,46 +205,14 @@ impl PolicyAccess {
             slot.0.lock().expect("audit slot").user_identity = Some(UserIdentity::of(identity));
         }
 
-        let mut ctx = ContextKeys::new();
-        let secure = conn.as_ref().is_some_and(|c| c.secure);
-        ctx.set("aws:SecureTransport", secure.to_string());
-        if let Some(v) = conn.as_ref().and_then(|c| c.tls_version.clone()) {
-            ctx.set("s3:TlsVersion", v);
-        }
-        if let Some(c) = &conn {
-            ctx.set("aws:SourceIp", c.peer.ip().to_string());
-        }
-        ctx.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
-        ctx.set("aws:PrincipalAccount", identity.caller.account.clone());
-        ctx.set(
-            "aws:PrincipalType",
-            match identity.kind {
-                PrincipalKind::User => "User",
-                PrincipalKind::Role => "AssumedRole",
-            },
+        let ctx = self.context(
+            identity,
+            conn.as_ref(),
+            bucket,
+            upload_id,
+            copy_source,
+            headers,
         );
-        if identity.kind == PrincipalKind::User {
-            ctx.set("aws:username", identity.name.clone());
-        }
-        let now = self.clock.now();
-        ctx.set("aws:CurrentTime", now.format(&Rfc3339).unwrap_or_default());
-        ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
-        let sent = match (bucket, upload_id) {
-            (Some(b), Some(id)) => self
-                .state
-                .read()
-                .expect("s3 lock")
-                .buckets
-                .get(b)
-                .and_then(|b| b.uploads.get(id))
-                .map(|u| u.condition_headers.clone())
-                .unwrap_or_default(),
-            _ if copy_source => Default::default(),
-            _ => condition_headers(headers),
-        };
-        for (name, value) in sent {
-            ctx.set(&format!("s3:{name}"), value);
-        }
 
         // CreateBucket is the caller's own act: it is authorized in the caller's account even
         // when the name is taken (the operation then answers BucketAlreadyExists).

@@ -88,7 +88,8 @@ pub fn from_headers(h: Headers<'_>, secure: bool) -> S3Result<Option<CustomerKey
 }
 
 fn hmac(salt: &[u8], key: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(salt).expect("HMAC takes any key length");
+    let mut mac =
+        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(salt).expect("HMAC takes any key length");
     mac.update(key);
     mac.finalize().into_bytes().to_vec()
 }
@@ -96,7 +97,7 @@ fn hmac(salt: &[u8], key: &[u8]) -> Vec<u8> {
 /// A random salt and the salted HMAC of the key, kept instead of the key.
 pub fn fingerprint(key: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let mut salt = vec![0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
+    rand::rng().fill_bytes(&mut salt);
     let mac = hmac(&salt, key);
     (salt, mac)
 }

@@ -7,7 +7,7 @@ use super::*;
 pub(super) fn seal_body(data_key: &[u8], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let cipher = Aes256Gcm::new_from_slice(data_key).expect("32-byte data key");
     let mut nonce = [0u8; 12];
-    rand::thread_rng().fill_bytes(&mut nonce);
+    rand::rng().fill_bytes(&mut nonce);
     let ct = cipher
         .encrypt(
             Nonce::from_slice(&nonce),
@@ -209,7 +209,7 @@ impl S3Engine {
         }
         let Some(key_id) = plan.kms_key else {
             let mut data_key = Zeroizing::new(vec![0u8; 32]);
-            rand::rngs::OsRng.fill_bytes(&mut data_key);
+            rand::rng().fill_bytes(&mut data_key);
             let sealed_key = self.store.seal("sse-s3", &data_key);
             return Ok((
                 ObjectEncryption::S3 { sealed_key },
@@ -244,7 +244,7 @@ impl S3Engine {
         let mut outer_key = None;
         if plan.algorithm == "aws:kms:dsse" {
             let mut second = Zeroizing::new(vec![0u8; 32]);
-            rand::rngs::OsRng.fill_bytes(&mut second);
+            rand::rng().fill_bytes(&mut second);
             outer_key = Some(self.store.seal("dsse", &second));
             keys.outer = Some(second);
         }

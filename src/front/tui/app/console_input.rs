@@ -3,22 +3,19 @@
 
 use super::*;
 
-/// The words the console completes first.
-pub(super) const TOP_WORDS: &[&str] = &[
-    "aws",
-    "cat",
-    "check",
-    "crypto",
-    "edit",
-    "endpoints",
-    "help",
-    "hint",
-    "ls",
-    "mask",
-    "profiles",
-    "rm",
-    "shell",
-];
+/// The words the exercise screen handles itself rather than the console.
+pub(super) const SCREEN_WORDS: &[&str] = &["check", "clear", "edit", "hint", "reset", "shell"];
+
+/// The words the console completes first: the console's commands and the screen's own.
+fn first_words() -> Vec<String> {
+    let mut words: Vec<String> = crate::console::COMMANDS
+        .iter()
+        .map(|c| c.name.to_string())
+        .chain(SCREEN_WORDS.iter().map(|w| w.to_string()))
+        .collect();
+    words.sort();
+    words
+}
 
 pub(super) fn byte_index(s: &str, chars: usize) -> usize {
     s.char_indices().nth(chars).map_or(s.len(), |(i, _)| i)
@@ -36,7 +33,7 @@ pub(super) fn complete(x: &mut ExerciseState) {
     };
     let files: Vec<String> = x.files.clone();
     let candidates: Vec<String> = match done.as_slice() {
-        [] => TOP_WORDS.iter().map(|s| s.to_string()).collect(),
+        [] => first_words(),
         ["aws"] => crate::console::SERVICES
             .iter()
             .map(|s| s.to_string())
