@@ -8,7 +8,7 @@
 //! - the engine process's resident memory (current and peak) after the load.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,27 +38,12 @@ pub struct EngineBenchArgs {
     json: bool,
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(label: &str) -> Result<TempDir> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let path = std::env::temp_dir().join(format!(
-            "keylab-bench-{label}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(TempDir(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A scratch folder for one benchmark, removed when dropped.
+fn scratch(label: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(&format!("keylab-bench-{label}-"))
+        .tempdir()
+        .context("cannot make a scratch folder")
 }
 
 async fn first_request(settings: &ClientSettings) -> Result<()> {
@@ -95,12 +80,12 @@ struct SpawnedEngine {
     info: Value,
     pid: u32,
     started: Instant,
-    _dir: TempDir,
+    _dir: tempfile::TempDir,
 }
 
 impl SpawnedEngine {
     fn start() -> Result<SpawnedEngine> {
-        let dir = TempDir::new("process")?;
+        let dir = scratch("process")?;
         let exe = std::env::current_exe().context("cannot find the keylab executable")?;
         let started = Instant::now();
         let mut child = Command::new(&exe)
@@ -114,7 +99,7 @@ impl SpawnedEngine {
                 "0",
                 "--state-dir",
             ])
-            .arg(&dir.0)
+            .arg(dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -240,10 +225,10 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let fresh = TempDir::new("fresh")?;
+    let fresh = scratch("fresh")?;
     let (ready_fresh, ready_warm) = rt.block_on(async {
-        let fresh_ms = in_process_ready(&fresh.0).await?;
-        let warm_ms = in_process_ready(&fresh.0).await?;
+        let fresh_ms = in_process_ready(fresh.path()).await?;
+        let warm_ms = in_process_ready(fresh.path()).await?;
         anyhow::Ok((fresh_ms, warm_ms))
     })?;
 
@@ -738,6 +723,10 @@ fn timed_child(mut command: Command) -> Result<(f64, Option<f64>)> {
     Ok((secs, peak.map(|k| k as f64 / 1024.0)))
 }
 
+/// The plain Python `csv` + `hmac` script the mask benchmark compares with, embedded so the
+/// benchmark runs from any installed binary.
+const MASK_BASELINE: &str = include_str!("../../benches/mask_baseline.py");
+
 /// Times `keylab mask` on a generated table, one thread and every core, beside the plain
 /// Python script in `benches/mask_baseline.py` doing the same rules.
 pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
@@ -758,7 +747,8 @@ pub fn mask(args: MaskBenchArgs) -> Result<ExitCode> {
     let key = hex::encode(rand::random::<[u8; 32]>());
     let exe = std::env::current_exe()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/mask_baseline.py");
+    let script = dir.path().join("mask_baseline.py");
+    std::fs::write(&script, MASK_BASELINE)?;
     outln!(
         "  {:<14} {:>8} {:>12} {:>9} {:>10}",
         "rule set",

@@ -1,5 +1,5 @@
 //! `aws kms …`: every operation of the engine's KMS, sent by name over the JSON 1.1 protocol
-//! ([`super::wire`]). The table below lists each operation's options as the AWS CLI names them;
+//! (`crate::backend::wire`). The table below lists each operation's options as the AWS CLI names them;
 //! option names map to request fields mechanically (`--key-id` → `KeyId`), and types decide how
 //! a value is read (blobs as base64 or `fileb://`, maps as JSON or `k=v,k2=v2`, lists as several
 //! values). The response is printed as the service sent it, with dates as ISO 8601, as the

@@ -1,5 +1,5 @@
 //! What a check says: its [`Status`] and [`CheckResult`], and inside the grader the
-//! [`Failure`] of the learner's work ([`fail`]) or of the pack or backend ([`broken`]).
+//! `Failure` of the learner's work (`fail`) or of the pack or backend (`broken`).
 
 use serde::Serialize;
 

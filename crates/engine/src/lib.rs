@@ -3,9 +3,10 @@
 //! identity policies and grants with explanations, keeps an audit log, and persists its state
 //! encrypted in a state directory. Any AWS SDK, the `aws` CLI or boto3 can talk to it.
 //!
-//! Layout: [`server`] (HTTP, routing, authentication, audit) sits on [`kms`] and [`s3`] (the
-//! services), which use [`identity`], [`clock`], [`state`] and the crate's [`keylab_policy`] evaluator.
-//! The engine binds 127.0.0.1 only.
+//! Layout: [`server`] (listeners and routing) hands each request to a service's front
+//! (`kms::http`, `s3::http`), which authenticates it ([`sigv4`]), decides it with
+//! `keylab_policy` and audits it ([`audit`]); [`kms`], [`s3`] and [`iam`] are the services, on
+//! [`identity`], [`clock`] and [`state`]. The engine binds 127.0.0.1 only.
 
 pub mod audit;
 pub mod clock;

@@ -1,6 +1,6 @@
 //! The engine's HTTP front: plain HTTP and HTTPS listeners on 127.0.0.1 and the routing of each
-//! request to a service: KMS by its `X-Amz-Target` ([`crate::kms::http`]), everything else to
-//! S3 ([`crate::s3::http`]). `aws:SecureTransport` and the TLS version come from the listener a
+//! request to a service: KMS by its `X-Amz-Target` (`kms::http`), everything else to
+//! S3 (`s3::http`). `aws:SecureTransport` and the TLS version come from the listener a
 //! request arrived on ([`Connection`]); each service authenticates and audits its own requests.
 
 use std::convert::Infallible;

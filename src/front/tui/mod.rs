@@ -1,8 +1,8 @@
 //! The terminal app (ratatui + crossterm): course map, lesson reader, exercise screen with a
 //! console, status bar and help overlay. [`app`] holds the state and the pure `update`,
-//! [`view`] draws it, [`keymap`] is the one table of keys, [`worker`] runs the backend off the
+//! [`view`] draws it, [`keymap`] is the one table of keys, [`super::worker`] runs the backend off the
 //! UI thread. This module owns the terminal: raw mode and the alternate screen are restored on
-//! exit, on a panic (ratatui's hook) and while the learner's shell or editor runs. [`plain`] is
+//! exit, on a panic (ratatui's hook) and while the learner's shell or editor runs. [`super::plain`] is
 //! the same lab line by line, for screen readers and dumb terminals.
 
 pub mod app;
