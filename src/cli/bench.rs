@@ -222,9 +222,7 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     if args.in_flight == 0 {
         bail!("--in-flight must be at least 1");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = super::runtime()?;
     let fresh = scratch("fresh")?;
     let (ready_fresh, ready_warm) = rt.block_on(async {
         let fresh_ms = in_process_ready(fresh.path()).await?;
@@ -324,9 +322,7 @@ pub fn s3(args: S3BenchArgs) -> Result<ExitCode> {
     if args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 1024) {
         bail!("--sizes takes sizes in MiB between 1 and 1024, such as --sizes 1,64");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = super::runtime()?;
     let engine = SpawnedEngine::start()?;
     let settings = engine.settings("owner-admin", true)?;
     let pid = engine.pid;
@@ -434,9 +430,7 @@ pub struct VerifyBenchArgs {
 pub fn verify(args: VerifyBenchArgs) -> Result<ExitCode> {
     let pack =
         keylab::pack::Pack::open(args.pack.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = super::runtime()?;
     let exercises = pack.exercises.len().max(1) as f64;
     let mut per_exercise = Vec::new();
     for run in 0..args.runs.max(1) {
@@ -600,9 +594,7 @@ async fn s3_load(
 /// The engine and LocalStack under the same client, over plain HTTP: KMS Encrypt requests per
 /// second with 8 in flight, and 1 MiB PutObject/GetObject in MiB/s.
 pub fn compare(args: CompareBenchArgs) -> Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let rt = super::runtime()?;
     let engine = SpawnedEngine::start()?;
     let engine_settings = engine.settings("owner-admin", false)?;
     let localstack = keylab::backend::Backend::endpoint("localstack", &args.endpoint, "us-east-1")

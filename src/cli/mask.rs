@@ -160,9 +160,7 @@ fn apply(args: ApplyArgs) -> Result<ExitCode> {
     } else {
         None
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = super::runtime()?;
     let key = runtime
         .block_on(keylab::console::mask::resolve_key(
             settings.as_ref(),
