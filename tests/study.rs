@@ -13,6 +13,7 @@ use keylab::lab::progress::Progress;
 use keylab::pack::Pack;
 use keylab::pack::model::Difficulty;
 use keylab::study::exam::{ExamConfig, pick, score};
+use keylab::study::showing;
 use keylab::study::srs::{Deck, Rating, exercise_card, question_card};
 use keylab::study::text;
 
@@ -110,11 +111,10 @@ fn a_text_exam_stops_answering_when_time_is_up_and_reviews_every_question() {
     // after the 15-minute deadline.
     let now = std::cell::Cell::new(t0());
     let clock = || now.get();
+    // The letters the correct options are shown with, in this learner's (seed 0) first showing.
     let letters = |q: usize| {
-        correct(&pack, q)
-            .iter()
-            .map(|&i| text::letter(i))
-            .collect::<String>()
+        let order = showing::next_order(&Deck::default(), 0, &pack.questions[q]);
+        showing::letters_of(&order, &correct(&pack, q)).replace(", ", "")
     };
     let typed = vec![
         (letters(questions[0]), 5),
@@ -131,6 +131,7 @@ fn a_text_exam_stops_answering_when_time_is_up_and_reviews_every_question() {
     let result = text::exam(
         &pack,
         &mut deck,
+        0,
         &questions,
         15,
         &mut lines,
@@ -162,8 +163,8 @@ fn a_text_exam_stops_answering_when_time_is_up_and_reviews_every_question() {
         );
     }
     assert!(
-        out.contains("Missed ("),
-        "missed questions are explained: {out}"
+        out.contains("[MISSED]") && out.contains("[RIGHT]") && out.contains("Your answer:"),
+        "every question is reviewed with the learner's answer: {out}"
     );
 }
 
@@ -265,14 +266,18 @@ fn drill_answers_through_the_binary_are_explained_rated_and_saved() {
         2,
         7,
     );
-    let letters = |picked: &[usize]| picked.iter().map(|&i| text::letter(i)).collect::<String>();
-    let right = letters(&correct(&pack, round[0]));
+    // Letters as this learner (seed 7) sees each question the first time.
+    let letters = |q: usize, ids: &[usize]| {
+        let order = showing::next_order(&Deck::default(), 7, &pack.questions[q]);
+        showing::letters_of(&order, ids).replace(", ", "")
+    };
+    let right = letters(round[0], &correct(&pack, round[0]));
     let second = &pack.questions[round[1]];
     let wrong: Vec<usize> = (0..second.options.len())
         .filter(|i| !second.options[*i].correct)
         .take(second.choose)
         .collect();
-    let input = format!("{right}\nz\n{}\n", letters(&wrong));
+    let input = format!("{right}\nz\n{}\n", letters(round[1], &wrong));
     let out = keylab(
         dir.path(),
         &[

@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod deps;
+mod exam_quality;
 mod fuzz_smoke;
 mod kms;
 mod localstack;

@@ -149,10 +149,25 @@ fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app
     let question = &pack.questions[round[0]];
     tmux.keys(&["j", "Enter"]);
     tmux.wait_for("Drill: mixed · 1 of 10");
-    for (i, option) in question.options.iter().enumerate() {
-        if option.correct {
-            tmux.keys(&[&keylab::study::text::letter(i).to_string()]);
-        }
+    // The options are shuffled: find each right one on the screen, as a learner would.
+    let screen = tmux.screen();
+    for option in question.options.iter().filter(|o| o.correct) {
+        let start: String = option
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(20)
+            .collect();
+        let letter = screen
+            .lines()
+            .find_map(|line| {
+                let at = line.find(&format!(") {start}"))?;
+                line[..at].chars().last()
+            })
+            .unwrap_or_else(|| panic!("option {start:?} is not on the screen:\n{screen}"));
+        tmux.keys(&[&letter.to_string()]);
     }
     tmux.keys(&["Enter"]);
     let screen = tmux.wait_for("Right.");

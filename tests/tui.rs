@@ -31,23 +31,61 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
 }
 
-/// The letters of a question's right answer.
-fn right_letters(app: &App, index: usize) -> String {
-    let q = &app.pack.questions[index];
-    (0..q.options.len())
-        .filter(|&i| q.options[i].correct)
-        .map(keylab::study::text::letter)
+/// The letters the screen shows for option ids of the question on screen, found by reading
+/// the drawn screen as a learner would (the options are shuffled).
+fn letters_on_screen(app: &App, ids: &[usize]) -> String {
+    let q = &app.pack.questions[shown(app)];
+    let screen = screen_text(app);
+    ids.iter()
+        .map(|&id| {
+            let text: String = q.options[id]
+                .text
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let start: String = text.chars().take(24).collect();
+            screen
+                .lines()
+                .find_map(|line| {
+                    let at = line.find(&format!(") {start}"))?;
+                    line[..at].chars().last()
+                })
+                .unwrap_or_else(|| panic!("option {start:?} is not on the screen:\n{screen}"))
+        })
         .collect()
 }
 
-/// Letters of wrong options, as many as the question asks for.
-fn wrong_letters(app: &App, index: usize) -> String {
+/// The drawn screen as text, row by row.
+fn screen_text(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    terminal.draw(|f| view::draw(app, f)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The letters of the shown question's right answer, read from the screen.
+fn right_letters(app: &App, index: usize) -> String {
+    assert_eq!(index, shown(app), "the question answered is the one shown");
     let q = &app.pack.questions[index];
-    (0..q.options.len())
+    letters_on_screen(app, &q.correct_options())
+}
+
+/// Letters of wrong options, as many as the question asks for, read from the screen.
+fn wrong_letters(app: &App, index: usize) -> String {
+    assert_eq!(index, shown(app), "the question answered is the one shown");
+    let q = &app.pack.questions[index];
+    let wrong: Vec<usize> = (0..q.options.len())
         .filter(|&i| !q.options[i].correct)
         .take(q.choose)
-        .map(keylab::study::text::letter)
-        .collect()
+        .collect();
+    letters_on_screen(app, &wrong)
 }
 
 /// The question index shown in the drill screen.
@@ -422,8 +460,10 @@ fn plain_mode_solves_an_exercise_line_by_line() {
         10,
         42 ^ 2,
     );
-    let a = app(Theme::Dark, (80, 24));
-    let answer = right_letters(&a, round[0]);
+    // Options are shuffled per learner and showing: this learner's first showing of it.
+    let q = &pack.questions[round[0]];
+    let order = keylab::study::showing::next_order(&keylab::study::srs::Deck::default(), 42, q);
+    let answer = keylab::study::showing::letters_of(&order, &q.correct_options()).replace(", ", "");
     let script = format!(
         "list\nread 4\nopen https-only-bucket\ncheck\nhint\n{first}\ncheck\ndrill K9\ndrill S4\n{answer}\nq\nexam 2\ns\nq\nreadiness\nquit\n"
     );
@@ -583,9 +623,13 @@ fn a_drill_round_is_answered_explained_and_rated_by_keys() {
 #[test]
 fn the_mock_exam_is_timed_scored_at_the_end_and_reviewed() {
     let mut a = app(Theme::Dark, (100, 30));
-    press(&mut a, "dG<enter>");
+    press(&mut a, "dGk<enter>");
     let d = a.drill.as_ref().unwrap();
-    assert_eq!(d.questions.len(), 20);
+    assert_eq!(
+        d.questions.len(),
+        20,
+        "the menu's second exam is 20 questions"
+    );
     assert_eq!(d.deadline, Some(t0() + Duration::minutes(40)));
     // No feedback while answering: Enter moves on.
     let first = shown(&a);
@@ -626,9 +670,31 @@ fn the_mock_exam_is_timed_scored_at_the_end_and_reviewed() {
         "every exam question is reviewed"
     );
     assert!(a.progress.deck.log.iter().all(|r| r.source == "exam"));
-    let screen = draw(&a);
+    let screen = screen_text(&a);
     assert!(screen.contains("Score: 1 of 20 right"), "{screen}");
-    press(&mut a, "<enter>");
+    assert!(
+        screen.contains("✓ right")
+            && screen.contains("✗ missed")
+            && screen.contains("(you: none; answer:"),
+        "every question is listed with the answers: {screen}"
+    );
+    // Any question opens with every option's reason; Esc goes back to the list, then out.
+    press(&mut a, "j<enter>");
+    let d = a.drill.as_ref().unwrap();
+    assert_eq!(d.reviewing, Some(1));
+    let q = &a.pack.questions[d.questions[1]];
+    let screen = screen_text(&a);
+    assert!(screen.contains("Not right: the answer is"), "{screen}");
+    let why: String = q.options[0]
+        .why
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(screen.contains(&why), "the reasons are shown: {screen}");
+    press(&mut a, "<esc>");
+    assert_eq!(a.drill.as_ref().unwrap().reviewing, None);
+    press(&mut a, "<esc>");
     assert_eq!(a.screen, Screen::DrillMenu);
 }
 

@@ -57,7 +57,8 @@ pub fn new(dir: &Path, name: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `keylab pack lint`.
+/// `keylab pack lint`: loading (strict parsing and the structural rules) and the teaching
+/// rules of [`keylab::pack::review`] (sources, no tells in questions).
 pub fn lint(lab: &LabArgs) -> Result<ExitCode> {
     let pack = match lab.pack() {
         Ok(p) => p,
@@ -66,6 +67,11 @@ pub fn lint(lab: &LabArgs) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let problems = keylab::pack::review::problems(&pack);
+    if !problems.is_empty() {
+        eprint!("{}", keylab::pack::PackErrors(problems));
+        return Ok(ExitCode::FAILURE);
+    }
     outln!(
         "{}: {} lessons, {} exercises, {} questions; no problems (sha256 {})",
         pack.files.origin,

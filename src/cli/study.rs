@@ -36,6 +36,20 @@ pub struct DrillArgs {
     /// Desired retention from 0.70 to 0.97, kept for later reviews [default: 0.90]
     #[arg(long)]
     pub retention: Option<f64>,
+    /// How exercise results rate their cards, kept for later: `graded` (Again, Hard, Good or
+    /// Easy from failures, hints and time) or `pass-fail` (Good or Again, as many Anki users
+    /// rate)
+    #[arg(long, value_enum)]
+    pub rating: Option<RatingMode>,
+}
+
+/// How exercise results rate their cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RatingMode {
+    /// Again, Hard, Good or Easy.
+    Graded,
+    /// Good or Again.
+    PassFail,
 }
 
 /// `keylab exam`.
@@ -67,6 +81,9 @@ fn set_retention(progress: &mut Progress, retention: Option<f64>) -> Result<()> 
 pub fn drill(lab: &LabArgs, args: &DrillArgs) -> Result<ExitCode> {
     let (pack, data, mut progress) = lab.learner()?;
     set_retention(&mut progress, args.retention)?;
+    if let Some(mode) = args.rating {
+        progress.deck.pass_fail = mode == RatingMode::PassFail;
+    }
     let what = match (&args.lesson, &args.item, args.due) {
         (Some(l), _, _) => Pick::Lesson(l.clone()),
         (_, Some(i), _) => Pick::Item(i.clone()),
@@ -92,12 +109,22 @@ pub fn drill(lab: &LabArgs, args: &DrillArgs) -> Result<ExitCode> {
         what.describe(&pack),
         round.len()
     );
+    let learner = progress.seed;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines().map_while(Result::ok);
     let mut out = std::io::stdout();
     progress
         .with_deck(&data.progress_file(), |deck, save| {
-            text::drill(&pack, deck, &round, &mut lines, &mut out, &Utc::now, save)
+            text::drill(
+                &pack,
+                deck,
+                learner,
+                &round,
+                &mut lines,
+                &mut out,
+                &Utc::now,
+                save,
+            )
         })
         .map_err(|e| anyhow!(e))?;
     Ok(ExitCode::SUCCESS)
@@ -113,6 +140,7 @@ pub fn exam(lab: &LabArgs, args: &ExamArgs) -> Result<ExitCode> {
     if picked.is_empty() {
         bail!("the pack has no questions to make an exam of");
     }
+    let learner = progress.seed;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines().map_while(Result::ok);
     let mut out = std::io::stdout();
@@ -121,6 +149,7 @@ pub fn exam(lab: &LabArgs, args: &ExamArgs) -> Result<ExitCode> {
             text::exam(
                 &pack,
                 deck,
+                learner,
                 &picked,
                 config.minutes,
                 &mut lines,
@@ -135,16 +164,24 @@ pub fn exam(lab: &LabArgs, args: &ExamArgs) -> Result<ExitCode> {
 
 /// `keylab readiness`.
 pub fn readiness(lab: &LabArgs, as_json: bool) -> Result<ExitCode> {
-    let (pack, _, progress) = lab.learner()?;
+    let (pack, data, mut progress) = lab.learner()?;
+    let notice = progress.notice.take();
+    if notice.is_some() {
+        save(&progress, &data)?;
+    }
     let rows = progress.readiness(&pack, Utc::now());
     if as_json {
         let out = json!({
             "items": rows,
             "overall_recall": readiness::overall(&rows),
             "note": keylab::study::exam::ESTIMATE_NOTE,
+            "notice": notice,
         });
         outln!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(notice) = notice {
+        outln!("{notice}\n");
     }
     out!("{}", readiness::to_table(&rows));
     Ok(ExitCode::SUCCESS)

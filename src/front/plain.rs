@@ -261,8 +261,9 @@ impl<W: Write> Plain<W> {
             return Ok(());
         }
         let out = &mut self.out;
+        let seed = self.progress.seed;
         self.progress.with_deck(&self.progress_path, |deck, save| {
-            text::drill(&pack, deck, &round, lines, out, &Utc::now, save)
+            text::drill(&pack, deck, seed, &round, lines, out, &Utc::now, save)
         })?;
         Ok(())
     }
@@ -278,10 +279,12 @@ impl<W: Write> Plain<W> {
         let pack = self.pack.clone();
         let picked = pick(&pack, config.questions, self.progress.round_seed());
         let out = &mut self.out;
+        let seed = self.progress.seed;
         self.progress.with_deck(&self.progress_path, |deck, save| {
             text::exam(
                 &pack,
                 deck,
+                seed,
                 &picked,
                 config.minutes,
                 lines,

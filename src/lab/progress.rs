@@ -16,8 +16,12 @@ use crate::study::readiness::{self, ItemReadiness};
 use crate::study::srs::{Deck, ExerciseAttempt, Rating, exercise_card, exercise_rating};
 use keylab_engine::fsutil::write_atomic;
 
-/// The progress file's format.
-pub const FORMAT_VERSION: u32 = 1;
+/// The progress file's format. Format 2 shows options shuffled: answers given under format 1
+/// (options always in file order) are retired from the schedule when a file is read.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// What a learner is told once after their format-1 answers were retired.
+pub const RETIRED_NOTICE: &str = "Exam questions now show their options in a new order every time, so answers given before (always in the same order) no longer count: readiness and the review schedule count answers from now on.";
 
 /// One exercise's progress.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -90,6 +94,9 @@ pub struct Progress {
     /// Spaced repetition: questions and exercises.
     #[serde(default)]
     pub deck: Deck,
+    /// A message to show the learner once (then cleared and saved).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 fn format_version() -> u32 {
@@ -151,6 +158,7 @@ impl Progress {
             learner: None,
             exercises: BTreeMap::new(),
             deck: Deck::default(),
+            notice: None,
         }
     }
 
@@ -166,6 +174,11 @@ impl Progress {
         }
         crate::study::srs::check_retention(progress.deck.retention)
             .map_err(|e| format!("deck.retention: {e}"))?;
+        let mut progress = progress;
+        if progress.format_version < 2 && progress.deck.retire_questions() {
+            progress.notice = Some(RETIRED_NOTICE.into());
+        }
+        progress.format_version = FORMAT_VERSION;
         Ok(progress)
     }
 
@@ -305,7 +318,11 @@ impl Progress {
         if !counts || (!passed && !first_failure) {
             return None;
         }
-        let rating = exercise_rating(&attempt);
+        let rating = match (self.deck.pass_fail, passed) {
+            (true, true) => Rating::Good,
+            (true, false) => Rating::Again,
+            (false, _) => exercise_rating(&attempt),
+        };
         self.deck
             .review(&exercise_card(exercise), rating, now, "exercise");
         Some(rating)

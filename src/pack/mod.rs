@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod files;
 mod lint;
 pub mod model;
+pub mod review;
 pub mod scaffold;
 
 use std::collections::BTreeMap;

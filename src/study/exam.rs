@@ -188,6 +188,12 @@ pub fn review(
     for (index, picked) in answers {
         let q = &pack.questions[*index];
         let right = picked.as_deref().is_some_and(|p| q.is_right(p));
-        deck.review(&question_card(&q.id), answer_rating(right), now, "exam");
+        deck.review_answer(
+            &question_card(&q.id),
+            answer_rating(right),
+            now,
+            "exam",
+            Some(picked.as_deref().unwrap_or(&[])),
+        );
     }
 }

@@ -62,6 +62,10 @@ pub struct Review {
     pub scheduled_days: i64,
     /// What produced it: `drill`, `exam` or `exercise`.
     pub source: String,
+    /// For a question: the option ids picked (an option's place in its question file), never
+    /// the letters they were shown with; empty when it was left unanswered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Vec<usize>>,
 }
 
 /// The learner's cards and review log.
@@ -76,6 +80,14 @@ pub struct Deck {
     /// Every review, oldest first.
     #[serde(default)]
     pub log: Vec<Review>,
+    /// Rate exercises pass/fail only (Good or Again), as many Anki users rate, instead of
+    /// Again, Hard, Good or Easy from hints, failures and time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pass_fail: bool,
+    /// Question reviews retired from the schedule (answers to options that were not yet
+    /// shuffled): kept as history, counted nowhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<Review>,
 }
 
 fn default_retention() -> f64 {
@@ -88,6 +100,8 @@ impl Default for Deck {
             retention: DEFAULT_RETENTION,
             cards: BTreeMap::new(),
             log: Vec::new(),
+            pass_fail: false,
+            retired: Vec::new(),
         }
     }
 }
@@ -118,6 +132,19 @@ impl Deck {
         now: DateTime<Utc>,
         source: &str,
     ) -> &Card {
+        self.review_answer(card, rating, now, source, None)
+    }
+
+    /// Records a review of a question's card with the option ids answered (`None` when it was
+    /// not answered).
+    pub fn review_answer(
+        &mut self,
+        card: &str,
+        rating: Rating,
+        now: DateTime<Utc>,
+        source: &str,
+        answer: Option<&[usize]>,
+    ) -> &Card {
         let current = self.cards.get(card).cloned().unwrap_or_else(|| Card {
             due: now,
             last_review: now,
@@ -131,9 +158,23 @@ impl Deck {
             elapsed_days: info.review_log.elapsed_days,
             scheduled_days: info.card.scheduled_days,
             source: source.to_string(),
+            answer: answer.map(<[usize]>::to_vec),
         });
         self.cards.insert(card.to_string(), info.card);
         &self.cards[card]
+    }
+
+    /// Retires every question card and its reviews (exercise cards stay); returns whether there
+    /// were any.
+    pub fn retire_questions(&mut self) -> bool {
+        let before = self.cards.len();
+        self.cards.retain(|card, _| !card.starts_with("q:"));
+        let (questions, rest): (Vec<Review>, Vec<Review>) =
+            self.log.drain(..).partition(|r| r.card.starts_with("q:"));
+        self.log = rest;
+        let any = !questions.is_empty() || self.cards.len() != before;
+        self.retired.extend(questions);
+        any
     }
 
     /// Whether a card has been reviewed and is due at `now`.
@@ -193,6 +234,11 @@ impl Deck {
             }
         }
         self.log.sort_by_key(|r| r.at);
+        for r in &other.retired {
+            if !self.retired.contains(r) {
+                self.retired.push(r.clone());
+            }
+        }
     }
 }
 

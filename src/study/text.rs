@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::drill::parse_answer;
 use super::exam::{Score, score};
+use super::showing::{ids_of, letter, letters_of, next_order};
 use super::srs::{Deck, answer_rating, question_card};
 use crate::pack::Pack;
 use crate::pack::model::Question;
@@ -24,36 +25,25 @@ fn say(out: &mut dyn Write, text: &str) {
     let _ = out.flush();
 }
 
-/// The option letter of an index.
-pub fn letter(i: usize) -> char {
-    char::from(b'a' + i as u8)
-}
-
-/// A question as text: header, stem and lettered options.
-pub fn question_text(q: &Question, header: &str) -> String {
+/// A question as text: header, stem and options lettered in the order shown.
+pub fn question_text(q: &Question, order: &[usize], header: &str) -> String {
     let mut s = format!("\n{header}\n{}\n", q.stem.trim());
-    for (i, o) in q.options.iter().enumerate() {
-        s.push_str(&format!("  {}) {}\n", letter(i), o.text.trim()));
+    for (k, &id) in order.iter().enumerate() {
+        s.push_str(&format!("  {}) {}\n", letter(k), q.options[id].text.trim()));
     }
     s
 }
 
-/// The letters of a question's answer (`a, c`).
-fn answer_letters(q: &Question) -> String {
-    let letters: Vec<String> = q
-        .correct_options()
-        .into_iter()
-        .map(|i| letter(i).to_string())
-        .collect();
-    letters.join(", ")
-}
-
-/// The verdict on `picked`: `Right.` or `Not right: the answer is a, c.`
-pub fn verdict(q: &Question, picked: &[usize]) -> String {
+/// The verdict on `picked` (option ids): `Right.` or `Not right: the answer is a, c.` with the
+/// letters as shown.
+pub fn verdict(q: &Question, order: &[usize], picked: &[usize]) -> String {
     if q.is_right(picked) {
         "Right.".into()
     } else {
-        format!("Not right: the answer is {}.", answer_letters(q))
+        format!(
+            "Not right: the answer is {}.",
+            letters_of(order, &q.correct_options())
+        )
     }
 }
 
@@ -67,14 +57,39 @@ pub fn option_mark(correct: bool, picked: bool) -> &'static str {
     }
 }
 
-/// The verdict and every option's reason.
-pub fn feedback_text(q: &Question, picked: &[usize]) -> String {
-    let mut s = verdict(q, picked) + "\n";
-    for (i, o) in q.options.iter().enumerate() {
-        let mark = option_mark(o.correct, picked.contains(&i));
-        s.push_str(&format!("  {}) {mark}: {}\n", letter(i), o.why.trim()));
+/// The verdict and every option's reason, in the order shown.
+pub fn feedback_text(q: &Question, order: &[usize], picked: &[usize]) -> String {
+    let mut s = verdict(q, order, picked) + "\n";
+    for (k, &id) in order.iter().enumerate() {
+        let o = &q.options[id];
+        let mark = option_mark(o.correct, picked.contains(&id));
+        s.push_str(&format!(
+            "  {}) {} — {mark}: {}\n",
+            letter(k),
+            o.text.trim(),
+            o.why.trim()
+        ));
     }
     s
+}
+
+/// A missed question for the review at the end of a round or exam: the stem, the learner's
+/// answer and the right one (as shown), and every option's reason.
+pub fn missed_text(q: &Question, order: &[usize], picked: Option<&[usize]>) -> String {
+    let yours = match picked {
+        Some(p) if !p.is_empty() => letters_of(order, p),
+        _ => "no answer".into(),
+    };
+    format!(
+        "\n{} ({}, {})\nYour answer: {yours}. The answer: {}.\n{}",
+        q.stem.trim(),
+        q.id,
+        q.item,
+        letters_of(order, &q.correct_options()),
+        feedback_text(q, order, picked.unwrap_or(&[]))
+            .split_once('\n')
+            .map_or(String::new(), |(_, rest)| rest.to_string())
+    )
 }
 
 fn prompt(q: &Question) -> String {
@@ -96,10 +111,14 @@ pub struct RoundSummary {
     pub skipped: usize,
 }
 
-/// Runs a drill round over `round` (question indexes), reading answers from `lines`.
+/// Runs a drill round over `round` (question indexes), reading answers from `lines`; options
+/// are shown in the order of the learner's `seed` for this showing. The round ends with every
+/// missed question again, with its answer and reasons.
+#[allow(clippy::too_many_arguments)]
 pub fn drill(
     pack: &Pack,
     deck: &mut Deck,
+    seed: u64,
     round: &[usize],
     lines: &mut dyn Iterator<Item = String>,
     out: &mut dyn Write,
@@ -107,8 +126,10 @@ pub fn drill(
     save: Save,
 ) -> Result<RoundSummary, String> {
     let mut summary = RoundSummary::default();
+    let mut missed = Vec::new();
     'questions: for (n, &index) in round.iter().enumerate() {
         let q = &pack.questions[index];
+        let order = next_order(deck, seed, q);
         let header = format!(
             "Question {} of {} · {} · lesson {}",
             n + 1,
@@ -116,7 +137,7 @@ pub fn drill(
             q.item,
             q.lesson
         );
-        say(out, &question_text(q, &header));
+        say(out, &question_text(q, &order, &header));
         loop {
             say(out, &prompt(q));
             let Some(line) = lines.next() else {
@@ -130,20 +151,23 @@ pub fn drill(
                 }
                 text => match parse_answer(text, q.options.len(), q.choose) {
                     Err(e) => say(out, &e),
-                    Ok(picked) => {
+                    Ok(places) => {
+                        let picked = ids_of(&order, &places);
                         let right = q.is_right(&picked);
-                        say(out, &feedback_text(q, &picked));
-                        deck.review(
+                        say(out, &feedback_text(q, &order, &picked));
+                        deck.review_answer(
                             &question_card(&q.id),
                             answer_rating(right),
                             clock(),
                             "drill",
+                            Some(&picked),
                         );
                         save(deck)?;
                         if right {
                             summary.right += 1;
                         } else {
                             summary.wrong += 1;
+                            missed.push((index, order, picked));
                         }
                         continue 'questions;
                     }
@@ -158,6 +182,15 @@ pub fn drill(
             summary.right, summary.wrong, summary.skipped
         ),
     );
+    if !missed.is_empty() {
+        say(out, "\nMissed this round:");
+    }
+    for (index, order, picked) in &missed {
+        say(
+            out,
+            &missed_text(&pack.questions[*index], order, Some(picked)),
+        );
+    }
     Ok(summary)
 }
 
@@ -168,6 +201,7 @@ pub fn drill(
 pub fn exam(
     pack: &Pack,
     deck: &mut Deck,
+    seed: u64,
     questions: &[usize],
     minutes: u32,
     lines: &mut dyn Iterator<Item = String>,
@@ -179,14 +213,19 @@ pub fn exam(
     say(
         out,
         &format!(
-            "Mock exam: {} questions, {minutes} minutes. No feedback until the end; s skips, q hands in.",
+            "Mock exam: {} questions, {minutes} minutes. No feedback until the end; s skips, q hands in (F in the full-screen app).",
             questions.len()
         ),
     );
     let mut answers: Vec<(usize, Option<Vec<usize>>)> =
         questions.iter().map(|&i| (i, None)).collect();
+    let orders: Vec<Vec<usize>> = questions
+        .iter()
+        .map(|&i| next_order(deck, seed, &pack.questions[i]))
+        .collect();
     'questions: for (n, answer) in answers.iter_mut().enumerate() {
         let q = &pack.questions[answer.0];
+        let order = &orders[n];
         let left = (deadline - clock()).num_seconds().max(0);
         let header = format!(
             "Question {} of {} · {}:{:02} left",
@@ -195,7 +234,7 @@ pub fn exam(
             left / 60,
             left % 60
         );
-        say(out, &question_text(q, &header));
+        say(out, &question_text(q, order, &header));
         loop {
             say(out, &prompt(q));
             let Some(line) = lines.next() else {
@@ -210,8 +249,8 @@ pub fn exam(
                 "s" | "skip" => continue 'questions,
                 text => match parse_answer(text, q.options.len(), q.choose) {
                     Err(e) => say(out, &e),
-                    Ok(picked) => {
-                        answer.1 = Some(picked);
+                    Ok(places) => {
+                        answer.1 = Some(ids_of(order, &places));
                         continue 'questions;
                     }
                 },
@@ -225,13 +264,21 @@ pub fn exam(
     for line in result.to_lines() {
         say(out, &line);
     }
-    for (index, picked) in &answers {
+    say(
+        out,
+        "\nReview: every question, with your answer and why each option is right or wrong.",
+    );
+    for ((index, picked), order) in answers.iter().zip(&orders) {
         let q = &pack.questions[*index];
-        if picked.as_deref().is_some_and(|p| q.is_right(p)) {
-            continue;
-        }
-        say(out, &format!("\nMissed ({}): {}", q.id, q.stem.trim()));
-        say(out, &feedback_text(q, picked.as_deref().unwrap_or(&[])));
+        let mark = if picked.as_deref().is_some_and(|p| q.is_right(p)) {
+            "RIGHT"
+        } else {
+            "MISSED"
+        };
+        say(
+            out,
+            &format!("\n[{mark}]{}", missed_text(q, order, picked.as_deref())),
+        );
     }
     Ok(result)
 }

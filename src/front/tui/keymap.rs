@@ -94,6 +94,8 @@ pub enum Action {
     Filter,
     /// Show or hide help.
     Help,
+    /// Switch exercise ratings between graded and pass/fail only.
+    PassFail,
     /// Toggle mouse capture.
     Mouse,
     /// Cycle the theme.
@@ -360,6 +362,13 @@ pub const KEYMAP: &[Binding] = &[
         true,
     ),
     bind(C::DrillMenu, &["r"], A::Readiness, "readiness", true),
+    bind(
+        C::DrillMenu,
+        &["P"],
+        A::PassFail,
+        "exercise ratings: graded or pass/fail",
+        false,
+    ),
     bind(
         C::DrillMenu,
         &["<esc>", "h", "<left>"],

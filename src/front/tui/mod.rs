@@ -55,7 +55,13 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
     let worker = Worker::start(pack.clone(), data, seed, target, events);
     let mut terminal = ratatui::init();
     let size = terminal.size()?;
+    let had_notice = progress.notice.is_some();
     let mut app = App::new(pack, progress, theme, (size.width, size.height));
+    if had_notice {
+        app.progress
+            .save(&progress_path)
+            .map_err(TuiError::Progress)?;
+    }
     app.update(Msg::Tick(chrono::Utc::now()));
     let result = (|| -> Result<(), TuiError> {
         terminal.draw(|f| view::draw(&app, f))?;

@@ -7,14 +7,16 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Bar, BarChart, Block, Borders, Clear, Paragraph, Wrap};
 
-use super::app::{App, MenuEntry, OutputKind, Row, Screen};
+use super::app::{App, DrillState, MenuEntry, OutputKind, Row, Screen};
 use super::keymap;
 use super::theme::Role;
 use crate::lab::grader::Status;
 use crate::study::drill::Pick;
 use crate::study::exam::ESTIMATE_NOTE;
+use crate::study::exam::Score;
 use crate::study::readiness;
-use crate::study::text::{letter, option_mark, verdict};
+use crate::study::showing::{letter, letters_of};
+use crate::study::text::{option_mark, verdict};
 
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
@@ -370,9 +372,9 @@ fn drill_menu(app: &App, frame: &mut Frame, area: Rect) {
                 "{item} {} ({total}, {due} due)",
                 crate::pack::dea_item_title(item)
             ),
-            MenuEntry::Exam => format!(
-                "Mock exam: {} questions in {} minutes (the exam's pace)",
-                app.exam.questions, app.exam.minutes
+            MenuEntry::Exam(size) => format!(
+                "Mock exam: {size} questions in {} minutes (the exam's pace)",
+                (*size as u32 * crate::study::exam::SECONDS_PER_QUESTION).div_ceil(60)
             ),
         };
         let selected = i == app.menu;
@@ -417,126 +419,13 @@ fn drill(app: &App, frame: &mut Frame, area: Rect) {
         title.push_str(&format!(" · {}:{:02} left", left / 60, left % 60));
     }
     let mut lines: Vec<Line> = Vec::new();
-    if let Some(score) = &d.score {
-        if d.is_exam() {
-            for (i, line) in score.to_lines().into_iter().enumerate() {
-                let role = if i == 0 { Role::Title } else { Role::Text };
-                lines.push(Line::styled(line, style(app, role)));
-            }
-            lines.push(Line::default());
-            for (i, &index) in d.questions.iter().enumerate() {
-                let q = &app.pack.questions[index];
-                let right = d.submitted[i] && q.is_right(&d.picked[i]);
-                let answer: String = q.correct_options().into_iter().map(letter).collect();
-                let (mark, role) = if right {
-                    ("✓", Role::Pass)
-                } else {
-                    ("✗", Role::Fail)
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{mark} {:>2}. ", i + 1), style(app, role)),
-                    Span::raw(format!("{} ({}), answer {answer}", q.id, q.item)),
-                ]));
-            }
-        } else {
-            lines.push(Line::styled(
-                format!(
-                    "Round over: {} of {} right. Wrong answers come back for review soon.",
-                    score.right, score.total
-                ),
-                style(app, Role::Title),
-            ));
+    match (&d.score, d.reviewing) {
+        (Some(score), None) => review_list(app, d, score, &mut lines),
+        (_, Some(i)) => question_lines(app, d, i, &mut lines),
+        (None, None) => {
+            title.push_str(&format!(" · {} of {}", d.current + 1, d.questions.len()));
+            question_lines(app, d, d.current, &mut lines);
         }
-        lines.push(Line::default());
-        lines.push(Line::styled(
-            "Enter or Esc: back to the drill menu",
-            style(app, Role::Accent),
-        ));
-    } else {
-        let q = &app.pack.questions[d.questions[d.current]];
-        title.push_str(&format!(" · {} of {}", d.current + 1, d.questions.len()));
-        if !d.is_exam() {
-            lines.push(Line::styled(
-                format!("{} · lesson {}", q.item, q.lesson),
-                style(app, Role::Muted),
-            ));
-        }
-        for paragraph in q.stem.trim().split("\n\n") {
-            lines.push(Line::raw(
-                paragraph.split_whitespace().collect::<Vec<_>>().join(" "),
-            ));
-        }
-        lines.push(Line::default());
-        let revealed = d.is_revealed();
-        let picked = &d.picked[d.current];
-        if revealed {
-            let role = if q.is_right(picked) {
-                Role::Pass
-            } else {
-                Role::Fail
-            };
-            lines.push(Line::styled(verdict(q, picked), style(app, role)));
-        }
-        for (i, option) in q.options.iter().enumerate() {
-            let is_picked = picked.contains(&i);
-            let cursor = if i == d.cursor && !revealed {
-                "›"
-            } else {
-                " "
-            };
-            let text = option.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            if revealed {
-                let mark = option_mark(option.correct, is_picked);
-                let role = match (option.correct, is_picked) {
-                    (true, _) => Role::Pass,
-                    (false, true) => Role::Fail,
-                    (false, false) => Role::Muted,
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{}) {mark}: ", letter(i)), style(app, role)),
-                    Span::raw(text),
-                ]));
-                lines.push(Line::styled(
-                    format!(
-                        "   {}",
-                        option.why.split_whitespace().collect::<Vec<_>>().join(" ")
-                    ),
-                    style(app, Role::Muted),
-                ));
-            } else {
-                let boxed = if is_picked { "[x]" } else { "[ ]" };
-                let line = Line::from(vec![
-                    Span::styled(
-                        format!("{cursor} {boxed} {}) ", letter(i)),
-                        style(app, Role::Accent),
-                    ),
-                    Span::raw(text),
-                ]);
-                lines.push(if is_picked {
-                    line.style(style(app, Role::Selected))
-                } else {
-                    line
-                });
-            }
-        }
-        lines.push(Line::default());
-        let how = if revealed {
-            "Enter: next question".to_string()
-        } else if d.is_exam() {
-            "a-f pick · Enter answer and go on · n skip · p back · F hand in".to_string()
-        } else {
-            format!(
-                "a-f pick {} · Enter answer",
-                if q.choose == 1 {
-                    "one"
-                } else if q.choose == 2 {
-                    "two"
-                } else {
-                    "three"
-                }
-            )
-        };
-        lines.push(Line::styled(how, style(app, Role::Accent)));
     }
     let widget = Paragraph::new(lines)
         .block(block(app, &title, true))
@@ -584,4 +473,139 @@ fn readiness(app: &App, frame: &mut Frame, area: Rect) {
     ));
     lines.push(Line::styled(ESTIMATE_NOTE, style(app, Role::Muted)));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), table_area);
+}
+
+/// The end of a round or exam: the score, then every reviewed question (stem, your answer,
+/// the answer), one selected to open with Enter.
+fn review_list(app: &App, d: &DrillState, score: &Score, lines: &mut Vec<Line<'static>>) {
+    if d.is_exam() {
+        for (i, line) in score.to_lines().into_iter().enumerate() {
+            let role = if i == 0 { Role::Title } else { Role::Text };
+            lines.push(Line::styled(line, style(app, role)));
+        }
+    } else {
+        lines.push(Line::styled(
+            format!(
+                "Round over: {} of {} right. Wrong answers come back for review soon.",
+                score.right, score.total
+            ),
+            style(app, Role::Title),
+        ));
+    }
+    lines.push(Line::default());
+    for i in d.reviewed() {
+        let q = &app.pack.questions[d.questions[i]];
+        let order = &d.orders[i];
+        let right = d.submitted[i] && q.is_right(&d.picked[i]);
+        let (mark, role) = if right {
+            ("✓ right ", Role::Pass)
+        } else {
+            ("✗ missed", Role::Fail)
+        };
+        let yours = if d.submitted[i] {
+            letters_of(order, &d.picked[i])
+        } else {
+            "none".to_string()
+        };
+        let cursor = if i == d.current { "›" } else { " " };
+        let line = Line::from(vec![
+            Span::styled(format!("{cursor} {mark} "), style(app, role)),
+            Span::raw(format!(
+                "{} (you: {yours}; answer: {})",
+                q.stem.split_whitespace().collect::<Vec<_>>().join(" "),
+                letters_of(order, &q.correct_options())
+            )),
+        ]);
+        lines.push(if i == d.current {
+            line.style(style(app, Role::Selected))
+        } else {
+            line
+        });
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        "j/k: choose · Enter: open with every option's reason · Esc: drill menu",
+        style(app, Role::Accent),
+    ));
+}
+
+/// Question `i` of the round: to answer, or (answered in a drill, or opened from the review)
+/// with the verdict and every option's reason, in the order it was shown.
+fn question_lines(app: &App, d: &DrillState, i: usize, lines: &mut Vec<Line<'static>>) {
+    let q = &app.pack.questions[d.questions[i]];
+    let order = &d.orders[i];
+    if !d.is_exam() || d.reviewing.is_some() {
+        lines.push(Line::styled(
+            format!("{} · lesson {}", q.item, q.lesson),
+            style(app, Role::Muted),
+        ));
+    }
+    for paragraph in q.stem.trim().split("\n\n") {
+        lines.push(Line::raw(
+            paragraph.split_whitespace().collect::<Vec<_>>().join(" "),
+        ));
+    }
+    lines.push(Line::default());
+    let revealed = d.is_revealed();
+    let picked = &d.picked[i];
+    if revealed {
+        let role = if q.is_right(picked) {
+            Role::Pass
+        } else {
+            Role::Fail
+        };
+        lines.push(Line::styled(verdict(q, order, picked), style(app, role)));
+    }
+    for (k, &id) in order.iter().enumerate() {
+        let option = &q.options[id];
+        let is_picked = picked.contains(&id);
+        let text = option.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if revealed {
+            let mark = option_mark(option.correct, is_picked);
+            let role = match (option.correct, is_picked) {
+                (true, _) => Role::Pass,
+                (false, true) => Role::Fail,
+                (false, false) => Role::Muted,
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{}) {mark}: ", letter(k)), style(app, role)),
+                Span::raw(text),
+            ]));
+            lines.push(Line::styled(
+                format!(
+                    "   {}",
+                    option.why.split_whitespace().collect::<Vec<_>>().join(" ")
+                ),
+                style(app, Role::Muted),
+            ));
+            continue;
+        }
+        let cursor = if k == d.cursor { "›" } else { " " };
+        let boxed = if is_picked { "[x]" } else { "[ ]" };
+        let line = Line::from(vec![
+            Span::styled(
+                format!("{cursor} {boxed} {}) ", letter(k)),
+                style(app, Role::Accent),
+            ),
+            Span::raw(text),
+        ]);
+        lines.push(if is_picked {
+            line.style(style(app, Role::Selected))
+        } else {
+            line
+        });
+    }
+    lines.push(Line::default());
+    let last = letter(order.len().saturating_sub(1));
+    let how = if d.reviewing.is_some() {
+        "Esc: back to the review list".to_string()
+    } else if revealed {
+        "Enter: next question".to_string()
+    } else if d.is_exam() {
+        format!("a-{last} pick · Enter answer and go on · n skip · p back · F hand in")
+    } else {
+        let count = ["", "one", "two", "three"][q.choose.min(3)];
+        format!("a-{last} pick {count} · Enter answer")
+    };
+    lines.push(Line::styled(how, style(app, Role::Accent)));
 }

@@ -8,9 +8,12 @@ use super::*;
 pub enum MenuEntry {
     /// A drill round.
     Round(Pick),
-    /// The timed mock exam.
-    Exam,
+    /// The timed mock exam of this many questions (2 minutes each, the real exam's pace).
+    Exam(usize),
 }
+
+/// The mock exam sizes the drill menu offers: a short one, the default, and the real exam's 65.
+pub const EXAM_SIZES: &[usize] = &[10, 20, 65];
 
 /// A drill round or mock exam in progress.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +28,10 @@ pub struct DrillState {
     pub current: usize,
     /// The option the cursor is on.
     pub cursor: usize,
-    /// Options picked for each question.
+    /// For each question, the order its options are shown in (`order[k]` is the id of the
+    /// option shown k-th).
+    pub orders: Vec<Vec<usize>>,
+    /// Option ids picked for each question.
     pub picked: Vec<Vec<usize>>,
     /// Answers submitted (in a drill, each is shown with the reasons at once).
     pub submitted: Vec<bool>,
@@ -33,6 +39,8 @@ pub struct DrillState {
     pub scroll: u16,
     /// Set when the round or exam is over.
     pub score: Option<Score>,
+    /// After the end: the question opened from the review list, shown with its reasons.
+    pub reviewing: Option<usize>,
 }
 
 impl DrillState {
@@ -43,7 +51,16 @@ impl DrillState {
 
     /// Whether the current question's answer and reasons are shown.
     pub fn is_revealed(&self) -> bool {
-        !self.is_exam() && self.submitted.get(self.current).copied().unwrap_or(false)
+        self.reviewing.is_some()
+            || (!self.is_exam() && self.submitted.get(self.current).copied().unwrap_or(false))
+    }
+
+    /// The questions of the review at the end: every question of an exam, the answered ones of
+    /// a drill round.
+    pub fn reviewed(&self) -> Vec<usize> {
+        (0..self.questions.len())
+            .filter(|&i| self.is_exam() || self.submitted[i])
+            .collect()
     }
 }
 
@@ -75,7 +92,7 @@ impl App {
                 .iter()
                 .map(|i| MenuEntry::Round(Pick::Item(i.to_string()))),
         );
-        entries.push(MenuEntry::Exam);
+        entries.extend(EXAM_SIZES.iter().map(|&n| MenuEntry::Exam(n)));
         entries
     }
 
@@ -84,7 +101,7 @@ impl App {
         let deck = &self.progress.deck;
         let pick = match entry {
             MenuEntry::Round(pick) => pick,
-            MenuEntry::Exam => &Pick::Mixed,
+            MenuEntry::Exam(_) => &Pick::Mixed,
         };
         let all: Vec<_> = self
             .pack
@@ -109,6 +126,16 @@ impl App {
             Action::Bottom => self.menu = last,
             Action::Back => self.screen = Screen::Map,
             Action::Readiness => self.screen = Screen::Readiness,
+            Action::PassFail => {
+                let deck = &mut self.progress.deck;
+                deck.pass_fail = !deck.pass_fail;
+                self.message = if deck.pass_fail {
+                    "Exercise results now rate pass/fail only: Good or Again.".into()
+                } else {
+                    "Exercise results now rate Again, Hard, Good or Easy from failures, hints and time.".into()
+                };
+                return vec![Effect::SaveProgress];
+            }
             Action::Open => {
                 if let Some(entry) = entries.get(self.menu) {
                     self.start_drill(entry.clone());
@@ -123,14 +150,17 @@ impl App {
     pub fn start_drill(&mut self, entry: MenuEntry) {
         let seed = self.progress.round_seed();
         let (title, questions, deadline) = match &entry {
-            MenuEntry::Exam => (
-                format!(
-                    "Mock exam: {} questions, {} minutes",
-                    self.exam.questions, self.exam.minutes
-                ),
-                exam::pick(&self.pack, self.exam.questions, seed),
-                Some(self.now + Duration::minutes(i64::from(self.exam.minutes))),
-            ),
+            MenuEntry::Exam(size) => {
+                let config = ExamConfig::new(Some(*size), None).expect("menu sizes are valid");
+                (
+                    format!(
+                        "Mock exam: {} questions, {} minutes",
+                        config.questions, config.minutes
+                    ),
+                    exam::pick(&self.pack, config.questions, seed),
+                    Some(self.now + Duration::minutes(i64::from(config.minutes))),
+                )
+            }
             MenuEntry::Round(pick) => (
                 format!("Drill: {}", pick.describe(&self.pack)),
                 drill::questions(
@@ -159,16 +189,28 @@ impl App {
             return;
         }
         let n = questions.len();
+        let orders = questions
+            .iter()
+            .map(|&i| {
+                showing::next_order(
+                    &self.progress.deck,
+                    self.progress.seed,
+                    &self.pack.questions[i],
+                )
+            })
+            .collect();
         self.drill = Some(DrillState {
             title,
             deadline,
             questions,
             current: 0,
             cursor: 0,
+            orders,
             picked: vec![Vec::new(); n],
             submitted: vec![false; n],
             scroll: 0,
             score: None,
+            reviewing: None,
         });
         self.message.clear();
         self.screen = Screen::Drill;
@@ -180,10 +222,28 @@ impl App {
             return Vec::new();
         };
         if d.score.is_some() {
-            match action {
-                Action::PageUp | Action::Up => d.scroll = d.scroll.saturating_sub(5),
-                Action::PageDown | Action::Down => d.scroll = d.scroll.saturating_add(5),
-                Action::Back | Action::Submit | Action::Next => {
+            let reviewed = d.reviewed();
+            let at = reviewed.iter().position(|&i| i == d.current).unwrap_or(0);
+            match (action, d.reviewing) {
+                (Action::PageUp | Action::Up, Some(_)) | (Action::PageUp, None) => {
+                    d.scroll = d.scroll.saturating_sub(5)
+                }
+                (Action::PageDown | Action::Down, Some(_)) | (Action::PageDown, None) => {
+                    d.scroll = d.scroll.saturating_add(5)
+                }
+                (Action::Up, None) => d.current = reviewed[at.saturating_sub(1)],
+                (Action::Down, None) => {
+                    d.current = reviewed[(at + 1).min(reviewed.len().saturating_sub(1))]
+                }
+                (Action::Submit, None) if !reviewed.is_empty() => {
+                    d.reviewing = Some(d.current);
+                    d.scroll = 0;
+                }
+                (Action::Back | Action::Submit, Some(_)) => {
+                    d.reviewing = None;
+                    d.scroll = 0;
+                }
+                (Action::Back | Action::Submit | Action::Next, None) => {
                     self.drill = None;
                     self.screen = Screen::DrillMenu;
                 }
@@ -194,12 +254,15 @@ impl App {
         let q = &self.pack.questions[d.questions[d.current]];
         let options = q.options.len();
         let locked = d.is_revealed();
+        let order = &d.orders[d.current];
         match action {
             Action::Pick(i) if !locked && (i as usize) < options => {
                 d.cursor = i as usize;
-                toggle(&mut d.picked[d.current], i as usize, q.choose);
+                toggle(&mut d.picked[d.current], order[i as usize], q.choose);
             }
-            Action::Toggle if !locked => toggle(&mut d.picked[d.current], d.cursor, q.choose),
+            Action::Toggle if !locked => {
+                toggle(&mut d.picked[d.current], order[d.cursor], q.choose)
+            }
             Action::Up => d.cursor = d.cursor.saturating_sub(1),
             Action::Down => d.cursor = (d.cursor + 1).min(options.saturating_sub(1)),
             Action::PageUp => d.scroll = d.scroll.saturating_sub(5),
@@ -248,11 +311,12 @@ impl App {
             return self.next_question();
         }
         let right = q.is_right(picked);
-        self.progress.deck.review(
+        self.progress.deck.review_answer(
             &question_card(&q.id),
             answer_rating(right),
             self.now,
             "drill",
+            Some(picked),
         );
         self.message = if right {
             "Right. Enter: next question.".into()
@@ -300,6 +364,7 @@ impl App {
         }
         d.score = Some(score);
         d.scroll = 0;
+        d.current = d.reviewed().first().copied().unwrap_or(0);
         vec![Effect::SaveProgress]
     }
 }

@@ -17,7 +17,7 @@ mod exercise;
 mod lesson;
 mod map;
 
-pub use self::drills::{DrillState, MenuEntry};
+pub use self::drills::{DrillState, EXAM_SIZES, MenuEntry};
 
 use self::console_input::{byte_index, complete};
 use super::keymap::{self, Action, Context};
@@ -30,6 +30,7 @@ use crate::lab::progress::Progress;
 use crate::pack::Pack;
 use crate::study::drill::{self, Pick, ROUND_SIZE};
 use crate::study::exam::{self, ExamConfig, Score};
+use crate::study::showing;
 use crate::study::srs::{answer_rating, question_card};
 
 /// The screen shown.
@@ -181,8 +182,6 @@ pub struct App {
     pub menu: usize,
     /// The drill round or mock exam.
     pub drill: Option<DrillState>,
-    /// The mock exam's size and time.
-    pub exam: ExamConfig,
     /// Leave.
     pub quit: bool,
 }
@@ -252,9 +251,11 @@ impl App {
             now: DateTime::UNIX_EPOCH,
             menu: 0,
             drill: None,
-            exam: ExamConfig::new(None, None).expect("the default exam is valid"),
             quit: false,
         };
+        if let Some(notice) = app.progress.notice.take() {
+            app.message = notice;
+        }
         app.render_lesson();
         app
     }
