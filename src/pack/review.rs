@@ -32,7 +32,7 @@ pub fn problems(pack: &Pack) -> Vec<PackError> {
         let key = normalised(&q.stem);
         match stems.get(&key) {
             Some(first) => out.push(PackError::new(
-                &pack.files.display(&q.path),
+                pack.files.display(&q.path),
                 Some(q.line),
                 format!(
                     "question '{}' has the same stem as '{}' ({}:{})",
