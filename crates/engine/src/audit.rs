@@ -1,19 +1,20 @@
 //! The engine's audit log, modelled on CloudTrail: one event per request with the time, the
 //! principal, the operation, the resources, the encryption context, the authorization decision
 //! (with its trace when denied) and the error code. It never holds plaintext, data keys,
-//! ciphertext blobs or secrets. Events are kept in memory for in-process graders (the most
-//! recent [`MEMORY_CAP`]) and appended to `audit.jsonl` in the state directory by a writer
-//! thread, so logging never blocks a request. The file is flushed at least every
-//! [`FLUSH_EVERY`] and when the log is closed.
+//! ciphertext blobs or secrets, and what it keeps of a request is bounded (the services record
+//! known fields only, each capped). Events are kept in memory for in-process graders (the most
+//! recent [`MEMORY_CAP`], at most [`MEMORY_BYTES`]) and appended to `audit.jsonl` in the state
+//! directory by a writer thread that collects them every [`FLUSH_EVERY`], so logging costs a
+//! request no system call and no thread wake-up. The file is rotated at [`ROTATE_BYTES`]
+//! (`audit.jsonl.1` keeps the previous part, which is read back with the current one).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,12 @@ use keylab_policy::eval::Trace;
 
 /// How many recent events are kept in memory.
 pub const MEMORY_CAP: usize = 2_000;
+
+/// How many bytes of recent events are kept in memory (about; see [`AuditEvent::approx_size`]).
+pub const MEMORY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The size at which `audit.jsonl` is rotated to `audit.jsonl.1`.
+pub const ROTATE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// How long an event may wait in the writer's buffer before it reaches the file.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
@@ -122,14 +129,16 @@ pub struct AuditSlot(pub Arc<Mutex<AuditEvent>>);
 
 /// The audit log of one engine.
 pub struct AuditLog {
-    inner: Mutex<Shared>,
+    shared: Arc<(Mutex<Shared>, Condvar)>,
     writer: Mutex<Option<JoinHandle<()>>>,
     path: PathBuf,
 }
 
 struct Shared {
-    recent: VecDeque<Arc<AuditEvent>>,
-    sender: Option<Sender<Arc<AuditEvent>>>,
+    recent: VecDeque<(Arc<AuditEvent>, usize)>,
+    recent_bytes: usize,
+    pending: Vec<Arc<AuditEvent>>,
+    closed: bool,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -143,84 +152,160 @@ impl std::fmt::Debug for AuditLog {
 /// The most bytes of an existing log read back at start.
 const TAIL_BYTES: u64 = 8 * 1024 * 1024;
 
-/// The last [`MEMORY_CAP`] events of an existing log (from its last [`TAIL_BYTES`]), so a
-/// restarted engine (the next `keylab check`, the TUI opened again) still sees what was done
-/// before; lines that do not parse are left in the file and skipped here.
-fn read_tail(path: &Path) -> VecDeque<Arc<AuditEvent>> {
+/// The previous part of a rotated log.
+fn rotated(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".1");
+    PathBuf::from(name)
+}
+
+/// The events of the last [`TAIL_BYTES`] of a file, oldest first; lines that do not parse
+/// are left in the file and skipped here.
+fn tail_events(path: &Path) -> Vec<AuditEvent> {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut file) = std::fs::File::open(path) else {
-        return VecDeque::new();
+        return Vec::new();
     };
     let len = file.metadata().map_or(0, |m| m.len());
     let start = len.saturating_sub(TAIL_BYTES);
     let mut bytes = Vec::new();
     if file.seek(SeekFrom::Start(start)).is_err() || file.read_to_end(&mut bytes).is_err() {
-        return VecDeque::new();
+        return Vec::new();
     }
     let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines();
     if start > 0 {
         lines.next();
     }
-    let mut recent: VecDeque<Arc<AuditEvent>> = lines
+    lines
         .filter_map(|l| serde_json::from_str::<AuditEvent>(l).ok())
-        .map(Arc::new)
-        .collect();
-    while recent.len() > MEMORY_CAP {
-        recent.pop_front();
+        .collect()
+}
+
+impl AuditEvent {
+    /// About how many bytes the event holds, for the memory bound.
+    pub fn approx_size(&self) -> usize {
+        let strings = [
+            &self.event_time,
+            &self.event_source,
+            &self.event_name,
+            &self.request_id,
+        ]
+        .iter()
+        .map(|s| s.len())
+        .sum::<usize>();
+        let optional = [
+            &self.error_code,
+            &self.error_message,
+            &self.via_service,
+            &self.decision,
+        ]
+        .iter()
+        .map(|s| s.as_ref().map_or(0, String::len))
+        .sum::<usize>();
+        let context = self
+            .encryption_context
+            .as_ref()
+            .map_or(0, |c| c.iter().map(|(k, v)| k.len() + v.len()).sum());
+        let parameters = if self.request_parameters.is_null() {
+            0
+        } else {
+            self.request_parameters.to_string().len()
+        };
+        let trace = self
+            .trace
+            .as_ref()
+            .map_or(0, |t| serde_json::to_vec(t).map_or(0, |v| v.len()));
+        256 + strings
+            + optional
+            + context
+            + parameters
+            + trace
+            + self.resources.iter().map(String::len).sum::<usize>()
     }
-    recent
 }
 
 impl AuditLog {
-    /// A log appended to `dir/audit.jsonl`.
+    /// A log appended to `dir/audit.jsonl`; the last events of the log (and of its rotated
+    /// part) are read back, so a restarted engine (the next `keylab check`, the TUI opened
+    /// again) still sees what was done before.
     pub fn open(dir: &Path) -> io::Result<AuditLog> {
         let path = dir.join(FILE_NAME);
-        let recent = read_tail(&path);
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let (tx, rx) = mpsc::channel();
-        let writer = std::thread::Builder::new()
-            .name("keylab-audit".into())
-            .spawn(move || write_events(rx, file))?;
+        let mut shared = Shared {
+            recent: VecDeque::new(),
+            recent_bytes: 0,
+            pending: Vec::new(),
+            closed: false,
+        };
+        for event in tail_events(&rotated(&path))
+            .into_iter()
+            .chain(tail_events(&path))
+        {
+            shared.remember(Arc::new(event));
+        }
+        let file = open_for_append(&path)?;
+        let shared = Arc::new((Mutex::new(shared), Condvar::new()));
+        let writer = {
+            let shared = shared.clone();
+            let path = path.clone();
+            std::thread::Builder::new()
+                .name("keylab-audit".into())
+                .spawn(move || write_events(&shared, &path, file))?
+        };
         Ok(AuditLog {
-            inner: Mutex::new(Shared {
-                recent,
-                sender: Some(tx),
-            }),
+            shared,
             writer: Mutex::new(Some(writer)),
             path,
         })
     }
 
-    /// Records one event.
+    /// Records one event: into memory at once, into the file at the writer's next round.
     pub fn record(&self, event: AuditEvent) {
         let event = Arc::new(event);
-        let mut shared = self.inner.lock().expect("audit lock");
-        if let Some(tx) = &shared.sender {
-            let _ = tx.send(event.clone());
+        let mut shared = self.shared.0.lock().expect("audit lock");
+        if !shared.closed {
+            shared.pending.push(event.clone());
         }
-        if shared.recent.len() == MEMORY_CAP {
-            shared.recent.pop_front();
-        }
-        shared.recent.push_back(event);
+        shared.remember(event);
     }
 
     /// The recent events, oldest first.
     pub fn events(&self) -> Vec<AuditEvent> {
-        self.inner
+        self.shared
+            .0
             .lock()
             .expect("audit lock")
             .recent
             .iter()
-            .map(|e| AuditEvent::clone(e))
+            .map(|(e, _)| AuditEvent::clone(e))
             .collect()
     }
 
     /// Stops the writer thread after it has written every event.
     pub fn close(&self) {
-        self.inner.lock().expect("audit lock").sender.take();
+        {
+            let mut shared = self.shared.0.lock().expect("audit lock");
+            shared.closed = true;
+            self.shared.1.notify_all();
+        }
         if let Some(handle) = self.writer.lock().expect("audit lock").take() {
             let _ = handle.join();
+        }
+    }
+}
+
+impl Shared {
+    /// Keeps an event in memory, dropping the oldest past [`MEMORY_CAP`] or [`MEMORY_BYTES`].
+    fn remember(&mut self, event: Arc<AuditEvent>) {
+        let size = event.approx_size();
+        self.recent_bytes += size;
+        self.recent.push_back((event, size));
+        while self.recent.len() > MEMORY_CAP
+            || (self.recent_bytes > MEMORY_BYTES && self.recent.len() > 1)
+        {
+            if let Some((_, old)) = self.recent.pop_front() {
+                self.recent_bytes -= old;
+            }
         }
     }
 }
@@ -231,37 +316,74 @@ impl Drop for AuditLog {
     }
 }
 
-fn write_events(rx: Receiver<Arc<AuditEvent>>, file: File) {
+/// Opens the log for appending, owner-only.
+fn open_for_append(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// The writer thread: every [`FLUSH_EVERY`] (or at once when the log closes) it writes what
+/// was recorded since, and rotates the file past [`ROTATE_BYTES`].
+fn write_events(shared: &(Mutex<Shared>, Condvar), path: &Path, file: File) {
+    let mut size = file.metadata().map_or(0, |m| m.len());
     let mut out = BufWriter::new(file);
-    let mut pending = false;
-    let mut last_flush = Instant::now();
     loop {
-        let wait = if pending {
-            FLUSH_EVERY.saturating_sub(last_flush.elapsed())
-        } else {
-            Duration::from_secs(3600)
-        };
-        match rx.recv_timeout(wait) {
-            Ok(e) => {
-                if serde_json::to_writer(&mut out, e.as_ref()).is_ok() {
-                    let _ = out.write_all(b"\n");
-                }
-                pending = true;
+        let (batch, closed) = {
+            let (lock, wake) = shared;
+            let mut state = lock.lock().expect("audit lock");
+            if !state.closed {
+                state = wake.wait_timeout(state, FLUSH_EVERY).expect("audit lock").0;
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            (std::mem::take(&mut state.pending), state.closed)
+        };
+        for event in &batch {
+            let Ok(mut line) = serde_json::to_vec(event.as_ref()) else {
+                continue;
+            };
+            line.push(b'\n');
+            if out.write_all(&line).is_ok() {
+                size += line.len() as u64;
+            }
         }
-        if pending && last_flush.elapsed() >= FLUSH_EVERY {
+        if !batch.is_empty() {
             let _ = out.flush();
-            pending = false;
-            last_flush = Instant::now();
+        }
+        if size > ROTATE_BYTES {
+            let _ = out.flush();
+            if std::fs::rename(path, rotated(path)).is_ok()
+                && let Ok(file) = open_for_append(path)
+            {
+                out = BufWriter::new(file);
+                size = 0;
+            }
+        }
+        if closed {
+            break;
         }
     }
     let _ = out.flush();
 }
 
-/// Reads an audit log file. A line that does not parse is reported with its number.
+/// Reads an audit log file, after its rotated part when there is one. A line that does not
+/// parse is reported with its number.
 pub fn read_file(path: &Path) -> Result<Vec<AuditEvent>, String> {
+    let older = rotated(path);
+    let mut events = if older.exists() {
+        read_one(&older)?
+    } else {
+        Vec::new()
+    };
+    events.extend(read_one(path)?);
+    Ok(events)
+}
+
+fn read_one(path: &Path) -> Result<Vec<AuditEvent>, String> {
     let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut events = Vec::new();
     for (i, line) in BufReader::new(file).lines().enumerate() {
@@ -274,4 +396,58 @@ pub fn read_file(path: &Path) -> Result<Vec<AuditEvent>, String> {
         events.push(event);
     }
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big_event(i: usize) -> AuditEvent {
+        let mut e = AuditEvent::new(
+            "kms.amazonaws.com",
+            &format!("r{i}"),
+            true,
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        e.event_name = "PutKeyPolicy".into();
+        e.request_parameters = serde_json::json!({ "Policy": "x".repeat(4096) });
+        e
+    }
+
+    #[test]
+    fn memory_is_bounded_in_bytes_and_the_file_rotates_keeping_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        let n = 5_000;
+        for i in 0..n {
+            log.record(big_event(i));
+        }
+        {
+            let shared = log.shared.0.lock().unwrap();
+            assert!(
+                shared.recent_bytes <= MEMORY_BYTES,
+                "{}",
+                shared.recent_bytes
+            );
+            assert!(shared.recent.len() < n);
+        }
+        log.close();
+        let path = dir.path().join(FILE_NAME);
+        assert!(
+            rotated(&path).exists(),
+            "the log was rotated past {ROTATE_BYTES} bytes"
+        );
+        assert!(std::fs::metadata(&path).unwrap().len() < ROTATE_BYTES);
+        let all = read_file(&path).unwrap();
+        assert_eq!(all.last().unwrap().request_id, format!("r{}", n - 1));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the audit log is the owner's only");
+        }
+        let reopened = AuditLog::open(dir.path()).unwrap();
+        let events = reopened.events();
+        assert_eq!(events.last().unwrap().request_id, format!("r{}", n - 1));
+    }
 }

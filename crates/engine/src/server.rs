@@ -5,39 +5,63 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use super::Inner;
 use super::connection::Connection;
 
-/// Accepts connections until `shutdown` turns true.
+/// The most connections served at once; further ones wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// How long a client may take to send a request's headers (and how long an idle kept-alive
+/// connection stays open), and to finish a TLS handshake.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long the accept loop waits when the process is out of file descriptors.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Accepts connections until `shutdown` turns true: at most [`MAX_CONNECTIONS`] at once, each
+/// with [`HEADER_TIMEOUT`] for its handshake and headers; when accepting fails (out of file
+/// descriptors) the loop waits [`ACCEPT_BACKOFF`] instead of spinning.
 pub async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     inner: Arc<Inner>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut connections = JoinSet::new();
     loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p,
+            _ = shutdown.changed() => break,
+        };
+        let Ok(permit) = permit else { break };
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.changed() => break,
         };
-        let Ok((stream, peer)) = accepted else {
-            continue;
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(_) => {
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let inner = inner.clone();
         let tls = tls.clone();
         connections.spawn(async move {
+            let _permit = permit;
             match tls {
                 None => {
                     let conn = Connection {
@@ -48,7 +72,8 @@ pub async fn serve(
                     serve_connection(TokioIo::new(stream), conn, inner).await;
                 }
                 Some(acceptor) => {
-                    let Ok(stream) = acceptor.accept(stream).await else {
+                    let handshake = tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream));
+                    let Ok(Ok(stream)) = handshake.await else {
                         return;
                     };
                     let version = stream.get_ref().1.protocol_version().map(|v| match v {
@@ -80,6 +105,8 @@ where
         async move { Ok::<_, Infallible>(handle(req, conn, inner).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
         .keep_alive(true)
         .serve_connection(io, service)
         .await;

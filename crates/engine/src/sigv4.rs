@@ -234,14 +234,7 @@ pub fn canonical_request(
             "'Host' must be a signed header.".into(),
         ));
     }
-    let payload_hash = match req
-        .headers
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some(declared) => declared.to_string(),
-        None => hex::encode(Sha256::digest(req.body)),
-    };
+    let payload_hash = hex::encode(Sha256::digest(req.body));
     Ok(format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         req.method,
@@ -253,16 +246,16 @@ pub fn canonical_request(
     ))
 }
 
-/// Checks a request's signature with the secret of its access key. `now` is the real time
-/// (never the lab's virtual clock: clients sign with the real one).
-pub fn verify(
-    req: &ReceivedRequest,
+/// The first step: the scope names this region and service, and the request was signed
+/// within [`MAX_SKEW`] of `now` (the real time, never the lab's virtual clock: clients sign with
+/// the real one). Returns the `X-Amz-Date` for [`verify_signature`].
+pub fn check_scope(
+    headers: &HeaderMap,
     auth: &AuthorizationHeader,
-    secret: &str,
     expected_region: &str,
     expected_service: &str,
     now: SystemTime,
-) -> Result<(), AuthError> {
+) -> Result<String, AuthError> {
     if auth.service != expected_service {
         return Err(AuthError::WrongScope(format!(
             "Credential should be scoped to correct service: '{expected_service}'."
@@ -274,8 +267,7 @@ pub fn verify(
             auth.region
         )));
     }
-    let amz_date = req
-        .headers
+    let amz_date = headers
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
@@ -311,7 +303,20 @@ pub fn verify(
             format_amz_date(now_dt)
         )));
     }
-    let canonical = canonical_request(req, auth, expected_service == "s3")?;
+    Ok(amz_date.to_string())
+}
+
+/// The second step: the signature over the request as received (its body hashed here) with
+/// the secret of its access key.
+pub fn verify_signature(
+    req: &ReceivedRequest,
+    auth: &AuthorizationHeader,
+    secret: &str,
+    amz_date: &str,
+) -> Result<(), AuthError> {
+    let signed_at = parse_amz_date(amz_date)
+        .ok_or_else(|| AuthError::Malformed(format!("X-Amz-Date '{amz_date}' is not valid.")))?;
+    let canonical = canonical_request(req, auth, auth.service == "s3")?;
     let scope = format!(
         "{}/{}/{}/aws4_request",
         auth.date, auth.region, auth.service
@@ -332,6 +337,19 @@ pub fn verify(
     } else {
         Err(AuthError::SignatureMismatch)
     }
+}
+
+/// Both steps at once, for a request already read whole.
+pub fn verify(
+    req: &ReceivedRequest,
+    auth: &AuthorizationHeader,
+    secret: &str,
+    expected_region: &str,
+    expected_service: &str,
+    now: SystemTime,
+) -> Result<(), AuthError> {
+    let amz_date = check_scope(req.headers, auth, expected_region, expected_service, now)?;
+    verify_signature(req, auth, secret, &amz_date)
 }
 
 #[cfg(test)]

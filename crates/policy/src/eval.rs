@@ -16,7 +16,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::condition::{ContextKeys, evaluate as evaluate_condition, wildcard_match};
-use super::document::{Effect, PolicyDocument, PrincipalRef, Statement};
+use super::document::{Effect, PolicyDocument, PrincipalMatch, PrincipalRef, Statement};
 
 /// The principal making a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +79,51 @@ pub struct PolicyOutcome {
     pub statements: Vec<StatementTrace>,
 }
 
+fn listed(spec: &PrincipalMatch) -> String {
+    spec.principals
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `NotPrincipal`: the statement skips the caller only when it lists the caller's own ARN,
+/// and for an assumed-role session both the session's and the role's ARN. Listing the account
+/// alone exempts the account's root user, not its users and roles (IAM User Guide,
+/// "AWS JSON policy elements: NotPrincipal").
+fn not_principal(
+    spec: &PrincipalMatch,
+    caller: &Caller,
+    explain: bool,
+) -> (Option<PrincipalMatchKind>, String) {
+    let lists = |arn: &str| {
+        spec.principals
+            .iter()
+            .any(|p| matches!(p, PrincipalRef::Arn(a) if a == arn))
+    };
+    let is_session = caller.arn != caller.principal_arn;
+    let exempt = lists(&caller.principal_arn) && (!is_session || lists(&caller.arn));
+    let kind = (!exempt).then_some(PrincipalMatchKind::Direct);
+    if !explain {
+        return (kind, String::new());
+    }
+    let listed = listed(spec);
+    let note = match (exempt, is_session, lists(&caller.principal_arn)) {
+        (true, _, _) => {
+            format!("NotPrincipal [{listed}] names the caller, so the statement skips it")
+        }
+        (false, true, true) => format!(
+            "NotPrincipal [{listed}] names the role but not the session {}, so the statement applies",
+            caller.arn
+        ),
+        (false, _, _) => format!(
+            "NotPrincipal [{listed}] does not name {} (an account exempts only its root user), so the statement applies",
+            caller.principal_arn
+        ),
+    };
+    (kind, note)
+}
+
 fn principal_match(
     statement: &Statement,
     caller: &Caller,
@@ -90,6 +135,9 @@ fn principal_match(
             "identity policy: applies to its own principal".into(),
         );
     };
+    if spec.negated {
+        return not_principal(spec, caller, explain);
+    }
     let mut best = None;
     for p in &spec.principals {
         let m = match p {
@@ -103,33 +151,9 @@ fn principal_match(
         best = best.max(m);
     }
     if !explain {
-        let kind = match (spec.negated, best) {
-            (true, Some(_)) => None,
-            (true, None) => Some(PrincipalMatchKind::Direct),
-            (false, kind) => kind,
-        };
-        return (kind, String::new());
+        return (best, String::new());
     }
-    let listed = spec
-        .principals
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    if spec.negated {
-        return match best {
-            Some(_) => (
-                None,
-                format!("NotPrincipal [{listed}] includes the caller, so the statement skips it"),
-            ),
-            None => (
-                Some(PrincipalMatchKind::Direct),
-                format!(
-                    "NotPrincipal [{listed}] does not include the caller, so the statement applies"
-                ),
-            ),
-        };
-    }
+    let listed = listed(spec);
     let note = match best {
         Some(PrincipalMatchKind::Direct) => format!("Principal [{listed}] includes the caller"),
         Some(PrincipalMatchKind::Account) => format!(

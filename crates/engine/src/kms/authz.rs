@@ -404,10 +404,16 @@ impl Kms {
     pub(super) fn validate_policy(&self, text: &str) -> Result<PolicyDocument, KmsError> {
         let doc = PolicyDocument::parse(text, PolicyKind::Resource)
             .map_err(|e| KmsError::malformed_policy(e.0))?;
-        for statement in &doc.statements {
+        for (index, statement) in doc.statements.iter().enumerate() {
             let Some(principal) = &statement.principal else {
                 continue;
             };
+            if principal.negated && statement.effect == keylab_policy::document::Effect::Allow {
+                return Err(KmsError::malformed_policy(format!(
+                    "Policy contains a statement that uses NotPrincipal with Allow ({}): NotPrincipal must be used with Deny.",
+                    statement.label(index)
+                )));
+            }
             for p in &principal.principals {
                 let known = match p {
                     PrincipalRef::Account(id) => self.identities.has_account(id),

@@ -1,6 +1,8 @@
-//! The KMS front: the AWS JSON 1.1 protocol over HTTP (`X-Amz-Target: TrentService.<Op>`), the
-//! body limit, SigV4 for service `kms`, the call into [`super::wire::dispatch`], and the audit
-//! record of each request.
+//! The KMS front: the AWS JSON 1.1 protocol over HTTP (`X-Amz-Target: TrentService.<Op>`),
+//! SigV4 for service `kms` (the key, scope and clock checked from the headers before any of the
+//! body is read, then the signature over the body as received), the body limit, the call into
+//! [`super::wire::dispatch`], and the audit record of each request: an unauthenticated request
+//! is recorded with its error only, never with what it sent.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -17,8 +19,11 @@ use crate::audit::{AuditEvent, UserIdentity};
 use crate::connection::Connection;
 use crate::sigv4::{self, AuthError, AuthorizationHeader, ReceivedRequest};
 
-/// Largest request body the engine reads.
-pub const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The largest KMS request body read, after the request is authenticated. The largest KMS
+/// requests are key policies, whose quota is 32 KiB
+/// (<https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html>), and
+/// Encrypt's 4,096 bytes of plaintext, base64-encoded; 64 KiB holds either with room to spare.
+pub const MAX_BODY: usize = 64 * 1024;
 
 fn json_response(status: u16, request_id: &str, body: Vec<u8>) -> Response<s3s::Body> {
     Response::builder()
@@ -40,6 +45,14 @@ fn auth_error_code(e: &AuthError) -> &'static str {
     }
 }
 
+/// The audit name of a request's operation: a known one, or `Unknown` (never the caller's text).
+fn audited_name(operation: Option<&str>) -> String {
+    operation
+        .filter(|op| wire::OPERATIONS.contains(op))
+        .unwrap_or("Unknown")
+        .to_string()
+}
+
 /// Serves one KMS request.
 pub(crate) async fn handle(
     req: Request<Incoming>,
@@ -48,75 +61,68 @@ pub(crate) async fn handle(
     request_id: String,
 ) -> Response<s3s::Body> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            let msg = format!("The request body is larger than {MAX_BODY} bytes or was cut off.");
-            return json_response(
-                413,
-                &request_id,
-                wire::error_body("SerializationException", &msg),
-            );
-        }
-    };
-    let target = parts
+    let operation = parts
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let Some(operation) = target.strip_prefix(TARGET_PREFIX) else {
-        let msg = "This keylab engine serves KMS over AWS JSON 1.1 (X-Amz-Target: TrentService.<Operation>); S3 requests carry no X-Amz-Target.";
-        return json_response(
-            400,
-            &request_id,
-            wire::error_body("UnknownOperationException", msg),
-        );
-    };
+        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+        .map(str::to_string);
     let mut event = AuditEvent::new(
         "kms.amazonaws.com",
         &request_id,
         conn.secure,
         inner.clock.now(),
     );
-    event.event_name = operation.to_string();
-    event.request_parameters = wire::audit_parameters(&body);
-
-    let path = parts.uri.path();
-    let query = parts.uri.query().unwrap_or_default();
-    let received = ReceivedRequest {
-        method: parts.method.as_str(),
-        path,
-        query,
-        headers: &parts.headers,
-        body: &body,
+    event.event_name = audited_name(operation.as_deref());
+    let refuse = |mut event: AuditEvent, status: u16, code: &str, message: &str| {
+        event.error_code = Some(code.into());
+        event.error_message = Some(message.into());
+        inner.audit.record(event);
+        json_response(status, &request_id, wire::error_body(code, message))
     };
-    let identity = AuthorizationHeader::from_headers(&parts.headers).and_then(|auth| {
+    let Some(operation) = operation else {
+        let msg = "This keylab engine serves KMS over AWS JSON 1.1 (X-Amz-Target: TrentService.<Operation>); S3 requests carry no X-Amz-Target.";
+        return refuse(event, 400, "UnknownOperationException", msg);
+    };
+    let authorized = AuthorizationHeader::from_headers(&parts.headers).and_then(|auth| {
         let identity = inner
             .identities
             .by_access_key(&auth.access_key_id)
             .ok_or_else(|| AuthError::UnknownAccessKey(auth.access_key_id.clone()))?;
-        sigv4::verify(
-            &received,
+        let amz_date = sigv4::check_scope(
+            &parts.headers,
             &auth,
-            identity.secret.expose(),
             &inner.region,
             "kms",
             SystemTime::now(),
         )?;
-        Ok(identity)
+        Ok((auth, identity, amz_date))
     });
-    let identity = match identity {
-        Ok(i) => i,
-        Err(e) => {
-            let code = auth_error_code(&e);
-            event.error_code = Some(code.into());
-            event.error_message = Some(e.to_string());
-            inner.audit.record(event);
-            return json_response(400, &request_id, wire::error_body(code, &e.to_string()));
+    let (auth, identity, amz_date) = match authorized {
+        Ok(found) => found,
+        Err(e) => return refuse(event, 400, auth_error_code(&e), &e.to_string()),
+    };
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let msg = format!(
+                "The request body is larger than {MAX_BODY} bytes (KMS requests are small) or was cut off."
+            );
+            return refuse(event, 413, "SerializationException", &msg);
         }
     };
+    let received = ReceivedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body: &body,
+    };
+    if let Err(e) = sigv4::verify_signature(&received, &auth, identity.secret.expose(), &amz_date) {
+        return refuse(event, 400, auth_error_code(&e), &e.to_string());
+    }
     event.user_identity = Some(UserIdentity::of(identity));
+    event.request_parameters = wire::audit_parameters(&body);
     let mut call = Call {
         identity,
         secure_transport: conn.secure,
@@ -124,7 +130,7 @@ pub(crate) async fn handle(
         via_service: None,
         notes: AuditNotes::default(),
     };
-    let result = wire::dispatch(&inner.kms, &mut call, operation, &body);
+    let result = wire::dispatch(&inner.kms, &mut call, &operation, &body);
     event.resources = std::mem::take(&mut call.notes.resources);
     event.resources.dedup();
     event.encryption_context = call.notes.encryption_context.take();

@@ -13,42 +13,6 @@ use super::{Call, Kms};
 /// The `X-Amz-Target` prefix of KMS.
 pub const TARGET_PREFIX: &str = "TrentService.";
 
-/// Every operation the engine serves.
-pub const OPERATIONS: &[&str] = &[
-    "CreateKey",
-    "DescribeKey",
-    "ListKeys",
-    "CreateAlias",
-    "UpdateAlias",
-    "DeleteAlias",
-    "ListAliases",
-    "Encrypt",
-    "Decrypt",
-    "ReEncrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "GenerateRandom",
-    "EnableKey",
-    "DisableKey",
-    "ScheduleKeyDeletion",
-    "CancelKeyDeletion",
-    "EnableKeyRotation",
-    "DisableKeyRotation",
-    "GetKeyRotationStatus",
-    "RotateKeyOnDemand",
-    "ListKeyRotations",
-    "PutKeyPolicy",
-    "GetKeyPolicy",
-    "ListKeyPolicies",
-    "CreateGrant",
-    "ListGrants",
-    "RetireGrant",
-    "RevokeGrant",
-    "TagResource",
-    "UntagResource",
-    "ListResourceTags",
-];
-
 fn lower_camel(name: &str) -> String {
     let mut chars = name.chars();
     match chars.next() {
@@ -79,51 +43,63 @@ fn to_body<T: Serialize>(output: &T) -> Result<Vec<u8>, KmsError> {
         .map_err(|e| KmsError::internal(format!("cannot serialise the response: {e}")))
 }
 
-/// Runs one operation on a JSON body and returns the JSON response body.
-pub fn dispatch(
-    kms: &Kms,
-    call: &mut Call,
-    operation: &str,
-    body: &[u8],
-) -> Result<Vec<u8>, KmsError> {
-    kms.tick();
-    match operation {
-        "CreateKey" => to_body(&kms.create_key(call, parse_input(body)?)?),
-        "DescribeKey" => to_body(&kms.describe_key(call, parse_input(body)?)?),
-        "ListKeys" => to_body(&kms.list_keys(call, parse_input(body)?)?),
-        "CreateAlias" => to_body(&kms.create_alias(call, parse_input(body)?)?),
-        "UpdateAlias" => to_body(&kms.update_alias(call, parse_input(body)?)?),
-        "DeleteAlias" => to_body(&kms.delete_alias(call, parse_input(body)?)?),
-        "ListAliases" => to_body(&kms.list_aliases(call, parse_input(body)?)?),
-        "Encrypt" => to_body(&kms.encrypt(call, parse_input(body)?)?),
-        "Decrypt" => to_body(&kms.decrypt(call, parse_input(body)?)?),
-        "ReEncrypt" => to_body(&kms.re_encrypt(call, parse_input(body)?)?),
-        "GenerateDataKey" => to_body(&kms.generate_data_key(call, parse_input(body)?, true)?),
-        "GenerateDataKeyWithoutPlaintext" => {
-            to_body(&kms.generate_data_key(call, parse_input(body)?, false)?)
+/// Declares the operations the engine serves from one list: each row names the operation and
+/// the `Kms` method that serves it (with any fixed argument), from which come [`OPERATIONS`]
+/// and [`dispatch`].
+macro_rules! operations {
+    ($($op:ident => $method:ident $(($arg:expr))?,)*) => {
+        /// Every operation the engine serves.
+        pub const OPERATIONS: &[&str] = &[$(stringify!($op)),*];
+
+        /// Runs one operation on a JSON body and returns the JSON response body.
+        pub fn dispatch(
+            kms: &Kms,
+            call: &mut Call,
+            operation: &str,
+            body: &[u8],
+        ) -> Result<Vec<u8>, KmsError> {
+            kms.tick();
+            match operation {
+                $(stringify!($op) => to_body(&kms.$method(call, parse_input(body)? $(, $arg)?)?),)*
+                _ => Err(KmsError::unknown_operation()),
+            }
         }
-        "GenerateRandom" => to_body(&kms.generate_random(call, parse_input(body)?)?),
-        "EnableKey" => to_body(&kms.enable_key(call, parse_input(body)?)?),
-        "DisableKey" => to_body(&kms.disable_key(call, parse_input(body)?)?),
-        "ScheduleKeyDeletion" => to_body(&kms.schedule_key_deletion(call, parse_input(body)?)?),
-        "CancelKeyDeletion" => to_body(&kms.cancel_key_deletion(call, parse_input(body)?)?),
-        "EnableKeyRotation" => to_body(&kms.enable_key_rotation(call, parse_input(body)?)?),
-        "DisableKeyRotation" => to_body(&kms.disable_key_rotation(call, parse_input(body)?)?),
-        "GetKeyRotationStatus" => to_body(&kms.get_key_rotation_status(call, parse_input(body)?)?),
-        "RotateKeyOnDemand" => to_body(&kms.rotate_key_on_demand(call, parse_input(body)?)?),
-        "ListKeyRotations" => to_body(&kms.list_key_rotations(call, parse_input(body)?)?),
-        "PutKeyPolicy" => to_body(&kms.put_key_policy(call, parse_input(body)?)?),
-        "GetKeyPolicy" => to_body(&kms.get_key_policy(call, parse_input(body)?)?),
-        "ListKeyPolicies" => to_body(&kms.list_key_policies(call, parse_input(body)?)?),
-        "CreateGrant" => to_body(&kms.create_grant(call, parse_input(body)?)?),
-        "ListGrants" => to_body(&kms.list_grants(call, parse_input(body)?)?),
-        "RetireGrant" => to_body(&kms.retire_grant(call, parse_input(body)?)?),
-        "RevokeGrant" => to_body(&kms.revoke_grant(call, parse_input(body)?)?),
-        "TagResource" => to_body(&kms.tag_resource(call, parse_input(body)?)?),
-        "UntagResource" => to_body(&kms.untag_resource(call, parse_input(body)?)?),
-        "ListResourceTags" => to_body(&kms.list_resource_tags(call, parse_input(body)?)?),
-        _ => Err(KmsError::unknown_operation()),
-    }
+    };
+}
+
+operations! {
+    CreateKey => create_key,
+    DescribeKey => describe_key,
+    ListKeys => list_keys,
+    CreateAlias => create_alias,
+    UpdateAlias => update_alias,
+    DeleteAlias => delete_alias,
+    ListAliases => list_aliases,
+    Encrypt => encrypt,
+    Decrypt => decrypt,
+    ReEncrypt => re_encrypt,
+    GenerateDataKey => generate_data_key(true),
+    GenerateDataKeyWithoutPlaintext => generate_data_key(false),
+    GenerateRandom => generate_random,
+    EnableKey => enable_key,
+    DisableKey => disable_key,
+    ScheduleKeyDeletion => schedule_key_deletion,
+    CancelKeyDeletion => cancel_key_deletion,
+    EnableKeyRotation => enable_key_rotation,
+    DisableKeyRotation => disable_key_rotation,
+    GetKeyRotationStatus => get_key_rotation_status,
+    RotateKeyOnDemand => rotate_key_on_demand,
+    ListKeyRotations => list_key_rotations,
+    PutKeyPolicy => put_key_policy,
+    GetKeyPolicy => get_key_policy,
+    ListKeyPolicies => list_key_policies,
+    CreateGrant => create_grant,
+    ListGrants => list_grants,
+    RetireGrant => retire_grant,
+    RevokeGrant => revoke_grant,
+    TagResource => tag_resource,
+    UntagResource => untag_resource,
+    ListResourceTags => list_resource_tags,
 }
 
 /// The JSON error body for an error.
@@ -132,23 +108,95 @@ pub fn error_body(code: &str, message: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// The request parameters recorded in the audit log: the body with every plaintext, blob and
-/// grant token removed.
+/// The request members the audit log records, as CloudTrail records KMS requests: names,
+/// ids, settings and contexts; never plaintexts, blobs or grant tokens.
+const AUDITED: &[&str] = &[
+    "AliasName",
+    "BypassPolicyLockoutSafetyCheck",
+    "Constraints",
+    "CustomerMasterKeySpec",
+    "Description",
+    "DestinationEncryptionContext",
+    "DestinationKeyId",
+    "EncryptionAlgorithm",
+    "EncryptionContext",
+    "GrantId",
+    "GranteePrincipal",
+    "KeyId",
+    "KeySpec",
+    "KeyUsage",
+    "Limit",
+    "Marker",
+    "MultiRegion",
+    "Name",
+    "NumberOfBytes",
+    "Operations",
+    "Origin",
+    "PendingWindowInDays",
+    "Policy",
+    "PolicyName",
+    "RetiringPrincipal",
+    "RotationPeriodInDays",
+    "SourceEncryptionContext",
+    "SourceKeyId",
+    "TagKeys",
+    "Tags",
+    "TargetKeyId",
+];
+
+/// The longest string the audit log keeps of a member (a key policy is cut here).
+pub const AUDIT_STRING_LIMIT: usize = 4096;
+
+/// The most entries the audit log keeps of a list or map member.
+const AUDIT_ITEMS_LIMIT: usize = 50;
+
+/// A member as the audit log keeps it: strings cut at [`AUDIT_STRING_LIMIT`], lists and maps
+/// at [`AUDIT_ITEMS_LIMIT`] entries.
+fn capped(value: &Value) -> Value {
+    match value {
+        Value::String(s) if s.len() > AUDIT_STRING_LIMIT => {
+            let mut end = AUDIT_STRING_LIMIT;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            Value::String(format!("{}…", &s[..end]))
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().take(AUDIT_ITEMS_LIMIT).map(capped).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .take(AUDIT_ITEMS_LIMIT)
+                .map(|(k, v)| (capped_key(k), capped(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn capped_key(key: &str) -> String {
+    match capped(&Value::String(key.to_string())) {
+        Value::String(s) => s,
+        _ => key.to_string(),
+    }
+}
+
+/// The request parameters recorded in the audit log: the members of [`AUDITED`], capped, and
+/// the plaintext's approximate size.
 pub fn audit_parameters(body: &[u8]) -> Value {
-    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
         return Value::Null;
     };
-    let plaintext_len = match map.get("Plaintext") {
-        Some(Value::String(s)) => Some(s.len() / 4 * 3),
-        _ => None,
-    };
-    for secret in ["Plaintext", "CiphertextBlob", "GrantTokens", "GrantToken"] {
-        map.remove(secret);
+    let mut out = serde_json::Map::new();
+    for (name, value) in &map {
+        if AUDITED.contains(&name.as_str()) {
+            out.insert(name.clone(), capped(value));
+        }
     }
-    if let Some(n) = plaintext_len {
-        map.insert("PlaintextBytesApprox".into(), Value::from(n));
+    if let Some(Value::String(s)) = map.get("Plaintext") {
+        out.insert("PlaintextBytesApprox".into(), Value::from(s.len() / 4 * 3));
     }
-    Value::Object(map)
+    Value::Object(out)
 }
 
 #[cfg(test)]
@@ -174,9 +222,15 @@ mod tests {
     }
 
     #[test]
-    fn audit_parameters_drop_secrets() {
-        let v = audit_parameters(br#"{"KeyId":"k","Plaintext":"c2VjcmV0","GrantTokens":["t"]}"#);
+    fn audit_parameters_keep_known_members_only_and_cap_them() {
+        let v = audit_parameters(
+            br#"{"KeyId":"k","Plaintext":"c2VjcmV0","GrantTokens":["t"],"Injected":"\u001b[31m"}"#,
+        );
         assert_eq!(v["KeyId"], "k");
         assert!(v.get("Plaintext").is_none() && v.get("GrantTokens").is_none());
+        assert!(v.get("Injected").is_none(), "unknown members are not kept");
+        let long = format!(r#"{{"Policy":"{}"}}"#, "x".repeat(100_000));
+        let v = audit_parameters(long.as_bytes());
+        assert!(v["Policy"].as_str().unwrap().len() <= AUDIT_STRING_LIMIT + 4);
     }
 }

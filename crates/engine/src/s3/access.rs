@@ -293,6 +293,11 @@ impl PolicyAccess {
 impl S3Access for PolicyAccess {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
         let operation = cx.s3_op().name().to_string();
+        // A browser POST upload is a PutObject of the object the form names: it is decided in
+        // `post_object`, once the form is read.
+        if operation == "PostObject" {
+            return Ok(());
+        }
         let (bucket, key) = match cx.s3_path() {
             S3Path::Root => (None, None),
             S3Path::Bucket { bucket } => (Some(bucket.to_string()), None),
@@ -318,6 +323,57 @@ impl S3Access for PolicyAccess {
             extensions,
         })
     }
+
+    /// A browser POST upload, authorized as AWS does: `s3:PutObject` on the object the form
+    /// names, with the form's encryption fields as the request headers of the conditions (the
+    /// POST policy's own conditions and expiry were checked by `s3s`).
+    async fn post_object(
+        &self,
+        req: &mut s3s::S3Request<s3s::dto::PostObjectInput>,
+    ) -> S3Result<()> {
+        let headers = post_form_headers(&req.input);
+        let (bucket, key) = (req.input.bucket.clone(), req.input.key.clone());
+        let credentials = req.credentials.clone();
+        self.authorize(&AccessRequest {
+            operation: "PutObject",
+            bucket: Some(&bucket),
+            key: Some(&key),
+            upload_id: None,
+            copy_source: false,
+            credentials: credentials.as_ref(),
+            headers: &headers,
+            extensions: &mut req.extensions,
+        })
+    }
+}
+
+/// The form fields of a POST upload that S3 treats as the request's headers for policy
+/// conditions (`s3:x-amz-server-side-encryption`, …).
+fn post_form_headers(input: &s3s::dto::PostObjectInput) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    let fields = [
+        (
+            "x-amz-server-side-encryption",
+            input
+                .server_side_encryption
+                .as_ref()
+                .map(|s| s.as_str().to_string()),
+        ),
+        (
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            input.ssekms_key_id.clone(),
+        ),
+        (
+            "x-amz-server-side-encryption-customer-algorithm",
+            input.sse_customer_algorithm.clone(),
+        ),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+            headers.insert(name, v);
+        }
+    }
+    headers
 }
 
 /// Condition keys that pin a statement to known principals or networks, so that a statement

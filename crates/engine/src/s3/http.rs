@@ -1,5 +1,6 @@
-//! The S3 front around `s3s`: the audit record of each request (filled in by [`super::access`]
-//! as the request is authorized, completed here with the outcome) and the request id header.
+//! The S3 front around `s3s`: AWS's authentication rules that `s3s` does not apply
+//! ([`super::gate`]), the audit record of each request (filled in by [`super::access`] as the
+//! request is authorized, completed here with the outcome) and the request id header.
 
 use std::sync::Arc;
 
@@ -32,6 +33,19 @@ pub(crate) async fn handle(
         inner.clock.now(),
     ))));
     let (mut parts, body) = req.into_parts();
+    if let Err(refusal) = super::gate::check(&parts, &inner.region) {
+        let mut event = slot.0.lock().expect("audit slot").clone();
+        event.event_name = "Unauthenticated".into();
+        event.error_code = Some(refusal.code.into());
+        event.error_message = Some(refusal.message.clone());
+        inner.audit.record(event);
+        return Response::builder()
+            .status(refusal.status)
+            .header("content-type", "application/xml")
+            .header("x-amz-request-id", request_id.as_str())
+            .body(s3s::Body::from(refusal.body(&request_id)))
+            .expect("valid response");
+    }
     parts.extensions.insert(conn);
     parts.extensions.insert(slot.clone());
     let request = Request::from_parts(parts, s3s::Body::from(body));

@@ -21,6 +21,7 @@
 
 pub mod access;
 pub mod blocked;
+pub mod gate;
 pub mod host;
 pub(crate) mod http;
 pub mod model;
