@@ -17,4 +17,5 @@ mod s3;
 mod study;
 mod tmux;
 mod tui;
+mod wire;
 mod workshop;
