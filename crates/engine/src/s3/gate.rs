@@ -123,9 +123,7 @@ pub fn check(parts: &Parts, region: &str) -> Result<(), Refusal> {
         return Err(Refusal::new(
             400,
             "AuthorizationQueryParametersError",
-            format!(
-                "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"."
-            ),
+            "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".",
         ));
     }
     scope(parts_of[2], parts_of[3], region)?;
