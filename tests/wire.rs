@@ -37,6 +37,7 @@ fn credentials(lab: &Lab, profile: &str) -> (String, String) {
 
 /// Signs a request for `service` as `profile`, with SigV4 in its headers (or its query when
 /// `presign` gives an expiry).
+#[allow(clippy::too_many_arguments)]
 fn signed(
     lab: &Lab,
     profile: &str,
