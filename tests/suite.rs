@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod crash;
 mod deps;
 mod exam_quality;
 mod fuzz_smoke;

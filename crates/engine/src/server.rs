@@ -92,7 +92,10 @@ pub async fn serve(
         });
         while connections.try_join_next().is_some() {}
     }
+    // Ends open connections and waits until each has let go of the engine, so the state
+    // store is closed when shutdown returns and the directory can be opened again at once.
     connections.abort_all();
+    while connections.join_next().await.is_some() {}
 }
 
 async fn serve_connection<I>(io: TokioIo<I>, conn: Connection, inner: Arc<Inner>)

@@ -1,9 +1,18 @@
-//! The engine's state directory: documents saved atomically and encrypted at rest.
+//! The engine's state directory: records in an embedded transactional store, encrypted at rest.
 //!
-//! Each document is serialised to JSON and sealed with AES-256-GCM under a 256-bit master key
-//! kept in `master.key` (mode 0600) beside it, so key material, secrets and object bodies never
-//! sit in plain text on disk and a grep of the directory finds no plaintext. This protects
-//! against accidental disclosure, not against someone who can read `master.key`.
+//! State lives in `state.redb`, one table per kind of record (KMS keys, aliases, buckets,
+//! objects, uploads, small documents), so a write costs the records it changes, not the whole
+//! state, and is durable and atomic when [`StateStore::commit`] returns: a crash leaves the
+//! state before or after, never between. `redb` is chosen as a pure-Rust, ACID,
+//! copy-on-write B-tree store with crash safety by default and no C dependency (SQLite would
+//! bring one; sled is unmaintained). Each value is serialised to JSON and sealed with
+//! AES-256-GCM under a 256-bit master key kept in `master.key` (mode 0600), bound to its table
+//! and key, so key material and secrets never sit in plain text on disk. This protects against
+//! accidental disclosure, not against someone who can read `master.key`.
+//!
+//! State directories written before the store (one sealed `<name>.state` document each) are
+//! read once and moved into it ([`StateStore::legacy`]); files a crash left half-written
+//! (`.*.tmp`) are removed when the directory is opened.
 
 use std::fs;
 use std::io;
@@ -51,10 +60,55 @@ pub enum StateError {
 
 const MAGIC: &[u8; 4] = b"KLS1";
 
+/// One change of a [`StateStore::commit`]: a record written (its JSON) or removed.
+#[derive(Debug)]
+pub struct Change {
+    /// The table.
+    pub table: &'static str,
+    /// The record's key.
+    pub key: String,
+    /// The record's JSON (zeroised when dropped: records hold key material), or `None` to
+    /// remove it.
+    pub value: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Change {
+    /// Writes `value` under `key`.
+    pub fn put<T: Serialize>(table: &'static str, key: impl Into<String>, value: &T) -> Change {
+        Change {
+            table,
+            key: key.into(),
+            value: Some(Zeroizing::new(
+                serde_json::to_vec(value).expect("state records serialise"),
+            )),
+        }
+    }
+
+    /// Removes `key`.
+    pub fn delete(table: &'static str, key: impl Into<String>) -> Change {
+        Change {
+            table,
+            key: key.into(),
+            value: None,
+        }
+    }
+}
+
+/// The table of small documents ([`StateStore::load`], [`StateStore::save`]).
+const DOCS: &str = "docs";
+
+/// The file of the store.
+pub const DATABASE: &str = "state.redb";
+
+fn definition(table: &str) -> redb::TableDefinition<'_, &'static str, &'static [u8]> {
+    redb::TableDefinition::new(table)
+}
+
 /// An open state directory.
 pub struct StateStore {
     dir: PathBuf,
     key: Zeroizing<[u8; 32]>,
+    db: redb::Database,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -73,6 +127,11 @@ impl StateStore {
             move |source| StateError::Io { path, source }
         };
         fs::create_dir_all(dir).map_err(io_err(dir))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+        }
         let key_path = dir.join("master.key");
         let mut key = Zeroizing::new([0u8; 32]);
         match fs::read(&key_path) {
@@ -97,9 +156,17 @@ impl StateStore {
                 });
             }
         }
+        remove_temporaries(dir);
+        let path = dir.join(DATABASE);
+        let db = redb::Database::create(&path).map_err(|e| StateError::Corrupt {
+            path: path.clone(),
+            reason: format!("the state store cannot be opened: {e}"),
+        })?;
+        owner_only(&path);
         Ok(StateStore {
             dir: dir.to_path_buf(),
             key,
+            db,
         })
     }
 
@@ -108,13 +175,101 @@ impl StateStore {
         &self.dir
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    fn store_error(&self, e: impl std::fmt::Display) -> StateError {
+        StateError::Corrupt {
+            path: self.dir.join(DATABASE),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Writes every change in one durable transaction.
+    pub fn commit(&self, changes: &[Change]) -> Result<(), StateError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write().map_err(|e| self.store_error(e))?;
+        for change in changes {
+            let mut table = txn
+                .open_table(definition(change.table))
+                .map_err(|e| self.store_error(e))?;
+            let label = format!("{}/{}", change.table, change.key);
+            match &change.value {
+                Some(json) => {
+                    let sealed = self.seal(&label, json);
+                    table
+                        .insert(change.key.as_str(), sealed.as_slice())
+                        .map_err(|e| self.store_error(e))?;
+                }
+                None => {
+                    table
+                        .remove(change.key.as_str())
+                        .map_err(|e| self.store_error(e))?;
+                }
+            }
+        }
+        txn.commit().map_err(|e| self.store_error(e))
+    }
+
+    /// Every record of a table, by key.
+    pub fn load_table<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+    ) -> Result<std::collections::BTreeMap<String, T>, StateError> {
+        use redb::{ReadableDatabase, ReadableTable};
+        let txn = self.db.begin_read().map_err(|e| self.store_error(e))?;
+        let table_handle = match txn.open_table(definition(table)) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Default::default()),
+            Err(e) => return Err(self.store_error(e)),
+        };
+        let mut out = std::collections::BTreeMap::new();
+        for entry in table_handle.iter().map_err(|e| self.store_error(e))? {
+            let (key, sealed) = entry.map_err(|e| self.store_error(e))?;
+            let key = key.value().to_string();
+            let label = format!("{table}/{key}");
+            let plain = self.open_sealed(&label, sealed.value()).ok_or_else(|| {
+                self.store_error(format!(
+                    "record {label} cannot be decrypted with this directory's master key"
+                ))
+            })?;
+            let value = serde_json::from_slice(&plain)
+                .map_err(|e| self.store_error(format!("record {label} does not parse: {e}")))?;
+            out.insert(key, value);
+        }
+        Ok(out)
+    }
+
+    /// Loads a small document, or `None` when it was never saved.
+    pub fn load<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StateError> {
+        let value = match self.legacy::<serde_json::Value>(name)? {
+            Some(old) => {
+                self.save(name, &old)?;
+                self.forget_legacy(name);
+                old
+            }
+            None => match self.load_table::<serde_json::Value>(DOCS)?.remove(name) {
+                Some(v) => v,
+                None => return Ok(None),
+            },
+        };
+        serde_json::from_value(value)
+            .map(Some)
+            .map_err(|e| self.store_error(format!("document {name} does not parse: {e}")))
+    }
+
+    /// Saves a small document durably.
+    pub fn save<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StateError> {
+        self.commit(&[Change::put(DOCS, name, value)])
+    }
+
+    fn legacy_path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.state"))
     }
 
-    /// Loads a document, or `None` when it was never saved.
-    pub fn load<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StateError> {
-        let path = self.path(name);
+    /// A whole document as engines before the store saved it (`<name>.state`), to move into
+    /// the store; `None` when there is none.
+    pub fn legacy<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StateError> {
+        let path = self.legacy_path(name);
         let sealed = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -134,15 +289,9 @@ impl StateStore {
             })
     }
 
-    /// Saves a document atomically.
-    pub fn save<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StateError> {
-        let path = self.path(name);
-        let plain = Zeroizing::new(serde_json::to_vec(value).map_err(|e| StateError::Corrupt {
-            path: path.clone(),
-            reason: format!("cannot serialise: {e}"),
-        })?);
-        let sealed = self.seal(name, &plain);
-        write_atomic(&path, &sealed).map_err(|source| StateError::Io { path, source })
+    /// Removes a legacy document once its content is in the store.
+    pub fn forget_legacy(&self, name: &str) {
+        let _ = fs::remove_file(self.legacy_path(name));
     }
 
     /// Encrypts bytes under the master key, bound to `label`.
@@ -182,6 +331,30 @@ impl StateStore {
             )
             .ok()
             .map(Zeroizing::new)
+    }
+}
+
+/// Makes a file readable and writable by its owner only.
+pub fn owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// Removes what a crash can leave half-written in a state directory: `write_atomic`'s
+/// temporaries (`.<name>.<pid>.<n>.tmp`).
+fn remove_temporaries(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -250,7 +423,8 @@ mod tests {
         store
             .save("doc", &vec!["top-secret-value".to_string()])
             .unwrap();
-        let raw = fs::read(dir.path().join("doc.state")).unwrap();
+        drop(store);
+        let raw = fs::read(dir.path().join(DATABASE)).unwrap();
         assert!(!raw.windows(16).any(|w| w == b"top-secret-value"));
         let again = StateStore::open(dir.path()).unwrap();
         let back: Vec<String> = again.load("doc").unwrap().unwrap();
@@ -269,7 +443,7 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_file_is_reported_with_its_path() {
+    fn a_damaged_legacy_file_is_reported_with_its_path() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path()).unwrap();
         fs::write(dir.path().join("doc.state"), b"garbage").unwrap();
@@ -277,6 +451,36 @@ mod tests {
         assert!(
             err.contains("doc.state") && err.contains("keylab engine reset"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_legacy_document_moves_into_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        let sealed = store.seal("doc", br#"["old"]"#);
+        fs::write(dir.path().join("doc.state"), sealed).unwrap();
+        let back: Vec<String> = store.load("doc").unwrap().unwrap();
+        assert_eq!(back, vec!["old".to_string()]);
+        assert!(!dir.path().join("doc.state").exists());
+        let again: Vec<String> = store.load("doc").unwrap().unwrap();
+        assert_eq!(again, back);
+    }
+
+    #[test]
+    fn records_commit_together_and_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(".kms.state.123.0.tmp"), b"half").unwrap();
+        let store = StateStore::open(dir.path()).unwrap();
+        assert!(!dir.path().join(".kms.state.123.0.tmp").exists());
+        store
+            .commit(&[Change::put("t", "a", &1), Change::put("t", "b", &2)])
+            .unwrap();
+        store.commit(&[Change::delete("t", "a")]).unwrap();
+        let t: std::collections::BTreeMap<String, i32> = store.load_table("t").unwrap();
+        assert_eq!(
+            t.into_iter().collect::<Vec<_>>(),
+            vec![("b".to_string(), 2)]
         );
     }
 }

@@ -60,7 +60,7 @@ impl Kms {
         }
         let now = now_secs(&self.clock);
         state.aliases.insert(
-            alias_arn,
+            alias_arn.clone(),
             Alias {
                 name: input.alias_name,
                 account,
@@ -69,7 +69,7 @@ impl Kms {
                 updated: now,
             },
         );
-        self.save(&state)?;
+        self.persist(&state, &[], &[&alias_arn])?;
         Ok(Empty {})
     }
 
@@ -117,7 +117,7 @@ impl Kms {
         let entry = state.aliases.get_mut(&alias_arn).expect("alias exists");
         entry.target_key_id = resolved.key_id;
         entry.updated = now;
-        self.save(&state)?;
+        self.persist(&state, &[], &[&alias_arn])?;
         Ok(Empty {})
     }
 
@@ -147,7 +147,7 @@ impl Kms {
             &|_| {},
         )?;
         state.aliases.remove(&alias_arn);
-        self.save(&state)?;
+        self.persist(&state, &[], &[&alias_arn])?;
         Ok(Empty {})
     }
 

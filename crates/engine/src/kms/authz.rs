@@ -509,7 +509,7 @@ impl Kms {
             .get_mut(&resolved.key_id)
             .expect("resolved key exists");
         let out = f(key, now)?;
-        self.save(&state)?;
+        self.persist(&state, &[&resolved.key_id], &[])?;
         Ok(out)
     }
 }

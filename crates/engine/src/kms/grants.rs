@@ -103,7 +103,7 @@ impl Kms {
             .expect("resolved key exists")
             .grants
             .push(grant);
-        self.save(&state)?;
+        self.persist(&state, &[&resolved.key_id], &[])?;
         Ok(out)
     }
 
@@ -241,7 +241,7 @@ impl Kms {
             .expect("key exists")
             .grants
             .retain(|g| g.id != grant_id);
-        self.save(&state)?;
+        self.persist(&state, &[&key_id], &[])?;
         Ok(Empty {})
     }
 
@@ -279,7 +279,7 @@ impl Kms {
             .expect("key exists")
             .grants
             .retain(|g| g.id != input.grant_id);
-        self.save(&state)?;
+        self.persist(&state, &[&resolved.key_id], &[])?;
         Ok(Empty {})
     }
 }

@@ -119,8 +119,8 @@ impl Kms {
         key.policy_doc = Some(Arc::new(doc));
         call.notes.resources.push(key.arn.clone());
         let metadata = self.metadata(&key);
-        state.keys.insert(id, key);
-        self.save(&state)?;
+        state.keys.insert(id.clone(), key);
+        self.persist(&state, &[&id], &[])?;
         Ok(KeyMetadataOutput {
             key_metadata: metadata,
         })

@@ -24,6 +24,7 @@ pub mod wire;
 
 use self::authz::*;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use rand::RngCore;
@@ -36,7 +37,7 @@ use self::model::{Alias, Grant, Key, KeyMaterial, KeyState, KmsState, MaterialBy
 use self::types::*;
 use super::clock::{Clock, epoch_seconds};
 use super::identity::{Identity, IdentitySet, PrincipalKind};
-use super::state::StateStore;
+use super::state::{Change, StateError, StateStore};
 use keylab_policy::document::PrincipalRef;
 use keylab_policy::eval::decide_with;
 use keylab_policy::eval::{Denial, GrantCheck};
@@ -48,7 +49,12 @@ use keylab_policy::{
 pub const MAX_PLAINTEXT: usize = 4096;
 /// Most on-demand rotations per key.
 pub const MAX_ON_DEMAND_ROTATIONS: u32 = 25;
-const STATE_NAME: &str = "kms";
+/// The state document engines before the store kept everything in, moved into the tables once.
+const LEGACY_STATE: &str = "kms";
+/// The table of keys, by key id.
+const KEYS: &str = "kms-keys";
+/// The table of aliases, by alias ARN.
+const ALIASES: &str = "kms-aliases";
 const DAY: i64 = 86_400;
 
 /// One call as the service sees it: who, over what transport, and notes for the audit log.
@@ -131,6 +137,18 @@ pub struct Kms {
     store: Option<Arc<StateStore>>,
     identities: Arc<IdentitySet>,
     clock: Arc<Clock>,
+    /// The earliest time any key has a deletion or rotation due (`i64::MAX` for none), so
+    /// [`Kms::tick`] costs one comparison per request rather than a scan of every key.
+    next_due: AtomicI64,
+}
+
+/// When the virtual clock next has something to do to `key`: delete it or rotate it.
+fn due_at(key: &Key) -> Option<i64> {
+    match key.state {
+        KeyState::PendingDeletion => key.deletion_date,
+        KeyState::Enabled if key.rotation_enabled => key.next_rotation,
+        _ => None,
+    }
 }
 
 fn now_secs(clock: &Clock) -> i64 {
@@ -168,6 +186,27 @@ fn is_key_uuid(s: &str) -> bool {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
+}
+
+/// Loads the keys and aliases tables, first moving a state document of an older engine into
+/// them.
+fn load_state(store: &StateStore) -> Result<KmsState, StateError> {
+    if let Some(old) = store.legacy::<KmsState>(LEGACY_STATE)? {
+        let keys = old
+            .keys
+            .iter()
+            .map(|(id, k)| Change::put(KEYS, id.as_str(), k));
+        let aliases = old
+            .aliases
+            .iter()
+            .map(|(arn, a)| Change::put(ALIASES, arn.as_str(), a));
+        store.commit(&keys.chain(aliases).collect::<Vec<_>>())?;
+        store.forget_legacy(LEGACY_STATE);
+    }
+    Ok(KmsState {
+        keys: store.load_table(KEYS)?,
+        aliases: store.load_table(ALIASES)?,
+    })
 }
 
 /// The default key policy: one statement that enables IAM policies for the account.
@@ -245,8 +284,8 @@ impl Kms {
         identities: Arc<IdentitySet>,
         clock: Arc<Clock>,
     ) -> Result<Kms, super::state::StateError> {
-        let mut state: KmsState = match &store {
-            Some(s) => s.load(STATE_NAME)?.unwrap_or_default(),
+        let mut state = match &store {
+            Some(s) => load_state(s)?,
             None => KmsState::default(),
         };
         for key in state.keys.values_mut() {
@@ -254,12 +293,14 @@ impl Kms {
                 .ok()
                 .map(Arc::new);
         }
+        let next_due = state.keys.values().filter_map(due_at).min();
         Ok(Kms {
             region: region.to_string(),
             state: RwLock::new(state),
             store,
             identities,
             clock,
+            next_due: AtomicI64::new(next_due.unwrap_or(i64::MAX)),
         })
     }
 
@@ -268,12 +309,28 @@ impl Kms {
         &self.region
     }
 
-    fn save(&self, state: &KmsState) -> Result<(), KmsError> {
+    /// Writes the named keys and aliases as they now are in `state` (removing those that are
+    /// gone) in one transaction: a change costs the records it touches, not the whole state.
+    fn persist(&self, state: &KmsState, keys: &[&str], aliases: &[&str]) -> Result<(), KmsError> {
+        for key in keys.iter().filter_map(|id| state.keys.get(*id)) {
+            if let Some(due) = due_at(key) {
+                self.next_due.fetch_min(due, Ordering::Relaxed);
+            }
+        }
         let Some(store) = &self.store else {
             return Ok(());
         };
+        let key_changes = keys.iter().map(|id| match state.keys.get(*id) {
+            Some(key) => Change::put(KEYS, *id, key),
+            None => Change::delete(KEYS, *id),
+        });
+        let alias_changes = aliases.iter().map(|arn| match state.aliases.get(*arn) {
+            Some(alias) => Change::put(ALIASES, *arn, alias),
+            None => Change::delete(ALIASES, *arn),
+        });
+        let changes: Vec<Change> = key_changes.chain(alias_changes).collect();
         store
-            .save(STATE_NAME, state)
+            .commit(&changes)
             .map_err(|e| KmsError::internal(format!("cannot save engine state: {e}")))
     }
 
@@ -289,13 +346,7 @@ impl Kms {
     /// rotations. Called before every request.
     pub fn tick(&self) {
         let now = now_secs(&self.clock);
-        let due = |k: &Key| {
-            (k.state == KeyState::PendingDeletion && k.deletion_date.is_some_and(|d| d <= now))
-                || (k.state == KeyState::Enabled
-                    && k.rotation_enabled
-                    && k.next_rotation.is_some_and(|d| d <= now))
-        };
-        if !self.state.read().expect("kms lock").keys.values().any(due) {
+        if now < self.next_due.load(Ordering::Relaxed) {
             return;
         }
         let mut state = self.state.write().expect("kms lock");
@@ -310,9 +361,16 @@ impl Kms {
         for id in &deleted {
             state.keys.remove(id);
         }
-        state
+        let orphaned: Vec<String> = state
             .aliases
-            .retain(|_, a| !deleted.contains(&a.target_key_id));
+            .iter()
+            .filter(|(_, a)| deleted.contains(&a.target_key_id))
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        for arn in &orphaned {
+            state.aliases.remove(arn);
+        }
+        let mut rotated = Vec::new();
         for key in state.keys.values_mut() {
             while key.state == KeyState::Enabled && key.rotation_enabled {
                 let Some(next) = key.next_rotation.filter(|&d| d <= now) else {
@@ -320,9 +378,17 @@ impl Kms {
                 };
                 key.materials.push(new_material(next, Some("AUTOMATIC")));
                 key.next_rotation = Some(next + i64::from(key.rotation_period_days) * DAY);
+                if rotated.last() != Some(&key.id) {
+                    rotated.push(key.id.clone());
+                }
             }
         }
-        let _ = self.save(&state);
+        let next_due = state.keys.values().filter_map(due_at).min();
+        self.next_due
+            .store(next_due.unwrap_or(i64::MAX), Ordering::Relaxed);
+        let keys: Vec<&str> = deleted.iter().chain(&rotated).map(String::as_str).collect();
+        let aliases: Vec<&str> = orphaned.iter().map(String::as_str).collect();
+        let _ = self.persist(&state, &keys, &aliases);
     }
 
     /// The AWS managed key of `service` (`s3`, …) in `account`, created on first use as AWS
@@ -379,16 +445,16 @@ impl Kms {
         };
         state.keys.insert(id.clone(), key);
         state.aliases.insert(
-            alias_arn,
+            alias_arn.clone(),
             Alias {
                 name: name.clone(),
                 account: account.to_string(),
-                target_key_id: id,
+                target_key_id: id.clone(),
                 created: now,
                 updated: now,
             },
         );
-        self.save(&state)?;
+        self.persist(&state, &[&id], &[&alias_arn])?;
         Ok(name)
     }
 

@@ -46,7 +46,7 @@ impl Kms {
             .expect("resolved key exists");
         key.policy = input.policy;
         key.policy_doc = Some(Arc::new(doc));
-        self.save(&state)?;
+        self.persist(&state, &[&resolved.key_id], &[])?;
         Ok(Empty {})
     }
 

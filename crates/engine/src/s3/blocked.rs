@@ -228,7 +228,7 @@ impl S3Route for BucketEncryptionRoute {
             }
             None => b.encryption = DefaultEncryption::default(),
         }
-        super::save_state(&self.store, &state)?;
+        super::persist(&self.store, &state, &bucket, &[super::Record::Bucket])?;
         let status = if req.method == Method::DELETE {
             ::http::StatusCode::NO_CONTENT
         } else {

@@ -55,10 +55,7 @@ use super::kms::error::KmsError;
 use super::kms::types::{DecryptInput, GenerateDataKeyInput};
 use super::kms::{Call, Kms};
 use super::state::StateStore;
-use crate::fsutil::write_atomic;
 use keylab_policy::{PolicyDocument, PolicyKind};
-
-const STATE_NAME: &str = "s3";
 
 /// Builds a GetObject or HeadObject output (two types with the same field names) from an
 /// object, plus the extra fields given.
@@ -117,10 +114,13 @@ macro_rules! write_headers {
 }
 
 mod multipart;
+mod persist;
+mod segments;
 mod store;
 
 use self::multipart::part_aad;
-use self::store::{WriteHeaders, etag_for, read_body};
+pub(crate) use self::persist::Record;
+use self::store::{Source, WriteHeaders};
 
 const STORED_WITH_SSE_C: &str = "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.";
 
@@ -162,14 +162,22 @@ pub fn kms_error(e: KmsError) -> S3Error {
     err
 }
 
-/// Saves the S3 state document (used by the service and the bucket-encryption route).
-pub(crate) fn save_state(store: &StateStore, state: &S3State) -> S3Result<()> {
-    store.save(STATE_NAME, state).map_err(|e| {
-        error(
-            S3ErrorCode::InternalError,
-            format!("cannot save engine state: {e}"),
-        )
-    })
+/// Writes the named records of `bucket` as they now are in `state`, in one transaction (used
+/// by the service and the bucket-encryption route).
+pub(crate) fn persist(
+    store: &StateStore,
+    state: &S3State,
+    bucket: &str,
+    records: &[Record],
+) -> S3Result<()> {
+    store
+        .commit(&persist::changes(state, bucket, records))
+        .map_err(|e| {
+            error(
+                S3ErrorCode::InternalError,
+                format!("cannot save engine state: {e}"),
+            )
+        })
 }
 
 fn bucket_arn(bucket: &str) -> String {
@@ -196,7 +204,8 @@ impl S3Engine {
         clock: Arc<Clock>,
         audit: Arc<AuditLog>,
     ) -> Result<S3Engine, super::state::StateError> {
-        let mut state: S3State = store.load(STATE_NAME)?.unwrap_or_default();
+        let mut state = persist::load_state(&store)?;
+        persist::collect_garbage(&store.dir().join("objects"), &state);
         for bucket in state.buckets.values_mut() {
             bucket.policy_doc = bucket
                 .policy
@@ -227,8 +236,8 @@ impl S3Engine {
         self.access.clone()
     }
 
-    fn save(&self, state: &S3State) -> S3Result<()> {
-        save_state(&self.store, state)
+    fn persist(&self, state: &S3State, bucket: &str, records: &[Record]) -> S3Result<()> {
+        persist(&self.store, state, bucket, records)
     }
 
     /// The shared state, for the access checker.
@@ -351,9 +360,11 @@ impl S3Engine {
         f(bucket)
     }
 
+    /// Changes a bucket and writes the records the change touched.
     fn with_bucket_mut<R>(
         &self,
         name: &str,
+        records: &[Record],
         f: impl FnOnce(&mut Bucket) -> S3Result<R>,
     ) -> S3Result<R> {
         let mut state = self.state.write().expect("s3 lock");
@@ -364,7 +375,7 @@ impl S3Engine {
             )
         })?;
         let out = f(bucket)?;
-        self.save(&state)?;
+        self.persist(&state, name, records)?;
         Ok(out)
     }
 }
@@ -404,7 +415,7 @@ impl S3 for S3Engine {
             uploads: BTreeMap::new(),
         };
         state.buckets.insert(name.clone(), bucket);
-        self.save(&state)?;
+        self.persist(&state, &name, &[Record::Bucket])?;
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{name}")),
         }))
@@ -427,12 +438,15 @@ impl S3 for S3Engine {
                 "The bucket you tried to delete is not empty",
             ));
         }
-        if let Some(removed) = state.buckets.remove(&req.input.bucket) {
-            for part in removed.uploads.values().flat_map(|u| u.parts.values()) {
-                let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
-            }
+        let Some(removed) = state.buckets.remove(&req.input.bucket) else {
+            return Ok(S3Response::new(DeleteBucketOutput::default()));
+        };
+        let mut records = vec![Record::Bucket];
+        records.extend(removed.uploads.keys().map(|id| Record::Upload(id)));
+        self.persist(&state, &req.input.bucket, &records)?;
+        for part in removed.uploads.values().flat_map(|u| u.parts.values()) {
+            let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
         }
-        self.save(&state)?;
         Ok(S3Response::new(DeleteBucketOutput::default()))
     }
 
@@ -488,16 +502,10 @@ impl S3 for S3Engine {
             .map(|m| m.into_iter().collect())
             .unwrap_or_default();
         let content_type = input.content_type.as_ref().map(ToString::to_string);
-        let plaintext = read_body(req.input.body.take()).await?;
-        let stored = self.store_new(
-            &req,
-            &bucket,
-            &key,
-            plan,
-            &plaintext,
-            content_type,
-            metadata,
-        )?;
+        let body = Source::Request(req.input.body.take());
+        let stored = self
+            .store_new(&req, &bucket, &key, plan, body, content_type, metadata)
+            .await?;
         let mut output = PutObjectOutput {
             e_tag: Some(ETag::Strong(stored.etag.clone())),
             ..Default::default()
@@ -569,12 +577,14 @@ impl S3 for S3Engine {
             },
         )?;
         let plan = self.plan_write(&req, &bucket, write_headers!(input))?;
-        let plaintext = self.object_plaintext(
+        let chunks = self.body_chunks(
             &req,
             source_bucket,
             source_key,
             &source,
             source_customer.as_ref(),
+            0,
+            source.size,
         )?;
         let (metadata, content_type) = if replace_metadata {
             (
@@ -588,15 +598,17 @@ impl S3 for S3Engine {
         } else {
             (source.metadata.clone(), source.content_type.clone())
         };
-        let stored = self.store_new(
-            &req,
-            &bucket,
-            &key,
-            plan,
-            &plaintext,
-            content_type,
-            metadata,
-        )?;
+        let stored = self
+            .store_new(
+                &req,
+                &bucket,
+                &key,
+                plan,
+                Source::Chunks(chunks),
+                content_type,
+                metadata,
+            )
+            .await?;
         let mut output = CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(ETag::Strong(stored.etag.clone())),
@@ -655,27 +667,30 @@ impl S3 for S3Engine {
             sse: None,
         };
         let (object, customer) = self.read_object(&req, &bucket, &key, headers)?;
-        let plaintext = self.object_plaintext(&req, &bucket, &key, &object, customer.as_ref())?;
-        let Some(range) = req.input.range else {
-            let body = Bytes::from(plaintext.to_vec());
-            let output = object_output!(GetObjectOutput, &object, {
-                body: Some(StreamingBlob::from(s3s::Body::from(body))),
-            });
+        let size = object.size;
+        let span = match req.input.range {
+            None => None,
+            Some(range) => Some(range.check(size).map_err(|_| {
+                let mut e = error(
+                    S3ErrorCode::InvalidRange,
+                    "The requested range is not satisfiable",
+                );
+                e.set_status_code(::http::StatusCode::RANGE_NOT_SATISFIABLE);
+                e
+            })?),
+        };
+        let (start, end) = span.as_ref().map_or((0, size), |s| (s.start, s.end));
+        let chunks =
+            self.body_chunks(&req, &bucket, &key, &object, customer.as_ref(), start, end)?;
+        let stream = futures_util::stream::iter(chunks.map(|c| c.map(Bytes::from)));
+        let body = Some(StreamingBlob::wrap(stream));
+        let Some(span) = span else {
+            let output = object_output!(GetObjectOutput, &object, { body, });
             return Ok(S3Response::new(output));
         };
-        let size = plaintext.len() as u64;
-        let span = range.check(size).map_err(|_| {
-            let mut e = error(
-                S3ErrorCode::InvalidRange,
-                "The requested range is not satisfiable",
-            );
-            e.set_status_code(::http::StatusCode::RANGE_NOT_SATISFIABLE);
-            e
-        })?;
-        let body = Bytes::copy_from_slice(&plaintext[span.start as usize..span.end as usize]);
         let output = object_output!(GetObjectOutput, &object, {
             content_range: Some(format!("bytes {}-{}/{size}", span.start, span.end - 1)),
-            body: Some(StreamingBlob::from(s3s::Body::from(body))),
+            body,
         });
         let mut output = S3Response::new(output);
         output.output.content_length = Some((span.end - span.start) as i64);
@@ -704,7 +719,9 @@ impl S3 for S3Engine {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let key = req.input.key.clone();
-        let removed = self.with_bucket_mut(&req.input.bucket, |b| Ok(b.objects.remove(&key)))?;
+        let removed = self.with_bucket_mut(&req.input.bucket, &[Record::Object(&key)], |b| {
+            Ok(b.objects.remove(&key))
+        })?;
         if let Some(old) = removed {
             self.remove_files(&old);
         }
@@ -764,7 +781,7 @@ impl S3 for S3Engine {
         let text = req.input.policy.clone();
         let doc = PolicyDocument::parse(&text, PolicyKind::Resource)
             .map_err(|e| error(S3ErrorCode::MalformedPolicy, e.0))?;
-        self.with_bucket_mut(&req.input.bucket, |b| {
+        self.with_bucket_mut(&req.input.bucket, &[Record::Bucket], |b| {
             if b.public_access_block.is_some_and(|p| p.block_public_policy) && access::is_public(&doc) {
                 return Err(error(
                     S3ErrorCode::AccessDenied,
@@ -796,7 +813,7 @@ impl S3 for S3Engine {
         &self,
         req: S3Request<DeleteBucketPolicyInput>,
     ) -> S3Result<S3Response<DeleteBucketPolicyOutput>> {
-        self.with_bucket_mut(&req.input.bucket, |b| {
+        self.with_bucket_mut(&req.input.bucket, &[Record::Bucket], |b| {
             b.policy = None;
             b.policy_doc = None;
             Ok(S3Response::new(DeleteBucketPolicyOutput::default()))
@@ -822,7 +839,7 @@ impl S3 for S3Engine {
                 ));
             }
         };
-        self.with_bucket_mut(&req.input.bucket, |b| {
+        self.with_bucket_mut(&req.input.bucket, &[Record::Bucket], |b| {
             b.versioning = status;
             Ok(S3Response::new(PutBucketVersioningOutput::default()))
         })
@@ -851,7 +868,7 @@ impl S3 for S3Engine {
             block_public_policy: c.block_public_policy.unwrap_or(false),
             restrict_public_buckets: c.restrict_public_buckets.unwrap_or(false),
         };
-        self.with_bucket_mut(&req.input.bucket, |b| {
+        self.with_bucket_mut(&req.input.bucket, &[Record::Bucket], |b| {
             b.public_access_block = Some(block);
             Ok(S3Response::new(PutPublicAccessBlockOutput::default()))
         })
@@ -885,7 +902,7 @@ impl S3 for S3Engine {
         &self,
         req: S3Request<DeletePublicAccessBlockInput>,
     ) -> S3Result<S3Response<DeletePublicAccessBlockOutput>> {
-        self.with_bucket_mut(&req.input.bucket, |b| {
+        self.with_bucket_mut(&req.input.bucket, &[Record::Bucket], |b| {
             b.public_access_block = None;
             Ok(S3Response::new(DeletePublicAccessBlockOutput::default()))
         })

@@ -173,10 +173,12 @@ pub struct Bucket {
     /// The parsed bucket policy.
     #[serde(skip)]
     pub policy_doc: Option<Arc<PolicyDocument>>,
-    /// Objects by key.
+    /// Objects by key (records of their own in the state store; read from the whole-state
+    /// documents of older engines).
+    #[serde(default, skip_serializing)]
     pub objects: BTreeMap<String, Object>,
-    /// Multipart uploads in progress, by upload id.
-    #[serde(default)]
+    /// Multipart uploads in progress, by upload id (records of their own, like objects).
+    #[serde(default, skip_serializing)]
     pub uploads: BTreeMap<String, Upload>,
 }
 

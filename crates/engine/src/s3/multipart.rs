@@ -51,7 +51,7 @@ impl S3Engine {
             parts: BTreeMap::new(),
         };
         let upload_id = hex::encode(rand::random::<[u8; 24]>());
-        self.with_bucket_mut(&bucket, |b| {
+        self.with_bucket_mut(&bucket, &[Record::Upload(&upload_id)], |b| {
             b.uploads.insert(upload_id.clone(), upload);
             Ok(())
         })?;
@@ -116,18 +116,20 @@ impl S3Engine {
             }
             (_, None) => None,
         };
-        let plaintext = read_body(req.input.body.take()).await?;
         let keys = self.body_keys(&req, &upload.encryption, customer.as_ref())?;
         let aad = part_aad(&object_arn(&bucket, &key), number);
-        let file = self.write_body(&keys, &aad, &plaintext)?;
-        let etag = etag_for(&upload.encryption, &plaintext);
+        let body = store::Source::Request(req.input.body.take());
+        let written = self
+            .write_body(keys, &aad, store::etag_is_md5(&upload.encryption), body)
+            .await?;
+        let etag = store::etag_of(&written);
         let part = StoredPart {
             number,
-            file,
-            size: plaintext.len() as u64,
+            file: written.file,
+            size: written.size,
             etag: etag.clone(),
         };
-        let replaced = self.with_bucket_mut(&bucket, |b| {
+        let replaced = self.with_bucket_mut(&bucket, &[Record::Upload(&upload_id)], |b| {
             let upload = b.uploads.get_mut(&upload_id).ok_or_else(no_such_upload)?;
             Ok(upload.parts.insert(number, part))
         })?;
@@ -213,7 +215,7 @@ impl S3Engine {
             encryption: upload.encryption.clone(),
         };
         let used: Vec<i32> = parts.iter().map(|p| p.number).collect();
-        self.with_bucket_mut(&bucket, |b| {
+        self.with_bucket_mut(&bucket, &[Record::Upload(&upload_id)], |b| {
             b.uploads.remove(&upload_id);
             Ok(())
         })?;
@@ -244,9 +246,10 @@ impl S3Engine {
         req: S3Request<AbortMultipartUploadInput>,
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let upload_id = req.input.upload_id.clone();
-        let removed = self.with_bucket_mut(&req.input.bucket, |b| {
-            b.uploads.remove(&upload_id).ok_or_else(no_such_upload)
-        })?;
+        let removed =
+            self.with_bucket_mut(&req.input.bucket, &[Record::Upload(&upload_id)], |b| {
+                b.uploads.remove(&upload_id).ok_or_else(no_such_upload)
+            })?;
         for part in removed.parts.values() {
             let _ = std::fs::remove_file(self.objects_dir().join(&part.file));
         }

@@ -2,25 +2,8 @@
 //! the bucket default), data keys made through the engine's KMS as the requester, bodies sealed
 //! with AES-256-GCM into files under `objects/`, and reading them back.
 
+use super::segments::{SegmentReader, SegmentWriter, Written};
 use super::*;
-
-pub(super) fn seal_body(data_key: &[u8], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let cipher = Aes256Gcm::new_from_slice(data_key).expect("32-byte data key");
-    let mut nonce = [0u8; 12];
-    rand::rng().fill_bytes(&mut nonce);
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ct);
-    out
-}
 
 pub(super) fn open_body(data_key: &[u8], aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
     if sealed.len() < 12 + 16 {
@@ -37,21 +20,6 @@ pub(super) fn open_body(data_key: &[u8], aad: &[u8], sealed: &[u8]) -> Option<Ze
         )
         .ok()
         .map(Zeroizing::new)
-}
-
-pub(super) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Zeroizing<Vec<u8>>> {
-    let mut out = Zeroizing::new(Vec::new());
-    let Some(mut body) = body else { return Ok(out) };
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            error(
-                S3ErrorCode::IncompleteBody,
-                format!("The request body could not be read: {e}"),
-            )
-        })?;
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 /// The encryption headers of a write.
@@ -76,6 +44,7 @@ pub(super) struct WritePlan {
 }
 
 /// The keys of a stored body: the data key, and for DSSE-KMS the second layer's key.
+#[derive(Clone)]
 pub(super) struct BodyKeys {
     pub(super) data: Zeroizing<Vec<u8>>,
     pub(super) outer: Option<Zeroizing<Vec<u8>>>,
@@ -86,14 +55,7 @@ impl BodyKeys {
         BodyKeys { data, outer: None }
     }
 
-    pub(super) fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        let inner = seal_body(&self.data, aad, plaintext);
-        match &self.outer {
-            Some(outer) => seal_body(outer, aad, &inner),
-            None => inner,
-        }
-    }
-
+    /// Opens a body stored whole, as the engine stored them before segments.
     pub(super) fn open(&self, aad: &[u8], sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
         match &self.outer {
             Some(outer) => open_body(&self.data, aad, &open_body(outer, aad, sealed)?),
@@ -102,13 +64,52 @@ impl BodyKeys {
     }
 }
 
-/// An ETag as AWS makes it: the MD5 of the plaintext for SSE-S3, something else for SSE-KMS
-/// and SSE-C (which must not reveal a digest of the plaintext).
-pub(super) fn etag_for(encryption: &ObjectEncryption, plaintext: &[u8]) -> String {
-    match encryption {
-        ObjectEncryption::S3 { .. } => hex::encode(Md5::digest(plaintext)),
-        _ => hex::encode(rand::random::<[u8; 16]>()),
+/// Whether an ETag is the MD5 of the plaintext: for SSE-S3; SSE-KMS and SSE-C ETags must not
+/// reveal a digest of the plaintext, as AWS documents.
+pub(super) fn etag_is_md5(encryption: &ObjectEncryption) -> bool {
+    matches!(encryption, ObjectEncryption::S3 { .. })
+}
+
+/// The ETag of a written body: its MD5 when [`etag_is_md5`], else random.
+pub(super) fn etag_of(written: &Written) -> String {
+    match written.md5 {
+        Some(md5) => hex::encode(md5),
+        None => hex::encode(rand::random::<[u8; 16]>()),
     }
+}
+
+/// Where a new body comes from: the request, or another object's plaintext (a copy).
+pub(super) enum Source {
+    /// The request body, as it streams in.
+    Request(Option<StreamingBlob>),
+    /// Plaintext chunks of a stored object.
+    Chunks(Chunks),
+}
+
+/// Plaintext of a stored body, chunk by chunk.
+pub(super) type Chunks = Box<dyn Iterator<Item = std::io::Result<Vec<u8>>> + Send + Sync>;
+
+fn internal(e: impl std::fmt::Display) -> S3Error {
+    error(
+        S3ErrorCode::InternalError,
+        format!("The object body cannot be stored or read: {e}"),
+    )
+}
+
+/// A request body that could not be read: a payload whose SHA-256 is not the one it was
+/// signed with, or a body cut short.
+fn unreadable(e: impl std::fmt::Display) -> S3Error {
+    let text = e.to_string();
+    if text.contains("Sha256Mismatch") {
+        return error(
+            S3ErrorCode::Custom("XAmzContentSHA256Mismatch".into()),
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        );
+    }
+    error(
+        S3ErrorCode::IncompleteBody,
+        format!("The request body could not be read: {text}"),
+    )
 }
 
 impl S3Engine {
@@ -309,45 +310,59 @@ impl S3Engine {
         }
     }
 
-    /// Seals a body (or a part of one) and writes it to a new file, returning the file name.
-    pub(super) fn write_body(
+    /// Seals a body into a new file as it arrives (segment by segment, in flat memory) and
+    /// returns what was written; nothing is left behind when the body fails.
+    pub(super) async fn write_body(
         &self,
-        keys: &BodyKeys,
+        keys: BodyKeys,
         aad: &[u8],
-        plaintext: &[u8],
-    ) -> S3Result<String> {
-        let file = uuid::Builder::from_random_bytes(rand::random())
-            .into_uuid()
-            .to_string();
-        write_atomic(&self.objects_dir().join(&file), &keys.seal(aad, plaintext)).map_err(|e| {
-            error(
-                S3ErrorCode::InternalError,
-                format!("The object body cannot be stored: {e}"),
-            )
-        })?;
-        Ok(file)
+        with_md5: bool,
+        source: Source,
+    ) -> S3Result<Written> {
+        let mut writer =
+            SegmentWriter::create(&self.objects_dir(), keys, aad, with_md5).map_err(internal)?;
+        match source {
+            Source::Request(Some(mut body)) => {
+                while let Some(chunk) = body.next().await {
+                    writer
+                        .write(&chunk.map_err(unreadable)?)
+                        .map_err(internal)?;
+                }
+            }
+            Source::Request(None) => {}
+            Source::Chunks(chunks) => {
+                for chunk in chunks {
+                    writer.write(&chunk.map_err(internal)?).map_err(internal)?;
+                }
+            }
+        }
+        writer.finish().map_err(internal)
     }
 
     /// Encrypts and stores a new single-part object (PutObject, CopyObject): makes its keys as
     /// `plan` says, seals the body into a new file and replaces any object under `key`.
     /// Returns what was stored, without the body.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn store_new<T>(
+    pub(super) async fn store_new<T>(
         &self,
         req: &S3Request<T>,
         bucket: &str,
         key: &str,
         plan: WritePlan,
-        plaintext: &[u8],
+        source: Source,
         content_type: Option<String>,
         metadata: BTreeMap<String, String>,
     ) -> S3Result<Object> {
         let (encryption, keys) = self.new_keys(req, bucket, key, plan)?;
+        let aad = object_arn(bucket, key);
+        let written = self
+            .write_body(keys, aad.as_bytes(), etag_is_md5(&encryption), source)
+            .await?;
         let object = Object {
-            file: self.write_body(&keys, object_arn(bucket, key).as_bytes(), plaintext)?,
+            file: written.file.clone(),
             parts: Vec::new(),
-            size: plaintext.len() as u64,
-            etag: etag_for(&encryption, plaintext),
+            size: written.size,
+            etag: etag_of(&written),
             modified: self.clock.now().unix_timestamp(),
             content_type,
             metadata,
@@ -370,58 +385,51 @@ impl S3Engine {
 
     /// Stores an object under `key`, replacing (and removing the files of) any earlier one.
     pub(super) fn put_stored(&self, bucket: &str, key: &str, object: Object) -> S3Result<()> {
-        let replaced =
-            self.with_bucket_mut(bucket, |b| Ok(b.objects.insert(key.to_string(), object)))?;
+        let replaced = self.with_bucket_mut(bucket, &[Record::Object(key)], |b| {
+            Ok(b.objects.insert(key.to_string(), object))
+        })?;
         if let Some(old) = replaced {
             self.remove_files(&old);
         }
         Ok(())
     }
 
-    /// Decrypts an object's body with its keys, calling KMS as the requester when needed.
-    pub(super) fn object_plaintext<T>(
+    /// The plaintext bytes `start..end` of an object, read and decrypted lazily, segment by
+    /// segment and part by part, with its keys (KMS Decrypt as the requester when needed).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn body_chunks<T>(
         &self,
         req: &S3Request<T>,
         bucket: &str,
         key: &str,
         object: &Object,
         customer: Option<&sse_c::CustomerKey>,
-    ) -> S3Result<Zeroizing<Vec<u8>>> {
+        start: u64,
+        end: u64,
+    ) -> S3Result<Chunks> {
         let keys = self.body_keys(req, &object.encryption, customer)?;
         let arn = object_arn(bucket, key);
-        let pieces: Vec<(String, Vec<u8>)> = if object.parts.is_empty() {
-            vec![(object.file.clone(), arn.into_bytes())]
+        let pieces: Vec<(String, Vec<u8>, u64)> = if object.parts.is_empty() {
+            vec![(object.file.clone(), arn.into_bytes(), object.size)]
         } else {
             object
                 .parts
                 .iter()
-                .map(|p| (p.file.clone(), part_aad(&arn, p.number)))
+                .map(|p| (p.file.clone(), part_aad(&arn, p.number), p.size))
                 .collect()
         };
-        let single = pieces.len() == 1;
-        let mut plaintext = Zeroizing::new(Vec::with_capacity(if single {
-            0
-        } else {
-            object.size as usize
-        }));
-        for (file, aad) in pieces {
-            let sealed = std::fs::read(self.objects_dir().join(&file)).map_err(|e| {
-                error(
-                    S3ErrorCode::InternalError,
-                    format!("The object body cannot be read: {e}"),
-                )
-            })?;
-            let piece = keys.open(&aad, &sealed).ok_or_else(|| {
-                error(
-                    S3ErrorCode::InternalError,
-                    "The object body failed authentication.",
-                )
-            })?;
-            if single {
-                return Ok(piece);
+        let dir = self.objects_dir();
+        let mut readers: Vec<Chunks> = Vec::new();
+        let mut offset = 0u64;
+        for (file, aad, size) in pieces {
+            let (from, to) = (start.max(offset), end.min(offset + size));
+            if from < to {
+                let reader =
+                    SegmentReader::open(&dir.join(&file), keys.clone(), &aad).map_err(internal)?;
+                readers.push(Box::new(reader.range(from - offset, to - offset)));
             }
-            plaintext.extend_from_slice(&piece);
+            offset += size;
         }
-        Ok(plaintext)
+        Ok(Box::new(readers.into_iter().flatten()))
     }
 }
