@@ -36,6 +36,13 @@ const FRAGMENTS: &[&[u8]] = &[
     b"\"CiphertextBlob\"",
     b"\"S0xLMQ==\"",
     b"\"NumberOfBytes\"",
+    b"\nx-amz-",
+    b"\nhost: ",
+    b"\nauthorization: AWS4-HMAC-SHA256 ",
+    b"SignedHeaders=",
+    b"&X-Amz-Expires=",
+    b"%2F",
+    b"\n\n",
 ];
 
 struct Rng(u64);
@@ -120,4 +127,9 @@ fn sigv4_headers_never_panic() {
 #[test]
 fn s3_encryption_bodies_and_sse_c_headers_never_panic() {
     run("s3_request", keylab_engine::fuzzing::s3_request);
+}
+
+#[test]
+fn the_authentication_path_never_panics_and_binds_bodies_and_headers() {
+    run("auth_request", keylab_engine::fuzzing::auth_request);
 }

@@ -1,0 +1,350 @@
+//! `keylab bench engine`: the engine's readiness, KMS Encrypt throughput and CPU time per
+//! request, memory, and whether one more write costs the same in a large state as in an empty
+//! one.
+//!
+//! - ready: time from `Engine::start` to the first successful signed request, in process
+//!   (fresh state directory, and again on restart with existing state), and from spawning
+//!   `keylab engine serve` as a separate process to its first successful request;
+//! - KMS Encrypt requests per second through `aws-sdk-kms` with N requests in flight against
+//!   that separate engine process, SigV4 verification and policy evaluation on, and the engine
+//!   process's CPU time (user + system, from `/proc`) divided by the requests it served;
+//! - the engine process's resident memory (idle, after the load, peak);
+//! - scale: the median latency of one CreateKey and one 1 KiB PutObject, on the empty state and
+//!   again after filling it with `--keys` keys and `--objects` objects.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use aws_sdk_kms::primitives::Blob;
+use serde_json::{Value, json};
+
+use super::{SpawnedEngine, first_request, in_process_ready, proc_status_kb, scratch};
+use keylab::backend::sdk::{ClientSettings, kms_client, s3_client};
+
+/// Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// A process's CPU time so far (user + system, every thread), in seconds.
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / clock_ticks())
+}
+
+const SCALE_BUCKET: &str = "bench-scale";
+const SCALE_SAMPLES: usize = 200;
+const FILL_IN_FLIGHT: usize = 16;
+
+/// Median milliseconds of one CreateKey and of one 1 KiB PutObject, sent one at a time.
+async fn one_write_ms(settings: &ClientSettings, label: &str) -> Result<(f64, f64)> {
+    let kms = kms_client(settings)?;
+    let s3 = s3_client(settings)?;
+    let mut keys = Vec::with_capacity(SCALE_SAMPLES);
+    let mut puts = Vec::with_capacity(SCALE_SAMPLES);
+    for i in 0..SCALE_SAMPLES {
+        let start = Instant::now();
+        kms.create_key().send().await?;
+        keys.push(start.elapsed().as_secs_f64() * 1000.0);
+        let start = Instant::now();
+        s3.put_object()
+            .bucket(SCALE_BUCKET)
+            .key(format!("sample/{label}/{i}"))
+            .body(vec![0x42u8; 1024].into())
+            .send()
+            .await?;
+        puts.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((super::median(keys).0, super::median(puts).0))
+}
+
+/// Creates `total` things with `FILL_IN_FLIGHT` requests in flight.
+async fn fill<F, Fut>(total: usize, make: F) -> Result<()>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..FILL_IN_FLIGHT {
+        let (next, make) = (next.clone(), make.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return anyhow::Ok(());
+                }
+                make(i).await?;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+/// The cost of one more CreateKey and PutObject on an empty state and on one of `keys` keys
+/// and `objects` objects.
+async fn write_cost_at_scale(
+    settings: &ClientSettings,
+    keys: usize,
+    objects: usize,
+    pid: u32,
+) -> Result<Value> {
+    s3_client(settings)?
+        .create_bucket()
+        .bucket(SCALE_BUCKET)
+        .send()
+        .await?;
+    let (key_empty, put_empty) = one_write_ms(settings, "empty").await?;
+    let started = Instant::now();
+    let kms = kms_client(settings)?;
+    fill(keys, move |_| {
+        let kms = kms.clone();
+        async move {
+            kms.create_key().send().await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let s3 = s3_client(settings)?;
+    fill(objects, move |i| {
+        let s3 = s3.clone();
+        async move {
+            s3.put_object()
+                .bucket(SCALE_BUCKET)
+                .key(format!("fill/{i:08}"))
+                .body(vec![0x24u8; 1024].into())
+                .send()
+                .await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let fill_secs = started.elapsed().as_secs_f64();
+    let (key_full, put_full) = one_write_ms(settings, "full").await?;
+    Ok(json!({
+        "keys": keys,
+        "objects": objects,
+        "fill_seconds": fill_secs,
+        "create_key_ms_empty": key_empty,
+        "create_key_ms_full": key_full,
+        "put_object_ms_empty": put_empty,
+        "put_object_ms_full": put_full,
+        "engine_rss_full_mb": proc_status_kb(pid, "VmRSS:").map(|k| k as f64 / 1024.0),
+    }))
+}
+
+fn print_scale(s: &Value) -> Result<()> {
+    let f = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    outln!(
+        "  one more write, median of {SCALE_SAMPLES}: empty state → {} keys and {} objects (filled in {:.0} s)",
+        s["keys"],
+        s["objects"],
+        f("fill_seconds")
+    );
+    outln!(
+        "    CreateKey  {:>7.2} ms → {:>7.2} ms",
+        f("create_key_ms_empty"),
+        f("create_key_ms_full")
+    );
+    outln!(
+        "    PutObject  {:>7.2} ms → {:>7.2} ms (1 KiB, SSE-S3)",
+        f("put_object_ms_empty"),
+        f("put_object_ms_full")
+    );
+    outln!(
+        "    engine resident memory with that state: {:.1} MB",
+        f("engine_rss_full_mb")
+    );
+    Ok(())
+}
+
+/// Options of `keylab bench engine`.
+#[derive(Debug, clap::Args)]
+pub struct EngineBenchArgs {
+    /// Seconds of Encrypt load (after one second of warm-up)
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Requests in flight
+    #[arg(long, default_value_t = 8)]
+    in_flight: usize,
+    /// Plaintext size of each Encrypt, in bytes (1 to 4096)
+    #[arg(long, default_value_t = 256)]
+    plaintext_bytes: usize,
+    /// KMS keys to create before measuring the cost of one more write (0 skips the scale test)
+    #[arg(long, default_value_t = 10_000)]
+    keys: usize,
+    /// S3 objects to store before measuring the cost of one more write
+    #[arg(long, default_value_t = 100_000)]
+    objects: usize,
+    /// Print the figures as one JSON object
+    #[arg(long)]
+    json: bool,
+}
+
+/// Sends KMS Encrypt requests with `in_flight` requests at a time for `secs` seconds (after a
+/// one-second warm-up); returns the successes, the failures and the time taken.
+pub(super) async fn encrypt_load(
+    settings: &keylab::backend::sdk::ClientSettings,
+    in_flight: usize,
+    plaintext_bytes: usize,
+    secs: f64,
+) -> Result<(u64, u64, f64)> {
+    let client = kms_client(settings)?;
+    let key = client.create_key().description("bench").send().await?;
+    let key_arn = key
+        .key_metadata()
+        .map(|m| m.arn().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    let plaintext = Blob::new(vec![0x5a; plaintext_bytes]);
+    let run = |secs: f64| {
+        let ok = Arc::new(AtomicU64::new(0));
+        let failed = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs_f64(secs);
+        let mut tasks = Vec::new();
+        for _ in 0..in_flight {
+            let client = client.clone();
+            let (ok, failed) = (ok.clone(), failed.clone());
+            let (key_arn, plaintext) = (key_arn.clone(), plaintext.clone());
+            tasks.push(tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let r = client
+                        .encrypt()
+                        .key_id(&key_arn)
+                        .plaintext(plaintext.clone())
+                        .encryption_context("purpose", "bench")
+                        .send()
+                        .await;
+                    let counter = if r.is_ok() { &ok } else { &failed };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        async move {
+            for t in tasks {
+                let _ = t.await;
+            }
+            (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed))
+        }
+    };
+    run(1.0).await;
+    let start = Instant::now();
+    let (ok, failed) = run(secs).await;
+    Ok((ok, failed, start.elapsed().as_secs_f64()))
+}
+
+/// Runs the engine benchmark.
+pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
+    if !(1..=4096).contains(&args.plaintext_bytes) {
+        bail!("--plaintext-bytes must be between 1 and 4096 (the KMS Encrypt limit)");
+    }
+    if args.in_flight == 0 {
+        bail!("--in-flight must be at least 1");
+    }
+    let rt = super::super::runtime()?;
+    let fresh = scratch("fresh")?;
+    let (ready_fresh, ready_warm) = rt.block_on(async {
+        let fresh_ms = in_process_ready(fresh.path()).await?;
+        let warm_ms = in_process_ready(fresh.path()).await?;
+        anyhow::Ok((fresh_ms, warm_ms))
+    })?;
+
+    let engine = SpawnedEngine::start()?;
+    let spawn_start = engine.started;
+    let pid = engine.pid;
+    let settings = engine.settings("owner-admin", false)?;
+    let result = rt.block_on(async {
+        first_request(&settings).await?;
+        let ready_process = spawn_start.elapsed().as_secs_f64() * 1000.0;
+        let rss_idle = proc_status_kb(pid, "VmRSS:");
+        let cpu_before = process_cpu_seconds(pid);
+        let (ok, failed, elapsed) = encrypt_load(
+            &settings,
+            args.in_flight,
+            args.plaintext_bytes,
+            args.seconds as f64,
+        )
+        .await?;
+        // The warm-up second's requests count too: they are in the CPU time.
+        let cpu = process_cpu_seconds(pid).zip(cpu_before).map(|(a, b)| a - b);
+        let scale = if args.keys + args.objects > 0 {
+            Some(write_cost_at_scale(&settings, args.keys, args.objects, pid).await?)
+        } else {
+            None
+        };
+        anyhow::Ok((ready_process, rss_idle, ok, failed, elapsed, cpu, scale))
+    });
+    let rss = proc_status_kb(pid, "VmRSS:");
+    let hwm = proc_status_kb(pid, "VmHWM:");
+    drop(engine);
+    let (ready_process, rss_idle, ok, failed, elapsed, cpu, scale) = result?;
+    let rate = ok as f64 / elapsed;
+    let warm_up = rate; // one second at about the same rate
+    let cpu_us = cpu.map(|c| c * 1e6 / (ok as f64 + warm_up));
+    let mb = |kb: Option<u64>| kb.map(|k| k as f64 / 1024.0);
+    let figures = json!({
+        "ready_in_process_fresh_ms": ready_fresh,
+        "ready_in_process_restart_ms": ready_warm,
+        "ready_separate_process_ms": ready_process,
+        "encrypt_requests_per_second": rate,
+        "encrypt_requests": ok,
+        "encrypt_failures": failed,
+        "in_flight": args.in_flight,
+        "plaintext_bytes": args.plaintext_bytes,
+        "seconds": elapsed,
+        "engine_rss_idle_mb": mb(rss_idle),
+        "engine_rss_after_load_mb": mb(rss),
+        "engine_rss_peak_mb": mb(hwm),
+        "engine_cpu_us_per_encrypt": cpu_us,
+        "scale": scale,
+        "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    });
+    if args.json {
+        outln!("{figures}");
+    } else {
+        outln!(
+            "keylab engine benchmark ({} cores, client and engine on the same machine)",
+            figures["cores"]
+        );
+        outln!("  ready, in process, fresh state     {ready_fresh:>8.1} ms");
+        outln!("  ready, in process, existing state  {ready_warm:>8.1} ms");
+        outln!("  ready, separate process            {ready_process:>8.1} ms");
+        outln!(
+            "  KMS Encrypt, aws-sdk-kms, {} in flight, {} B: {rate:>8.0} req/s ({ok} ok, {failed} failed in {elapsed:.1} s)",
+            args.in_flight,
+            args.plaintext_bytes
+        );
+        outln!(
+            "  engine resident memory: idle {:.1} MB, after load {:.1} MB, peak {:.1} MB",
+            mb(rss_idle).unwrap_or(0.0),
+            mb(rss).unwrap_or(0.0),
+            mb(hwm).unwrap_or(0.0)
+        );
+        outln!(
+            "  engine CPU per Encrypt: {:.1} µs (process CPU time / requests served)",
+            cpu_us.unwrap_or(f64::NAN)
+        );
+        if let Some(s) = &scale {
+            print_scale(s)?;
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} Encrypt requests failed during the benchmark");
+    }
+    Ok(ExitCode::SUCCESS)
+}
