@@ -13,9 +13,11 @@
 //! rs-fsrs does); the worker stamps a finished check in `chrono`, the one place they meet.
 
 pub mod backend;
+pub mod confine;
 pub mod console;
 pub mod front;
 pub mod lab;
 pub mod pack;
+pub mod sanitize;
 pub mod study;
 pub mod workshop;

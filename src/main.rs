@@ -16,7 +16,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("keylab: {err:#}");
+            let message = format!("{err:#}");
+            eprintln!("keylab: {}", keylab::sanitize::text(&message));
             ExitCode::FAILURE
         }
     }

@@ -167,6 +167,33 @@ fn no_source_file_over_1000_lines_or_function_over_150() {
     assert!(problems.is_empty(), "split these:\n{}", problems.join("\n"));
 }
 
+/// Workspace files are reached only through `keylab::confine` (relative paths, no symlink
+/// out): the console, the lab and the workshop code never join a name to a workspace path or
+/// open one with `std::fs` themselves.
+#[test]
+fn workspace_files_are_reached_only_through_confine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src/console", "src/lab", "src/workshop"] {
+        walk(&root.join(dir), &mut files);
+    }
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let name = file.strip_prefix(root).unwrap().display();
+        for (i, line) in text.lines().enumerate() {
+            if line.contains("workspace.join(") || line.contains("workspace().join(") {
+                problems.push(format!("{name}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "use keylab::confine for workspace paths:\n{}",
+        problems.join("\n")
+    );
+}
+
 fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();

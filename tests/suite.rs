@@ -18,5 +18,6 @@ mod s3;
 mod study;
 mod tmux;
 mod tui;
+mod untrusted;
 mod wire;
 mod workshop;

@@ -188,7 +188,7 @@ fn a_classroom_of_ten_is_collected_and_bad_results_are_rejected() {
         ],
     ));
     assert!(
-        csv.starts_with("learner,key,exercise,status,file\n"),
+        csv.starts_with("learner,key,exercise,status,file,pass\n"),
         "{csv}"
     );
     assert_eq!(
@@ -217,6 +217,7 @@ fn a_classroom_of_ten_is_collected_and_bad_results_are_rejected() {
             WORKSHOP,
             "--pack",
             kinds.to_str().unwrap(),
+            "--trust",
             "submit",
             "--name",
             "Elsewhere",
@@ -335,6 +336,7 @@ fn a_scaffolded_pack_lints_and_verifies_as_a_folder_and_an_archive() {
             "verify",
             "--pack",
             pack.to_str().unwrap(),
+            "--trust",
             "--junit",
             junit.to_str().unwrap(),
         ])
@@ -383,7 +385,7 @@ fn a_scaffolded_pack_lints_and_verifies_as_a_folder_and_an_archive() {
     assert_eq!(hash(&from_archive), hash(&lint));
     ok(keylab(
         &data,
-        &["verify", "--pack", archive.to_str().unwrap()],
+        &["verify", "--trust", "--pack", archive.to_str().unwrap()],
     ));
 
     // A broken solution fails verify with a non-zero exit and says which stage.
@@ -392,7 +394,16 @@ fn a_scaffolded_pack_lints_and_verifies_as_a_folder_and_an_archive() {
         "aws kms list-keys\n",
     )
     .unwrap();
-    let out = keylab(&data, &["verify", "--pack", pack.to_str().unwrap()]);
+    let refused = keylab(&data, &["verify", "--pack", pack.to_str().unwrap()]);
+    assert!(
+        !refused.status.success()
+            && String::from_utf8_lossy(&refused.stderr).contains("or pass --trust (for CI)"),
+        "a pack that is not the built-in one is not run without the learner's trust"
+    );
+    let out = keylab(
+        &data,
+        &["verify", "--trust", "--pack", pack.to_str().unwrap()],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL  solution passes"));
 
@@ -449,6 +460,8 @@ fn the_class_table_switches_tabs_by_keys_and_draws_each() {
         started: vec![],
         hints: 1,
         rerun_checks: 2,
+        unverified: vec![],
+        notes: vec![],
     };
     let class = Class {
         workshop: Some(WORKSHOP.into()),
@@ -498,4 +511,182 @@ fn the_class_table_switches_tabs_by_keys_and_draws_each() {
     view.key("<S-tab>");
     assert_eq!(view.tab, 3);
     assert!(view.key("q"), "q leaves");
+}
+
+/// A learner who solves the EMR exercise honestly and hands in results named `name`.
+fn honest(dir: &Path, name: &str, results: &Path) -> PathBuf {
+    ok(learner(dir, &["reset", "emr-security-config"]));
+    write_emr_document(dir, false);
+    learner(dir, &["check", "emr-security-config"]);
+    let file = results.join(format!("{}.json", name.len()));
+    ok(learner(
+        dir,
+        &["submit", "--name", name, "-o", file.to_str().unwrap()],
+    ));
+    file
+}
+
+fn fingerprint_of(file: &Path) -> String {
+    let r: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    keylab::workshop::results::fingerprint(r["public_key"].as_str().unwrap())
+}
+
+#[test]
+fn forged_copied_and_unknown_results_are_rejected_and_names_are_shown_as_text() {
+    let class = tempfile::tempdir().unwrap();
+    let results = class.path().join("results");
+    std::fs::create_dir_all(&results).unwrap();
+    let ws = |who: &str| class.path().join(who).join("workshops").join(WORKSHOP);
+
+    // Two honest learners; one of them has a name meant to attack the instructor's terminal
+    // and spreadsheet.
+    let ada = honest(&class.path().join("ada"), "Ada", &results);
+    let evil_name = "=HYPERLINK(\"http://x.test\",\"ok\")\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let mallory = honest(&class.path().join("mallory"), evil_name, &results);
+
+    // A forged pass: progress edited to claim the exercise without any check or evidence.
+    let forger = class.path().join("forger");
+    ok(learner(&forger, &["hint", "first-cmk"]));
+    let path = ws("forger").join("progress.json");
+    let mut progress: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    progress["exercises"]["emr-security-config"] = serde_json::json!({
+        "attempts": 1, "hints_used": 0, "passed_at": "2026-11-23T10:00:00Z"
+    });
+    std::fs::write(&path, serde_json::to_vec(&progress).unwrap()).unwrap();
+    ok(learner(
+        &forger,
+        &[
+            "submit",
+            "--name",
+            "Forger",
+            "-o",
+            results.join("forged.json").to_str().unwrap(),
+        ],
+    ));
+
+    // Copied progress: Ada's progress signed with another learner's own key.
+    let copier = class.path().join("copier");
+    std::fs::create_dir_all(ws("copier")).unwrap();
+    std::fs::copy(
+        ws("ada").join("progress.json"),
+        ws("copier").join("progress.json"),
+    )
+    .unwrap();
+    ok(learner(
+        &copier,
+        &[
+            "submit",
+            "--name",
+            "Copier",
+            "-o",
+            results.join("copied.json").to_str().unwrap(),
+        ],
+    ));
+
+    // A learner the instructor does not know, honest otherwise.
+    let stranger = honest(&class.path().join("stranger"), "Stranger", &results);
+
+    let roster = class.path().join("roster.txt");
+    std::fs::write(
+        &roster,
+        format!(
+            "# fingerprint, name\n{} Ada\n{},Mallory\n",
+            fingerprint_of(&ada),
+            fingerprint_of(&mallory)
+        ),
+    )
+    .unwrap();
+    let instructor = class.path().join("instructor");
+    let collect = |format: &str| {
+        keylab(
+            &instructor,
+            &[
+                "class",
+                "collect",
+                results.to_str().unwrap(),
+                "--roster",
+                roster.to_str().unwrap(),
+                "--format",
+                format,
+            ],
+        )
+    };
+    let out = collect("json");
+    assert!(!out.status.success(), "rejections make collect fail");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = |file: &Path| {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        json["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file"] == name)
+            .map(|r| r["reason"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{name} should be rejected: {json:#}"))
+    };
+    assert!(
+        reason(&results.join("forged.json")).contains("not on the roster")
+            || reason(&results.join("forged.json")).contains("without the evidence"),
+        "{json:#}"
+    );
+    assert!(
+        reason(&stranger).contains("is not on the roster"),
+        "{json:#}"
+    );
+    let accepted: Vec<&str> = json["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(accepted.len(), 2, "only Ada and Mallory: {json:#}");
+
+    // Without the roster, each forgery is rejected for what it is.
+    let out = keylab(
+        &instructor,
+        &[
+            "class",
+            "collect",
+            results.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reason = |name: &str| {
+        json["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["file"] == name)
+            .map(|r| r["reason"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("{name} should be rejected: {json:#}"))
+    };
+    assert!(
+        reason("forged.json").contains("recorded as passed without the evidence"),
+        "{json:#}"
+    );
+    assert!(
+        reason("copied.json").contains("is not the seed of its key"),
+        "{json:#}"
+    );
+    assert_eq!(json["learners"].as_array().unwrap().len(), 3, "{json:#}");
+
+    // The hostile name reaches the terminal as text and the spreadsheet as text.
+    let table = String::from_utf8(collect("table").stdout).unwrap();
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert!(table.contains("\\x1b]0;pwned\\x07"), "{table}");
+    let csv = String::from_utf8(collect("csv").stdout).unwrap();
+    assert!(!csv.contains('\u{1b}'), "{csv:?}");
+    let row = csv
+        .lines()
+        .find(|l| l.contains("HYPERLINK"))
+        .expect("Mallory's row");
+    assert!(
+        row.starts_with("\"'=HYPERLINK("),
+        "the formula is neutralised: {row}"
+    );
 }

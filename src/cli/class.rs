@@ -40,6 +40,10 @@ pub struct CollectArgs {
     /// Write to this file instead of standard output
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// The learners' key fingerprints (as `keylab submit` prints them) and names, one per
+    /// line: results signed with any other key are rejected
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
 }
 
 /// How `class collect` prints the class.
@@ -109,13 +113,25 @@ pub fn submit(lab: &LabArgs, args: &SubmitArgs) -> Result<ExitCode> {
 
 /// `keylab class collect`.
 pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
-    let pack = lab.pack()?;
+    let pack = lab.pack_to_run(&lab.data()?)?;
+    let roster = match &args.roster {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --roster {}", path.display()))?;
+            Some(
+                keylab::workshop::class::Roster::parse(&text)
+                    .map_err(|e| anyhow!("--roster {}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
     let class = super::runtime()?
         .block_on(keylab::workshop::class::collect(
             &pack,
             &args.dir,
             lab.workshop.as_deref(),
+            roster.as_ref(),
             scratch.path(),
         ))
         .map_err(|e| anyhow!(e))?;

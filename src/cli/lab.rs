@@ -39,6 +39,10 @@ pub struct LabArgs {
     /// key for it are kept apart, and `keylab submit` hands in its results
     #[arg(long, global = true, value_name = "ID", env = "KEYLAB_WORKSHOP")]
     pub workshop: Option<String>,
+    /// Run a pack other than the built-in one without asking (for CI; a pack is code: read it
+    /// first)
+    #[arg(long, global = true)]
+    pub trust: bool,
 }
 
 /// A backend to run exercises on.
@@ -145,12 +149,48 @@ impl LabArgs {
     pub fn learner(&self) -> Result<(Pack, DataDir, Progress)> {
         let data = self.data()?;
         let progress = Progress::load(&data.progress_file()).map_err(|e| anyhow!(e))?;
-        Ok((self.pack()?, data, progress))
+        Ok((self.pack_to_run(&data)?, data, progress))
     }
 
-    /// The pack: `--pack DIR` or the built-in one.
+    /// The pack: `--pack DIR` or the built-in one, to read (list, lint, coverage).
     pub fn pack(&self) -> Result<Pack> {
         Pack::open(self.pack.as_deref()).map_err(|e| anyhow!("{e}"))
+    }
+
+    /// The pack, to run its exercises: one other than the built-in pack must be trusted first
+    /// ([`keylab::pack::trust`]): remembered from an earlier answer, `--trust`, or asked now
+    /// in a terminal.
+    pub fn pack_to_run(&self, data: &DataDir) -> Result<Pack> {
+        use keylab::pack::trust::{TrustStore, describe, is_builtin};
+        let pack = self.pack()?;
+        if is_builtin(&pack) || self.trust {
+            return Ok(pack);
+        }
+        let mut store = TrustStore::load(&data.0);
+        if store.contains(&pack.hash()) {
+            return Ok(pack);
+        }
+        let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin())
+            && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        if !interactive {
+            bail!(
+                "{}\nkeylab asks once before running a pack that is not the built-in one. Read it, then run keylab in a terminal to answer, or pass --trust (for CI).",
+                describe(&pack)
+            );
+        }
+        eprint!("{}\nTrust this pack and run it? [y/N] ", describe(&pack));
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            bail!("the pack was not trusted; nothing was run");
+        }
+        store.remember(&pack).with_context(|| {
+            format!(
+                "cannot write {}",
+                data.0.join(keylab::pack::trust::FILE).display()
+            )
+        })?;
+        Ok(pack)
     }
 
     /// The data directory: `--data-dir`, `KEYLAB_DATA_DIR` or the user's data directory; in a
@@ -529,7 +569,7 @@ pub fn shell(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
 
 /// `keylab verify`.
 pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
-    let pack = lab.pack()?;
+    let pack = lab.pack_to_run(&lab.data()?)?;
     let kinds: Vec<BackendKind> = match lab.backend {
         BackendName::Engine if lab.endpoint.is_none() => vec![BackendKind::Engine],
         BackendName::Engine | BackendName::Localstack => vec![BackendKind::Localstack],

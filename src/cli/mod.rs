@@ -3,19 +3,27 @@
 //! the library that parses, calls and prints.
 
 /// `println!` that returns the write's error (`?`) instead of panicking, so output piped into
-/// `head` ends the command quietly ([`crate::is_broken_pipe`]).
+/// `head` ends the command quietly ([`crate::is_broken_pipe`]), and that shows control
+/// characters as visible escapes ([`keylab::sanitize::text`]): much of what keylab prints
+/// comes from packs, results files, backends and workspaces.
 macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock())?;
+    }};
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)?;
+        let text = format!($($arg)*);
+        writeln!(std::io::stdout().lock(), "{}", keylab::sanitize::text(&text))?;
     }};
 }
 
-/// `print!` that returns the write's error, as [`outln!`].
+/// `print!` that returns the write's error and sanitises, as [`outln!`].
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        write!(std::io::stdout().lock(), $($arg)*)?;
+        let text = format!($($arg)*);
+        write!(std::io::stdout().lock(), "{}", keylab::sanitize::text(&text))?;
     }};
 }
 
@@ -202,8 +210,8 @@ fn dispatch(args: &lab::LabArgs, command: Command) -> Result<ExitCode> {
 /// `keylab` with no command: the TUI, or `--plain` line by line.
 fn lab(cli: &Cli) -> Result<ExitCode> {
     use keylab::front::{plain, tui};
-    let pack = std::sync::Arc::new(cli.lab.pack()?);
     let data = cli.lab.data()?;
+    let pack = std::sync::Arc::new(cli.lab.pack_to_run(&data)?);
     let connected = runtime()?.block_on(cli.lab.connect())?;
     let target = connected.target.clone();
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");

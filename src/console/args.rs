@@ -22,6 +22,73 @@ pub struct Parsed {
     pub redirect: Option<String>,
 }
 
+/// Options whose values are workspace paths (`crypto --in/--out`, `mask --rules/--out`, …).
+const PATH_OPTIONS: &[&str] = &["in", "out", "body", "rules", "data-key", "outfile"];
+
+/// Every local path a command line names: its `> file`, `file://` and `fileb://` values, the
+/// values of path options, `cat`/`rm`/`mask` file words, the local side of `aws s3 cp` and
+/// the outfile of `get-object`. For `keylab pack lint`, which reports paths that would leave
+/// the workspace before anything runs (running them is refused anyway).
+pub fn local_paths(line: &str) -> Vec<String> {
+    let Ok(parsed) = parse_line(line) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<String> = parsed.redirect.iter().cloned().collect();
+    let every_value = parsed
+        .words
+        .iter()
+        .chain(parsed.options.iter().flat_map(|(_, v)| v))
+        .chain(&parsed.trailing);
+    for value in every_value {
+        if let Some(p) = value
+            .strip_prefix("fileb://")
+            .or_else(|| value.strip_prefix("file://"))
+        {
+            paths.push(p.to_string());
+        }
+    }
+    for (name, values) in &parsed.options {
+        if PATH_OPTIONS.contains(&name.as_str()) {
+            paths.extend(values.iter().cloned());
+        }
+    }
+    let words: Vec<&str> = parsed.words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["cat" | "rm", files @ ..] => paths.extend(files.iter().map(|f| f.to_string())),
+        ["mask", rest @ ..] => paths.extend(
+            rest.iter()
+                .filter(|w| !crate::console::mask::COMMANDS.contains(w))
+                .map(|f| f.to_string()),
+        ),
+        ["aws", "s3", "cp", ends @ ..] => paths.extend(
+            ends.iter()
+                .chain(
+                    &parsed
+                        .trailing
+                        .iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>(),
+                )
+                .filter(|w| !w.starts_with("s3://"))
+                .map(|f| f.to_string()),
+        ),
+        ["aws", "s3api", "get-object", ..] => {
+            // The outfile is the last word, after the options (or taken as an option's
+            // second value).
+            paths.extend(parsed.trailing.iter().cloned());
+            paths.extend(
+                parsed
+                    .options
+                    .iter()
+                    .flat_map(|(_, v)| v.iter().skip(1).cloned()),
+            );
+        }
+        _ => {}
+    }
+    paths.retain(|p| !p.starts_with("s3://"));
+    paths
+}
+
 /// Splits and parses one command line.
 pub fn parse_line(line: &str) -> Result<Parsed, String> {
     let mut tokens = shell_words::split(line)
@@ -140,13 +207,11 @@ pub fn load(value: &str, workspace: &Path) -> Result<Vec<u8>, ArgError> {
         (_, Some(p)) => (p, false),
         _ => return Ok(value.as_bytes().to_vec()),
     };
-    let full = workspace.join(path);
-    std::fs::read(&full).map_err(|e| {
+    crate::confine::read(workspace, path).map_err(|e| {
         let message = format!(
-            "Error parsing parameter: Unable to load paramfile {value}: {e} (paths are relative to the workspace {})",
-            workspace.display()
+            "Error parsing parameter: Unable to load paramfile {value}: {e} (paths are relative to the workspace)"
         );
-        if e.kind() == std::io::ErrorKind::NotFound {
+        if e.is_not_found() {
             ArgError::MissingInput(message)
         } else {
             ArgError::Usage(message)

@@ -39,13 +39,14 @@ fn need(p: &mut Parsed, name: &str) -> Result<String, CmdError> {
 }
 
 fn read(ctx: &Ctx<'_>, path: &str) -> Result<Vec<u8>, CmdError> {
-    std::fs::read(ctx.workspace.join(path.trim_start_matches("fileb://")))
-        .map_err(|e| CmdError::Other(format!("{path}: {e}")))
+    Ok(crate::confine::read(
+        ctx.workspace,
+        path.trim_start_matches("fileb://"),
+    )?)
 }
 
 fn write(ctx: &Ctx<'_>, path: &str, bytes: &[u8]) -> Result<(), CmdError> {
-    keylab_engine::fsutil::write_atomic(&ctx.workspace.join(path), bytes)
-        .map_err(|e| CmdError::Other(format!("cannot write {path}: {e}")))
+    Ok(crate::confine::write(ctx.workspace, path, bytes)?)
 }
 
 /// `--context k=v,…` (or JSON), empty when absent.

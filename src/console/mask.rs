@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::args::Parsed;
-use super::{CmdError, Ctx, workspace_path};
+use super::{CmdError, Ctx};
 use crate::backend::sdk::ClientSettings;
 use keylab_mask::{self as mask, Format, KeySource, Loaded, MasterKey, Options, Rules, Table};
 
@@ -58,6 +58,25 @@ pub async fn resolve_key(
     }
 }
 
+/// Refuses a `file:` or `kms:` key path of the rules that is absolute, climbs out of the
+/// folder or leads out of it through a symlink.
+pub fn confine_key_source(
+    rules: &Rules,
+    folder: &Path,
+) -> Result<(), crate::confine::ConfineError> {
+    let Some(spec) = &rules.key else {
+        return Ok(());
+    };
+    let source = spec.source.trim();
+    let path = source
+        .strip_prefix("file:")
+        .or_else(|| source.strip_prefix("kms:"));
+    match path {
+        Some(p) => crate::confine::existing_path(folder, p).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
 /// Takes a single-valued option; further values are the positional words that followed it
 /// (`mask --rules rules.toml customers.csv`).
 fn take_one(p: &mut Parsed, name: &str, words: &mut Vec<String>) -> Option<String> {
@@ -72,8 +91,7 @@ fn usage(m: impl Into<String>) -> CmdError {
 }
 
 fn read_workspace(ctx: &Ctx<'_>, name: &str) -> Result<Vec<u8>, CmdError> {
-    std::fs::read(workspace_path(ctx.workspace, name)?)
-        .map_err(|e| CmdError::Other(format!("cannot read {name}: {e}")))
+    Ok(crate::confine::read(ctx.workspace, name)?)
 }
 
 fn format_of(name: &str) -> Result<Format, CmdError> {
@@ -113,6 +131,7 @@ async fn apply(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<S
     let text = String::from_utf8(read_workspace(ctx, &rules_name)?)
         .map_err(|_| CmdError::Other(format!("{rules_name} is not UTF-8 text")))?;
     let rules = Rules::parse(&rules_name, &text).map_err(|e| CmdError::Other(e.to_string()))?;
+    confine_key_source(&rules, ctx.workspace)?;
     let key = resolve_key(Some(&ctx.settings), &rules, ctx.workspace)
         .await
         .map_err(CmdError::Other)?;
@@ -139,13 +158,7 @@ async fn apply(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<S
     let Some(out_name) = out_name else {
         return Ok(format!("{}{note}", String::from_utf8_lossy(&out)));
     };
-    if out_name.contains("..") || Path::new(&out_name).is_absolute() {
-        return Err(usage(format!(
-            "{out_name}: use a path inside the workspace"
-        )));
-    }
-    keylab_engine::fsutil::write_atomic(&ctx.workspace.join(&out_name), &out)
-        .map_err(|e| CmdError::Other(format!("cannot write {out_name}: {e}")))?;
+    crate::confine::write(ctx.workspace, &out_name, &out)?;
     let mut line = format!(
         "{} {} rows of {input_name} into {out_name}",
         if reverse { "revealed" } else { "masked" },
@@ -213,8 +226,7 @@ fn generate(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<Stri
     let Some(out) = out else {
         return Ok(csv);
     };
-    keylab_engine::fsutil::write_atomic(&workspace_path(ctx.workspace, &out)?, csv.as_bytes())
-        .map_err(|e| CmdError::Other(format!("cannot write {out}: {e}")))?;
+    crate::confine::write(ctx.workspace, &out, csv.as_bytes())?;
     Ok(format!(
         "wrote {} rows of {table} to {out}\n",
         csv.lines().count() - 1

@@ -290,9 +290,10 @@ impl<'a> Console<'a> {
         if let Some(target) = redirect
             && outcome.is_success()
         {
-            let path = self.workspace.join(&target);
-            if let Err(e) = keylab_engine::fsutil::write_atomic(&path, outcome.stdout.as_bytes()) {
-                return CmdError::Other(format!("cannot write {target}: {e}")).into_outcome();
+            if let Err(e) =
+                crate::confine::write(&self.workspace, &target, outcome.stdout.as_bytes())
+            {
+                return CmdError::from(e).into_outcome();
             }
             outcome.stdout.clear();
         }
@@ -462,14 +463,13 @@ impl<'a> Console<'a> {
     }
 
     fn ls(&self) -> Result<String, CmdError> {
-        let names = workspace_files(&self.workspace);
+        let names = crate::confine::files(&self.workspace);
         Ok(names.iter().map(|n| format!("{n}\n")).collect())
     }
 
     fn cat(&self, name: Option<&String>) -> Result<String, CmdError> {
         let name = name.ok_or_else(|| CmdError::Usage("cat FILE".into()))?;
-        let bytes = std::fs::read(workspace_path(&self.workspace, name)?)
-            .map_err(|e| CmdError::Other(format!("cat: {name}: {e}")))?;
+        let bytes = crate::confine::read(&self.workspace, name)?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -478,41 +478,17 @@ impl<'a> Console<'a> {
             return Err(CmdError::Usage("rm FILE...".into()));
         }
         for name in names {
-            std::fs::remove_file(workspace_path(&self.workspace, name)?)
-                .map_err(|e| CmdError::Other(format!("rm: {name}: {e}")))?;
+            crate::confine::remove(&self.workspace, name)?;
         }
         Ok(String::new())
     }
 }
 
-/// A workspace file's path; a name that would leave the workspace is a usage error.
-fn workspace_path(workspace: &Path, name: &str) -> Result<PathBuf, CmdError> {
-    if name.contains("..") || Path::new(name).is_absolute() {
-        return Err(CmdError::Usage(format!(
-            "{name}: the console works inside the workspace; use a relative path"
-        )));
-    }
-    Ok(workspace.join(name))
-}
-
-/// Every file under a workspace, as sorted `/`-separated relative paths.
-pub fn workspace_files(root: &Path) -> Vec<String> {
-    let mut names = Vec::new();
-    walk(root, root, &mut names);
-    names.sort();
-    names
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(root, &path, out);
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
+impl From<crate::confine::ConfineError> for CmdError {
+    fn from(e: crate::confine::ConfineError) -> CmdError {
+        match e {
+            crate::confine::ConfineError::Io { .. } => CmdError::Other(e.to_string()),
+            _ => CmdError::Usage(e.to_string()),
         }
     }
 }

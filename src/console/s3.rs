@@ -157,8 +157,11 @@ async fn cp(ctx: &Ctx<'_>, client: &aws_sdk_s3::Client, mut p: Parsed) -> Result
             } else {
                 key
             };
-            let bytes = std::fs::read(ctx.workspace.join(from)).map_err(|e| {
-                CmdError::Other(format!("The user-provided path {from} does not exist: {e}"))
+            let bytes = crate::confine::read(ctx.workspace, from).map_err(|e| match e {
+                crate::confine::ConfineError::Io { .. } => {
+                    CmdError::Other(format!("The user-provided path {from} does not exist: {e}"))
+                }
+                other => CmdError::from(other),
             })?;
             client
                 .put_object()
@@ -192,8 +195,7 @@ async fn cp(ctx: &Ctx<'_>, client: &aws_sdk_s3::Client, mut p: Parsed) -> Result
                 .await
                 .map_err(|e| CmdError::Other(format!("download failed: {e}")))?
                 .into_bytes();
-            keylab_engine::fsutil::write_atomic(&ctx.workspace.join(to), &data)
-                .map_err(|e| CmdError::Other(format!("cannot write {to}: {e}")))?;
+            crate::confine::write(ctx.workspace, to, &data)?;
             Ok(format!("download: s3://{bucket}/{key} to {to}\n"))
         }
         (Some((sb, sk)), Some((db, dk))) => {

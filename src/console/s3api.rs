@@ -282,8 +282,11 @@ async fn put_object(
         let sse = take_sse(&mut p, ctx, "")?;
         p.finish().map_err(CmdError::Usage)?;
         let bytes = match body {
-            Some(path) => std::fs::read(ctx.workspace.join(&path)).map_err(|e| {
-                CmdError::Other(format!("Error parsing parameter '--body': {path}: {e}"))
+            Some(path) => crate::confine::read(ctx.workspace, &path).map_err(|e| match e {
+                crate::confine::ConfineError::Io { .. } => {
+                    CmdError::Other(format!("Error parsing parameter '--body': {e}"))
+                }
+                other => CmdError::from(other),
             })?,
             None => Vec::new(),
         };
@@ -430,8 +433,7 @@ async fn get_object_or_head_object(
             .await
             .map_err(|e| CmdError::Other(format!("cannot read the object: {e}")))?
             .into_bytes();
-        keylab_engine::fsutil::write_atomic(&ctx.workspace.join(outfile), &data)
-            .map_err(|e| CmdError::Other(format!("cannot write {outfile}: {e}")))?;
+        crate::confine::write(ctx.workspace, outfile, &data)?;
         Value::Object(o)
     };
     Ok(value)

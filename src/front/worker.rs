@@ -132,7 +132,7 @@ impl Worker {
 }
 
 fn files(session: &Session) -> Vec<String> {
-    crate::console::workspace_files(&session.workspace)
+    crate::confine::files(&session.workspace)
 }
 
 fn backend_label(session: &Session) -> String {

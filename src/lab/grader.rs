@@ -46,10 +46,12 @@ pub fn evidence(session: &Session) -> Evidence {
         let Ok(path) = session.substitute(path) else {
             continue;
         };
-        let full = session.workspace.join(&path);
-        let small =
-            std::fs::metadata(&full).is_ok_and(|m| m.is_file() && m.len() <= EVIDENCE_LIMIT);
-        if let Some(text) = small.then(|| std::fs::read_to_string(&full).ok()).flatten() {
+        let small = crate::confine::file_size(&session.workspace, &path)
+            .is_some_and(|len| len <= EVIDENCE_LIMIT);
+        if let Some(text) = small
+            .then(|| crate::confine::read_text(&session.workspace, &path).ok())
+            .flatten()
+        {
             files.insert(path, text);
         }
     }

@@ -38,8 +38,7 @@ pub struct MaskRun {
 
 /// Masks the inputs with the learner's rules.
 pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<MaskRun, Failure> {
-    let rules_path = session.workspace.join(&spec.rules);
-    let text = std::fs::read_to_string(&rules_path).map_err(|_| {
+    let text = crate::confine::read_text(&session.workspace, &spec.rules).map_err(|_| {
         fail(format!(
             "{} is missing: write your masking rules in it",
             spec.rules
@@ -51,6 +50,8 @@ pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<Mas
         .clone()
         .unwrap_or_else(|| session.exercise.spec.profile.clone());
     let settings = session.backend.settings(&profile, true).map_err(broken)?;
+    crate::console::mask::confine_key_source(&rules, &session.workspace)
+        .map_err(|e| fail(e.to_string()))?;
     let key = resolve_key(Some(&settings), &rules, &session.workspace)
         .await
         .map_err(fail)?;
@@ -58,8 +59,8 @@ pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<Mas
     for name in &spec.inputs {
         let format = Format::from_name(name)
             .ok_or_else(|| broken(format!("[masking] input {name} is not .csv or .jsonl")))?;
-        let bytes = std::fs::read(session.workspace.join(name))
-            .map_err(|e| broken(format!("[masking] input {name}: {e}")))?;
+        let bytes = crate::confine::read(&session.workspace, name)
+            .map_err(|e| broken(format!("[masking] input {e}")))?;
         let original = Table::parse(&bytes, format).map_err(|e| broken(format!("{name}: {e}")))?;
         inputs.push(Input {
             name: name.clone(),

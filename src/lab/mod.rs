@@ -7,6 +7,7 @@ mod checks;
 pub mod course;
 pub mod document;
 pub mod grader;
+pub mod learner;
 pub mod masking;
 pub mod progress;
 pub mod report;

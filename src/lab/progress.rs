@@ -138,13 +138,15 @@ impl DataDir {
 }
 
 impl Progress {
-    /// Loads the progress file, or starts one with a random seed.
+    /// Loads the progress file, or starts one with the seed of the learner key kept beside it
+    /// ([`super::learner::seed_in`]).
     pub fn load(path: &Path) -> Result<Progress, String> {
         match std::fs::read(path) {
             Ok(bytes) => Progress::from_json(&bytes)
                 .map_err(|e| format!("{}: {e}; move it away to start afresh", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok(Progress::new(rand::random::<u64>() >> 12))
+                let dir = path.parent().unwrap_or(Path::new("."));
+                Ok(Progress::new(super::learner::seed_in(dir)))
             }
             Err(e) => Err(format!("{}: {e}", path.display())),
         }

@@ -115,7 +115,8 @@ impl Session {
             return Err(LabError::Other(why));
         }
         let workspace = root.join("workspace");
-        std::fs::create_dir_all(&workspace).map_err(io(&workspace))?;
+        crate::confine::private_dir(root).map_err(io(root))?;
+        crate::confine::private_dir(&workspace).map_err(io(&workspace))?;
         let learner_seed = seed;
         let (engine, backend, seed) = match target {
             Target::Engine => {
@@ -239,8 +240,8 @@ impl Session {
                     .into_bytes(),
                 Err(_) => bytes,
             };
-            let path = self.workspace.join(&name);
-            write_atomic(&path, &bytes).map_err(io(&path))?;
+            crate::confine::write(&self.workspace, &name, &bytes)
+                .map_err(|e| LabError::Other(format!("exercises/{id}/{name}: {e}")))?;
         }
         let steps = self.exercise.spec.setup.clone();
         for (i, step) in steps.iter().enumerate() {
@@ -253,8 +254,9 @@ impl Session {
                 let kind = step.generator.as_deref().unwrap_or("customers");
                 let csv =
                     vars::dataset(kind, step.rows.unwrap_or(100), self.seed, &id).map_err(fail)?;
-                let path = self.workspace.join(self.substitute(file).map_err(fail)?);
-                write_atomic(&path, csv.as_bytes()).map_err(io(&path))?;
+                let name = self.substitute(file).map_err(fail)?;
+                crate::confine::write(&self.workspace, &name, csv.as_bytes())
+                    .map_err(|e| fail(format!("dataset = {e}")))?;
                 continue;
             }
             let Some(run) = &step.run else {
@@ -280,8 +282,8 @@ impl Session {
         let readme = self
             .substitute(&self.exercise.readme)
             .map_err(|m| LabError::Other(format!("exercises/{id}/README.md: {m}")))?;
-        let path = self.workspace.join("README.md");
-        write_atomic(&path, readme.as_bytes()).map_err(io(&path))?;
+        crate::confine::write(&self.workspace, "README.md", readme.as_bytes())
+            .map_err(|e| LabError::Other(e.to_string()))?;
         Ok(())
     }
 

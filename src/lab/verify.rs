@@ -52,11 +52,7 @@ pub fn write_files(session: &Session, attempt: &Attempt) -> Result<(), String> {
             Ok(text) => session.substitute(text)?.into_bytes(),
             Err(_) => bytes.clone(),
         };
-        let path = session.workspace.join(name);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{name}: {e}"))?;
-        }
-        keylab_engine::fsutil::write_atomic(&path, &bytes).map_err(|e| format!("{name}: {e}"))?;
+        crate::confine::write(&session.workspace, name, &bytes).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

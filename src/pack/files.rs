@@ -1,9 +1,17 @@
 //! The files of a content pack, read once into memory: the pack embedded in the binary (so the
 //! lab runs offline after `cargo install`), a folder given with `--pack DIR`, or a `.tar.gz`
 //! of one (`--pack pack.tar.gz`, as an instructor hands it out; read in memory, never
-//! extracted, so a path that climbs out of the archive cannot write anywhere). Everything
-//! above this module sees one uniform map from relative path to bytes, and its SHA-256
-//! ([`PackFiles::hash`]) names the exact content whatever the container.
+//! extracted). Everything above this module sees one uniform map from relative path to bytes,
+//! and its SHA-256 ([`PackFiles::hash`]) names the exact content whatever the container.
+//!
+//! A pack comes from someone else, so reading one is bounded and literal: only regular files
+//! are taken, and a symlink, hard link, device, FIFO or socket (in a folder or an archive) is
+//! refused with its name, so a pack cannot smuggle a file of the learner's into a workspace or
+//! into results evidence. An archive is read under a budget that counts every decompressed
+//! byte (headers, GNU long names and PAX records included), its members and its path lengths.
+//! Reading a pack runs nothing; what its steps and scripts do later is confined by
+//! [`crate::confine`], and opening a pack that is not the built-in one asks for the learner's
+//! trust first ([`super::trust`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,8 +25,32 @@ static EXERCISES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/exercises");
 static GRADERS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/graders");
 static MANIFEST: &str = include_str!("../../pack.toml");
 
-/// The most a `.tar.gz` pack may unpack to, in bytes.
-const ARCHIVE_LIMIT: u64 = 256 << 20;
+/// The most a pack may hold, in bytes: for an archive, everything it decompresses to.
+pub const SIZE_LIMIT: u64 = 64 << 20;
+/// The most members (files and folders) a pack may have.
+pub const MEMBER_LIMIT: usize = 10_000;
+/// The longest path a pack member may have, in bytes.
+pub const PATH_LIMIT: usize = 512;
+
+/// A reader that fails once more than `left` bytes were read through it.
+struct Budget<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Budget<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.left {
+            return Err(std::io::Error::other(format!(
+                "the archive decompresses to more than {} MiB (headers included): a pack is text and small files",
+                SIZE_LIMIT >> 20
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
 
 /// The pack's files by relative path (`/`-separated).
 #[derive(Debug, Clone)]
@@ -69,8 +101,9 @@ impl PackFiles {
             ));
         }
         let mut files = BTreeMap::new();
+        let mut tally = Tally::default();
         for top in ["pack.toml", "lessons", "exercises", "graders"] {
-            read_tree(dir, Path::new(top), &mut files)?;
+            read_tree(dir, Path::new(top), &mut files, &mut tally)?;
         }
         Ok(PackFiles {
             origin: dir.display().to_string(),
@@ -92,21 +125,42 @@ impl PackFiles {
             )
         };
         let file = std::fs::File::open(archive).map_err(|e| bad(format!("cannot read: {e}")))?;
-        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        let mut tar = tar::Archive::new(Budget {
+            inner: flate2::read::GzDecoder::new(file),
+            left: SIZE_LIMIT,
+        });
         let mut all = BTreeMap::new();
-        let mut total = 0u64;
         let entries = tar
             .entries()
             .map_err(|e| bad(format!("not a .tar.gz: {e}")))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| bad(format!("not a .tar.gz: {e}")))?;
-            if !entry.header().entry_type().is_file() {
-                continue;
+        for (count, entry) in entries.enumerate() {
+            if count >= MEMBER_LIMIT {
+                return Err(bad(format!(
+                    "has more than {MEMBER_LIMIT} members: a pack is a few hundred files"
+                )));
             }
+            let mut entry = entry.map_err(|e| bad(format!("cannot be read: {e}")))?;
             let path = entry
                 .path()
                 .map_err(|e| bad(format!("a bad path in the archive: {e}")))?
                 .into_owned();
+            let shown_path = path.display().to_string();
+            if shown_path.len() > PATH_LIMIT {
+                return Err(bad(format!(
+                    "a member's path is longer than {PATH_LIMIT} bytes ({}…)",
+                    shown_path.chars().take(60).collect::<String>()
+                )));
+            }
+            let kind = entry.header().entry_type();
+            if kind.is_dir() || kind.is_pax_global_extensions() {
+                continue;
+            }
+            if !kind.is_file() {
+                return Err(bad(format!(
+                    "{shown_path} is a {}: a pack holds regular files only",
+                    member_kind(kind)
+                )));
+            }
             let mut parts = Vec::new();
             for c in path.components() {
                 match c {
@@ -125,18 +179,8 @@ impl PackFiles {
                 continue;
             }
             let mut bytes = Vec::new();
-            std::io::Read::read_to_end(
-                &mut std::io::Read::take(&mut entry, ARCHIVE_LIMIT - total + 1),
-                &mut bytes,
-            )
-            .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
-            total += bytes.len() as u64;
-            if total > ARCHIVE_LIMIT {
-                return Err(bad(format!(
-                    "unpacks to more than {} MiB: a pack is text and small files",
-                    ARCHIVE_LIMIT >> 20
-                )));
-            }
+            std::io::Read::read_to_end(&mut entry, &mut bytes)
+                .map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
             all.insert(parts.join("/"), bytes);
         }
         let prefix = if all.contains_key("pack.toml") {
@@ -229,31 +273,101 @@ impl PackFiles {
     }
 }
 
+/// What a tar member that is not a regular file is, for the refusal.
+fn member_kind(kind: tar::EntryType) -> &'static str {
+    match kind {
+        tar::EntryType::Symlink => "symlink",
+        tar::EntryType::Link => "hard link",
+        tar::EntryType::Char | tar::EntryType::Block => "device",
+        tar::EntryType::Fifo => "FIFO",
+        _ => "special member",
+    }
+}
+
+/// What a folder entry that is not a regular file or folder is, for the refusal.
+fn file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        return Some("symlink");
+    }
+    if kind.is_dir() {
+        return None;
+    }
+    if !kind.is_file() {
+        return Some("device, FIFO or socket");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return Some("hard link (a file with more than one name)");
+        }
+    }
+    None
+}
+
+/// Counts what a folder pack has read so far against the limits.
+#[derive(Default)]
+struct Tally {
+    members: usize,
+    bytes: u64,
+}
+
 fn read_tree(
     root: &Path,
     rel: &Path,
     files: &mut BTreeMap<String, Vec<u8>>,
+    tally: &mut Tally,
 ) -> Result<(), PackError> {
     let full = root.join(rel);
+    let refuse =
+        |message: String, fix: &str| PackError::new(full.display().to_string(), None, message, fix);
     let io = |e: std::io::Error| {
-        PackError::new(
-            full.display().to_string(),
-            None,
+        refuse(
             format!("cannot read: {e}"),
             "check the path and its permissions",
         )
     };
-    if !full.exists() {
-        return Ok(());
+    // Never follow a link: look at the entry itself.
+    let meta = match std::fs::symlink_metadata(&full) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(e)),
+    };
+    if let Some(kind) = file_kind(&meta) {
+        return Err(refuse(
+            format!("is a {kind}: a pack holds regular files only"),
+            "replace it with a copy of the file it stands for",
+        ));
     }
-    if full.is_file() {
-        let key = rel.to_string_lossy().replace('\\', "/");
+    tally.members += 1;
+    if tally.members > MEMBER_LIMIT {
+        return Err(refuse(
+            format!("the pack has more than {MEMBER_LIMIT} files and folders"),
+            "a pack is a few hundred files: remove what is not content",
+        ));
+    }
+    let key = rel.to_string_lossy().replace('\\', "/");
+    if key.len() > PATH_LIMIT {
+        return Err(refuse(
+            format!("the path is longer than {PATH_LIMIT} bytes"),
+            "use shorter names",
+        ));
+    }
+    if meta.is_file() {
+        tally.bytes += meta.len();
+        if tally.bytes > SIZE_LIMIT {
+            return Err(refuse(
+                format!("the pack holds more than {} MiB", SIZE_LIMIT >> 20),
+                "a pack is text and small files: remove large data and generate it in setup",
+            ));
+        }
         files.insert(key, std::fs::read(&full).map_err(io)?);
         return Ok(());
     }
     for entry in std::fs::read_dir(&full).map_err(io)? {
         let entry = entry.map_err(io)?;
-        read_tree(root, &rel.join(entry.file_name()), files)?;
+        read_tree(root, &rel.join(entry.file_name()), files, tally)?;
     }
     Ok(())
 }

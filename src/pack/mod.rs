@@ -12,7 +12,9 @@ pub mod files;
 mod lint;
 pub mod model;
 pub mod review;
+mod safety;
 pub mod scaffold;
+pub mod trust;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -227,6 +229,7 @@ impl Pack {
         lint::exercises(&files, &lessons, &exercises, &graders, &mut errors);
         lint::questions(&files, &lessons, &questions, &mut errors);
         lint::lessons(&files, &lessons, &exercises, &mut errors);
+        safety::check(&files, &exercises, &graders, &mut errors);
         questions.sort_by_key(|q| lessons.iter().position(|l| l.id == q.lesson));
         // Course order: by lesson, then as the lesson lists its exercises.
         let order = |x: &Exercise| {

@@ -1,17 +1,29 @@
 //! `keylab class collect DIR`: the instructor's view of a workshop. Every results file in the
-//! folder is verified (its signature, that it was made with this pack's exact content, the
-//! workshop id, one file per learner key) and its re-runnable checks are run again from the
-//! evidence it carries, with the names its seed gives; a file that fails any of this is listed
-//! as rejected with the reason. The accepted ones make the class table: who finished what, the
-//! checks (and the misconceptions their failure messages name) most learners failed, and the
-//! hints that were needed. Rendered as text, CSV or JSON.
+//! folder is verified and its re-runnable checks are run again from the evidence it carries,
+//! with the names its seed gives; a file that fails any of this is listed as rejected with the
+//! reason. The accepted ones make the class table: who finished what, the checks (and the
+//! misconceptions their failure messages name) most learners failed, and the hints that were
+//! needed. Rendered as text, CSV or JSON; every text from a results file is sanitised.
+//!
+//! What an accepted file proves: it was signed by the key it carries and not edited since; it
+//! was made with this pack's exact content for this workshop; its seed is that key's (so it is
+//! not a classmate's progress signed with another key); it is the only file of its key and its
+//! seed (and, with `--roster`, its key is one the instructor noted); and every exercise it
+//! claims as passed whose grader has re-runnable checks (workspace files, configuration
+//! documents) carries the files those checks read, and they pass when run again here.
+//! What it does not prove: who sat at the keyboard (the key proves only continuity: note each
+//! learner's fingerprint, or use `--roster`); that the learner wrote the files themselves
+//! (identical evidence across learners is flagged, not rejected); or passes of checks that
+//! need the learner's own backend (key states, bucket settings, the audit log), which cannot
+//! be re-run from a file: those are counted as passed on trust and shown as such.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path};
+use std::path::Path;
 
 use serde::Serialize;
 
 use super::results::{ResultsFile, fingerprint, read_verified};
+use crate::lab::check::Status;
 use crate::lab::grader::{is_rerunnable, run_checks_where};
 use crate::lab::session::{Session, Target};
 use crate::pack::Pack;
@@ -42,6 +54,13 @@ pub struct LearnerRow {
     pub hints: u32,
     /// Checks re-run from the evidence, all agreeing.
     pub rerun_checks: usize,
+    /// Of the passed exercises, those with no re-runnable check: passed on trust.
+    #[serde(default)]
+    pub unverified: Vec<String>,
+    /// What the instructor should look at (shared evidence, a name the roster spells
+    /// otherwise, a pass the evidence no longer shows).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// The learners table's columns.
@@ -52,9 +71,13 @@ pub const LEARNER_COLUMNS: [&str; 7] = [
 impl LearnerRow {
     /// The row under [`LEARNER_COLUMNS`].
     pub fn cells(&self) -> [String; 7] {
+        let passed = match self.unverified.len() {
+            0 => self.passed.len().to_string(),
+            n => format!("{} ({n} on trust)", self.passed.len()),
+        };
         [
             self.learner.clone(),
-            self.passed.len().to_string(),
+            passed,
             self.started.len().to_string(),
             self.hints.to_string(),
             self.rerun_checks.to_string(),
@@ -138,12 +161,49 @@ pub struct Class {
     pub rejected: Vec<Rejected>,
 }
 
+/// The instructor's list of learners: key fingerprints (as `keylab submit` prints them) and
+/// names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roster {
+    /// Name by fingerprint.
+    pub names: BTreeMap<String, String>,
+}
+
+impl Roster {
+    /// Parses a roster: one learner per line, a 16-hex-digit fingerprint and a name in either
+    /// order, separated by spaces, tabs or a comma; `#` starts a comment.
+    pub fn parse(text: &str) -> Result<Roster, String> {
+        let mut names = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or_default().trim();
+            if line.is_empty() {
+                continue;
+            }
+            let words: Vec<&str> = line
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .collect();
+            let is_key = |w: &str| w.len() == 16 && w.chars().all(|c| c.is_ascii_hexdigit());
+            let Some(key) = words.iter().find(|w| is_key(w)) else {
+                return Err(format!(
+                    "line {}: no key fingerprint (16 hex digits, as keylab submit prints it)",
+                    i + 1
+                ));
+            };
+            let name: Vec<&str> = words.iter().filter(|w| !is_key(w)).copied().collect();
+            names.insert(key.to_ascii_lowercase(), name.join(" "));
+        }
+        Ok(Roster { names })
+    }
+}
+
 /// Reads, verifies and re-runs every `*.json` in `dir`; `scratch` is an empty folder for the
-/// re-runs.
+/// re-runs. With a roster, keys not on it are rejected.
 pub async fn collect(
     pack: &Pack,
     dir: &Path,
     workshop: Option<&str>,
+    roster: Option<&Roster>,
     scratch: &Path,
 ) -> Result<Class, String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -154,9 +214,10 @@ pub async fn collect(
     names.sort();
     let hash = pack.hash();
     let mut workshop = workshop.map(str::to_string);
-    let mut accepted: Vec<(String, ResultsFile, usize)> = Vec::new();
+    let mut accepted: Vec<(String, ResultsFile, Rerun)> = Vec::new();
     let mut rejected = Vec::new();
     let mut keys: BTreeMap<String, String> = BTreeMap::new();
+    let mut seeds: BTreeMap<u64, String> = BTreeMap::new();
     for (n, path) in names.iter().enumerate() {
         let file = path
             .file_name()
@@ -204,24 +265,121 @@ pub async fn collect(
             )));
             continue;
         }
+        if let Err(why) = check_identity(&results, roster, &seeds) {
+            rejected.push(reject(why));
+            continue;
+        }
         let root = scratch.join(n.to_string());
         match rerun(pack, &results, &root).await {
-            Ok(count) => {
+            Ok(mut outcome) => {
                 keys.insert(results.public_key.clone(), file.clone());
-                accepted.push((file, results, count));
+                seeds.insert(p.seed, file.clone());
+                if let Some(listed) =
+                    roster.and_then(|r| r.names.get(&fingerprint(&results.public_key)))
+                    && !listed.is_empty()
+                    && *listed != p.learner
+                {
+                    outcome.notes.push(format!(
+                        "names itself {:?}; the roster says {listed:?}",
+                        p.learner
+                    ));
+                }
+                accepted.push((file, results, outcome));
             }
             Err(e) => rejected.push(reject(e)),
         }
         let _ = std::fs::remove_dir_all(&root);
     }
+    flag_shared_evidence(&mut accepted);
     Ok(table(pack, workshop, hash, accepted, rejected))
 }
 
-/// Runs the re-runnable checks of every exercise that carries evidence, with the recorded
-/// names and files, and compares each verdict with the recorded one. Returns how many ran.
-async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<usize, String> {
+/// The key and seed of a results file belong together, are not another file's, and (with a
+/// roster) the key is one the instructor noted.
+fn check_identity(
+    results: &ResultsFile,
+    roster: Option<&Roster>,
+    seeds: &BTreeMap<u64, String>,
+) -> Result<(), String> {
     let p = &results.payload;
-    let mut count = 0;
+    let fp = fingerprint(&results.public_key);
+    if let Some(roster) = roster
+        && !roster.names.contains_key(&fp)
+    {
+        return Err(format!(
+            "its key {fp} is not on the roster: ask the learner for the key `keylab submit` printed, and add it"
+        ));
+    }
+    let public: [u8; 32] = hex::decode(&results.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or("the public key is not 32 bytes of hex")?;
+    if p.seed != crate::lab::learner::seed_for(&public) {
+        return Err(format!(
+            "its seed {} is not the seed of its key {fp}: the progress was made under another learner's key (copied), or by an older keylab; the learner should submit from the data directory they worked in",
+            p.seed
+        ));
+    }
+    if let Some(first) = seeds.get(&p.seed) {
+        return Err(format!(
+            "the same seed as {first}: the same progress handed in twice"
+        ));
+    }
+    Ok(())
+}
+
+/// Notes learners whose evidence for an exercise is identical to another learner's: names
+/// differ per seed, so identical files were most likely copied.
+fn flag_shared_evidence(accepted: &mut [(String, ResultsFile, Rerun)]) {
+    let mut seen: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    for (i, (_, r, _)) in accepted.iter().enumerate() {
+        for x in &r.payload.exercises {
+            if x.evidence.files.is_empty() {
+                continue;
+            }
+            let body = serde_json::to_string(&x.evidence.files).unwrap_or_default();
+            seen.entry((x.id.clone(), body)).or_default().push(i);
+        }
+    }
+    for ((exercise, _), who) in seen {
+        if who.len() < 2 {
+            continue;
+        }
+        let files: Vec<String> = who.iter().map(|&i| accepted[i].0.clone()).collect();
+        for &i in &who {
+            let others: Vec<&String> = files.iter().filter(|f| **f != accepted[i].0).collect();
+            accepted[i].2.notes.push(format!(
+                "{exercise}: the same evidence files as {}",
+                others
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+}
+
+/// What re-running one results file found.
+#[derive(Debug, Default)]
+struct Rerun {
+    /// Checks run again, all agreeing with the record.
+    checks: usize,
+    /// Passed exercises whose graders have no re-runnable check (passed on trust).
+    unverified: Vec<String>,
+    /// Passed exercises whose evidence does not show the pass (counted as started).
+    not_shown: Vec<String>,
+    /// Notes for the instructor.
+    notes: Vec<String>,
+}
+
+/// Runs the re-runnable checks of every exercise that carries evidence, with the recorded
+/// names and files, and compares each verdict with the recorded one. A pass claimed for an
+/// exercise with re-runnable checks must carry their evidence (else the file is rejected) and
+/// must pass when run again (else it counts as started, with a note).
+async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<Rerun, String> {
+    let p = &results.payload;
+    let mut outcome = Rerun::default();
     for x in &p.exercises {
         let Some(exercise) = pack.exercise(&x.id) else {
             return Err(format!(
@@ -239,12 +397,33 @@ async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<usize,
             }
         }
         let grader = &pack.graders[&x.id];
-        let rerunnable: Vec<usize> = grader
+        let every_rerunnable: Vec<usize> = grader
             .checks
             .iter()
             .enumerate()
-            .filter(|(i, c)| is_rerunnable(&c.kind) && x.checks.iter().any(|r| r.index == *i))
+            .filter(|(_, c)| is_rerunnable(&c.kind))
             .map(|(i, _)| i)
+            .collect();
+        let claims_pass = x.passed_at.is_some();
+        if claims_pass && every_rerunnable.is_empty() {
+            outcome.unverified.push(x.id.clone());
+        }
+        let recorded_all = every_rerunnable
+            .iter()
+            .all(|i| x.checks.iter().any(|r| r.index == *i));
+        if claims_pass
+            && !every_rerunnable.is_empty()
+            && (!recorded_all || x.evidence.files.is_empty())
+        {
+            return Err(format!(
+                "{}: recorded as passed without the evidence that re-runs its checks (the files `keylab check` keeps): the pass cannot be shown, so the file is not accepted",
+                x.id
+            ));
+        }
+        let rerunnable: Vec<usize> = every_rerunnable
+            .iter()
+            .copied()
+            .filter(|i| x.checks.iter().any(|r| r.index == *i))
             .collect();
         if rerunnable.is_empty() || x.evidence.files.is_empty() {
             continue;
@@ -257,24 +436,23 @@ async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<usize,
             .await
             .map_err(|e| format!("{}: cannot re-run its checks: {e}", x.id))?;
         for (path, text) in &x.evidence.files {
-            let safe = Path::new(path)
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
-            if !safe {
+            if let Err(e) = crate::confine::write(&session.workspace, path, text.as_bytes()) {
                 session.shutdown().await;
-                return Err(format!(
-                    "{}: evidence path {path:?} leaves the workspace",
-                    x.id
-                ));
+                return Err(format!("{}: evidence {e}", x.id));
             }
-            let full = session.workspace.join(path);
-            if let Some(parent) = full.parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            std::fs::write(&full, text).map_err(|e| e.to_string())?;
         }
         let verdicts = run_checks_where(&session, |c| is_rerunnable(&c.kind)).await;
         session.shutdown().await;
+        let shows_pass = verdicts
+            .iter()
+            .all(|(_, r)| matches!(r.status, Status::Pass | Status::NotApplicable));
+        if claims_pass && !shows_pass {
+            outcome.not_shown.push(x.id.clone());
+            outcome.notes.push(format!(
+                "{}: passed once, but the evidence of its last check does not pass: counted as started",
+                x.id
+            ));
+        }
         for (index, result) in verdicts {
             let recorded = x.checks.iter().find(|r| r.index == index);
             if let Some(r) = recorded
@@ -289,10 +467,10 @@ async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<usize,
                     result.status.word()
                 ));
             }
-            count += 1;
+            outcome.checks += 1;
         }
     }
-    Ok(count)
+    Ok(outcome)
 }
 
 fn minutes(x: &super::results::ExerciseResult) -> Option<f64> {
@@ -305,12 +483,15 @@ fn table(
     pack: &Pack,
     workshop: Option<String>,
     hash: String,
-    accepted: Vec<(String, ResultsFile, usize)>,
+    accepted: Vec<(String, ResultsFile, Rerun)>,
     rejected: Vec<Rejected>,
 ) -> Class {
+    let passes = |r: &ResultsFile, run: &Rerun, x: &super::results::ExerciseResult| {
+        x.passed_at.is_some() && !run.not_shown.contains(&x.id) && r.payload.exercises.contains(x)
+    };
     let mut learners: Vec<LearnerRow> = accepted
         .iter()
-        .map(|(file, r, rerun_checks)| LearnerRow {
+        .map(|(file, r, run)| LearnerRow {
             file: file.clone(),
             learner: r.payload.learner.clone(),
             key: fingerprint(&r.public_key),
@@ -318,18 +499,20 @@ fn table(
                 .payload
                 .exercises
                 .iter()
-                .filter(|x| x.passed_at.is_some())
+                .filter(|x| passes(r, run, x))
                 .map(|x| x.id.clone())
                 .collect(),
             started: r
                 .payload
                 .exercises
                 .iter()
-                .filter(|x| x.passed_at.is_none())
+                .filter(|x| !passes(r, run, x))
                 .map(|x| x.id.clone())
                 .collect(),
             hints: r.payload.exercises.iter().map(|x| x.hints_used).sum(),
-            rerun_checks: *rerun_checks,
+            rerun_checks: run.checks,
+            unverified: run.unverified.clone(),
+            notes: run.notes.clone(),
         })
         .collect();
     learners.sort_by(|a, b| a.learner.cmp(&b.learner).then(a.file.cmp(&b.file)));
@@ -357,7 +540,7 @@ fn table(
         times.sort_by(f64::total_cmp);
         exercises.push(ExerciseRow {
             id: x.id.clone(),
-            passed: rows.iter().filter(|e| e.passed_at.is_some()).count(),
+            passed: learners.iter().filter(|l| l.passed.contains(&x.id)).count(),
             started,
             hinted: rows.iter().filter(|e| e.hints_used > 0).count(),
             mean_hints: rows.iter().map(|e| f64::from(e.hints_used)).sum::<f64>() / started as f64,
@@ -446,6 +629,26 @@ impl Class {
                 ));
             }
         }
+        let noted: Vec<&LearnerRow> = self
+            .learners
+            .iter()
+            .filter(|l| !l.notes.is_empty() || !l.unverified.is_empty())
+            .collect();
+        if !noted.is_empty() {
+            out.push_str("\nNotes (accepted, but look):\n");
+            for l in noted {
+                for note in &l.notes {
+                    out.push_str(&format!("  {}: {note}\n", l.file));
+                }
+                if !l.unverified.is_empty() {
+                    out.push_str(&format!(
+                        "  {}: passed on trust (no check can be re-run from a file): {}\n",
+                        l.file,
+                        l.unverified.join(", ")
+                    ));
+                }
+            }
+        }
         if !self.rejected.is_empty() {
             out.push_str("\nRejected:\n");
             for r in &self.rejected {
@@ -455,19 +658,28 @@ impl Class {
         out
     }
 
-    /// One CSV row per learner and exercise opened.
+    /// One CSV row per learner and exercise opened (`pass` says whether a pass was re-run from
+    /// its evidence or taken on trust), every cell safe to open in a spreadsheet
+    /// ([`crate::sanitize::csv_cell`]).
     pub fn to_csv(&self) -> String {
+        use crate::sanitize::csv_cell;
         let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(["learner", "key", "exercise", "status", "file"]);
+        let _ = w.write_record(["learner", "key", "exercise", "status", "file", "pass"]);
         for l in &self.learners {
             for (status, list) in [("passed", &l.passed), ("started", &l.started)] {
                 for x in list {
-                    let _ = w.write_record([l.learner.as_str(), &l.key, x, status, &l.file]);
+                    let pass = match status {
+                        "passed" if l.unverified.contains(x) => "on trust",
+                        "passed" => "re-run",
+                        _ => "",
+                    };
+                    let row = [l.learner.as_str(), &l.key, x, status, &l.file, pass];
+                    let _ = w.write_record(row.map(|c| csv_cell(c).into_owned()));
                 }
             }
         }
         for r in &self.rejected {
-            let _ = w.write_record(["", "", "", "rejected", &r.file]);
+            let _ = w.write_record(["", "", "", "rejected", &csv_cell(&r.file), ""]);
         }
         String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
     }

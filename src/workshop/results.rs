@@ -12,12 +12,10 @@
 //! serialising again.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::lab::grader::Evidence;
 use crate::lab::progress::{Progress, RecordedCheck};
@@ -97,48 +95,7 @@ pub struct ResultsFile {
     pub signature: String,
 }
 
-/// The learner's signing key: made on first use, kept at `path` (hex, mode 0600).
-pub fn learner_key(path: &Path) -> Result<SigningKey, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| {
-                format!(
-                    "{}: not a keylab learner key; move it away to make a new one",
-                    path.display()
-                )
-            })?);
-            let secret: Zeroizing<[u8; 32]> =
-                Zeroizing::new(bytes.as_slice().try_into().map_err(|_| {
-                    format!(
-                        "{}: a learner key is 32 bytes; move it away to make a new one",
-                        path.display()
-                    )
-                })?);
-            Ok(SigningKey::from_bytes(&secret))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let secret = Zeroizing::new(rand::random::<[u8; 32]>());
-            let key = SigningKey::from_bytes(&secret);
-            let text = Zeroizing::new(hex::encode(secret.as_slice()));
-            keylab_engine::fsutil::write_atomic(path, text.as_bytes())
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-            Ok(key)
-        }
-        Err(e) => Err(format!("{}: {e}", path.display())),
-    }
-}
-
-/// A short fingerprint of a public key (the first 16 hex digits of its SHA-256).
-pub fn fingerprint(public_key_hex: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(public_key_hex.as_bytes()))[..16].to_string()
-}
+pub use crate::lab::learner::{fingerprint, learner_key};
 
 /// Builds the payload from a learner's progress.
 pub fn payload(
@@ -160,7 +117,14 @@ pub fn payload(
             passed_at: p
                 .passed_at
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            checks: p.checks.clone(),
+            checks: p
+                .checks
+                .iter()
+                .map(|c| RecordedCheck {
+                    message: without_home(&c.message),
+                    ..c.clone()
+                })
+                .collect(),
             failed_checks: p.failed_checks.clone(),
             evidence: p.evidence.clone(),
         })
@@ -176,6 +140,22 @@ pub fn payload(
         keylab_version: env!("CARGO_PKG_VERSION").to_string(),
         submitted_at: now,
         exercises,
+    }
+}
+
+/// A message with the learner's home folder written `~`: a results file leaves the machine,
+/// and absolute paths say more about it than the instructor needs.
+fn without_home(message: &str) -> String {
+    match directories::BaseDirs::new() {
+        Some(dirs) => {
+            let home = dirs.home_dir().to_string_lossy();
+            if home.len() > 1 {
+                message.replace(home.as_ref(), "~")
+            } else {
+                message.to_string()
+            }
+        }
+        None => message.to_string(),
     }
 }
 

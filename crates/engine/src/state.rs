@@ -100,6 +100,9 @@ const DOCS: &str = "docs";
 /// The file of the store.
 pub const DATABASE: &str = "state.redb";
 
+/// redb's page cache.
+const CACHE_BYTES: usize = 8 << 20;
+
 fn definition(table: &str) -> redb::TableDefinition<'_, &'static str, &'static [u8]> {
     redb::TableDefinition::new(table)
 }
@@ -158,10 +161,15 @@ impl StateStore {
         }
         remove_temporaries(dir);
         let path = dir.join(DATABASE);
-        let db = redb::Database::create(&path).map_err(|e| StateError::Corrupt {
-            path: path.clone(),
-            reason: format!("the state store cannot be opened: {e}"),
-        })?;
+        // A small page cache: every record is read once at start, so the cache only serves
+        // writes (redb's default of 1 GiB would let a large state keep that much resident).
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| StateError::Corrupt {
+                path: path.clone(),
+                reason: format!("the state store cannot be opened: {e}"),
+            })?;
         owner_only(&path);
         Ok(StateStore {
             dir: dir.to_path_buf(),
@@ -363,7 +371,7 @@ const LOCK_FILE: &str = ".lock";
 /// Takes the exclusive lock that marks a state directory as in use by one engine. The lock is
 /// released when the returned file is dropped (or the process ends).
 pub fn lock(dir: &Path) -> Result<fs::File, StateError> {
-    fs::create_dir_all(dir).map_err(|source| StateError::Io {
+    crate::fsutil::create_private_dir(dir).map_err(|source| StateError::Io {
         path: dir.to_path_buf(),
         source,
     })?;

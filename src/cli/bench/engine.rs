@@ -146,6 +146,7 @@ async fn write_cost_at_scale(
         "put_object_ms_empty": put_empty,
         "put_object_ms_full": put_full,
         "engine_rss_full_mb": proc_status_kb(pid, "VmRSS:").map(|k| k as f64 / 1024.0),
+        "engine_rss_peak_mb": proc_status_kb(pid, "VmHWM:").map(|k| k as f64 / 1024.0),
     }))
 }
 
@@ -282,17 +283,27 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         .await?;
         // The warm-up second's requests count too: they are in the CPU time.
         let cpu = process_cpu_seconds(pid).zip(cpu_before).map(|(a, b)| a - b);
+        let rss_after_load = proc_status_kb(pid, "VmRSS:");
+        let hwm_after_load = proc_status_kb(pid, "VmHWM:");
         let scale = if args.keys + args.objects > 0 {
             Some(write_cost_at_scale(&settings, args.keys, args.objects, pid).await?)
         } else {
             None
         };
-        anyhow::Ok((ready_process, rss_idle, ok, failed, elapsed, cpu, scale))
+        anyhow::Ok((
+            ready_process,
+            rss_idle,
+            ok,
+            failed,
+            elapsed,
+            cpu,
+            scale,
+            rss_after_load,
+            hwm_after_load,
+        ))
     });
-    let rss = proc_status_kb(pid, "VmRSS:");
-    let hwm = proc_status_kb(pid, "VmHWM:");
     drop(engine);
-    let (ready_process, rss_idle, ok, failed, elapsed, cpu, scale) = result?;
+    let (ready_process, rss_idle, ok, failed, elapsed, cpu, scale, rss, hwm) = result?;
     let rate = ok as f64 / elapsed;
     let warm_up = rate; // one second at about the same rate
     let cpu_us = cpu.map(|c| c * 1e6 / (ok as f64 + warm_up));

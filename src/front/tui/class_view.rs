@@ -191,6 +191,7 @@ impl ClassView {
             Paragraph::new(format!(" {}", keys.join("  "))).style(style(Role::Status)),
             status,
         );
+        super::view::show_controls(frame.buffer_mut());
     }
 }
 

@@ -108,7 +108,10 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
                                         .or_else(|_| std::env::var("EDITOR"))
                                         .unwrap_or_else(|_| "vi".into());
                                     let mut c = std::process::Command::new(editor);
-                                    c.arg(env.workspace.join(file));
+                                    match crate::confine::relative(file) {
+                                        Ok(rel) => c.arg(env.workspace.join(rel)),
+                                        Err(_) => continue,
+                                    };
                                     c
                                 }
                                 _ => {

@@ -34,6 +34,29 @@ pub fn draw(app: &App, frame: &mut Frame) {
     if app.help {
         help(app, frame, area);
     }
+    show_controls(frame.buffer_mut());
+}
+
+/// Replaces every control character a cell would send to the terminal with its visible
+/// picture (`␛` for ESC, `�` for the rest), whatever text put it there: a pack, a backend's
+/// answer, a workspace file shown in the console. The last pass of every frame.
+pub fn show_controls(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        let symbol = cell.symbol();
+        if !crate::sanitize::needs_escaping(symbol) && !symbol.contains(['\n', '\t']) {
+            continue;
+        }
+        let shown: String = symbol
+            .chars()
+            .map(|c| match c {
+                '\u{1b}' => '\u{241b}',
+                c if crate::sanitize::needs_escaping(c.encode_utf8(&mut [0; 4])) => '\u{fffd}',
+                '\n' | '\t' => ' ',
+                c => c,
+            })
+            .collect();
+        cell.set_symbol(&shown);
+    }
 }
 
 fn style(app: &App, role: Role) -> Style {

@@ -7,8 +7,10 @@ use crate::lab::document;
 /// A configuration document: parsed, validated as the API's input, then each `expect` tested.
 pub(super) async fn run(session: &Session, c: &DocumentCheck) -> Result<(), Failure> {
     let name = sub(session, &c.path)?;
-    let bytes = std::fs::read(session.workspace.join(&name))
-        .map_err(|_| fail(format!("{name} is not in the workspace")))?;
+    let bytes = crate::confine::read(&session.workspace, &name).map_err(|e| match e {
+        crate::confine::ConfineError::Io { .. } => fail(format!("{name} is not in the workspace")),
+        other => fail(other.to_string()),
+    })?;
     let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
         fail(format!(
             "{name} is not valid JSON (line {}, column {}): {e}",

@@ -4,8 +4,8 @@ use super::*;
 
 pub(super) async fn run(session: &Session, c: &FileCheck) -> Result<(), Failure> {
     let name = sub(session, &c.path)?;
-    let path = session.workspace.join(&name);
-    let exists = path.is_file();
+    crate::confine::relative(&name).map_err(|e| fail(e.to_string()))?;
+    let exists = crate::confine::exists(&session.workspace, &name);
     if let Some(want) = c.exists
         && want != exists
     {
@@ -18,7 +18,7 @@ pub(super) async fn run(session: &Session, c: &FileCheck) -> Result<(), Failure>
     if !exists {
         return Ok(());
     }
-    let bytes = std::fs::read(&path).map_err(|e| fail(format!("{name}: {e}")))?;
+    let bytes = crate::confine::read(&session.workspace, &name).map_err(|e| fail(e.to_string()))?;
     if c.json {
         serde_json::from_slice::<Value>(&bytes)
             .map_err(|e| fail(format!("{name} is not valid JSON: {e}")))?;

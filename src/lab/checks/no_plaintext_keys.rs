@@ -17,10 +17,10 @@ pub(super) async fn run(session: &Session, c: &NoPlaintextKeysCheck) -> Result<(
                 .unwrap_or(&session.exercise.spec.profile),
         ),
     )?;
-    let files: Vec<(String, Vec<u8>)> = crate::console::workspace_files(&session.workspace)
+    let files: Vec<(String, Vec<u8>)> = crate::confine::files(&session.workspace)
         .into_iter()
         .filter_map(|name| {
-            let bytes = std::fs::read(session.workspace.join(&name)).ok()?;
+            let bytes = crate::confine::read(&session.workspace, &name).ok()?;
             Some((name, bytes))
         })
         .collect();

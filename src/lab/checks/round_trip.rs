@@ -7,9 +7,8 @@ use super::*;
 pub(super) async fn run(session: &Session, c: &RoundTripCheck) -> Result<(), Failure> {
     let settings = settings_as(session, c.profile.as_deref())?;
     let encrypted = sub(session, &c.encrypted)?;
-    let original_path = session.workspace.join(sub(session, &c.original)?);
-    let original =
-        std::fs::read(&original_path).map_err(|e| fail(format!("{}: {e}", c.original)))?;
+    let original = crate::confine::read(&session.workspace, &sub(session, &c.original)?)
+        .map_err(|e| fail(e.to_string()))?;
     let plaintext = if let Some(url) = encrypted.strip_prefix("s3://") {
         let (bucket, key) = url.split_once('/').unwrap_or((url, ""));
         let (meta, body) = envelope::fetch(&settings, bucket, key).await?;
@@ -23,10 +22,9 @@ pub(super) async fn run(session: &Session, c: &RoundTripCheck) -> Result<(), Fai
             })?
             .to_vec()
     } else {
-        let path = session.workspace.join(&encrypted);
-        let body = std::fs::read(&path).map_err(|e| fail(format!("{encrypted}: {e}")))?;
-        let meta_path = session.workspace.join(format!("{encrypted}.meta.json"));
-        match std::fs::read(&meta_path) {
+        let body = crate::confine::read(&session.workspace, &encrypted)
+            .map_err(|e| fail(e.to_string()))?;
+        match crate::confine::read(&session.workspace, &format!("{encrypted}.meta.json")) {
             Ok(meta) => {
                 let meta: BTreeMap<String, String> =
                     serde_json::from_slice(&meta).map_err(|e| {

@@ -121,7 +121,7 @@ impl SegmentWriter {
         aad: &[u8],
         with_md5: bool,
     ) -> io::Result<SegmentWriter> {
-        std::fs::create_dir_all(dir)?;
+        crate::fsutil::create_private_dir(dir)?;
         let name = uuid::Uuid::new_v4().to_string();
         let temp = dir.join(format!(".{name}.partial"));
         let mut options = std::fs::OpenOptions::new();
