@@ -128,6 +128,17 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
         .map(|c| format!("{} / {}: {}", c.suite, c.name, c.message))
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
+    let unfilled: Vec<String> = summary
+        .cases
+        .iter()
+        .flat_map(|c| [&c.message].into_iter().chain(c.output.as_ref()))
+        .filter(|m| m.contains("{{"))
+        .cloned()
+        .collect();
+    assert!(
+        unfilled.is_empty(),
+        "every message has its names filled in: {unfilled:#?}"
+    );
     let wrong: usize = pack.graders.values().map(|g| g.wrong.len()).sum();
     assert_eq!(summary.cases.len(), pack.exercises.len() * 2 + wrong);
     assert!(
@@ -764,6 +775,13 @@ async fn the_console_speaks_the_aws_cli_forms() {
     assert_eq!(
         wrong.error_code.as_deref(),
         Some("InvalidCiphertextException")
+    );
+    assert!(
+        wrong
+            .stderr
+            .contains("encryption context sent with it is not exactly the one"),
+        "AWS's empty message gets keylab's reason on a line of its own: {}",
+        wrong.stderr
     );
 
     for (line, expected) in [

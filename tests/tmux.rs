@@ -1,8 +1,10 @@
 //! The terminal app in a real terminal: `keylab` in a private tmux server (its own socket and
-//! config, a fixed 120×40 size), driven by keys as a learner would: open a lesson, open its
+//! config, a fixed size), driven by keys as a learner would. At 120×40: open a lesson, open its
 //! exercise, type the reference solution into the console, check, see it pass, quit; then the
-//! terminal must be back in cooked mode and the progress saved. Under `CI=true` a missing tmux
-//! is a failure, not a skip.
+//! terminal must be back in cooked mode and the progress saved. At 80×24: page a lesson to its
+//! last line, type a policy far longer than the pane, fail, read the whole trace, fix the middle
+//! of the recalled command with readline keys, pass, read the explanation to its end, and Esc
+//! back to the map. Under `CI=true` a missing tmux is a failure, not a skip.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,6 +57,68 @@ impl Tmux {
         self.cmd(&["send-keys", "-l", text]);
         std::thread::sleep(Duration::from_millis(150));
     }
+
+    /// The screen's text without box borders, rows joined by spaces: wrapped sentences read
+    /// as one line.
+    fn prose(&self) -> String {
+        let rows: Vec<String> = self
+            .screen()
+            .lines()
+            .map(|l| {
+                l.trim_matches(|c: char| c == '│' || c.is_whitespace())
+                    .to_string()
+            })
+            .collect();
+        rows.join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Polls the joined text (see [`Tmux::prose`]) until it contains `text`.
+    fn wait_for_prose(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let prose = self.prose();
+            if prose.contains(text) {
+                return prose;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "waited 30 s for {text:?}; the screen shows:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Starts keylab at `width`×`height` with its data in `data`; `after` runs once it exits.
+    fn start(dir: &Path, data: &Path, (width, height): (u16, u16), after: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: dir.join("tmux.sock"),
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        let command = format!(
+            "env -u NO_COLOR TERM=xterm-256color KEYLAB_DATA_DIR={} {}; {after}",
+            data.display(),
+            env!("CARGO_BIN_EXE_keylab"),
+        );
+        let (width, height) = (width.to_string(), height.to_string());
+        tmux.cmd(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            &width,
+            "-y",
+            &height,
+            &command,
+        ]);
+        // Esc reaches the app at once, not as the Alt prefix of the next key.
+        tmux.cmd(&["set-option", "-s", "escape-time", "0"]);
+        tmux
+    }
 }
 
 impl Drop for Tmux {
@@ -70,40 +134,29 @@ fn tmux_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// False (after saying so) when tmux is missing outside CI; under `CI=true` a failure.
+fn tmux_or_skip() -> bool {
+    if tmux_available() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "tmux is missing: scripts/setup-test-tools installs it (CI must not skip this test)"
+    );
+    eprintln!("tmux is not installed: this end-to-end test did not run");
+    false
+}
+
 #[test]
 fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app() {
-    if !tmux_available() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "tmux is missing: scripts/setup-test-tools installs it (CI must not skip this test)"
-        );
-        eprintln!("tmux is not installed: this end-to-end test did not run");
+    if !tmux_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let stty = dir.path().join("stty.txt");
-    let tmux = Tmux {
-        socket: dir.path().join("tmux.sock"),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let command = format!(
-        "env -u NO_COLOR TERM=xterm-256color KEYLAB_DATA_DIR={} {}; echo KEYLAB-EXITED; stty -a > {}; sleep 60",
-        data.display(),
-        env!("CARGO_BIN_EXE_keylab"),
-        stty.display()
-    );
-    tmux.cmd(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
+    let after = format!("echo KEYLAB-EXITED; stty -a > {}; sleep 60", stty.display());
+    let tmux = Tmux::start(dir.path(), &data, (120, 40), &after);
     tmux.wait_for("Course");
     // Lesson 4 is 15 rows down: lessons 1-3 and their twelve exercises come first.
     let mut down = vec!["j"; 15];
@@ -122,7 +175,8 @@ fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app
     tmux.keys(&["Escape"]);
     std::thread::sleep(Duration::from_millis(300));
     tmux.keys(&["c"]);
-    let screen = tmux.wait_for("check: 3 of 3 passed — PASS");
+    // A pass opens the details: every check and why it works.
+    let screen = tmux.wait_for("Why it works");
     assert!(
         screen.contains("✓ PASS a real download over plain HTTP is refused"),
         "{screen}"
@@ -130,6 +184,7 @@ fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app
 
     // Then one drill question from the course map: a mixed round, answered right. The round's
     // first question follows from the saved progress (seed and reviews so far).
+    tmux.keys(&["Escape"]);
     tmux.keys(&["Escape"]);
     tmux.wait_for("Lesson 4 of 7");
     tmux.keys(&["Escape"]);
@@ -213,5 +268,91 @@ fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app
     assert!(
         progress["exercises"]["https-only-bucket"]["passed_at"].is_string(),
         "{progress}"
+    );
+}
+
+#[test]
+fn a_whole_exercise_at_80x24_reads_to_every_end_and_edits_a_long_command() {
+    if !tmux_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tmux = Tmux::start(dir.path(), &data, (80, 24), "sleep 60");
+    tmux.wait_for("Course");
+    // Lesson 4, paged to its end: the list of its exercises closes it.
+    let mut down = vec!["j"; 15];
+    down.push("Enter");
+    tmux.keys(&down);
+    tmux.wait_for("Lesson 4 of 7: Encryption in transit");
+    let started = Instant::now();
+    while !tmux.prose().contains("opens the next one to do") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Space pages down to the lesson's last line:\n{}",
+            tmux.screen()
+        );
+        tmux.keys(&["Space"]);
+    }
+    tmux.keys(&["G"]);
+    tmux.wait_for_prose("opens the next one to do");
+
+    // The exercise, and a policy of 300-odd characters typed into a 78-column line.
+    tmux.keys(&["e"]);
+    tmux.wait_for("Ready. Type AWS CLI commands");
+    // The reference solution with a typo near its end: "fals" never matches, so plain HTTP
+    // stays allowed (and, unlike a Deny on "true", it does not lock the console out).
+    let solution = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("graders/https-only-bucket/solution"),
+    )
+    .unwrap();
+    let command = solution
+        .lines()
+        .next()
+        .unwrap()
+        .replace("\"false\"", "\"fals\"");
+    assert!(command.len() > 250, "{command}");
+    tmux.type_text(&command);
+    let screen = tmux.wait_for("\"fals\"}}}]}'");
+    assert!(
+        screen.contains('…'),
+        "the line's start scrolled off, marked: {screen}"
+    );
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["F5"]);
+    tmux.wait_for("FAIL");
+    // The whole trace, in the details opened from the console, down to its last row.
+    tmux.keys(&["F2"]);
+    tmux.wait_for("checks, hints, explanation");
+    assert!(tmux.prose().contains("Policy trace:"), "{}", tmux.screen());
+    tmux.keys(&["G"]);
+    tmux.wait_for_prose("H: next hint · Esc: back to the exercise");
+    tmux.keys(&["Escape"]);
+
+    // Recall the command and fix it seven characters from its end.
+    tmux.keys(&["Up"]);
+    tmux.keys(&["C-e"]);
+    for _ in 0..7 {
+        tmux.keys(&["Left"]);
+    }
+    tmux.type_text("e");
+    tmux.keys(&["C-a"]);
+    tmux.wait_for("> aws s3api put-bucket-policy");
+    tmux.keys(&["Enter"]);
+    tmux.keys(&["F5"]);
+    // A pass opens the explanation; its end says how to move on.
+    tmux.wait_for("Why it works");
+    tmux.keys(&["G"]);
+    tmux.wait_for_prose("n: next exercise · Esc: back to the exercise");
+    // Esc closes the details, leaves the console, goes back to the lesson, then the map.
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Lesson 4 of 7");
+    tmux.keys(&["Escape"]);
+    let screen = tmux.wait_for("1/23 exercises done");
+    assert!(
+        screen.contains("[✓] Make a bucket refuse plain HTTP  done"),
+        "{screen}"
     );
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use keylab::front::tui::app::{App, Effect, Msg, Screen};
-use keylab::front::tui::keymap::parse_keys;
+use keylab::front::tui::keymap::{Context, parse_keys};
 use keylab::front::tui::theme::Theme;
 use keylab::front::tui::view;
 use keylab::front::worker::{Ready, WorkerEvent};
@@ -119,13 +119,37 @@ fn vars() -> BTreeMap<String, String> {
 fn ready(app: &mut App, id: &str) {
     let pack = app.pack.clone();
     let x = pack.exercise(id).unwrap();
+    let mut vars = vars();
+    for (name, kind) in &x.spec.vars {
+        vars.entry(name.clone())
+            .or_insert_with(|| keylab::lab::vars::value(7, id, name, *kind));
+    }
+    // Values that setup steps save (key ids and the like) get a stand-in.
+    let text = |vars: &mut BTreeMap<String, String>, text: &str| loop {
+        match keylab::lab::vars::substitute(text, vars) {
+            Ok(done) => return done,
+            Err(e) => {
+                let name = e.split("}}").next().unwrap().trim_start_matches("{{");
+                assert!(
+                    vars.insert(name.to_string(), format!("<{name}>")).is_none(),
+                    "{e}"
+                );
+            }
+        }
+    };
+    let instructions = text(&mut vars, &x.readme);
+    let explanation = text(&mut vars, &x.spec.explanation);
+    for hint in &x.spec.hints {
+        text(&mut vars, hint);
+    }
     app.update(Msg::Worker(WorkerEvent::ExerciseReady(Ready {
         id: id.into(),
-        instructions: keylab::lab::vars::substitute(&x.readme, &vars()).unwrap(),
-        explanation: keylab::lab::vars::substitute(&x.spec.explanation, &vars()).unwrap(),
-        vars: vars(),
+        instructions,
+        explanation,
+        vars,
         backend: "engine https://127.0.0.1:4511".into(),
         files: vec!["README.md".into(), "report.csv".into()],
+        history: vec![],
     })));
 }
 
@@ -211,9 +235,12 @@ fn the_console_types_runs_completes_and_keeps_history() {
     );
     assert_eq!(
         run,
-        vec![Effect::Run(
-            "aws s3api head-object --bucket keylab-test-000000 --key report.csv".into()
-        )]
+        vec![
+            Effect::Remember("aws s3api head-object --bucket {{bucket}} --key report.csv".into()),
+            Effect::Run(
+                "aws s3api head-object --bucket keylab-test-000000 --key report.csv".into()
+            )
+        ]
     );
     assert!(press(&mut a, "ls<enter>").is_empty(), "one job at a time");
     a.update(Msg::Worker(WorkerEvent::CommandDone {
@@ -269,12 +296,18 @@ fn checks_hints_reset_and_moving_on() {
     press(&mut a, "<esc>");
     assert_eq!(press(&mut a, "H"), vec![Effect::SaveProgress]);
     assert_eq!(a.progress.exercises["https-only-bucket"].hints_used, 1);
+    assert!(
+        a.exercise.as_ref().unwrap().details.is_some(),
+        "a hint opens the details at the end, where the hint is"
+    );
     press(&mut a, "HHH");
     assert_eq!(
         a.exercise.as_ref().unwrap().hints_shown,
         3,
         "the ladder stops at its last rung"
     );
+    press(&mut a, "<esc>");
+    assert!(a.exercise.as_ref().unwrap().details.is_none());
     assert_eq!(press(&mut a, "c"), vec![Effect::Check]);
     assert_eq!(
         press(&mut a, "c"),
@@ -288,7 +321,15 @@ fn checks_hints_reset_and_moving_on() {
     }));
     assert_eq!(press(&mut a, "n"), vec![], "moving on needs a pass");
     press(&mut a, "t");
-    assert!(a.exercise.as_ref().unwrap().show_trace);
+    let details = a.exercise.as_ref().unwrap().details_lines.clone();
+    assert!(a.exercise.as_ref().unwrap().details.is_some());
+    assert!(
+        details
+            .iter()
+            .any(|l| l.to_string().contains("Policy trace")),
+        "the trace of the failed check is in the details"
+    );
+    press(&mut a, "<esc>");
     assert_eq!(press(&mut a, "x"), vec![]);
     assert_eq!(
         press(&mut a, "n"),
@@ -354,7 +395,7 @@ fn screens(theme: Theme, size: (u16, u16)) -> Vec<(&'static str, App)> {
         },
         files: vec![],
     }));
-    press(&mut exercise, "<esc>H");
+    press(&mut exercise, "<esc>H<esc>");
     exercise.update(Msg::Worker(WorkerEvent::CheckDone {
         results: vec![
             result(
@@ -366,7 +407,12 @@ fn screens(theme: Theme, size: (u16, u16)) -> Vec<(&'static str, App)> {
         at: "2026-11-23T00:00:00Z".parse().unwrap(),
         evidence: Default::default(),
     }));
-    press(&mut exercise, "t");
+    let mut details = exercise.clone();
+    press(&mut details, "o");
+    let mut details_end = details.clone();
+    press(&mut details_end, "G");
+    let mut lesson_end = lesson.clone();
+    press(&mut lesson_end, "G");
     let mut help = app(theme, size);
     press(&mut help, "<enter>?");
     let mut menu = app(theme, size);
@@ -390,7 +436,10 @@ fn screens(theme: Theme, size: (u16, u16)) -> Vec<(&'static str, App)> {
     vec![
         ("map", map),
         ("lesson", lesson),
+        ("lesson_end", lesson_end),
         ("exercise", exercise),
+        ("details", details),
+        ("details_end", details_end),
         ("help", help),
         ("drill_menu", menu),
         ("drill_question", question),
@@ -418,7 +467,7 @@ fn every_screen_matches_its_snapshot() {
 fn every_lesson_draws_at_every_width_from_40_to_160() {
     let pack = Pack::embedded().unwrap();
     for (i, _) in pack.lessons.iter().enumerate() {
-        for width in 40..=160 {
+        for width in (40..=160).step_by(8) {
             let mut a = app(Theme::Dark, (width, 30));
             a.update(Msg::Resize(width, 30));
             // Open lesson i from the map: its row is after the previous lessons and exercises.
@@ -715,4 +764,302 @@ fn exercises_due_for_review_are_marked_on_the_course_map() {
     assert!(draw(&a).contains("due for review"));
     press(&mut a, "d");
     assert!(draw(&a).contains("Exercises due for review"));
+}
+
+/// The last word of the last line of `lines` that has one, as the screen shows it.
+fn last_word(lines: &[ratatui::text::Line<'_>]) -> String {
+    lines
+        .iter()
+        .rev()
+        .map(|l| l.to_string())
+        .find_map(|l| l.split_whitespace().last().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Opens exercise `id` from the course map and makes its backend ready.
+fn open_exercise(a: &mut App, id: &str) {
+    let row = a
+        .rows()
+        .iter()
+        .position(|r| *r == keylab::front::tui::app::Row::Exercise(id.to_string()))
+        .unwrap();
+    a.selected = row;
+    press(a, "<enter>");
+    ready(a, id);
+}
+
+#[test]
+fn every_lesson_scrolls_to_its_last_line_at_every_size() {
+    let pack = Pack::embedded().unwrap();
+    for size in [(80, 24), (100, 30), (120, 40), (160, 50)] {
+        for (i, lesson) in pack.lessons.iter().enumerate() {
+            let mut a = app(Theme::Mono, size);
+            let row = a
+                .rows()
+                .iter()
+                .position(|r| *r == keylab::front::tui::app::Row::Lesson(i))
+                .unwrap();
+            a.selected = row;
+            press(&mut a, "<enter>");
+            // Page down as a reader would, until the page stops moving.
+            let mut last = u16::MAX;
+            while a.lesson_scroll != last {
+                last = a.lesson_scroll;
+                press(&mut a, "<pgdown>");
+            }
+            let screen = screen_text(&a);
+            let word = last_word(&a.lesson_lines);
+            assert!(
+                screen.contains(&word),
+                "{} at {size:?}: the last line ({word:?}) is not on screen after paging to the end:\n{screen}",
+                lesson.id
+            );
+            press(&mut a, "G");
+            assert_eq!(a.lesson_scroll, last, "G and paging end at the same row");
+        }
+    }
+}
+
+#[test]
+fn the_checks_hints_and_explanation_of_every_exercise_can_be_read_to_the_end() {
+    let pack = Pack::embedded().unwrap();
+    let trace = (1..=30)
+        .map(|i| format!("  statement {i}: Allow s3:GetObject on arn:aws:s3:::keylab-test-000000/* does not match aws:SecureTransport=false"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for size in [(80, 24), (120, 40)] {
+        for x in &pack.exercises {
+            let mut a = app(Theme::Mono, size);
+            open_exercise(&mut a, &x.id);
+            let grader = &pack.graders[&x.id];
+            let failed: Vec<CheckResult> = grader
+                .checks
+                .iter()
+                .map(|c| CheckResult {
+                    title: c.title.clone(),
+                    task: c.task,
+                    status: Status::Fail,
+                    message: c.fail.clone().unwrap_or_else(|| "not yet".into()),
+                    trace: Some(trace.clone()),
+                    kind: "simulate",
+                    duration_ms: 1,
+                })
+                .collect();
+            press(&mut a, "<esc>HHH");
+            press(&mut a, "<esc>c");
+            a.update(Msg::Worker(WorkerEvent::CheckDone {
+                results: failed.clone(),
+                at: t0(),
+                evidence: Default::default(),
+            }));
+            press(&mut a, "oG");
+            let screen = screen_text(&a);
+            let details = &a.exercise.as_ref().unwrap().details_lines;
+            assert!(
+                screen.contains("H: next hint"),
+                "{} at {size:?}: the end of the failed checks is not reachable:\n{screen}",
+                x.id
+            );
+            assert!(
+                details.iter().any(|l| l.to_string().contains("Hint 2 of")),
+                "{}",
+                x.id
+            );
+            press(&mut a, "<esc>c");
+            let passed: Vec<CheckResult> = failed
+                .into_iter()
+                .map(|r| CheckResult {
+                    status: Status::Pass,
+                    message: String::new(),
+                    trace: None,
+                    ..r
+                })
+                .collect();
+            a.update(Msg::Worker(WorkerEvent::CheckDone {
+                results: passed,
+                at: t0(),
+                evidence: Default::default(),
+            }));
+            assert!(
+                a.exercise.as_ref().unwrap().details.is_some(),
+                "a pass opens the explanation"
+            );
+            press(&mut a, "G");
+            let screen = screen_text(&a);
+            let explanation = keylab::front::tui::markdown::render(
+                a.exercise.as_ref().unwrap().explanation.trim(),
+                Theme::Mono,
+                size.0 - 4,
+            );
+            let word = last_word(&explanation);
+            let details = a.exercise.as_ref().unwrap().details_lines.clone();
+            let unfilled: Vec<String> = details
+                .iter()
+                .map(|l| l.to_string())
+                .filter(|l| l.contains("{{"))
+                .collect();
+            assert!(
+                unfilled.is_empty(),
+                "{}: names filled in: {unfilled:?}",
+                x.id
+            );
+            assert!(
+                details.iter().any(|l| l.to_string().contains(&word)),
+                "{}: the explanation is in the details",
+                x.id
+            );
+            assert!(
+                screen.contains("n: next exercise · Esc: back to the exercise"),
+                "{} at {size:?}: after a pass, the end of the details is reachable:\n{screen}",
+                x.id
+            );
+        }
+    }
+}
+
+#[test]
+fn keys_go_where_the_focus_is_and_esc_goes_back_where_you_came_from() {
+    let mut a = app(Theme::Dark, (80, 24));
+    // From the map to an exercise and back: one Esc (leaving the console first).
+    open_exercise(&mut a, "https-only-bucket");
+    assert_eq!(a.screen, Screen::Exercise);
+    press(&mut a, "<esc><esc>");
+    assert_eq!(
+        a.screen,
+        Screen::Map,
+        "an exercise opened from the map goes back to it"
+    );
+    assert_eq!(
+        a.rows()[a.selected],
+        keylab::front::tui::app::Row::Exercise("https-only-bucket".into()),
+        "the map's cursor is on the exercise just left"
+    );
+    // From a lesson to its exercise and back: the lesson, then the map.
+    a.selected = 0;
+    press(&mut a, "<enter>");
+    assert_eq!((a.screen, a.lesson), (Screen::Lesson, 0));
+    let first_lesson = a.lesson_lines.clone();
+    press(&mut a, "e");
+    assert_eq!(a.screen, Screen::Exercise);
+    press(&mut a, "<esc><esc>");
+    assert_eq!(a.screen, Screen::Lesson);
+    press(&mut a, "<esc>");
+    assert_eq!(a.screen, Screen::Map);
+    // An exercise of another lesson shows that lesson afterwards, from its top.
+    open_exercise(&mut a, "https-only-bucket");
+    press(&mut a, "<esc>");
+    let lesson_4 = a
+        .pack
+        .lessons
+        .iter()
+        .position(|l| l.exercises.contains(&"https-only-bucket".to_string()))
+        .unwrap();
+    assert_eq!(a.lesson, lesson_4);
+    assert_ne!(
+        a.lesson_lines, first_lesson,
+        "the lesson text follows the exercise"
+    );
+
+    // After the shell returns, every key typed goes into the console.
+    a.update(Msg::Returned);
+    assert_eq!(a.context(), keylab::front::tui::keymap::Context::Console);
+    let effects = press(&mut a, "sed -n 1p report.csv");
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(a.exercise.as_ref().unwrap().input, "sed -n 1p report.csv");
+    assert_eq!(a.screen, Screen::Exercise);
+    assert_eq!(a.theme, Theme::Dark, "T was typed, not obeyed");
+
+    // `/` in the lesson reader finds; the letters typed after it are the text to find.
+    let mut b = app(Theme::Dark, (80, 24));
+    press(&mut b, "<enter>");
+    let effects = press(&mut b, "/partner");
+    assert!(effects.is_empty());
+    assert_eq!((b.screen, b.lesson), (Screen::Lesson, 0), "no letter acted");
+    assert_eq!(b.finding.as_deref(), Some("partner"));
+    press(&mut b, "<esc>");
+    assert!(b.finding.is_none());
+}
+
+#[test]
+fn only_an_explicit_check_counts_and_rates() {
+    let mut a = app(Theme::Dark, (120, 40));
+    open_exercise(&mut a, "https-only-bucket");
+    let attempts = |a: &App| {
+        a.progress
+            .exercises
+            .get("https-only-bucket")
+            .map_or(0, |p| p.attempts)
+    };
+    let effects = a.update(Msg::Returned);
+    assert!(!effects.contains(&Effect::Check), "{effects:?}");
+    assert_eq!(attempts(&a), 0);
+    assert!(a.message.contains("F5"), "{}", a.message);
+    assert_eq!(press(&mut a, "<F5>"), vec![Effect::Check]);
+}
+
+#[test]
+fn the_command_line_edits_like_readline_and_scrolls_sideways() {
+    let mut a = app(Theme::Mono, (80, 24));
+    open_exercise(&mut a, "https-only-bucket");
+    let policy = r#"aws s3api put-bucket-policy --bucket {{bucket}} --policy '{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecure","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::{{bucket}}","arn:aws:s3:::{{bucket}}/*"],"Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}'"#.to_string();
+    press(&mut a, &policy.replace('<', "<lt>"));
+    let input = |a: &App| a.exercise.as_ref().unwrap().input.clone();
+    assert_eq!(input(&a), policy);
+    // The end of a long line is on screen while typing.
+    let screen = screen_text(&a);
+    assert!(screen.contains("\"true\"}}}]}'"), "{screen}");
+    // Fix the mistake in the middle: `true` should be `false`.
+    press(&mut a, "<C-a>");
+    assert_eq!(a.exercise.as_ref().unwrap().cursor, 0);
+    let screen = screen_text(&a);
+    assert!(screen.contains("> aws s3api put-bucket-policy"), "{screen}");
+    press(&mut a, "<C-e>");
+    for _ in 0..7 {
+        press(&mut a, "<left>");
+    }
+    press(&mut a, "<backspace><backspace><backspace><backspace>false");
+    assert!(
+        input(&a).ends_with("\"aws:SecureTransport\":\"false\"}}}]}'"),
+        "{}",
+        input(&a)
+    );
+    // Alt-b moves by words of letters and digits; Ctrl-k cuts to the end.
+    press(&mut a, "<A-b><A-b><del>");
+    press(&mut a, "<C-k>");
+    assert!(input(&a).ends_with("\"aws:"), "{}", input(&a));
+    // Ctrl-w cuts back to the previous space, as in bash.
+    press(&mut a, "<C-w>");
+    assert!(input(&a).ends_with("--policy "), "{}", input(&a));
+    press(&mut a, "<C-u>");
+    assert_eq!(input(&a), "");
+    // A multi-line paste becomes one command line.
+    a.update(Msg::Paste("aws kms create-key\n  --description x\n".into()));
+    assert_eq!(input(&a), "aws kms create-key   --description x");
+    assert_eq!(press(&mut a, "<C-x>"), vec![Effect::EditLine(input(&a))]);
+}
+
+#[test]
+fn the_help_of_the_busiest_screen_scrolls_to_its_last_line_at_80x24() {
+    let mut a = app(Theme::Mono, (80, 24));
+    open_exercise(&mut a, "https-only-bucket");
+    assert_eq!(a.context(), Context::Console);
+    press(&mut a, "<F1>");
+    assert!(a.help);
+    let top = screen_text(&a);
+    assert!(top.contains("Keys here"), "{top}");
+    assert!(
+        !top.contains("Esc, ? or F1 closes this"),
+        "the console has more keys than 24 rows hold, so the test scrolls: {top}"
+    );
+    press(&mut a, "G");
+    let end = screen_text(&a);
+    assert!(end.contains("Esc, ? or F1 closes this"), "{end}");
+    assert!(end.contains("delete the word before"), "{end}");
+    press(&mut a, "<esc>");
+    assert!(!a.help);
+    assert_eq!(
+        a.context(),
+        Context::Console,
+        "closing help goes back to the console"
+    );
 }

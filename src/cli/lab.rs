@@ -524,7 +524,8 @@ pub fn env(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
             }
             None => (backend.http_endpoint.clone(), backend.https_endpoint.clone()),
         };
-        let vars = course::shell_env(backend, &profile, &http, &https).map_err(|e| anyhow!(e))?;
+        let vars = course::shell_env(backend, &profile, &http, &https, Some(session.root()))
+            .map_err(|e| anyhow!(e))?;
         for (k, v) in vars {
             outln!("export {k}={}", shell_words::quote(&v));
         }
@@ -541,8 +542,14 @@ pub fn shell(lab: &LabArgs, args: &EnvArgs) -> Result<ExitCode> {
         let (_connected, session) = open(lab, &pack, &data, progress.seed, &args.exercise).await?;
         let profile = args.profile.clone().unwrap_or_else(|| session.exercise.spec.profile.clone());
         let backend = &session.backend;
-        let vars = course::shell_env(backend, &profile, &backend.http_endpoint, &backend.https_endpoint)
-            .map_err(|e| anyhow!(e))?;
+        let vars = course::shell_env(
+            backend,
+            &profile,
+            &backend.http_endpoint,
+            &backend.https_endpoint,
+            Some(session.root()),
+        )
+        .map_err(|e| anyhow!(e))?;
         let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
         eprintln!(
             "keylab: {shell} in {} as {profile}; the backend runs until you exit. `keylab check {}` grades it.",

@@ -138,7 +138,8 @@ impl CmdError {
                 operation,
             } => Outcome {
                 stderr: format!(
-                    "An error occurred ({code}) when calling the {operation} operation: {message}\n"
+                    "An error occurred ({code}) when calling the {operation} operation: {message}\n{}",
+                    teaching_note(&code, &message)
                 ),
                 code: 254,
                 error_code: Some(code),
@@ -150,6 +151,17 @@ impl CmdError {
                 ..Default::default()
             },
         }
+    }
+}
+
+/// What keylab adds, on its own line, to an error whose AWS message says nothing: the same
+/// words as AWS on the first line, then why it usually happens.
+fn teaching_note(code: &str, message: &str) -> &'static str {
+    match code {
+        "InvalidCiphertextException" if message.trim().is_empty() => {
+            "(keylab) KMS gives no reason on purpose: the ciphertext blob was changed, or the encryption context sent with it is not exactly the one it was encrypted with (the same pairs, case-sensitive). With crypto encrypt, pass the --context you gave generate-data-key; crypto inspect-blob shows a blob's key.\n"
+        }
+        _ => "",
     }
 }
 

@@ -141,7 +141,7 @@ impl<W: Write> Plain<W> {
             .and_then(|n| pack.lessons.get(n.wrapping_sub(1)))
             .or_else(|| pack.lessons.iter().find(|l| l.id == which));
         match lesson {
-            Some(l) => self.say(&format!("{}\n\n{}", l.title, l.body.trim())),
+            Some(l) => self.say(&format!("{}\n\n{}", l.title, l.body_with_sources().trim())),
             None => self.say("read N: N is a lesson number from list"),
         }
     }

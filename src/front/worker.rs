@@ -24,6 +24,8 @@ pub enum Job {
     Open(String),
     /// Run a console command in the open exercise.
     Run(String),
+    /// Append a typed command to the open exercise's console history.
+    Remember(String),
     /// Run the checks.
     Check,
     /// Reset the open exercise.
@@ -51,6 +53,8 @@ pub struct Ready {
     pub backend: String,
     /// The workspace's files.
     pub files: Vec<String>,
+    /// Commands typed in earlier sessions, oldest first.
+    pub history: Vec<String>,
 }
 
 /// What the worker reports.
@@ -83,6 +87,12 @@ pub enum WorkerEvent {
 pub struct ShellEnv {
     /// The workspace.
     pub workspace: std::path::PathBuf,
+    /// The exercise's folder.
+    pub lab: std::path::PathBuf,
+    /// The identity the shell acts as.
+    pub profile: String,
+    /// Every lab identity (each a profile of the shell's AWS config).
+    pub profiles: Vec<String>,
     /// The variables to set.
     pub vars: Vec<(String, String)>,
 }
@@ -159,7 +169,32 @@ fn ready(session: &Session) -> WorkerEvent {
         vars: session.vars.clone(),
         backend: backend_label(session),
         files: files(session),
+        history: history(session.root()),
     })
+}
+
+/// The console history of an exercise's folder.
+const HISTORY_FILE: &str = "console-history";
+/// The most commands kept.
+const HISTORY_LIMIT: usize = 500;
+
+/// The commands typed in an exercise in earlier sessions, oldest first.
+fn history(lab: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(lab.join(HISTORY_FILE))
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Appends a command to the history (the last [`HISTORY_LIMIT`] kept), written atomically.
+fn remember(lab: &std::path::Path, line: &str) {
+    let mut lines = history(lab);
+    if lines.last().map(String::as_str) == Some(line) {
+        return;
+    }
+    lines.push(line.replace('\n', " "));
+    let keep = lines.len().saturating_sub(HISTORY_LIMIT);
+    let text = lines[keep..].join("\n") + "\n";
+    let _ = keylab_engine::fsutil::write_atomic(&lab.join(HISTORY_FILE), text.as_bytes());
 }
 
 fn run(
@@ -212,6 +247,10 @@ fn run(
                     files: files(s),
                 });
             }
+            Job::Remember(line) => {
+                let Some(s) = &session else { continue };
+                remember(s.root(), &line);
+            }
             Job::Check => {
                 let Some(s) = &session else { continue };
                 let results = rt.block_on(run_checks(s));
@@ -244,10 +283,14 @@ fn run(
                         &s.exercise.spec.profile,
                         &b.http_endpoint,
                         &b.https_endpoint,
+                        Some(s.root()),
                     )
                     .ok()?;
                     Some(ShellEnv {
                         workspace: s.workspace.clone(),
+                        lab: s.root().to_path_buf(),
+                        profile: s.exercise.spec.profile.clone(),
+                        profiles: b.profiles.iter().map(|p| p.profile.clone()).collect(),
                         vars,
                     })
                 });

@@ -202,12 +202,16 @@ pub fn next_hint(progress: &mut Progress, exercise: &Exercise, now: DateTime<Utc
 
 /// The environment of the learner's own shell (or any tool: the AWS CLI, boto3, Terraform)
 /// acting as `profile` against `backend`, reached at `https` (and `http` for plain-HTTP
-/// requests): credentials, region, endpoint and the CA to trust.
+/// requests): credentials, region, endpoint and the CA to trust. With `config_dir`, an AWS
+/// config and credentials file with every lab identity as a named profile are written there
+/// (owner-only) and named by `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`, so `aws
+/// --profile partner-admin …` works as it would at work.
 pub fn shell_env(
     backend: &Backend,
     profile: &str,
     http: &str,
     https: &str,
+    config_dir: Option<&std::path::Path>,
 ) -> Result<Vec<(String, String)>, String> {
     let p = backend.profile(profile)?;
     let mut vars = vec![
@@ -219,9 +223,45 @@ pub fn shell_env(
             p.secret_access_key.to_string(),
         ),
         ("KEYLAB_HTTP_ENDPOINT".to_string(), http.to_string()),
+        ("KEYLAB_PROFILE".to_string(), profile.to_string()),
     ];
     if let Some(ca) = &backend.ca_path {
         vars.push(("AWS_CA_BUNDLE".to_string(), ca.display().to_string()));
     }
+    let Some(dir) = config_dir else {
+        return Ok(vars);
+    };
+    let mut config = String::new();
+    let mut credentials = zeroize::Zeroizing::new(String::new());
+    for id in &backend.profiles {
+        config.push_str(&format!(
+            "[profile {}]\nregion = {}\nendpoint_url = {https}\n",
+            id.profile, backend.region
+        ));
+        if let Some(ca) = &backend.ca_path {
+            config.push_str(&format!("ca_bundle = {}\n", ca.display()));
+        }
+        config.push('\n');
+        credentials.push_str(&format!(
+            "[{}]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n",
+            id.profile,
+            id.access_key_id,
+            id.secret_access_key.as_str()
+        ));
+    }
+    let config_path = dir.join("aws-config");
+    let credentials_path = dir.join("aws-credentials");
+    keylab_engine::fsutil::write_atomic(&config_path, config.as_bytes())
+        .map_err(|e| format!("{}: {e}", config_path.display()))?;
+    keylab_engine::fsutil::write_atomic(&credentials_path, credentials.as_bytes())
+        .map_err(|e| format!("{}: {e}", credentials_path.display()))?;
+    vars.push((
+        "AWS_CONFIG_FILE".to_string(),
+        config_path.display().to_string(),
+    ));
+    vars.push((
+        "AWS_SHARED_CREDENTIALS_FILE".to_string(),
+        credentials_path.display().to_string(),
+    ));
     Ok(vars)
 }

@@ -90,6 +90,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// The exercise's folder (workspace, engine state, console history).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Opens the exercise in `root` on its own engine (setting it up the first time).
     pub async fn open(pack: &Pack, id: &str, root: &Path, seed: u64) -> Result<Session, LabError> {
         Session::open_on(pack, id, root, seed, &Target::Engine).await

@@ -184,23 +184,17 @@ async fn run_stage(
             format!("check \"{}\" could not run: {}", r.title, r.message),
         );
     }
-    let failed: Vec<&str> = results
+    // Each failed check with its message, so an author sees why a variant was caught.
+    let failed: Vec<String> = results
         .iter()
         .filter(|r| !r.status.is_ok())
-        .map(|r| r.title.as_str())
+        .map(|r| format!("\"{}\": {}", r.title, r.message))
         .collect();
     match script {
-        Some((_, true)) if !failed.is_empty() => {
-            let details: Vec<String> = results
-                .iter()
-                .filter(|r| !r.status.is_ok())
-                .map(|r| format!("\"{}\": {}", r.title, r.message))
-                .collect();
-            (
-                Status::Fail,
-                format!("the reference solution fails: {}", details.join("; ")),
-            )
-        }
+        Some((_, true)) if !failed.is_empty() => (
+            Status::Fail,
+            format!("the reference solution fails: {}", failed.join("; ")),
+        ),
         Some((_, true)) => (Status::Pass, String::new()),
         None if failed.is_empty() => (
             Status::Fail,

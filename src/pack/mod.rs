@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod files;
 mod lint;
 pub mod model;
+mod reading;
 pub mod review;
 mod safety;
 pub mod scaffold;

@@ -240,7 +240,7 @@ pub fn tui(args: TuiBenchArgs) -> Result<ExitCode> {
     let mut frame = Vec::new();
     for _ in 0..args.runs.max(1) {
         let started = Instant::now();
-        let rendered = keylab::front::tui::markdown::render(&long, Theme::Dark);
+        let rendered = keylab::front::tui::markdown::render(&long, Theme::Dark, 118);
         render.push(started.elapsed().as_secs_f64() * 1000.0);
         let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
         let started = Instant::now();

@@ -29,6 +29,10 @@ pub enum Context {
     Readiness,
     /// The class table of `keylab class collect`.
     Class,
+    /// The checks, traces, hints and explanation of an exercise, full screen.
+    Details,
+    /// Typing a text to find in the lesson.
+    Find,
 }
 
 /// What a key does.
@@ -110,6 +114,28 @@ pub enum Action {
     Toggle,
     /// Hand the mock exam in.
     HandIn,
+    /// Open the checks, traces, hints and explanation in full.
+    Details,
+    /// Find a text in the lesson.
+    Find,
+    /// Cursor to the start of the line.
+    LineStart,
+    /// Cursor to the end of the line.
+    LineEnd,
+    /// Cursor one word left.
+    WordLeft,
+    /// Cursor one word right.
+    WordRight,
+    /// Delete the character under the cursor.
+    Delete,
+    /// Delete from the start of the line to the cursor.
+    KillToStart,
+    /// Delete from the cursor to the end of the line.
+    KillToEnd,
+    /// Delete the word before the cursor.
+    KillWord,
+    /// Edit the command line in `$EDITOR`.
+    EditLine,
     /// Leave keylab.
     Quit,
 }
@@ -174,6 +200,18 @@ pub const KEYMAP: &[Binding] = &[
         "close help",
         true,
     ),
+    bind(C::Help, &["k", "<up>"], A::Up, "scroll up", false),
+    bind(C::Help, &["j", "<down>"], A::Down, "scroll down", true),
+    bind(C::Help, &["<pgup>", "<C-u>"], A::PageUp, "page up", false),
+    bind(
+        C::Help,
+        &["<pgdown>", "<C-d>", " "],
+        A::PageDown,
+        "page down",
+        false,
+    ),
+    bind(C::Help, &["g", "<home>"], A::Top, "top", false),
+    bind(C::Help, &["G", "<end>"], A::Bottom, "bottom", false),
     bind(C::Map, &["k", "<up>"], A::Up, "up", false),
     bind(C::Map, &["j", "<down>"], A::Down, "down", false),
     bind(C::Map, &["g", "<home>"], A::Top, "first", false),
@@ -209,21 +247,46 @@ pub const KEYMAP: &[Binding] = &[
     bind(C::Lesson, &["g", "<home>"], A::Top, "top", false),
     bind(C::Lesson, &["G", "<end>"], A::Bottom, "bottom", false),
     bind(C::Lesson, &["n"], A::Next, "next lesson", true),
+    bind(C::Lesson, &["/"], A::Find, "find in the lesson", true),
     bind(C::Lesson, &["p"], A::Previous, "previous lesson", true),
     bind(
         C::Lesson,
         &["e", "<enter>"],
         A::ToExercise,
-        "the lesson's exercise",
+        "the lesson's next exercise to do",
         true,
+    ),
+    bind(C::Lesson, &["<esc>", "h", "<left>"], A::Back, "back", true),
+    bind(C::Find, &["<enter>"], A::Submit, "find", true),
+    bind(C::Find, &["<esc>"], A::Back, "stop finding", true),
+    bind(C::Find, &["<backspace>"], A::Backspace, "delete", false),
+    bind(C::Details, &["k", "<up>"], A::Up, "scroll up", false),
+    bind(C::Details, &["j", "<down>"], A::Down, "scroll down", false),
+    bind(
+        C::Details,
+        &["<pgup>", "<C-u>"],
+        A::PageUp,
+        "page up",
+        false,
     ),
     bind(
-        C::Lesson,
-        &["<esc>", "h", "<left>"],
-        A::Back,
-        "course map",
+        C::Details,
+        &["<pgdown>", "<C-d>", " "],
+        A::PageDown,
+        "page down",
+        false,
+    ),
+    bind(C::Details, &["g", "<home>"], A::Top, "top", false),
+    bind(C::Details, &["G", "<end>"], A::Bottom, "end", true),
+    bind(C::Details, &["H"], A::Hint, "next hint", true),
+    bind(
+        C::Details,
+        &["n"],
+        A::Next,
+        "next exercise (after a pass)",
         true,
     ),
+    bind(C::Details, &["<esc>", "o", "q"], A::Back, "close", true),
     bind(
         C::Exercise,
         &["<tab>", ":", "i"],
@@ -232,6 +295,13 @@ pub const KEYMAP: &[Binding] = &[
         true,
     ),
     bind(C::Exercise, &["c"], A::Check, "check", true),
+    bind(
+        C::Exercise,
+        &["o", "<enter>"],
+        A::Details,
+        "checks, traces, hints, explanation in full",
+        true,
+    ),
     bind(C::Exercise, &["H"], A::Hint, "next hint", true),
     bind(
         C::Exercise,
@@ -335,6 +405,77 @@ pub const KEYMAP: &[Binding] = &[
         false,
     ),
     bind(C::Console, &["<backspace>"], A::Backspace, "delete", false),
+    bind(
+        C::Console,
+        &["<home>", "<C-a>"],
+        A::LineStart,
+        "start of the line",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<end>", "<C-e>"],
+        A::LineEnd,
+        "end of the line",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<A-b>", "<C-left>"],
+        A::WordLeft,
+        "word left",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<A-f>", "<C-right>"],
+        A::WordRight,
+        "word right",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<del>", "<C-d>"],
+        A::Delete,
+        "delete under the cursor",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<C-u>"],
+        A::KillToStart,
+        "delete to the start",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<C-k>"],
+        A::KillToEnd,
+        "delete to the end",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<C-w>"],
+        A::KillWord,
+        "delete the word before",
+        false,
+    ),
+    bind(
+        C::Console,
+        &["<C-x>"],
+        A::EditLine,
+        "edit the command line in $EDITOR (long policies)",
+        true,
+    ),
+    bind(C::Console, &["<F1>"], A::Help, "help", true),
+    bind(
+        C::Console,
+        &["<F2>"],
+        A::Details,
+        "checks and hints in full",
+        false,
+    ),
     bind(
         C::Console,
         &["<pgup>"],
@@ -458,7 +599,8 @@ pub fn resolve(context: Context, key: &str) -> Option<Action> {
             .map(|b| b.action)
     };
     match context {
-        Context::Console | Context::Filter | Context::Class => find(context),
+        Context::Console | Context::Filter | Context::Class | Context::Find => find(context),
+        Context::Details => find(context).or_else(|| (key == "<C-c>").then_some(Action::Quit)),
         Context::Help => find(Context::Help).or_else(|| (key == "<C-c>").then_some(Action::Quit)),
         other => find(other).or_else(|| find(Context::Global)),
     }
@@ -471,9 +613,35 @@ pub fn bindings(context: Context) -> impl Iterator<Item = &'static Binding> {
             || (b.context == Context::Global
                 && !matches!(
                     context,
-                    Context::Console | Context::Filter | Context::Help | Context::Class
+                    Context::Console
+                        | Context::Filter
+                        | Context::Help
+                        | Context::Class
+                        | Context::Find
+                        | Context::Details
                 ))
     })
+}
+
+/// The width of the keys column of the help overlay.
+pub const HELP_KEYS_WIDTH: usize = 22;
+
+/// The rows the help overlay takes at `width` for the screen `context`: a heading, a row per
+/// binding (wrapped), a blank row and the closing line.
+pub fn help_rows(context: Context, width: u16) -> usize {
+    let width = usize::from(width.max(1));
+    let bindings: usize = bindings(context)
+        .map(|b| (HELP_KEYS_WIDTH + b.help.chars().count()).div_ceil(width))
+        .sum();
+    bindings + 3
+}
+
+/// How a key is written for people (help, status bar): `Space` for the space bar.
+pub fn shown(key: &str) -> &str {
+    match key {
+        " " => "Space",
+        other => other,
+    }
 }
 
 /// The Vim-style name of a key event (`j`, `<C-c>`, `<enter>`).
@@ -525,6 +693,7 @@ pub fn parse_keys(keys: &str) -> Vec<KeyEvent> {
         let (mods, base) = match name.split_once('-') {
             Some(("C", b)) => (KeyModifiers::CONTROL, b.to_string()),
             Some(("S", b)) => (KeyModifiers::SHIFT, b.to_string()),
+            Some(("A", b)) => (KeyModifiers::ALT, b.to_string()),
             _ => (KeyModifiers::NONE, name.clone()),
         };
         let code = match base.as_str() {
@@ -541,6 +710,7 @@ pub fn parse_keys(keys: &str) -> Vec<KeyEvent> {
             "end" => KeyCode::End,
             "pgup" => KeyCode::PageUp,
             "pgdown" => KeyCode::PageDown,
+            "del" => KeyCode::Delete,
             "lt" => KeyCode::Char('<'),
             f if f.starts_with('F') => KeyCode::F(f[1..].parse().unwrap_or(1)),
             c if c.chars().count() == 1 => KeyCode::Char(c.chars().next().unwrap_or(' ')),
@@ -575,7 +745,7 @@ mod tests {
             "q is typed in the console"
         );
         assert_eq!(resolve(Context::Console, "<C-c>"), Some(Action::Quit));
-        assert_eq!(resolve(Context::Help, "j"), None);
+        assert_eq!(resolve(Context::Help, "x"), None);
         for b in KEYMAP {
             assert!(!b.help.is_empty());
             let clashes = KEYMAP

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod class_view;
 pub mod keymap;
+pub mod layout;
 pub mod markdown;
 pub mod theme;
 pub mod view;
@@ -17,13 +18,14 @@ use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{
-    self, DisableMouseCapture, EnableMouseCapture, Event, KeyEventKind,
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event, KeyEventKind,
 };
 use ratatui::crossterm::execute;
 
 use self::app::{App, Effect, Msg};
 use self::theme::Theme;
-use super::worker::{Job, Worker};
+use super::worker::{Job, ShellEnv, Worker};
 use crate::lab::progress::{DataDir, Progress};
 use crate::lab::session::Target;
 use crate::pack::Pack;
@@ -39,11 +41,52 @@ pub enum TuiError {
     Progress(String),
 }
 
+/// Runs a program (the learner's shell or editor) on the terminal, inside keylab's alternate
+/// screen so that what it prints is gone when keylab ends, and the terminal is as it was.
 fn suspend_for(command: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
-    ratatui::restore();
+    use ratatui::crossterm::terminal::{Clear, ClearType, disable_raw_mode, enable_raw_mode};
+    let mut out = std::io::stdout();
+    let _ = execute!(out, DisableBracketedPaste);
+    disable_raw_mode()?;
+    execute!(
+        out,
+        Clear(ClearType::All),
+        ratatui::crossterm::cursor::MoveTo(0, 0),
+        ratatui::crossterm::cursor::Show
+    )?;
     let status = command.status();
-    let _ = ratatui::init();
+    enable_raw_mode()?;
+    let _ = execute!(out, Clear(ClearType::All), EnableBracketedPaste);
     status
+}
+
+/// The learner's `$VISUAL`, `$EDITOR` or `vi`.
+fn editor() -> String {
+    std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .unwrap_or_else(|_| "vi".into())
+}
+
+/// What the shell prints before its prompt: who, where, how to switch identity and go back.
+fn banner(env: &ShellEnv) -> String {
+    format!(
+        "keylab: your shell in {} as {} (AWS_* variables are set; aws --profile NAME acts as another lab identity: {}).\nexit (or Ctrl-D) returns to keylab; then press F5 or c to check.\n",
+        env.workspace.display(),
+        env.profile,
+        env.profiles.join(", ")
+    )
+}
+
+/// Opens the command line in the editor and returns what was saved.
+fn edit_line(env: &ShellEnv, line: &str) -> std::io::Result<String> {
+    let path = env.lab.join("command-line.txt");
+    keylab_engine::fsutil::write_atomic(&path, format!("{line}\n").as_bytes())?;
+    let mut command = std::process::Command::new(editor());
+    command.arg(&path).current_dir(&env.workspace);
+    suspend_for(&mut command)?;
+    let text = std::fs::read_to_string(&path)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(text)
 }
 
 /// Runs the TUI until the learner quits.
@@ -54,6 +97,7 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
     let (events, worker_events) = channel();
     let worker = Worker::start(pack.clone(), data, seed, target, events);
     let mut terminal = ratatui::init();
+    let _ = execute!(std::io::stdout(), EnableBracketedPaste);
     let size = terminal.size()?;
     let had_notice = progress.notice.is_some();
     let mut app = App::new(pack, progress, theme, (size.width, size.height));
@@ -76,14 +120,25 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
                 match event::read()? {
                     Event::Key(k) if k.kind == KeyEventKind::Press => msgs.push(Msg::Key(k)),
                     Event::Resize(w, h) => msgs.push(Msg::Resize(w, h)),
+                    Event::Paste(text) => msgs.push(Msg::Paste(text)),
                     _ => {}
                 }
             }
+            let mut msgs_after: Vec<Msg> = Vec::new();
             for msg in msgs {
                 for effect in app.update(msg) {
                     match effect {
                         Effect::OpenExercise(id) => worker.send(Job::Open(id)),
                         Effect::Run(line) => worker.send(Job::Run(line)),
+                        Effect::Remember(line) => worker.send(Job::Remember(line)),
+                        Effect::EditLine(line) => {
+                            let Some(env) = worker.environment() else {
+                                continue;
+                            };
+                            let edited = edit_line(&env, &line).unwrap_or(line);
+                            terminal.clear()?;
+                            msgs_after.push(Msg::LineEdited(edited));
+                        }
                         Effect::Check => worker.send(Job::Check),
                         Effect::Reset => worker.send(Job::Reset),
                         Effect::CloseExercise => worker.send(Job::Close),
@@ -104,10 +159,7 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
                             };
                             let mut command = match &effect {
                                 Effect::Edit(file) => {
-                                    let editor = std::env::var("VISUAL")
-                                        .or_else(|_| std::env::var("EDITOR"))
-                                        .unwrap_or_else(|_| "vi".into());
-                                    let mut c = std::process::Command::new(editor);
+                                    let mut c = std::process::Command::new(editor());
                                     match crate::confine::relative(file) {
                                         Ok(rel) => c.arg(env.workspace.join(rel)),
                                         Err(_) => continue,
@@ -117,14 +169,13 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
                                 _ => {
                                     let shell =
                                         std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
-                                    println!(
-                                        "keylab: your shell in {}; exit to return to keylab.",
-                                        env.workspace.display()
-                                    );
                                     std::process::Command::new(shell)
                                 }
                             };
-                            command.current_dir(&env.workspace).envs(env.vars);
+                            command.current_dir(&env.workspace).envs(env.vars.clone());
+                            if matches!(effect, Effect::Shell) {
+                                print!("{}", banner(&env).replace('\n', "\r\n"));
+                            }
                             let _ = suspend_for(&mut command);
                             terminal.clear()?;
                             returned = true;
@@ -132,6 +183,9 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
                         Effect::Quit => {}
                     }
                 }
+            }
+            for msg in msgs_after {
+                let _ = app.update(msg);
             }
             if app.quit {
                 return Ok(());
@@ -142,6 +196,7 @@ pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Resu
     if app.mouse {
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
     }
+    let _ = execute!(std::io::stdout(), DisableBracketedPaste);
     ratatui::restore();
     worker.stop();
     result

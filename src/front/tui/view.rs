@@ -2,15 +2,15 @@
 //! theme's roles; marks and words carry state so nothing depends on colour alone.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Bar, BarChart, Block, Borders, Clear, Paragraph, Wrap};
 
 use super::app::{App, DrillState, MenuEntry, OutputKind, Row, Screen};
 use super::keymap;
+use super::layout;
 use super::theme::Role;
-use crate::lab::grader::Status;
 use crate::study::drill::Pick;
 use crate::study::exam::ESTIMATE_NOTE;
 use crate::study::exam::Score;
@@ -30,9 +30,14 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Screen::Drill => drill(app, frame, main),
         Screen::Readiness => readiness(app, frame, main),
     }
+    if app.screen == Screen::Exercise
+        && let Some(scroll) = app.exercise.as_ref().and_then(|x| x.details)
+    {
+        details(app, frame, scroll);
+    }
     status_bar(app, frame, status);
     if app.help {
-        help(app, frame, area);
+        help(app, frame);
     }
     show_controls(frame.buffer_mut());
 }
@@ -103,17 +108,17 @@ fn map(app: &App, frame: &mut Frame, area: Rect) {
         let line = match row {
             Row::Lesson(l) => {
                 let lesson = &app.pack.lessons[*l];
-                Line::from(vec![
+                let room = (area.width as usize).saturating_sub(4);
+                let title = fit(&format!("{}. {}", lesson.order, lesson.title), room);
+                let items = format!("  [{}]", lesson.dea_items.join(" "));
+                let mut spans = vec![
                     Span::raw(if selected { "› " } else { "  " }),
-                    Span::styled(
-                        format!("{}. {}", lesson.order, lesson.title),
-                        style(app, Role::Title),
-                    ),
-                    Span::styled(
-                        format!("  [{}]", lesson.dea_items.join(" ")),
-                        style(app, Role::Muted),
-                    ),
-                ])
+                    Span::styled(title.clone(), style(app, Role::Title)),
+                ];
+                if title.chars().count() + items.chars().count() <= room {
+                    spans.push(Span::styled(items, style(app, Role::Muted)));
+                }
+                Line::from(spans)
             }
             Row::Exercise(id) => {
                 let (mark, word) = app.mark(id);
@@ -122,6 +127,10 @@ fn map(app: &App, frame: &mut Frame, area: Rect) {
                     .exercise(id)
                     .map(|x| x.spec.title.clone())
                     .unwrap_or_default();
+                // Indent, mark, two spaces and the status word stay whole; the title gives way.
+                let room =
+                    (area.width as usize).saturating_sub(2 + 4 + 4 + 2 + word.chars().count());
+                let title = fit(&title, room);
                 let role = if word == "done" {
                     Role::Pass
                 } else {
@@ -159,108 +168,75 @@ fn lesson(app: &App, frame: &mut Frame, area: Rect) {
     let Some(l) = app.pack.lessons.get(app.lesson) else {
         return;
     };
-    let title = format!(
+    let mut title = format!(
         "Lesson {} of {}: {}",
         app.lesson + 1,
         app.pack.lessons.len(),
         l.title
     );
-    let mut lines = app.lesson_lines.clone();
-    if !l.exercises.is_empty() {
-        lines.push(Line::default());
-        lines.push(Line::styled(
-            format!("Exercise: {} — press e to open it", l.exercises.join(", ")),
-            style(app, Role::Accent),
-        ));
+    if let Some(text) = &app.finding {
+        title = format!("find: {text}▏");
     }
-    let widget = Paragraph::new(Text::from(lines))
+    let widget = Paragraph::new(Text::from(app.lesson_lines.clone()))
         .block(block(app, &title, true))
         .wrap(Wrap { trim: false })
         .scroll((app.lesson_scroll, 0));
     frame.render_widget(widget, area);
 }
 
-fn exercise(app: &App, frame: &mut Frame, area: Rect) {
+/// A text cut to `room` characters, ending in `…` when cut.
+fn fit(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(room.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn exercise(app: &App, frame: &mut Frame, _area: Rect) {
     let Some(x) = &app.exercise else {
         return;
     };
-    let direction = if area.width >= 100 {
-        Direction::Horizontal
-    } else {
-        Direction::Vertical
-    };
-    let [left, right] = Layout::default()
-        .direction(direction)
-        .constraints([Constraint::Percentage(48), Constraint::Percentage(52)])
-        .areas(area);
     let has_panel = x.results.is_some() || x.hints_shown > 0;
-    let [instructions_area, panel_area] = Layout::vertical([
-        Constraint::Min(3),
-        Constraint::Percentage(if has_panel { 45 } else { 0 }),
-    ])
-    .areas(left);
-
+    let areas = layout::exercise(app.size, has_panel);
     let instructions = Paragraph::new(Text::from(x.instructions_lines.clone()))
         .block(block(app, &x.title, !x.typing))
         .wrap(Wrap { trim: false })
         .scroll((x.scroll, 0));
-    frame.render_widget(instructions, instructions_area);
-    if has_panel {
-        frame.render_widget(results(app), panel_area);
+    frame.render_widget(instructions, areas.instructions);
+    if has_panel && areas.panel.height > 0 {
+        frame.render_widget(results(app), areas.panel);
     }
-    console(app, frame, right);
+    console(app, frame, areas.console);
 }
 
+/// The checks pane: the top of the details, and how to see all of them.
 fn results(app: &App) -> Paragraph<'_> {
     let x = app
         .exercise
         .as_ref()
         .expect("the exercise screen has an exercise");
-    let mut lines: Vec<Line> = Vec::new();
-    if let Some(results) = &x.results {
-        for r in results {
-            let (mark, word, role) = match r.status {
-                Status::Pass => ("✓", "PASS", Role::Pass),
-                Status::Fail => ("✗", "FAIL", Role::Fail),
-                Status::Error => ("!", "ERROR", Role::Warn),
-                Status::NotApplicable => ("–", "N/A", Role::Muted),
-            };
-            lines.push(Line::from(vec![
-                Span::styled(format!("{mark} {word} "), style(app, role)),
-                Span::raw(r.title.clone()),
-            ]));
-            if r.status != Status::Pass {
-                lines.push(Line::styled(
-                    format!("    {}", r.message),
-                    style(app, Role::Muted),
-                ));
-            }
-        }
-        if x.passed() {
-            lines.push(Line::default());
-            for paragraph in x.explanation.trim().split("\n\n") {
-                let joined = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
-                lines.push(Line::styled(joined, style(app, Role::Pass)));
-            }
-            lines.push(Line::styled("n: next exercise", style(app, Role::Accent)));
-        }
-        if x.show_trace
-            && let Some(trace) = results.iter().find_map(|r| r.trace.clone())
-        {
-            lines.push(Line::default());
-            lines.push(Line::styled("Policy trace:", style(app, Role::Title)));
-            lines.extend(trace.lines().map(|l| Line::raw(l.to_string())));
-        }
-    }
-    for (i, hint) in x.hints.iter().take(x.hints_shown).enumerate() {
-        lines.push(Line::styled(
-            format!("Hint {} of {}: {}", i + 1, x.hints.len(), hint.trim()),
-            style(app, Role::Warn),
-        ));
-    }
-    Paragraph::new(lines)
-        .block(block(app, "Checks", false))
+    Paragraph::new(x.details_lines.clone())
+        .block(block(app, "Checks · o: in full", false))
         .wrap(Wrap { trim: false })
+}
+
+/// The checks, traces, hints and explanation full screen.
+fn details(app: &App, frame: &mut Frame, scroll: u16) {
+    let Some(x) = &app.exercise else {
+        return;
+    };
+    let area = layout::overlay(app.size);
+    frame.render_widget(Clear, area);
+    let title = format!("{} · checks, hints, explanation · Esc closes", x.id);
+    frame.render_widget(
+        Paragraph::new(x.details_lines.clone())
+            .block(block(app, &title, true))
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        area,
+    );
 }
 
 fn console(app: &App, frame: &mut Frame, area: Rect) {
@@ -269,44 +245,45 @@ fn console(app: &App, frame: &mut Frame, area: Rect) {
         .as_ref()
         .expect("the exercise screen has an exercise");
     let title = format!("Console — {}", app.profile);
-    let outer = block(app, &title, x.typing);
-    let inner = outer.inner(area);
-    frame.render_widget(outer, area);
-    let [out_area, input_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
-    let height = out_area.height as usize;
-    let width = (out_area.width as usize).max(1);
-    let end = x.output.len().saturating_sub(x.output_scroll);
-    let start = end.saturating_sub(height);
-    let mut lines: Vec<Line> = Vec::new();
-    for (kind, text) in &x.output[start..end] {
-        let role = match kind {
-            OutputKind::Command => Role::Command,
-            OutputKind::Stdout => Role::Text,
-            OutputKind::Stderr => Role::Fail,
-            OutputKind::Info => Role::Muted,
-        };
-        let chars: Vec<char> = text.chars().collect();
-        if chars.is_empty() {
-            lines.push(Line::default());
-        }
-        for chunk in chars.chunks(width) {
-            lines.push(Line::styled(
-                chunk.iter().collect::<String>(),
-                style(app, role),
-            ));
-        }
-    }
-    let lines = lines.split_off(lines.len().saturating_sub(height));
-    frame.render_widget(Paragraph::new(lines), out_area);
+    frame.render_widget(block(app, &title, x.typing), area);
+    let (out_area, input_area) = layout::console_parts(area);
+    // Output wrapped at word boundaries, the newest at the bottom, scrolled back by rows.
+    let lines: Vec<Line> = x
+        .output
+        .iter()
+        .map(|(kind, text)| {
+            let role = match kind {
+                OutputKind::Command => Role::Command,
+                OutputKind::Stdout => Role::Text,
+                OutputKind::Stderr => Role::Fail,
+                OutputKind::Info => Role::Muted,
+            };
+            Line::styled(text.clone(), style(app, role))
+        })
+        .collect();
+    let rows = super::markdown::rows(&lines, out_area.width);
+    let bottom = rows.saturating_sub(out_area.height as usize);
+    let top = bottom.saturating_sub(x.output_scroll);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((top.min(u16::MAX as usize) as u16, 0)),
+        out_area,
+    );
+    // The input line scrolls sideways to keep the cursor in view.
     let prompt = if x.busy { "… " } else { "> " };
+    let room = (input_area.width as usize).saturating_sub(3).max(1);
+    let offset = x.cursor.saturating_sub(room);
+    let visible: String = x.input.chars().skip(offset).take(room + 1).collect();
+    let marker = if offset > 0 { "…" } else { prompt };
     let input = Line::from(vec![
-        Span::styled(prompt, style(app, Role::Accent)),
-        Span::raw(x.input.clone()),
+        Span::styled(marker, style(app, Role::Accent)),
+        Span::raw(if offset > 0 { " " } else { "" }),
+        Span::raw(visible),
     ]);
     frame.render_widget(Paragraph::new(input), input_area);
-    if x.typing && !app.help {
-        let cursor = input_area.x + 2 + x.cursor as u16;
+    if x.typing && !app.help && x.details.is_none() {
+        let cursor = input_area.x + 2 + (x.cursor - offset) as u16;
         frame.set_cursor_position((
             cursor.min(input_area.right().saturating_sub(1)),
             input_area.y,
@@ -314,41 +291,60 @@ fn console(app: &App, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// The status bar: where you are, then the message of this screen or as many key hints as fit,
+/// in the keymap's order of importance, never cut mid-word.
 fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
-    let context = app.context();
-    let keys: Vec<String> = keymap::bindings(context)
-        .filter(|b| b.status)
-        .map(|b| format!("{} {}", b.keys[0], b.help))
-        .collect();
+    let width = area.width as usize;
     let mut left = format!(" {} · {}", app.backend, app.profile);
     if let Some(x) = &app.exercise
         && app.screen == Screen::Exercise
     {
-        left.push_str(&format!(" · {}", x.id));
+        left = format!(" {} · {}", app.profile, x.id);
+    }
+    if width < 100 || app.screen != Screen::Exercise {
+        left = match (&app.exercise, app.screen) {
+            (Some(x), Screen::Exercise) => format!(" {}", x.id),
+            _ => String::new(),
+        };
     }
     let text = if app.confirm.is_some() || !app.message.is_empty() {
-        format!("{left} │ {}", app.message)
+        let sep = if left.is_empty() { " " } else { " │ " };
+        format!("{left}{sep}{}", app.message)
     } else {
-        format!("{left} │ {}", keys.join("  "))
+        let mut text = left.clone();
+        let mut sep = if left.is_empty() { " " } else { " │ " };
+        for b in keymap::bindings(app.context()).filter(|b| b.status) {
+            let hint = format!("{sep}{} {}", keymap::shown(b.keys[0]), b.help);
+            if text.chars().count() + hint.chars().count() > width {
+                continue;
+            }
+            text.push_str(&hint);
+            sep = "  ";
+        }
+        text
     };
-    frame.render_widget(Paragraph::new(text).style(style(app, Role::Status)), area);
+    frame.render_widget(
+        Paragraph::new(fit(&text, width)).style(style(app, Role::Status)),
+        area,
+    );
 }
 
-fn help(app: &App, frame: &mut Frame, area: Rect) {
-    let width = area.width.saturating_sub(4).min(76);
-    let height = area.height.saturating_sub(2);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + 1,
-        width,
-        height,
-    };
+fn help(app: &App, frame: &mut Frame) {
+    let popup = layout::overlay(app.size);
     let behind = app.screen_context();
     let mut lines = vec![Line::styled("Keys here", style(app, Role::Title))];
     for b in keymap::bindings(behind) {
         lines.push(Line::from(vec![
             Span::styled(
-                format!("{:<22}", b.keys.join(" ")),
+                format!(
+                    "{:<width$}",
+                    b.keys
+                        .iter()
+                        .map(|k| keymap::shown(k))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    width = keymap::HELP_KEYS_WIDTH
+                ),
                 style(app, Role::Accent),
             ),
             Span::raw(b.help),
@@ -362,8 +358,9 @@ fn help(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)
-            .block(block(app, "Help", true))
-            .wrap(Wrap { trim: false }),
+            .block(block(app, "Help · j/k scroll · Esc closes", true))
+            .wrap(Wrap { trim: false })
+            .scroll((app.help_scroll, 0)),
         popup,
     );
 }
@@ -386,7 +383,7 @@ fn drill_menu(app: &App, frame: &mut Frame, area: Rect) {
             MenuEntry::Round(Pick::Lesson(id)) => {
                 let lesson = app.pack.lessons.iter().find(|l| &l.id == id);
                 format!(
-                    "Module {}: {} ({total}, {due} due)",
+                    "Lesson {}: {} ({total}, {due} due)",
                     lesson.map_or(0, |l| l.order),
                     lesson.map_or(id.as_str(), |l| l.title.as_str())
                 )

@@ -27,20 +27,23 @@ pub(super) async fn run(session: &Session, c: &DocumentCheck) -> Result<(), Fail
         )));
     }
     for e in &c.expect {
+        let message = session
+            .substitute(&e.fail)
+            .unwrap_or_else(|_| e.fail.clone());
         let found = document::lookup(&doc, &e.pointer);
         if e.absent {
             if found.is_some() {
-                return Err(fail(format!("{}: {} must not be set", e.fail, e.pointer)));
+                return Err(fail(format!("{}: {} must not be set", message, e.pointer)));
             }
             continue;
         }
         let Some(found) = found else {
-            return Err(fail(format!("{}: {} is not set", e.fail, e.pointer)));
+            return Err(fail(format!("{}: {} is not set", message, e.pointer)));
         };
         if let Some(want) = &e.equals
             && substituted(session, want)? != *found
         {
-            return Err(fail(format!("{}: {} is {found}", e.fail, e.pointer)));
+            return Err(fail(format!("{}: {} is {found}", message, e.pointer)));
         }
         if !e.one_of.is_empty() {
             let mut any = false;
@@ -48,25 +51,26 @@ pub(super) async fn run(session: &Session, c: &DocumentCheck) -> Result<(), Fail
                 any |= substituted(session, want)? == *found;
             }
             if !any {
-                return Err(fail(format!("{}: {} is {found}", e.fail, e.pointer)));
+                return Err(fail(format!("{}: {} is {found}", message, e.pointer)));
             }
         }
         if let Some(key) = &e.names_key {
             let named = found
                 .as_str()
-                .ok_or_else(|| fail(format!("{}: {} is not a key name", e.fail, e.pointer)))?;
+                .ok_or_else(|| fail(format!("{}: {} is not a key name", message, e.pointer)))?;
             let settings = settings_as(session, None)?;
-            let want = key_arn(&settings, &sub(session, key)?).await?;
+            let key = sub(session, key)?;
+            let want = key_arn(&settings, &key).await?;
             let got = key_arn(&settings, named).await.map_err(|_| {
                 fail(format!(
                     "{}: {} is {named}, which names no key in the lab",
-                    e.fail, e.pointer
+                    message, e.pointer
                 ))
             })?;
             if got != want {
                 return Err(fail(format!(
                     "{}: {} names {got}, not the key {key}",
-                    e.fail, e.pointer
+                    message, e.pointer
                 )));
             }
         }

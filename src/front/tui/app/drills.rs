@@ -124,8 +124,8 @@ impl App {
             Action::Down => self.menu = (self.menu + 1).min(last),
             Action::Top => self.menu = 0,
             Action::Bottom => self.menu = last,
-            Action::Back => self.screen = Screen::Map,
-            Action::Readiness => self.screen = Screen::Readiness,
+            Action::Back => self.go_back(),
+            Action::Readiness => self.go_to(Screen::Readiness),
             Action::PassFail => {
                 let deck = &mut self.progress.deck;
                 deck.pass_fail = !deck.pass_fail;

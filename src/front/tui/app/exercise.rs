@@ -11,7 +11,7 @@ impl App {
         if let Some(current) = &self.exercise
             && current.id == id
         {
-            self.screen = Screen::Exercise;
+            self.go_to(Screen::Exercise);
             return Vec::new();
         }
         let hints_shown = self
@@ -23,7 +23,6 @@ impl App {
             id: id.to_string(),
             title: x.spec.title.clone(),
             instructions: x.readme.clone(),
-            instructions_lines: markdown::render(&x.readme, self.theme),
             typing: true,
             hints: x.spec.hints.clone(),
             hints_shown,
@@ -32,11 +31,15 @@ impl App {
             output: vec![(OutputKind::Info, "Setting up the exercise…".into())],
             ..Default::default()
         });
-        if let Some(i) = self.pack.lessons.iter().position(|l| l.id == x.spec.lesson) {
-            self.lesson = i;
-        }
+        let lesson = self.pack.lessons.iter().position(|l| l.id == x.spec.lesson);
         self.profile = x.spec.profile.clone();
-        self.screen = Screen::Exercise;
+        self.go_to(Screen::Exercise);
+        if let Some(i) = lesson.filter(|&i| i != self.lesson) {
+            self.lesson = i;
+            self.lesson_scroll = 0;
+        }
+        self.render_lesson();
+        self.render_details();
         if self.mark(id).1 == "due for review" {
             self.message =
                 "Due for review: x resets it, then solve it again from the start.".into();
@@ -66,7 +69,6 @@ impl App {
             return Vec::new();
         };
         x.busy = false;
-        x.show_trace = false;
         x.output.push((
             OutputKind::Info,
             format!(
@@ -79,14 +81,19 @@ impl App {
         let review = graded.review.map_or(String::new(), |r| {
             format!(" (review: {})", crate::study::srs::rating_name(r))
         });
-        self.message = if graded.is_pass() {
+        let passed = graded.is_pass();
+        self.message = if passed {
             format!("Passed{review}. n: next exercise.")
         } else {
-            format!(
-                "Not yet{review}: read the failed checks (t shows a policy trace), H for a hint."
-            )
+            format!("Not yet{review}: o opens the checks in full (policy traces too), H a hint.")
         };
         x.results = Some(graded.results);
+        if passed {
+            self.open_details(false);
+        } else {
+            self.render_details();
+        }
+        self.render_lesson();
         vec![Effect::SaveProgress]
     }
 
@@ -119,19 +126,20 @@ impl App {
     }
 
     pub(super) fn act_exercise(&mut self, action: Action) -> Vec<Effect> {
+        let max = self.instructions_max_scroll();
         let Some(x) = self.exercise.as_mut() else {
-            self.screen = Screen::Map;
+            self.go_back();
             return Vec::new();
         };
         match action {
             Action::FocusConsole => x.typing = true,
             Action::Up => x.scroll = x.scroll.saturating_sub(1),
-            Action::Down => x.scroll = x.scroll.saturating_add(1),
+            Action::Down => x.scroll = (x.scroll + 1).min(max),
+            Action::Details | Action::Trace => self.open_details(false),
             Action::OutputUp => x.output_scroll = (x.output_scroll + 5).min(x.output.len()),
             Action::OutputDown => x.output_scroll = x.output_scroll.saturating_sub(5),
             Action::Check => return self.start_check(),
             Action::Hint => return self.hint(),
-            Action::Trace => x.show_trace = !x.show_trace,
             Action::Reset => {
                 self.confirm = Some(Confirm::Reset);
                 self.message = "Reset the workspace and the backend state to the setup? y/n".into();
@@ -143,7 +151,7 @@ impl App {
                 x.cursor = 5;
             }
             Action::Next => return self.next_exercise(),
-            Action::Back => self.screen = Screen::Lesson,
+            Action::Back => self.go_back(),
             _ => {}
         }
         Vec::new()
@@ -164,6 +172,8 @@ impl App {
         if let Some(x) = self.exercise.as_mut() {
             x.hints_shown = shown as usize;
         }
+        self.open_details(true);
+        self.render_lesson();
         vec![Effect::SaveProgress]
     }
 
@@ -201,6 +211,31 @@ impl App {
                 x.input.remove(at);
                 x.cursor -= 1;
             }
+            Action::Delete if x.cursor < x.input.chars().count() => {
+                let at = byte_index(&x.input, x.cursor);
+                x.input.remove(at);
+            }
+            Action::LineStart => x.cursor = 0,
+            Action::LineEnd => x.cursor = x.input.chars().count(),
+            Action::WordLeft => x.cursor = word_left(&x.input, x.cursor, is_alphanumeric),
+            Action::WordRight => x.cursor = word_right(&x.input, x.cursor),
+            Action::KillToStart => {
+                let at = byte_index(&x.input, x.cursor);
+                x.input.replace_range(..at, "");
+                x.cursor = 0;
+            }
+            Action::KillToEnd => {
+                let at = byte_index(&x.input, x.cursor);
+                x.input.truncate(at);
+            }
+            Action::KillWord => {
+                let start = word_left(&x.input, x.cursor, is_not_space);
+                let (a, b) = (byte_index(&x.input, start), byte_index(&x.input, x.cursor));
+                x.input.replace_range(a..b, "");
+                x.cursor = start;
+            }
+            Action::EditLine => return vec![Effect::EditLine(x.input.clone())],
+            Action::Details => self.open_details(false),
             Action::HistoryUp if !x.history.is_empty() => {
                 let pos = x
                     .history_pos
@@ -247,6 +282,7 @@ impl App {
         }
         x.output.push((OutputKind::Command, format!("$ {line}")));
         x.output_scroll = 0;
+        let remember = Effect::Remember(line.clone());
         let word = line.split_whitespace().next().unwrap_or_default();
         match word {
             "check" => return self.start_check(),
@@ -285,7 +321,7 @@ impl App {
             }
         };
         x.busy = true;
-        vec![Effect::Run(line)]
+        vec![remember, Effect::Run(line)]
     }
 
     pub(super) fn type_char(&mut self, key: KeyEvent) -> Vec<Effect> {
@@ -303,4 +339,40 @@ impl App {
         }
         Vec::new()
     }
+}
+
+/// A word for readline's Alt-B and Alt-F: letters and digits, so they stop inside JSON.
+fn is_alphanumeric(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// A word for Ctrl-W (unix-word-rubout): anything but white space, as in bash.
+fn is_not_space(c: char) -> bool {
+    !c.is_whitespace()
+}
+
+/// The cursor position at the start of the word before `cursor`.
+fn word_left(input: &str, cursor: usize, is_word: fn(char) -> bool) -> usize {
+    let chars: Vec<char> = input.chars().collect();
+    let mut i = cursor.min(chars.len());
+    while i > 0 && !is_word(chars[i - 1]) {
+        i -= 1;
+    }
+    while i > 0 && is_word(chars[i - 1]) {
+        i -= 1;
+    }
+    i
+}
+
+/// The cursor position at the end of the word after `cursor` (readline's Alt-F).
+fn word_right(input: &str, cursor: usize) -> usize {
+    let chars: Vec<char> = input.chars().collect();
+    let mut i = cursor.min(chars.len());
+    while i < chars.len() && !is_alphanumeric(chars[i]) {
+        i += 1;
+    }
+    while i < chars.len() && is_alphanumeric(chars[i]) {
+        i += 1;
+    }
+    i
 }

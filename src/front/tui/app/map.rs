@@ -51,9 +51,9 @@ impl App {
             Action::Back => self.filtering = false,
             Action::Drill => {
                 self.menu = 0;
-                self.screen = Screen::DrillMenu;
+                self.go_to(Screen::DrillMenu);
             }
-            Action::Readiness => self.screen = Screen::Readiness,
+            Action::Readiness => self.go_to(Screen::Readiness),
             Action::Backspace => {
                 self.filter.pop();
                 self.selected = 0;

@@ -3,6 +3,16 @@
 //! backend worker), changes the state and returns effects as data (run a command, run the
 //! checks, save progress, open a shell). It does no I/O and never reads the clock (the runtime
 //! sends [`Msg::Tick`]), so key-sequence tests drive it without a terminal, AWS or real time.
+//!
+//! Focus and navigation: keys go to exactly one place, named by [`App::context`]. While the
+//! console has focus every printable key is typed (`?` too; F1 is help there), and so is every
+//! key of a filter or a find; single-letter actions work only where nothing is being typed.
+//! Opening a lesson or an exercise remembers where it was opened from, and Esc goes back there
+//! (an exercise opened from the course map goes back to the map). After the learner's shell or
+//! editor returns, the console has focus. The checks, traces, hints and explanation open full
+//! screen ([`Context::Details`]); a pass opens them with the explanation. Every scroll is counted
+//! in wrapped screen rows for the current size (see [`super::layout`]), so the end of every
+//! text can be reached. The status bar's message belongs to the screen it was set on.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,10 +22,12 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::text::Line;
 
 mod console_input;
+mod details;
 mod drills;
 mod exercise;
 mod lesson;
 mod map;
+mod navigation;
 
 pub use self::drills::{DrillState, EXAM_SIZES, MenuEntry};
 
@@ -112,16 +124,19 @@ pub struct ExerciseState {
     pub busy: bool,
     /// The last check's results.
     pub results: Option<Vec<CheckResult>>,
-    /// Show the trace of the first failed check.
-    pub show_trace: bool,
     /// Hints revealed.
     pub hints_shown: usize,
     /// The hint ladder.
     pub hints: Vec<String>,
     /// Shown after a pass.
     pub explanation: String,
-    /// Instructions scroll.
+    /// Instructions scroll, in wrapped rows.
     pub scroll: u16,
+    /// The checks, traces, hints and explanation, rendered (shown full screen and in the
+    /// checks pane).
+    pub details_lines: Vec<Line<'static>>,
+    /// The full-screen details, open at this scroll (wrapped rows).
+    pub details: Option<u16>,
     /// The exercise's variables, for `{{var}}` in typed commands.
     pub vars: BTreeMap<String, String>,
     /// Workspace files, for editing and completion.
@@ -158,14 +173,22 @@ pub struct App {
     pub filtering: bool,
     /// The lesson shown.
     pub lesson: usize,
-    /// Lesson scroll.
+    /// Lesson scroll, in wrapped rows.
     pub lesson_scroll: u16,
+    /// The text being found in the lesson (`/`), while typing it.
+    pub finding: Option<String>,
+    /// The screens to go back to with Esc, most recent last.
+    pub back: Vec<Screen>,
+    /// The last text found in the lesson, offered again by `/`.
+    pub last_find: String,
     /// The lesson rendered for the theme (cached here; drawing only reads it).
     pub lesson_lines: Vec<Line<'static>>,
     /// The exercise, once opened.
     pub exercise: Option<ExerciseState>,
     /// Help overlay shown.
     pub help: bool,
+    /// The first row of the help overlay on screen.
+    pub help_scroll: u16,
     /// Mouse capture on.
     pub mouse: bool,
     /// A pending confirmation.
@@ -197,6 +220,10 @@ pub enum Msg {
     Worker(WorkerEvent),
     /// The learner's shell or editor returned.
     Returned,
+    /// The command line came back from `$EDITOR`.
+    LineEdited(String),
+    /// Text was pasted (bracketed paste).
+    Paste(String),
     /// The time now (sent by the runtime before each batch of messages).
     Tick(DateTime<Utc>),
 }
@@ -218,6 +245,11 @@ pub enum Effect {
     Shell,
     /// Suspend and edit a workspace file.
     Edit(String),
+    /// Suspend and edit the command line in `$EDITOR`; the runtime answers with
+    /// [`Msg::LineEdited`].
+    EditLine(String),
+    /// Keep a typed command in the exercise's console history (across restarts).
+    Remember(String),
     /// Turn mouse capture on or off.
     SetMouse(bool),
     /// Stop the exercise's backend.
@@ -240,9 +272,13 @@ impl App {
             filtering: false,
             lesson: 0,
             lesson_scroll: 0,
+            finding: None,
+            back: Vec::new(),
+            last_find: String::new(),
             lesson_lines: Vec::new(),
             exercise: None,
             help: false,
+            help_scroll: 0,
             mouse: false,
             confirm: None,
             message: String::new(),
@@ -273,7 +309,11 @@ impl App {
         match self.screen {
             Screen::Map if self.filtering => Context::Filter,
             Screen::Map => Context::Map,
+            Screen::Lesson if self.finding.is_some() => Context::Find,
             Screen::Lesson => Context::Lesson,
+            Screen::Exercise if self.exercise.as_ref().is_some_and(|x| x.details.is_some()) => {
+                Context::Details
+            }
             Screen::Exercise if self.exercise.as_ref().is_some_and(|x| x.typing) => {
                 Context::Console
             }
@@ -290,6 +330,26 @@ impl App {
             Msg::Key(key) => self.key(key),
             Msg::Resize(w, h) => {
                 self.size = (w, h);
+                self.render_lesson();
+                self.render_details();
+                self.clamp_scrolls();
+                Vec::new()
+            }
+            Msg::LineEdited(line) => {
+                if let Some(x) = self.exercise.as_mut() {
+                    x.input = one_line(&line);
+                    x.cursor = x.input.chars().count();
+                    x.typing = true;
+                }
+                Vec::new()
+            }
+            Msg::Paste(text) => {
+                if let Some(x) = self.exercise.as_mut().filter(|x| x.typing) {
+                    let text = one_line(&text);
+                    let at = byte_index(&x.input, x.cursor);
+                    x.input.insert_str(at, &text);
+                    x.cursor += text.chars().count();
+                }
                 Vec::new()
             }
             Msg::Worker(WorkerEvent::ExerciseReady(Ready {
@@ -299,22 +359,34 @@ impl App {
                 vars,
                 backend,
                 files,
+                history,
             })) => {
                 self.backend = backend;
                 let theme = self.theme;
+                let width = self.instructions_width();
                 if let Some(x) = self.exercise.as_mut().filter(|x| x.id == id) {
-                    x.instructions_lines = markdown::render(&instructions, theme);
+                    x.instructions_lines = markdown::render(&instructions, theme, width);
                     x.instructions = instructions;
+                    x.history = history;
                     x.explanation = explanation;
+                    // Hints name the learner's resources as the instructions do.
+                    x.hints = x
+                        .hints
+                        .iter()
+                        .map(|h| {
+                            crate::lab::vars::substitute(h, &vars).unwrap_or_else(|_| h.clone())
+                        })
+                        .collect();
                     x.vars = vars;
                     x.files = files;
                     x.ready = true;
                     x.busy = false;
                     x.output.push((
                         OutputKind::Info,
-                        "Ready. Type AWS CLI commands (help lists them); Esc leaves the console, c checks.".into(),
+                        "Ready. Type AWS CLI commands (help lists them); Esc leaves the console, F5 or c checks, F1 shows the keys.".into(),
                     ));
                 }
+                self.render_details();
                 Vec::new()
             }
             Msg::Worker(WorkerEvent::ExerciseFailed(error)) => {
@@ -331,10 +403,10 @@ impl App {
                     x.files = files;
                     x.output_scroll = 0;
                     for line in outcome.stdout.lines() {
-                        x.output.push((OutputKind::Stdout, line.to_string()));
+                        push_output(&mut x.output, OutputKind::Stdout, line);
                     }
                     for line in outcome.stderr.lines() {
-                        x.output.push((OutputKind::Stderr, line.to_string()));
+                        push_output(&mut x.output, OutputKind::Stderr, line);
                     }
                 }
                 Vec::new()
@@ -357,8 +429,13 @@ impl App {
                 Vec::new()
             }
             Msg::Returned => {
-                self.message = "Back in keylab; checking…".into();
-                self.start_check()
+                // Only an explicit check counts as an attempt and rates the exercise.
+                if let Some(x) = self.exercise.as_mut() {
+                    x.typing = true;
+                }
+                self.message =
+                    "Back in keylab: press F5 (or c outside the console) to check.".into();
+                Vec::new()
             }
         }
     }
@@ -385,6 +462,14 @@ impl App {
         let action = keymap::resolve(context, &name);
         match (context, action) {
             (Context::Console, None) => self.type_char(key),
+            (Context::Find, None) => {
+                if let (KeyCode::Char(c), Some(text)) = (key.code, self.finding.as_mut())
+                    && !key.modifiers.contains(KeyModifiers::CONTROL)
+                {
+                    text.push(c);
+                }
+                Vec::new()
+            }
             (Context::Filter, None) => {
                 if let KeyCode::Char(c) = key.code
                     && !key.modifiers.contains(KeyModifiers::CONTROL)
@@ -407,6 +492,7 @@ impl App {
             }
             Action::Help => {
                 self.help = !self.help;
+                self.help_scroll = 0;
                 return Vec::new();
             }
             Action::Mouse => {
@@ -431,18 +517,57 @@ impl App {
         }
         match context {
             Context::Map | Context::Filter => self.act_map(action),
-            Context::Lesson => self.act_lesson(action),
+            Context::Lesson | Context::Find => self.act_lesson(context, action),
+            Context::Details => self.act_details(action),
             Context::Exercise => self.act_exercise(action),
             Context::Console => self.act_console(action),
             Context::DrillMenu => self.act_menu(action),
             Context::Drill => self.act_drill(action),
             Context::Readiness => {
                 if action == Action::Back {
-                    self.screen = Screen::Map;
+                    self.go_back();
                 }
                 Vec::new()
             }
-            Context::Global | Context::Help | Context::Class => Vec::new(),
+            Context::Help => {
+                self.scroll_help(action);
+                Vec::new()
+            }
+            Context::Global | Context::Class => Vec::new(),
         }
+    }
+}
+
+/// A pasted or edited text as one command line: line breaks become spaces (the console runs
+/// one line; JSON does not mind).
+fn one_line(text: &str) -> String {
+    text.trim_end()
+        .lines()
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The most console output lines kept.
+const OUTPUT_LIMIT: usize = 5_000;
+
+/// Adds a line of output with its tabs expanded to the next multiple of 8 columns (the
+/// terminal would, and a cell cannot hold a tab).
+pub(super) fn push_output(output: &mut Vec<(OutputKind, String)>, kind: OutputKind, line: &str) {
+    let mut expanded = String::with_capacity(line.len());
+    let mut column = 0;
+    for c in line.chars() {
+        if c == '\t' {
+            let spaces = 8 - column % 8;
+            expanded.extend(std::iter::repeat_n(' ', spaces));
+            column += spaces;
+        } else {
+            expanded.push(c);
+            column += 1;
+        }
+    }
+    output.push((kind, expanded));
+    if output.len() > OUTPUT_LIMIT {
+        output.drain(..output.len() - OUTPUT_LIMIT);
     }
 }
