@@ -607,6 +607,19 @@ fn pack_errors_name_the_file_the_line_and_a_fix() {
     );
     let e = broken_kinds(|d| {
         edit_file(
+            d.join("graders/all-kinds.toml"),
+            "profile = \"partner-admin\"\naction = \"s3:GetObject\"",
+            "profile = \"partner-admin\"\nservice = \"logs.us-east-1.amazonaws.com\"\naction = \"s3:GetObject\"",
+        )
+    });
+    assert!(
+        e.iter().any(
+            |m| m.contains("request 1 names both of profile and service") && m.contains("not both")
+        ),
+        "{e:#?}"
+    );
+    let e = broken_kinds(|d| {
+        edit_file(
             d.join("graders/masking-kinds.toml"),
             "[masking]\nrules = \"rules.toml\"\ninputs = [\"customers.csv\", \"orders.csv\", \"users.csv\"]\n",
             "",
