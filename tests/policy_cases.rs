@@ -81,6 +81,8 @@ fn caller(profile: &str) -> Caller {
             "arn:aws:iam::777788889999:user/admin",
             "arn:aws:iam::777788889999:user/admin",
         ),
+        // An AWS service calling as itself, in the owner account's Region.
+        service if service.ends_with(".amazonaws.com") => ("111122223333", service, service),
         other => panic!("unknown caller {other}"),
     };
     Caller {

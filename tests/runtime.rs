@@ -86,11 +86,16 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
             "deny-unencrypted-uploads",
             "client-side-upload",
             "sse-c-https",
+            "reencrypt-existing-objects",
+            "replicate-sse-kms",
             "first-cmk",
             "kms-envelope",
             "key-policy-context",
             "rotate-reencrypt",
             "key-deletion",
+            "grant-for-aws-resource",
+            "logs-key-policy",
+            "trail-key-source-arn",
             "cross-account-decrypt",
             "cross-account-sse-kms",
             "grant-context",
@@ -104,7 +109,10 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
             "k-anonymity",
             "emr-security-config",
             "glue-security-config",
-            "redshift-encryption"
+            "redshift-encryption",
+            "sqs-producer-key",
+            "msk-encryption-info",
+            "secret-cross-account",
         ]
     );
     let scratch = tempfile::tempdir().unwrap();
@@ -549,7 +557,7 @@ fn the_coverage_table_counts_the_repo_pack_and_the_readme_carries_it() {
         pack.questions.len()
     );
     assert!(
-        pack.exercises.len() >= 20,
+        pack.exercises.len() >= 31,
         "{} exercises",
         pack.exercises.len()
     );
@@ -606,6 +614,19 @@ fn pack_errors_name_the_file_the_line_and_a_fix() {
         e.iter().any(|m| m.starts_with(
             "graders/all-kinds.toml:9: check \"the alias points at the key\" has 2 kind tables"
         )),
+        "{e:#?}"
+    );
+    let e = broken_kinds(|d| {
+        edit_file(
+            d.join("graders/all-kinds.toml"),
+            "profile = \"partner-admin\"\naction = \"s3:GetObject\"",
+            "profile = \"partner-admin\"\nservice = \"logs.us-east-1.amazonaws.com\"\naction = \"s3:GetObject\"",
+        )
+    });
+    assert!(
+        e.iter().any(
+            |m| m.contains("request 1 names both of profile and service") && m.contains("not both")
+        ),
         "{e:#?}"
     );
     let e = broken_kinds(|d| {
@@ -1062,7 +1083,7 @@ fn learners_check_take_hints_reset_and_keep_progress() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     let listed: Value = serde_json::from_slice(&keylab(d, &["list", "--json"]).stdout).unwrap();
-    assert_eq!(listed["exercises"][12]["id"], "https-only-bucket");
+    assert_eq!(listed["exercises"][17]["id"], "https-only-bucket");
     assert_eq!(listed["lessons"][3]["exercises"][0], "https-only-bucket");
     assert_eq!(listed["lessons"][0]["dea_items"][0], "4.3.K2");
 

@@ -95,8 +95,8 @@ fn shown(app: &App) -> usize {
 }
 
 /// The keys that open lesson 4 ("Encryption in transit", whose first exercise is
-/// https-only-bucket) from the top of the course map: 15 rows down.
-const TO_LESSON_4: &str = "jjjjjjjjjjjjjjj<enter>";
+/// https-only-bucket) from the top of the course map: 20 rows down.
+const TO_LESSON_4: &str = "jjjjjjjjjjjjjjjjjjjj<enter>";
 
 /// Presses keys (`"jj<enter>?<esc>"`) and returns every effect.
 fn press(app: &mut App, keys: &str) -> Vec<Effect> {
@@ -169,11 +169,11 @@ fn result(title: &str, status: Status) -> CheckResult {
 fn keys_move_through_the_course_and_help_opens_and_closes() {
     let mut a = app(Theme::Dark, (80, 24));
     assert_eq!(a.screen, Screen::Map);
-    press(&mut a, "jjjjj<enter>");
+    press(&mut a, "jjjjjjj<enter>");
     assert_eq!(
         (a.screen, a.lesson),
         (Screen::Lesson, 1),
-        "the sixth row is lesson 2, after lesson 1's four exercises"
+        "the eighth row is lesson 2, after lesson 1's six exercises"
     );
     press(&mut a, "?");
     assert!(a.help);

@@ -222,6 +222,84 @@ const REDSHIFT_PARAMETERS: Shape = Shape::Obj(&[
     ),
 ]);
 
+const MSK_ENCRYPTION: Shape = Shape::Obj(&[
+    opt(
+        "EncryptionAtRest",
+        Shape::Obj(&[req("DataVolumeKMSKeyId", Shape::Str)]),
+    ),
+    opt(
+        "EncryptionInTransit",
+        Shape::Obj(&[
+            opt(
+                "ClientBroker",
+                Shape::Enum(&["TLS", "TLS_PLAINTEXT", "PLAINTEXT"]),
+            ),
+            opt("InCluster", Shape::Bool),
+        ]),
+    ),
+]);
+
+const STATUS: Shape = Shape::Enum(&["Enabled", "Disabled"]);
+
+const S3_REPLICATION: Shape = Shape::Obj(&[
+    req("Role", Shape::Str),
+    req(
+        "Rules",
+        Shape::List(&Shape::Obj(&[
+            opt("ID", Shape::Str),
+            opt("Priority", Shape::Int),
+            opt("Prefix", Shape::Str),
+            opt("Filter", Shape::Any),
+            req("Status", STATUS),
+            opt(
+                "SourceSelectionCriteria",
+                Shape::Obj(&[
+                    opt(
+                        "SseKmsEncryptedObjects",
+                        Shape::Obj(&[req("Status", STATUS)]),
+                    ),
+                    opt("ReplicaModifications", Shape::Obj(&[req("Status", STATUS)])),
+                ]),
+            ),
+            opt(
+                "ExistingObjectReplication",
+                Shape::Obj(&[req("Status", STATUS)]),
+            ),
+            req(
+                "Destination",
+                Shape::Obj(&[
+                    req("Bucket", Shape::Str),
+                    opt("Account", Shape::Str),
+                    opt("StorageClass", Shape::Str),
+                    opt("AccessControlTranslation", Shape::Any),
+                    opt(
+                        "EncryptionConfiguration",
+                        Shape::Obj(&[opt("ReplicaKmsKeyID", Shape::Str)]),
+                    ),
+                    opt("ReplicationTime", Shape::Any),
+                    opt("Metrics", Shape::Any),
+                ]),
+            ),
+            opt(
+                "DeleteMarkerReplication",
+                Shape::Obj(&[opt("Status", STATUS)]),
+            ),
+        ])),
+    ),
+]);
+
+const SECRETS_CREATE: Shape = Shape::Obj(&[
+    req("Name", Shape::Str),
+    opt("ClientRequestToken", Shape::Str),
+    opt("Description", Shape::Str),
+    opt("KmsKeyId", Shape::Str),
+    opt("SecretBinary", Shape::Str),
+    opt("SecretString", Shape::Str),
+    opt("Tags", Shape::Any),
+    opt("AddReplicaRegions", Shape::Any),
+    opt("ForceOverwriteReplicaSecret", Shape::Bool),
+]);
+
 /// The API a document is input for, as shown to learners.
 pub fn api_name(api: DocumentApi) -> &'static str {
     match api {
@@ -232,6 +310,9 @@ pub fn api_name(api: DocumentApi) -> &'static str {
         DocumentApi::GlueDataCatalogEncryption => "Glue PutDataCatalogEncryptionSettings",
         DocumentApi::RedshiftCreateCluster => "Redshift CreateCluster",
         DocumentApi::RedshiftClusterParameters => "Redshift ModifyClusterParameterGroup",
+        DocumentApi::MskEncryptionInfo => "MSK CreateCluster (EncryptionInfo)",
+        DocumentApi::S3Replication => "S3 PutBucketReplication (ReplicationConfiguration)",
+        DocumentApi::SecretsManagerCreateSecret => "Secrets Manager CreateSecret",
     }
 }
 
@@ -243,6 +324,9 @@ pub fn validate(api: DocumentApi, doc: &Value) -> Vec<String> {
         DocumentApi::GlueDataCatalogEncryption => &GLUE_CATALOG,
         DocumentApi::RedshiftCreateCluster => &REDSHIFT_CLUSTER,
         DocumentApi::RedshiftClusterParameters => &REDSHIFT_PARAMETERS,
+        DocumentApi::MskEncryptionInfo => &MSK_ENCRYPTION,
+        DocumentApi::S3Replication => &S3_REPLICATION,
+        DocumentApi::SecretsManagerCreateSecret => &SECRETS_CREATE,
     };
     let mut problems = Vec::new();
     check_shape(shape, doc, "", &mut problems);
@@ -340,6 +424,12 @@ fn rules(api: DocumentApi, doc: &Value, problems: &mut Vec<String>) {
         DocumentApi::GlueDataCatalogEncryption => glue_catalog_rules(r),
         DocumentApi::RedshiftCreateCluster => redshift_cluster_rules(r),
         DocumentApi::RedshiftClusterParameters => redshift_parameter_rules(r),
+        DocumentApi::MskEncryptionInfo => {}
+        DocumentApi::S3Replication => replication_rules(r),
+        DocumentApi::SecretsManagerCreateSecret => r.need(
+            r.get("/SecretString").is_some() && r.get("/SecretBinary").is_some(),
+            "give SecretString or SecretBinary, not both",
+        ),
     }
 }
 
@@ -492,6 +582,26 @@ fn redshift_parameter_rules(r: &mut Rules<'_>) {
     }
 }
 
+fn replication_rules(r: &mut Rules<'_>) {
+    let rules = r
+        .get("/Rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    r.need(rules.is_empty(), "Rules needs at least one rule");
+    for (i, rule) in rules.iter().enumerate() {
+        r.need(
+            rule.get("SourceSelectionCriteria").is_some()
+                && rule
+                    .pointer("/SourceSelectionCriteria/SseKmsEncryptedObjects")
+                    .is_none(),
+            &format!(
+                "/Rules/{i}: SourceSelectionCriteria needs SseKmsEncryptedObjects when it is given"
+            ),
+        );
+    }
+}
+
 /// The value at a JSON pointer whose segments may also be `[Name=value]`: the element of a list
 /// whose member `Name` is the string `value`.
 pub fn lookup<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
@@ -578,5 +688,56 @@ mod tests {
             validate(DocumentApi::RedshiftCreateCluster, &doc),
             ["KmsKeyId is given and Encrypted is not true (InvalidParameterCombination)"]
         );
+    }
+    #[test]
+    fn msk_encryption_info_takes_only_its_three_client_broker_modes() {
+        let ok = json!({"EncryptionAtRest": {"DataVolumeKMSKeyId": "arn:aws:kms:us-east-1:111122223333:key/k"},
+            "EncryptionInTransit": {"ClientBroker": "TLS", "InCluster": true}});
+        assert!(validate(DocumentApi::MskEncryptionInfo, &ok).is_empty());
+        let mut tls_only = ok.clone();
+        tls_only["EncryptionInTransit"]["ClientBroker"] = json!("TLS_ONLY");
+        assert_eq!(
+            validate(DocumentApi::MskEncryptionInfo, &tls_only),
+            [
+                "/EncryptionInTransit/ClientBroker is \"TLS_ONLY\"; the API accepts TLS, TLS_PLAINTEXT, PLAINTEXT"
+            ]
+        );
+        let no_key = json!({"EncryptionAtRest": {}});
+        assert_eq!(
+            validate(DocumentApi::MskEncryptionInfo, &no_key),
+            ["/EncryptionAtRest/DataVolumeKMSKeyId is required"]
+        );
+    }
+
+    #[test]
+    fn replication_selection_criteria_need_the_sse_kms_filter() {
+        let rule = json!({"Status": "Enabled", "Filter": {},
+            "DeleteMarkerReplication": {"Status": "Disabled"},
+            "Destination": {"Bucket": "arn:aws:s3:::replica"}});
+        let ok = json!({"Role": "arn:aws:iam::111122223333:role/r", "Rules": [rule.clone()]});
+        assert!(validate(DocumentApi::S3Replication, &ok).is_empty());
+        let mut empty_criteria = rule;
+        empty_criteria["SourceSelectionCriteria"] = json!({});
+        let doc = json!({"Role": "r", "Rules": [empty_criteria]});
+        assert_eq!(
+            validate(DocumentApi::S3Replication, &doc),
+            ["/Rules/0: SourceSelectionCriteria needs SseKmsEncryptedObjects when it is given"]
+        );
+        let none = json!({"Role": "r", "Rules": []});
+        assert_eq!(
+            validate(DocumentApi::S3Replication, &none),
+            ["Rules needs at least one rule"]
+        );
+    }
+
+    #[test]
+    fn a_secret_takes_a_string_or_a_binary_value() {
+        let both = json!({"Name": "s", "SecretString": "x", "SecretBinary": "eA=="});
+        assert_eq!(
+            validate(DocumentApi::SecretsManagerCreateSecret, &both),
+            ["give SecretString or SecretBinary, not both"]
+        );
+        let ok = json!({"Name": "s", "KmsKeyId": "alias/k", "SecretString": "x"});
+        assert!(validate(DocumentApi::SecretsManagerCreateSecret, &ok).is_empty());
     }
 }

@@ -546,8 +546,14 @@ pub struct SimulateCheck {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulatedRequest {
-    /// The lab identity.
+    /// The lab identity; leave it out to name a `service` instead.
+    #[serde(default)]
     pub profile: String,
+    /// An AWS service principal calling as itself (`logs.{{region}}.amazonaws.com`), instead
+    /// of a lab identity: it has no identity policies, so only a resource policy statement
+    /// naming it can allow, and it is in the resource's account.
+    #[serde(default)]
+    pub service: Option<String>,
     /// The action (`s3:GetObject`, `kms:Decrypt`).
     pub action: String,
     /// The resource ARN (for `key:` policies the key's ARN is used when absent).
@@ -686,6 +692,12 @@ pub enum DocumentApi {
     RedshiftCreateCluster,
     /// Redshift `ModifyClusterParameterGroup` input.
     RedshiftClusterParameters,
+    /// The `EncryptionInfo` of MSK `CreateCluster` (`aws kafka create-cluster --encryption-info`).
+    MskEncryptionInfo,
+    /// The `ReplicationConfiguration` of S3 `PutBucketReplication`.
+    S3Replication,
+    /// Secrets Manager `CreateSecret` input.
+    SecretsManagerCreateSecret,
 }
 
 /// One requirement on a document, at a JSON pointer. A segment `[Name=value]` picks the list
@@ -763,13 +775,31 @@ impl Check {
                 format!("keep one of: {}", CheckKind::NAMES.join(", ")),
             ));
         }
-        if let Some(CheckKind::Simulate(s)) = kinds.first()
-            && s.request.is_empty()
-        {
-            return Err((
-                format!("check \"{title}\" simulates no request"),
-                "add [[check.simulate.request]] tables".into(),
-            ));
+        if let Some(CheckKind::Simulate(s)) = kinds.first() {
+            if s.request.is_empty() {
+                return Err((
+                    format!("check \"{title}\" simulates no request"),
+                    "add [[check.simulate.request]] tables".into(),
+                ));
+            }
+            if let Some(i) = s
+                .request
+                .iter()
+                .position(|r| r.profile.is_empty() == r.service.is_none())
+            {
+                return Err((
+                    format!(
+                        "check \"{title}\": request {} names {} of profile and service",
+                        i + 1,
+                        if s.request[i].profile.is_empty() {
+                            "neither"
+                        } else {
+                            "both"
+                        }
+                    ),
+                    "give each request a lab identity (profile = \"owner-admin\") or an AWS service principal (service = \"logs.{{region}}.amazonaws.com\"), not both".into(),
+                ));
+            }
         }
         Ok(Check {
             title,

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 use super::condition::{ContextKeys, evaluate as evaluate_condition, wildcard_match};
 use super::document::{Effect, PolicyDocument, PrincipalMatch, PrincipalRef, Statement};
 
-/// The principal making a request.
+/// The principal making a request. An AWS service calling as its own service principal has
+/// the service's name (`logs.us-east-1.amazonaws.com`) as both `arn` and `principal_arn`:
+/// only a `{"Service": …}` principal with that exact name (or `*`) matches it, never an
+/// account or an ARN, so it gets no permission from any identity policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
     /// The ARN shown in messages: a user ARN, or an assumed-role session ARN.
@@ -124,6 +127,11 @@ fn not_principal(
     (kind, note)
 }
 
+/// Whether the caller is an AWS service principal rather than an IAM user or role.
+fn is_service(caller: &Caller) -> bool {
+    !caller.principal_arn.starts_with("arn:")
+}
+
 fn principal_match(
     statement: &Statement,
     caller: &Caller,
@@ -142,8 +150,13 @@ fn principal_match(
     for p in &spec.principals {
         let m = match p {
             PrincipalRef::Anyone => Some(PrincipalMatchKind::Direct),
-            PrincipalRef::Account(id) if *id == caller.account => Some(PrincipalMatchKind::Account),
+            PrincipalRef::Account(id) if *id == caller.account && !is_service(caller) => {
+                Some(PrincipalMatchKind::Account)
+            }
             PrincipalRef::Arn(arn) if *arn == caller.principal_arn || *arn == caller.arn => {
+                Some(PrincipalMatchKind::Direct)
+            }
+            PrincipalRef::Service(name) if *name == caller.principal_arn => {
                 Some(PrincipalMatchKind::Direct)
             }
             _ => None,

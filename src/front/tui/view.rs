@@ -102,7 +102,8 @@ fn map(app: &App, frame: &mut Frame, area: Rect) {
         ));
     }
     lines.push(Line::default());
-    let first_row = lines.len();
+    // The title, the count and the filter stay put; the rows below scroll.
+    let header = std::mem::take(&mut lines);
     for (i, row) in rows.iter().enumerate() {
         let selected = i == app.selected;
         let line = match row {
@@ -156,12 +157,15 @@ fn map(app: &App, frame: &mut Frame, area: Rect) {
             style(app, Role::Muted),
         ));
     }
-    let inner_height = area.height.saturating_sub(2) as usize;
-    let scroll = (first_row + app.selected + 1).saturating_sub(inner_height);
-    let widget = Paragraph::new(lines)
-        .block(block(app, "Course", true))
-        .scroll((scroll as u16, 0));
-    frame.render_widget(widget, area);
+    let framed = block(app, "Course", true);
+    let inner = framed.inner(area);
+    frame.render_widget(framed, area);
+    let header_height = (header.len() as u16).min(inner.height);
+    let [top, below] =
+        Layout::vertical([Constraint::Length(header_height), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(header), top);
+    let scroll = (app.selected + 1).saturating_sub(below.height as usize);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), below);
 }
 
 fn lesson(app: &App, frame: &mut Frame, area: Rect) {

@@ -1,6 +1,12 @@
 //! Requests decided by the policy evaluator against the bucket or key policy the learner
 //! wrote (read back from the backend) and the lab identities' own policies, each with its
-//! trace when the decision is not the expected one.
+//! trace when the decision is not the expected one. A request may come from an AWS service
+//! principal calling as itself (CloudWatch Logs, CloudTrail) instead of a lab identity: it has
+//! no identity policies and is in the resource's account, so only a statement naming it
+//! allows it. Global keys AWS sets for such calls (`aws:SourceArn`, `aws:SourceAccount`) and
+//! the service's encryption context are given by the check's `context`.
+
+use keylab_policy::Caller;
 
 use super::*;
 
@@ -54,9 +60,6 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
         None => None,
     };
     for r in &c.request {
-        let identity = identities
-            .by_profile(&r.profile)
-            .ok_or_else(|| broken(format!("no lab identity {}", r.profile)))?;
         let resource = match (&r.resource, &default_resource) {
             (Some(res), _) => sub(session, res)?,
             (None, Some(d)) => d.clone(),
@@ -68,15 +71,35 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
         };
         let mut context = ContextKeys::new();
         context.set("aws:SecureTransport", r.secure.to_string());
-        context.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
-        context.set("aws:PrincipalAccount", identity.caller.account.clone());
-        if rules == ResourceRules::Kms {
-            context.set("kms:CallerAccount", identity.caller.account.clone());
-        }
+        let (caller, identity_policies, who) = match &r.service {
+            Some(service) => {
+                let service = sub(session, service)?;
+                let caller = Caller {
+                    arn: service.clone(),
+                    principal_arn: service.clone(),
+                    account: resource_account.clone(),
+                };
+                (caller, Vec::new(), format!("service {service}"))
+            }
+            None => {
+                let identity = identities
+                    .by_profile(&r.profile)
+                    .ok_or_else(|| broken(format!("no lab identity {}", r.profile)))?;
+                context.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
+                context.set("aws:PrincipalAccount", identity.caller.account.clone());
+                if rules == ResourceRules::Kms {
+                    context.set("kms:CallerAccount", identity.caller.account.clone());
+                }
+                (
+                    identity.caller.clone(),
+                    identities.policies_of(&identity.profile),
+                    r.profile.clone(),
+                )
+            }
+        };
         for (k, v) in &r.context {
             context.set(k, sub(session, v)?);
         }
-        let identity_policies = identities.policies_of(&identity.profile);
         let policies = Policies {
             identity: identity_policies
                 .iter()
@@ -87,7 +110,7 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
             grants: Vec::new(),
         };
         let request = Request {
-            caller: &identity.caller,
+            caller: &caller,
             action: &r.action,
             resource: &resource,
             resource_account: &resource_account,
@@ -99,7 +122,7 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
             return Err(Failure {
                 message: format!(
                     "{} {} on {} over {} should be {} but is {}",
-                    r.profile,
+                    who,
                     r.action,
                     resource,
                     if r.secure { "HTTPS" } else { "plain HTTP" },
