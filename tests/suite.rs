@@ -15,6 +15,8 @@ mod mask;
 mod policy_cases;
 mod runtime;
 mod s3;
+mod sts;
+mod sts_cli;
 mod study;
 mod tmux;
 mod tui;

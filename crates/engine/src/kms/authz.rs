@@ -201,7 +201,7 @@ impl Kms {
         ctx.set("aws:SecureTransport", call.secure_transport.to_string());
         ctx.set("aws:PrincipalArn", caller.principal_arn.clone());
         ctx.set("aws:PrincipalAccount", caller.account.clone());
-        ctx.set("aws:userid", call.identity.access_key_id.clone());
+        ctx.set("aws:userid", call.identity.user_id.clone());
         ctx.set(
             "aws:PrincipalType",
             match call.identity.kind {
