@@ -281,6 +281,60 @@ fn the_aws_cli_assumes_roles_and_sessions_expire_with_the_engine_clock() {
     let err = shell.fails("owner-admin", &["kms", "describe-key", "--key-id", &doomed]);
     assert!(err.contains("NotFoundException"), "{err}");
 
+    // HMAC keys through the CLI: generate-mac and verify-mac.
+    let hmac = shell.ok(
+        "owner-admin",
+        &[
+            "kms",
+            "create-key",
+            "--key-spec",
+            "HMAC_256",
+            "--key-usage",
+            "GENERATE_VERIFY_MAC",
+        ],
+    )["KeyMetadata"]["Arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(shell.home.join("msg.txt"), b"customer-4711").unwrap();
+    let mac = shell.ok(
+        "owner-admin",
+        &[
+            "kms",
+            "generate-mac",
+            "--key-id",
+            &hmac,
+            "--mac-algorithm",
+            "HMAC_SHA_256",
+            "--message",
+            "fileb://msg.txt",
+        ],
+    )["Mac"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        shell.home.join("mac.bin"),
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &mac).unwrap(),
+    )
+    .unwrap();
+    let verified = shell.ok(
+        "owner-admin",
+        &[
+            "kms",
+            "verify-mac",
+            "--key-id",
+            &hmac,
+            "--mac-algorithm",
+            "HMAC_SHA_256",
+            "--message",
+            "fileb://msg.txt",
+            "--mac",
+            "fileb://mac.bin",
+        ],
+    );
+    assert_eq!(verified["MacValid"], true);
+
     // Only the owner account moves the clock.
     let partner = &server.info["identities"].as_array().unwrap()[2];
     assert_eq!(partner["name"], "partner-admin");

@@ -10,6 +10,7 @@ mod deps;
 mod exam_quality;
 mod fuzz_smoke;
 mod kms;
+mod kms_mac;
 mod localstack;
 mod mask;
 mod policy_cases;
