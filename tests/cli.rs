@@ -14,7 +14,7 @@ const KEYLAB: &str = env!("CARGO_BIN_EXE_keylab");
 
 /// The AWS CLI to drive: `KEYLAB_AWS_CLI`, else the one `scripts/setup-test-tools` installs.
 /// Missing under CI=true is a failure; elsewhere the test says loudly that it did not run.
-fn aws_cli() -> Option<PathBuf> {
+pub(crate) fn aws_cli() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("KEYLAB_AWS_CLI").map(PathBuf::from),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv/bin/aws")),
@@ -30,13 +30,13 @@ fn aws_cli() -> Option<PathBuf> {
     found
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    info: Value,
+    pub(crate) info: Value,
 }
 
 impl Server {
-    fn start(state_dir: &Path) -> Server {
+    pub(crate) fn start(state_dir: &Path) -> Server {
         let mut child = Command::new(KEYLAB)
             .args([
                 "engine",

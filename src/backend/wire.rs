@@ -33,6 +33,40 @@ pub async fn call_json(
     target: &str,
     body: Vec<u8>,
 ) -> Result<(u16, Bytes), WireError> {
+    call_signed(
+        settings,
+        service,
+        "application/x-amz-json-1.1",
+        Some(target),
+        body,
+    )
+    .await
+}
+
+/// Sends one AWS Query-protocol request (a form body such as
+/// `Action=AssumeRole&Version=2011-06-15&…`, as STS takes) and returns the status and body.
+pub async fn call_query(
+    settings: &ClientSettings,
+    service: &str,
+    form: Vec<u8>,
+) -> Result<(u16, Bytes), WireError> {
+    call_signed(
+        settings,
+        service,
+        "application/x-www-form-urlencoded; charset=utf-8",
+        None,
+        form,
+    )
+    .await
+}
+
+async fn call_signed(
+    settings: &ClientSettings,
+    service: &str,
+    content_type: &str,
+    target: Option<&str>,
+    body: Vec<u8>,
+) -> Result<(u16, Bytes), WireError> {
     let uri: http::Uri = settings
         .endpoint
         .parse()
@@ -66,11 +100,10 @@ pub async fn call_json(
         .build()
         .map_err(wire("cannot sign the request"))?
         .into();
-    let headers = [
-        ("host", authority.as_str()),
-        ("content-type", "application/x-amz-json-1.1"),
-        ("x-amz-target", target),
-    ];
+    let mut headers = vec![("host", authority.as_str()), ("content-type", content_type)];
+    if let Some(target) = target {
+        headers.push(("x-amz-target", target));
+    }
     let signable = SignableRequest::new(
         "POST",
         &url,
@@ -82,8 +115,8 @@ pub async fn call_json(
         .map_err(wire("cannot sign the request"))?
         .into_parts();
     let mut request = http::Request::builder().method("POST").uri("/");
-    for (name, value) in headers {
-        request = request.header(name, value);
+    for (name, value) in &headers {
+        request = request.header(*name, *value);
     }
     let mut request = request
         .body(Full::new(Bytes::from(body)))

@@ -1,5 +1,7 @@
-//! `keylab engine serve|reset|audit`: the built-in engine on its own, for learners' own tools
-//! (the AWS CLI, boto3, Terraform), its state cleared, and its audit log shown.
+//! `keylab engine serve|reset|audit|clock`: the built-in engine on its own, for learners' own
+//! tools (the AWS CLI, boto3, Terraform), its state cleared, its audit log shown, and the clock
+//! of a running engine shown or moved forward (a client of the engine's admin API, signed with
+//! the owner-account credentials in the environment).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +22,34 @@ pub enum EngineCommand {
     Reset(StateArgs),
     /// Show the engine's audit log.
     Audit(AuditArgs),
+    /// Show or move forward the clock of a running engine (owner-account credentials only).
+    Clock(ClockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClockArgs {
+    #[command(subcommand)]
+    action: ClockAction,
+    /// The running engine's endpoint [default: $KEYLAB_HTTP_ENDPOINT, else $AWS_ENDPOINT_URL,
+    /// else http://127.0.0.1:4510]
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClockAction {
+    /// Print the engine's time and how far it is ahead of real time.
+    Show,
+    /// Move the clock forward by a duration: 45s, 90m, 2h, 30d or 2w.
+    Advance {
+        /// How far, such as 30d
+        by: String,
+    },
+    /// Move the clock forward to a time (RFC 3339, such as 2027-01-01T00:00:00Z).
+    Set {
+        /// The new time
+        time: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +185,7 @@ fn describe(engine: &Engine) -> serde_json::Value {
         "region": engine.region(),
         "state_dir": engine.state_dir(),
         "identities": identities,
+        "role_profiles": engine.identities().role_profiles(),
     })
 }
 
@@ -184,6 +215,21 @@ fn print_banner(engine: &Engine) -> std::io::Result<()> {
             i.access_key_id,
             i.secret.expose()
         );
+    }
+    let role_profiles = engine.identities().role_profiles();
+    if !role_profiles.is_empty() {
+        outln!();
+        outln!(
+            "Role profiles (add to ~/.aws/config with the identities above as source profiles):"
+        );
+        for p in role_profiles {
+            outln!(
+                "  {:<26} role_arn = {}  source_profile = {}",
+                p.name,
+                p.role_arn,
+                p.source_profile
+            );
+        }
     }
     if let Some(first) = engine.identities().identities().first() {
         outln!();
@@ -277,4 +323,101 @@ pub fn show_audit(args: &AuditArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `45s`, `90m`, `2h`, `30d`, `2w` (or plain seconds) into seconds.
+pub fn parse_duration(text: &str) -> Result<i64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => bail!(
+            "'{text}' is not a duration: write a whole number and one of s, m, h, d, w (such as 30d or 2h)"
+        ),
+    };
+    let n: i64 = number.parse().map_err(|_| {
+        anyhow::anyhow!("'{text}' is not a duration: write a whole number and a unit, such as 30d")
+    })?;
+    n.checked_mul(scale)
+        .ok_or_else(|| anyhow::anyhow!("'{text}' is too long a duration"))
+}
+
+fn clock_settings(endpoint: Option<&str>) -> Result<keylab::backend::sdk::ClientSettings> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let endpoint = endpoint
+        .map(str::to_string)
+        .or_else(|| var("KEYLAB_HTTP_ENDPOINT"))
+        .or_else(|| var("AWS_ENDPOINT_URL"))
+        .unwrap_or_else(|| "http://127.0.0.1:4510".into());
+    let ca_pem = match (endpoint.starts_with("https://"), var("AWS_CA_BUNDLE")) {
+        (true, Some(path)) => {
+            Some(std::fs::read_to_string(&path).with_context(|| format!("AWS_CA_BUNDLE {path}"))?)
+        }
+        _ => None,
+    };
+    let missing = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to an owner-account identity (`keylab engine serve` prints them; the lab shell sets them)";
+    Ok(keylab::backend::sdk::ClientSettings {
+        endpoint,
+        region: var("AWS_REGION")
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .unwrap_or_else(|| DEFAULT_REGION.into()),
+        access_key_id: var("AWS_ACCESS_KEY_ID").context(missing)?,
+        secret_access_key: var("AWS_SECRET_ACCESS_KEY").context(missing)?,
+        ca_pem,
+    })
+}
+
+/// `keylab engine clock`.
+pub fn clock(args: ClockArgs) -> Result<ExitCode> {
+    let settings = clock_settings(args.endpoint.as_deref())?;
+    let (operation, body) = match &args.action {
+        ClockAction::Show => ("GetClock", json!({})),
+        ClockAction::Advance { by } => ("AdvanceClock", json!({ "Seconds": parse_duration(by)? })),
+        ClockAction::Set { time } => ("SetClock", json!({ "Time": time })),
+    };
+    let target = format!("{}{operation}", keylab_engine::admin::TARGET_PREFIX);
+    let (status, answer) = runtime()?
+        .block_on(keylab::backend::wire::call_json(
+            &settings,
+            keylab_engine::admin::SIGNING_NAME,
+            &target,
+            body.to_string().into_bytes(),
+        ))
+        .map_err(|e| anyhow::anyhow!("{e} (is `keylab engine serve` running there?)"))?;
+    let value: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
+    if status != 200 {
+        let code = value["__type"].as_str().unwrap_or("Error");
+        let message = value["message"].as_str().unwrap_or("");
+        bail!(
+            "the engine at {} refused {operation}: {code}: {}",
+            settings.endpoint,
+            keylab::sanitize::line(message)
+        );
+    }
+    let offset = value["OffsetSeconds"].as_i64().unwrap_or(0);
+    outln!(
+        "engine clock {} ({} ahead of real time)",
+        value["Now"].as_str().unwrap_or("?"),
+        describe_offset(offset)
+    );
+    if !matches!(args.action, ClockAction::Show) {
+        outln!(
+            "Sessions of assumed roles may have expired: the AWS CLI keeps role-profile sessions in ~/.aws/cli/cache until their real-time expiry, so remove that folder to assume the roles again."
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_offset(seconds: i64) -> String {
+    let (d, rest) = (seconds / 86_400, seconds % 86_400);
+    let (h, rest) = (rest / 3_600, rest % 3_600);
+    let m = rest / 60;
+    format!("{d}d {h}h {m}m")
 }

@@ -198,6 +198,7 @@ fn dispatch(args: &lab::LabArgs, command: Command) -> Result<ExitCode> {
         Command::Engine(engine::EngineCommand::Serve(a)) => engine::serve(a),
         Command::Engine(engine::EngineCommand::Reset(a)) => engine::reset(&a),
         Command::Engine(engine::EngineCommand::Audit(a)) => engine::show_audit(&a),
+        Command::Engine(engine::EngineCommand::Clock(a)) => engine::clock(a),
         Command::Bench(BenchCommand::Engine(a)) => bench::engine(a),
         Command::Bench(BenchCommand::S3(a)) => bench::s3(a),
         Command::Bench(BenchCommand::Verify(a)) => bench::verify(a),

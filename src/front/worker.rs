@@ -290,7 +290,18 @@ fn run(
                         workspace: s.workspace.clone(),
                         lab: s.root().to_path_buf(),
                         profile: s.exercise.spec.profile.clone(),
-                        profiles: b.profiles.iter().map(|p| p.profile.clone()).collect(),
+                        profiles: b
+                            .profiles
+                            .iter()
+                            .map(|p| p.profile.clone())
+                            .chain(b.engine.iter().flat_map(|e| {
+                                e.identities()
+                                    .role_profiles()
+                                    .iter()
+                                    .map(|r| format!("{} (assumes {})", r.name, r.role_arn))
+                                    .collect::<Vec<_>>()
+                            }))
+                            .collect(),
                         vars,
                     })
                 });

@@ -249,6 +249,23 @@ pub fn shell_env(
             id.secret_access_key.as_str()
         ));
     }
+    // Role profiles (the engine's roles): `aws --profile partner-analyst-in-owner …` assumes
+    // the role through the engine's STS, as a role profile does at work.
+    let roles = backend
+        .engine
+        .as_ref()
+        .map(|e| e.identities().role_profiles().to_vec())
+        .unwrap_or_default();
+    for role in &roles {
+        config.push_str(&format!(
+            "[profile {}]\nrole_arn = {}\nsource_profile = {}\nregion = {}\nendpoint_url = {https}\n",
+            role.name, role.role_arn, role.source_profile, backend.region
+        ));
+        if let Some(ca) = &backend.ca_path {
+            config.push_str(&format!("ca_bundle = {}\n", ca.display()));
+        }
+        config.push('\n');
+    }
     let config_path = dir.join("aws-config");
     let credentials_path = dir.join("aws-credentials");
     keylab_engine::fsutil::write_atomic(&config_path, config.as_bytes())

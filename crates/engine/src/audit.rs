@@ -46,16 +46,26 @@ pub struct UserIdentity {
     pub profile: String,
     /// The access key used.
     pub access_key_id: String,
+    /// The unique id (`aws:userid`): `AIDA…` for a user, `AROA…:<session>` for a role
+    /// session (CloudTrail's `principalId`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub principal_id: String,
+    /// For a role session, the role's ARN (CloudTrail's `sessionContext.sessionIssuer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_issuer: Option<String>,
 }
 
 impl UserIdentity {
-    /// The audit view of a lab identity.
+    /// The audit view of a lab identity or session.
     pub fn of(identity: &crate::identity::Identity) -> UserIdentity {
         UserIdentity {
             arn: identity.caller.arn.clone(),
             account_id: identity.caller.account.clone(),
             profile: identity.profile.clone(),
             access_key_id: identity.access_key_id.clone(),
+            principal_id: identity.user_id.clone(),
+            session_issuer: (identity.kind == crate::identity::PrincipalKind::Role)
+                .then(|| identity.caller.principal_arn.clone()),
         }
     }
 }

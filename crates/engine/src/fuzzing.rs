@@ -33,14 +33,24 @@ pub fn policy_parser(data: &[u8]) {
     context.set("aws:SourceIp", "127.0.0.1");
     context.set("aws:CurrentTime", "2026-11-23T00:00:00Z");
     context.set_many("kms:EncryptionContextKeys", vec!["a".into(), "b".into()]);
-    for kind in [PolicyKind::Identity, PolicyKind::Resource] {
+    for kind in [
+        PolicyKind::Identity,
+        PolicyKind::Resource,
+        PolicyKind::Trust,
+    ] {
         let Ok(doc) = PolicyDocument::parse(text, kind) else {
             continue;
         };
-        for rules in [ResourceRules::Kms, ResourceRules::Standard] {
+        for rules in [
+            ResourceRules::Kms,
+            ResourceRules::Standard,
+            ResourceRules::RoleTrust,
+        ] {
             let (identity, resource) = match kind {
                 PolicyKind::Identity => (vec![("fuzz".to_string(), &doc)], None),
-                PolicyKind::Resource => (vec![], Some(("fuzz".to_string(), &doc))),
+                PolicyKind::Resource | PolicyKind::Trust => {
+                    (vec![], Some(("fuzz".to_string(), &doc)))
+                }
             };
             let policies = Policies {
                 identity,

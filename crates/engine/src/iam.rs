@@ -76,21 +76,28 @@ impl Iam {
 
     /// Finds the target in the caller's account and authorizes `iam:<verb><Role|User><noun>`,
     /// such as `iam:PutRolePolicy` or `iam:ListUserPolicies`.
-    fn authorize<'s>(
-        &'s self,
+    fn authorize(
+        &self,
         caller: &Identity,
         verb: &str,
         target: Target<'_>,
         noun: &str,
-    ) -> Result<&'s Identity, IamError> {
+    ) -> Result<String, IamError> {
         let account = &caller.caller.account;
-        let found = self
-            .identities
-            .identities()
-            .iter()
-            .find(|i| {
-                &i.caller.account == account && i.kind == target.kind && i.name == target.name
+        let identity = self.identities.identities().iter().find(|i| {
+            &i.caller.account == account && i.kind == target.kind && i.name == target.name
+        });
+        let role = (target.kind == PrincipalKind::Role)
+            .then(|| {
+                self.identities
+                    .roles()
+                    .iter()
+                    .find(|r| &r.account == account && r.name == target.name)
             })
+            .flatten();
+        let found = identity
+            .map(|i| i.profile.clone())
+            .or_else(|| role.map(|r| r.policy_key.clone()))
             .ok_or_else(|| {
                 IamError::new(
                     "NoSuchEntity",
@@ -140,7 +147,7 @@ impl Iam {
     ) -> Result<(), IamError> {
         let found = self.authorize(caller, "Put", target, "Policy")?;
         self.identities
-            .put_policy(&found.profile, policy_name, document)
+            .put_policy(&found, policy_name, document)
             .map_err(|m| IamError::new("MalformedPolicyDocument", m))?;
         self.save()
     }
@@ -155,7 +162,7 @@ impl Iam {
         let found = self.authorize(caller, "Get", target, "Policy")?;
         self.identities
             .policy_texts()
-            .get(&found.profile)
+            .get(&found)
             .and_then(|p| p.get(policy_name))
             .cloned()
             .ok_or_else(|| no_such_policy(target, policy_name))
@@ -169,7 +176,7 @@ impl Iam {
         policy_name: &str,
     ) -> Result<(), IamError> {
         let found = self.authorize(caller, "Delete", target, "Policy")?;
-        if !self.identities.delete_policy(&found.profile, policy_name) {
+        if !self.identities.delete_policy(&found, policy_name) {
             return Err(no_such_policy(target, policy_name));
         }
         self.save()
@@ -185,7 +192,7 @@ impl Iam {
         Ok(self
             .identities
             .policy_texts()
-            .get(&found.profile)
+            .get(&found)
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default())
     }

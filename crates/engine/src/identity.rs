@@ -14,6 +14,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::roles::{Principal, Role, Sessions, TokenProblem, unique_id};
 use super::state::{StateError, StateStore};
 use keylab_policy::{Caller, PolicyDocument, PolicyKind};
 
@@ -61,6 +62,47 @@ struct IdentityFile {
     account: Vec<AccountSpec>,
     #[serde(default)]
     identity: Vec<IdentitySpec>,
+    #[serde(default)]
+    role: Vec<RoleSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleSpec {
+    account: String,
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "default_max_session")]
+    max_session_duration: i64,
+    trust_policy: String,
+    #[serde(default)]
+    policy: Vec<PolicySpec>,
+    #[serde(default)]
+    profile: Vec<RoleProfileSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleProfileSpec {
+    name: String,
+    source_profile: String,
+}
+
+/// A profile of the AWS CLI and SDKs that assumes a role (`role_arn` + `source_profile` in
+/// `~/.aws/config`), as the lab shell's config should offer it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleProfile {
+    /// The profile name (`partner-analyst-in-owner`).
+    pub name: String,
+    /// The role it assumes.
+    pub role_arn: String,
+    /// The lab identity whose credentials assume it.
+    pub source_profile: String,
+}
+
+fn default_max_session() -> i64 {
+    crate::roles::DEFAULT_SESSION_SECONDS
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,6 +167,9 @@ pub struct Identity {
     pub name: String,
     /// What policies see.
     pub caller: Caller,
+    /// The unique id policies see as `aws:userid`: `AIDA…` for a user, `AROA…:<session>` for
+    /// a role session.
+    pub user_id: String,
     /// The access key id.
     pub access_key_id: String,
     /// The secret access key.
@@ -163,12 +208,19 @@ pub type IdentityPolicies = BTreeMap<String, BTreeMap<String, String>>;
 /// Parsed identity policies by profile, with their names.
 type ParsedPolicies = HashMap<String, Vec<(String, Arc<PolicyDocument>)>>;
 
-/// All lab identities and their identity policies.
+/// Role trust policies by role ARN, as text (what is saved).
+pub type TrustPolicies = BTreeMap<String, String>;
+
+/// All lab identities, roles, sessions and their policies.
 #[derive(Debug)]
 pub struct IdentitySet {
     accounts: Vec<Account>,
     identities: Vec<Identity>,
     by_key: HashMap<String, usize>,
+    roles: Vec<Role>,
+    role_profiles: Vec<RoleProfile>,
+    trust: RwLock<ParsedTrust>,
+    sessions: Sessions,
     policies: RwLock<ParsedPolicies>,
     policy_text: RwLock<IdentityPolicies>,
 }
@@ -258,23 +310,30 @@ impl IdentitySet {
                     s
                 }
             };
-            let caller = match id.kind {
+            let (caller, user_id) = match id.kind {
                 PrincipalKind::User => {
                     let arn = format!("arn:aws:iam::{}:user/{}", account.id, id.name);
-                    Caller {
+                    let user_id = unique_id("AIDA", &arn);
+                    let caller = Caller {
                         arn: arn.clone(),
                         principal_arn: arn,
                         account: account.id.clone(),
-                    }
+                    };
+                    (caller, user_id)
                 }
-                PrincipalKind::Role => Caller {
-                    arn: format!(
-                        "arn:aws:sts::{}:assumed-role/{}/{}",
-                        account.id, id.name, id.profile
-                    ),
-                    principal_arn: format!("arn:aws:iam::{}:role/{}", account.id, id.name),
-                    account: account.id.clone(),
-                },
+                PrincipalKind::Role => {
+                    let role_arn = format!("arn:aws:iam::{}:role/{}", account.id, id.name);
+                    let user_id = format!("{}:{}", unique_id("AROA", &role_arn), id.profile);
+                    let caller = Caller {
+                        arn: format!(
+                            "arn:aws:sts::{}:assumed-role/{}/{}",
+                            account.id, id.name, id.profile
+                        ),
+                        principal_arn: role_arn,
+                        account: account.id.clone(),
+                    };
+                    (caller, user_id)
+                }
             };
             let mut docs = BTreeMap::new();
             for p in id.policy {
@@ -294,6 +353,7 @@ impl IdentitySet {
                 kind: id.kind,
                 name: id.name,
                 caller,
+                user_id,
                 access_key_id: id.access_key_id,
                 secret,
                 description: id.description,
@@ -302,10 +362,16 @@ impl IdentitySet {
         if let (true, Some(store)) = (generated, store) {
             store.save("credentials", &stored)?;
         }
+        let (roles, role_profiles, trust) =
+            parse_roles(spec.role, &accounts, &identities, &mut policy_text).map_err(invalid)?;
         let set = IdentitySet {
             accounts,
             identities,
             by_key,
+            roles,
+            role_profiles,
+            trust: RwLock::new(trust),
+            sessions: Sessions::default(),
             policies: RwLock::new(HashMap::new()),
             policy_text: RwLock::new(IdentityPolicies::new()),
         };
@@ -332,9 +398,95 @@ impl IdentitySet {
         &self.identities
     }
 
-    /// The identity that owns an access key.
-    pub fn by_access_key(&self, access_key_id: &str) -> Option<&Identity> {
-        self.by_key.get(access_key_id).map(|&i| &self.identities[i])
+    /// The identity that owns a long-term access key, or the session of a temporary one
+    /// (for a request whose session token was already checked with [`Self::authenticate`]).
+    pub fn by_access_key(&self, access_key_id: &str) -> Option<Principal<'_>> {
+        if let Some(&i) = self.by_key.get(access_key_id) {
+            return Some(Principal::Long(&self.identities[i]));
+        }
+        self.sessions.get(access_key_id).map(Principal::Session)
+    }
+
+    /// The caller of a request signed with `access_key_id`: a long-term key when the request
+    /// carries no session token (one map lookup, as before sessions existed), else a live
+    /// session whose token is `token`.
+    pub fn authenticate(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+        now: time::OffsetDateTime,
+    ) -> Result<Principal<'_>, TokenProblem> {
+        match token {
+            None => self
+                .by_key
+                .get(access_key_id)
+                .map(|&i| Principal::Long(&self.identities[i]))
+                .ok_or(TokenProblem::Invalid),
+            Some(token) => self
+                .sessions
+                .check(access_key_id, token, now)
+                .map(Principal::Session),
+        }
+    }
+
+    /// The assumed-role sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// The roles that can be assumed.
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// The role profiles the identity file defines, for the AWS CLI config of the lab shell.
+    pub fn role_profiles(&self) -> &[RoleProfile] {
+        &self.role_profiles
+    }
+
+    /// The role with an ARN.
+    pub fn role_by_arn(&self, arn: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.arn == arn)
+    }
+
+    /// A role's trust policy, as text and parsed.
+    pub fn trust_policy(&self, role_arn: &str) -> Option<(String, Arc<PolicyDocument>)> {
+        self.trust
+            .read()
+            .expect("trust lock")
+            .get(role_arn)
+            .cloned()
+    }
+
+    /// Replaces a role's trust policy (validated first: it must name a principal).
+    pub fn put_trust_policy(&self, role_arn: &str, document: &str) -> Result<(), String> {
+        if self.role_by_arn(role_arn).is_none() {
+            return Err(format!("no lab role has the ARN {role_arn}"));
+        }
+        let doc = PolicyDocument::parse(document, PolicyKind::Trust).map_err(|e| e.to_string())?;
+        self.trust
+            .write()
+            .expect("trust lock")
+            .insert(role_arn.to_string(), (document.to_string(), Arc::new(doc)));
+        Ok(())
+    }
+
+    /// Every role's trust policy, as text.
+    pub fn trust_texts(&self) -> TrustPolicies {
+        self.trust
+            .read()
+            .expect("trust lock")
+            .iter()
+            .map(|(k, (t, _))| (k.clone(), t.clone()))
+            .collect()
+    }
+
+    /// Restores saved trust policies; those of roles no longer defined, or that no longer
+    /// parse, are skipped.
+    pub fn restore_trust(&self, saved: TrustPolicies) {
+        for (arn, text) in saved {
+            let _ = self.put_trust_policy(&arn, &text);
+        }
     }
 
     /// The identity with a profile name.
@@ -371,7 +523,8 @@ impl IdentitySet {
 
     /// Attaches (or replaces) an inline identity policy. The document is validated first.
     pub fn put_policy(&self, profile: &str, name: &str, document: &str) -> Result<(), String> {
-        if self.by_profile(profile).is_none() {
+        if self.by_profile(profile).is_none() && !self.roles.iter().any(|r| r.policy_key == profile)
+        {
             return Err(format!("no lab identity has the profile \"{profile}\""));
         }
         let doc =
@@ -400,9 +553,13 @@ impl IdentitySet {
         existed
     }
 
-    /// Replaces every identity policy (used when loading saved state). Invalid documents are
-    /// skipped, since they were validated when first stored.
-    pub fn replace_policies(&self, all: IdentityPolicies) {
+    /// Replaces the identity policies of every principal `saved` names (used when loading
+    /// saved state); a principal it does not name (a role added since it was saved) keeps the
+    /// identity file's policies. Invalid documents are skipped, since they were validated
+    /// when first stored.
+    pub fn replace_policies(&self, saved: IdentityPolicies) {
+        let mut all = self.policy_texts();
+        all.extend(saved);
         let mut parsed = HashMap::new();
         for (profile, docs) in &all {
             let list: Vec<_> = docs
@@ -418,6 +575,103 @@ impl IdentitySet {
         *self.policies.write().expect("policy lock") = parsed;
         *self.policy_text.write().expect("policy lock") = all;
     }
+}
+
+/// Parsed trust policies by role ARN.
+type ParsedTrust = HashMap<String, (String, Arc<PolicyDocument>)>;
+
+/// Validates the `[[role]]` entries: a known account, a name no other role or role identity
+/// of the account uses, a session limit within AWS's range, a trust policy that names a
+/// principal and valid identity policies (added to `policy_text` under the role's key).
+fn parse_roles(
+    specs: Vec<RoleSpec>,
+    accounts: &[Account],
+    identities: &[Identity],
+    policy_text: &mut IdentityPolicies,
+) -> Result<(Vec<Role>, Vec<RoleProfile>, ParsedTrust), String> {
+    use crate::roles::MAX_SESSION_SECONDS;
+    let mut roles: Vec<Role> = Vec::new();
+    let mut profiles: Vec<RoleProfile> = Vec::new();
+    let mut trust = HashMap::new();
+    for r in specs {
+        let account = accounts.iter().find(|a| a.name == r.account).ok_or_else(|| {
+            format!(
+                "role \"{}\" names account \"{}\", which is not defined: add an [[account]] with that name.",
+                r.name, r.account
+            )
+        })?;
+        let name_ok = !r.name.is_empty()
+            && r.name.len() <= 64
+            && r.name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
+        if !name_ok {
+            return Err(format!(
+                "role \"{}\": a role name is 1 to 64 letters, digits and +=,.@_- characters.",
+                r.name
+            ));
+        }
+        let arn = format!("arn:aws:iam::{}:role/{}", account.id, r.name);
+        let taken = roles.iter().any(|x| x.arn == arn)
+            || identities.iter().any(|i| i.caller.principal_arn == arn);
+        if taken {
+            return Err(format!(
+                "role \"{}\" in account \"{}\" is defined twice (as a [[role]] or a role [[identity]]).",
+                r.name, r.account
+            ));
+        }
+        if !(crate::roles::DEFAULT_SESSION_SECONDS..=MAX_SESSION_SECONDS)
+            .contains(&r.max_session_duration)
+        {
+            return Err(format!(
+                "role \"{}\": max_session_duration {} must be 3600 to 43200 seconds.",
+                r.name, r.max_session_duration
+            ));
+        }
+        let doc = PolicyDocument::parse(&r.trust_policy, PolicyKind::Trust)
+            .map_err(|e| format!("role \"{}\", trust_policy: {e}", r.name))?;
+        trust.insert(arn.clone(), (r.trust_policy.clone(), Arc::new(doc)));
+        let policy_key = Role::policy_key_of(&account.name, &r.name);
+        let mut docs = BTreeMap::new();
+        for p in r.policy {
+            PolicyDocument::parse(&p.document, PolicyKind::Identity)
+                .map_err(|e| format!("role \"{}\", policy \"{}\": {e}", r.name, p.name))?;
+            docs.insert(p.name, p.document);
+        }
+        policy_text.insert(policy_key.clone(), docs);
+        for p in r.profile {
+            let taken = identities.iter().any(|i| i.profile == p.name)
+                || profiles.iter().any(|x| x.name == p.name);
+            if taken || p.name.is_empty() || p.name.contains(char::is_whitespace) {
+                return Err(format!(
+                    "role \"{}\": profile \"{}\" is empty, has spaces or is already a profile name.",
+                    r.name, p.name
+                ));
+            }
+            if !identities.iter().any(|i| i.profile == p.source_profile) {
+                return Err(format!(
+                    "role \"{}\", profile \"{}\": source_profile \"{}\" is not a lab identity.",
+                    r.name, p.name, p.source_profile
+                ));
+            }
+            profiles.push(RoleProfile {
+                name: p.name,
+                role_arn: arn.clone(),
+                source_profile: p.source_profile,
+            });
+        }
+        roles.push(Role {
+            account_name: account.name.clone(),
+            account: account.id.clone(),
+            role_id: unique_id("AROA", &arn),
+            name: r.name,
+            arn,
+            description: r.description,
+            max_session_duration: r.max_session_duration,
+            policy_key,
+        });
+    }
+    Ok((roles, profiles, trust))
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
-//! The built-in engine: an in-process emulator of AWS KMS and S3 that speaks the real wire
-//! protocols on loopback (plain HTTP and HTTPS), verifies every SigV4 signature, evaluates key policies,
-//! identity policies and grants with explanations, keeps an audit log, and persists its state
-//! encrypted in a state directory. Any AWS SDK, the `aws` CLI or boto3 can talk to it.
+//! The built-in engine: an in-process emulator of AWS KMS, S3 and STS that speaks the real wire
+//! protocols on loopback (plain HTTP and HTTPS), verifies every SigV4 signature (with session
+//! tokens for assumed roles), evaluates key policies, identity policies, role trust policies
+//! and grants with explanations, keeps an audit log, and persists its state encrypted in a
+//! state directory. Any AWS SDK, the `aws` CLI or boto3 can talk to it; an admin API
+//! ([`admin`]) moves its clock.
 //!
 //! Layout: [`server`] (listeners and routing) hands each request to a service's front
 //! (`kms::http`, `s3::http`), which authenticates it ([`sigv4`]), decides it with
-//! `keylab_policy` and audits it ([`audit`]); [`kms`], [`s3`] and [`iam`] are the services, on
-//! [`identity`], [`clock`] and [`state`]. The engine binds 127.0.0.1 only.
+//! `keylab_policy` and audits it ([`audit`]); [`kms`], [`s3`], [`sts`] and [`iam`] are the
+//! services, on [`identity`], [`roles`], [`clock`] and [`state`]. The engine binds 127.0.0.1 only.
 
+pub mod admin;
 pub mod audit;
+pub(crate) mod auth;
 pub mod clock;
 pub mod connection;
 pub mod fsutil;
@@ -17,10 +21,12 @@ pub mod fuzzing;
 pub mod iam;
 pub mod identity;
 pub mod kms;
+pub mod roles;
 pub mod s3;
 pub mod server;
 pub mod sigv4;
 pub mod state;
+pub mod sts;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -161,6 +167,29 @@ impl EngineHandle {
     /// Advances the virtual clock and applies what became due (rotations, deletions).
     pub fn advance_clock(&self, by: time::Duration) -> Result<(), StateError> {
         self.0.clock.advance(by);
+        self.save_clock()
+    }
+
+    /// Sets the virtual clock to `to`, which must not be earlier than its current time (the
+    /// lab's clock only moves forward, so what already happened stays in the past); applies
+    /// what became due. Returns the new time.
+    pub fn set_clock(&self, to: time::OffsetDateTime) -> Result<time::OffsetDateTime, String> {
+        let now = self.0.clock.now();
+        if to < now {
+            return Err(format!(
+                "the engine clock only moves forward: {} is before its current time {}",
+                to.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                now.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ));
+        }
+        self.0.clock.advance(to - now);
+        self.save_clock().map_err(|e| e.to_string())?;
+        Ok(self.0.clock.now())
+    }
+
+    fn save_clock(&self) -> Result<(), StateError> {
         self.0.store.save(
             "engine",
             &EngineMeta {
@@ -169,6 +198,15 @@ impl EngineHandle {
         )?;
         self.0.kms.tick();
         Ok(())
+    }
+
+    /// Replaces a role's trust policy, as the lab's operator (no authorization; saved).
+    pub fn put_trust_policy(&self, role_arn: &str, document: &str) -> Result<(), String> {
+        self.0.identities.put_trust_policy(role_arn, document)?;
+        self.0
+            .store
+            .save(sts::TRUST_DOC, &self.0.identities.trust_texts())
+            .map_err(|e| e.to_string())
     }
 
     /// Attaches an inline identity policy to a lab identity, as the lab's operator (no
@@ -234,9 +272,13 @@ impl Engine {
         if let Some(saved) = store.load("iam")? {
             identities.replace_policies(saved);
         }
+        if let Some(saved) = store.load(sts::TRUST_DOC)? {
+            identities.restore_trust(saved);
+        }
         let identities = Arc::new(identities);
         let meta: EngineMeta = store.load("engine")?.unwrap_or_default();
         let clock = Arc::new(Clock::with_offset(meta.clock_offset_secs));
+        sts::restore_sessions(&identities, &store, clock.now())?;
         let kms = Arc::new(Kms::open(
             &config.region,
             Some(store.clone()),

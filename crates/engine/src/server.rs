@@ -1,6 +1,7 @@
 //! The engine's HTTP front: plain HTTP and HTTPS listeners on 127.0.0.1 and the routing of each
-//! request to a service: KMS by its `X-Amz-Target` (`kms::http`), everything else to
-//! S3 (`s3::http`). `aws:SecureTransport` and the TLS version come from the listener a
+//! request to a service: the admin API and KMS by their `X-Amz-Target` ([`crate::admin`],
+//! `kms::http`), STS by the `sts` credential scope of its signature ([`crate::sts`]),
+//! everything else to S3 (`s3::http`). `aws:SecureTransport` and the TLS version come from the listener a
 //! request arrived on ([`Connection`]); each service authenticates and audits its own requests.
 
 use std::convert::Infallible;
@@ -115,14 +116,41 @@ where
         .await;
 }
 
+/// True when the request's `Authorization` header is scoped to `service`
+/// (`Credential=<key>/<date>/<region>/<service>/aws4_request`).
+fn signed_for(req: &Request<Incoming>, service: &str) -> bool {
+    let Some(value) = req.headers().get(http::header::AUTHORIZATION) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    value
+        .split(',')
+        .find_map(|p| p.trim().split_once("Credential="))
+        .and_then(|(_, scope)| scope.split('/').nth(3))
+        .is_some_and(|s| s == service)
+}
+
 async fn handle(
     req: Request<Incoming>,
     conn: Connection,
     inner: Arc<Inner>,
 ) -> Response<s3s::Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    if req.headers().contains_key("x-amz-target") {
+    if let Some(target) = req.headers().get("x-amz-target") {
+        if target
+            .as_bytes()
+            .starts_with(crate::admin::TARGET_PREFIX.as_bytes())
+        {
+            return crate::admin::handle(req, conn, inner, request_id).await;
+        }
         return crate::kms::http::handle(req, conn, inner, request_id).await;
+    }
+    // STS answers at `/` only, so a request for an S3 object signed for the wrong service
+    // still gets S3's answer.
+    if req.uri().path() == "/" && signed_for(&req, "sts") {
+        return crate::sts::handle(req, conn, inner, request_id).await;
     }
     crate::s3::http::handle(req, conn, inner, request_id).await
 }

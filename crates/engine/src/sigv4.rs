@@ -44,9 +44,12 @@ pub enum AuthError {
     /// The header is there but cannot be read.
     #[error("{0}")]
     Malformed(String),
-    /// The access key id is not one of the lab identities.
+    /// The access key id is not one of the lab identities, or its session token is wrong.
     #[error("The security token included in the request is invalid.")]
     UnknownAccessKey(String),
+    /// The session token belongs to a session that has expired on the engine's clock.
+    #[error("The security token included in the request is expired")]
+    ExpiredToken,
     /// The signature does not match.
     #[error(
         "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."

@@ -19,6 +19,9 @@ pub enum PolicyKind {
     Identity,
     /// Attached to a resource (key policy, bucket policy): must name a principal.
     Resource,
+    /// A role's trust policy: must name a principal and has no `Resource` (the role is the
+    /// resource), as IAM requires.
+    Trust,
 }
 
 /// A parsed policy document.
@@ -481,6 +484,11 @@ fn parse_statement(
                 "Statement {index} is missing Principal: a key or bucket policy must say whom it applies to."
             ));
         }
+        (PolicyKind::Trust, None) => {
+            return err(format!(
+                "Statement {index} is missing Principal: a trust policy must say who may assume the role."
+            ));
+        }
         _ => {}
     }
     let action = match (map.get("Action"), map.get("NotAction")) {
@@ -519,10 +527,18 @@ fn parse_statement(
         }),
         (None, None) => None,
     };
-    if resource.is_none() {
-        return err(format!(
-            "Statement {index} is missing Resource: add \"Resource\": \"*\" or the ARNs it covers."
-        ));
+    match (kind, &resource) {
+        (PolicyKind::Trust, Some(_)) => {
+            return err(format!(
+                "Statement {index} has a prohibited field Resource: a trust policy's resource is its role; remove Resource."
+            ));
+        }
+        (PolicyKind::Identity | PolicyKind::Resource, None) => {
+            return err(format!(
+                "Statement {index} is missing Resource: add \"Resource\": \"*\" or the ARNs it covers."
+            ));
+        }
+        _ => {}
     }
     if let Some(r) = &resource {
         for pattern in &r.patterns {

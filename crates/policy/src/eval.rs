@@ -6,7 +6,8 @@
 //! for one account or across two (default deny; an explicit deny anywhere wins; same account:
 //! identity or resource policy may allow; cross-account: both must), and the KMS rules on top
 //! (a key policy must enable IAM, through its account principal, before an identity policy
-//! counts; grants are one more source of Allow). Service control policies, permission
+//! counts; grants are one more source of Allow), and the same rule for role trust policies
+//! (`sts:AssumeRole`: the trust policy must allow, by naming the caller or its account). Service control policies, permission
 //! boundaries, session policies and policy variables (`${aws:username}`) are not modelled.
 //! The `iam-rs` crate was considered: it answers Allow / Deny / NotApplicable without saying
 //! which statement decided or why, and has no notion of the KMS rules.
@@ -305,6 +306,9 @@ pub enum ResourceRules {
     Kms,
     /// Every other resource (S3 buckets): identity or resource policy may allow in one account.
     Standard,
+    /// `sts:AssumeRole` on a role: its trust policy must allow, naming the caller (enough in
+    /// the role's account) or the caller's account (then an identity policy must allow too).
+    RoleTrust,
 }
 
 /// Which kind of policy a denial refers to, as AWS words it.
@@ -561,6 +565,12 @@ fn combine(
     }
     if cross_account {
         steps.push("Caller and resource are in different accounts: both the resource policy and the caller's identity policy must allow.".into());
+        if rules == ResourceRules::RoleTrust && resource_allow.is_none() {
+            steps.push(
+                "The role's trust policy does not allow the caller or its account: denied.".into(),
+            );
+            return Some(Denial::NoResourceAllow);
+        }
         if resource_allow.is_none() {
             steps.push(
                 "The resource policy does not allow the caller or its account: denied.".into(),
@@ -575,6 +585,24 @@ fn combine(
         return None;
     }
     match rules {
+        ResourceRules::RoleTrust => match resource_allow {
+            Some(Direct) => {
+                steps.push("The role's trust policy names the caller: allowed.".into());
+                None
+            }
+            Some(Account) if identity_allow => {
+                steps.push("The role's trust policy names the caller's account, and an identity policy allows: allowed.".into());
+                None
+            }
+            Some(Account) => {
+                steps.push("The role's trust policy names the caller's account, but no identity policy allows sts:AssumeRole on the role: denied.".into());
+                Some(Denial::NoIdentityAllow)
+            }
+            None => {
+                steps.push("The role's trust policy does not allow the caller, so no identity policy can: denied.".into());
+                Some(Denial::NoResourceAllow)
+            }
+        },
         ResourceRules::Kms => match resource_allow {
             Some(Direct) => {
                 steps.push("The key policy allows the caller directly: allowed.".into());

@@ -193,9 +193,50 @@ pub struct EngineBenchArgs {
     /// S3 objects to store before measuring the cost of one more write
     #[arg(long, default_value_t = 100_000)]
     objects: usize,
+    /// Seconds of STS AssumeRole load after the Encrypt load (0 skips it)
+    #[arg(long, default_value_t = 3)]
+    assume_role_seconds: u64,
     /// Print the figures as one JSON object
     #[arg(long)]
     json: bool,
+}
+
+/// Sends STS AssumeRole requests (the partner administrator assuming the owner's
+/// PartnerReader role) with `in_flight` at a time for `secs` seconds; returns the successes,
+/// the failures and the time taken. Each allowed call saves its session durably.
+async fn assume_role_load(
+    settings: &keylab::backend::sdk::ClientSettings,
+    in_flight: usize,
+    secs: f64,
+) -> Result<(u64, u64, f64)> {
+    let ok = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(secs);
+    let form = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FPartnerReader&RoleSessionName=bench";
+    let mut tasks = Vec::new();
+    for _ in 0..in_flight {
+        let (ok, failed, settings) = (ok.clone(), failed.clone(), settings.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let r = keylab::backend::wire::call_query(&settings, "sts", form.into()).await;
+                let counter = if matches!(r, Ok((200, _))) {
+                    &ok
+                } else {
+                    &failed
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok((
+        ok.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+        start.elapsed().as_secs_f64(),
+    ))
 }
 
 /// Sends KMS Encrypt requests with `in_flight` requests at a time for `secs` seconds (after a
@@ -285,6 +326,12 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         let cpu = process_cpu_seconds(pid).zip(cpu_before).map(|(a, b)| a - b);
         let rss_after_load = proc_status_kb(pid, "VmRSS:");
         let hwm_after_load = proc_status_kb(pid, "VmHWM:");
+        let assume = if args.assume_role_seconds > 0 {
+            let partner = engine.settings("partner-admin", false)?;
+            Some(assume_role_load(&partner, args.in_flight, args.assume_role_seconds as f64).await?)
+        } else {
+            None
+        };
         let scale = if args.keys + args.objects > 0 {
             Some(write_cost_at_scale(&settings, args.keys, args.objects, pid).await?)
         } else {
@@ -300,10 +347,13 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
             scale,
             rss_after_load,
             hwm_after_load,
+            assume,
         ))
     });
     drop(engine);
-    let (ready_process, rss_idle, ok, failed, elapsed, cpu, scale, rss, hwm) = result?;
+    let (ready_process, rss_idle, ok, failed, elapsed, cpu, scale, rss, hwm, assume) = result?;
+    let assume_rate = assume.map(|(n, _, secs)| n as f64 / secs);
+    let assume_failed = assume.map_or(0, |(_, f, _)| f);
     let rate = ok as f64 / elapsed;
     let warm_up = rate; // one second at about the same rate
     let cpu_us = cpu.map(|c| c * 1e6 / (ok as f64 + warm_up));
@@ -323,6 +373,8 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         "engine_rss_peak_mb": mb(hwm),
         "engine_cpu_us_per_encrypt": cpu_us,
         "scale": scale,
+        "assume_role_requests_per_second": assume_rate,
+        "assume_role_failures": assume_failed,
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
     if args.json {
@@ -350,9 +402,18 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
             "  engine CPU per Encrypt: {:.1} µs (process CPU time / requests served)",
             cpu_us.unwrap_or(f64::NAN)
         );
+        if let Some(rate) = assume_rate {
+            outln!(
+                "  STS AssumeRole, signed Query requests, {} in flight: {rate:>8.0} req/s ({assume_failed} failed)",
+                args.in_flight
+            );
+        }
         if let Some(s) = &scale {
             print_scale(s)?;
         }
+    }
+    if assume_failed > 0 {
+        bail!("{assume_failed} AssumeRole requests failed during the benchmark");
     }
     if failed > 0 {
         bail!("{failed} Encrypt requests failed during the benchmark");

@@ -201,7 +201,7 @@ impl Kms {
         ctx.set("aws:SecureTransport", call.secure_transport.to_string());
         ctx.set("aws:PrincipalArn", caller.principal_arn.clone());
         ctx.set("aws:PrincipalAccount", caller.account.clone());
-        ctx.set("aws:userid", call.identity.access_key_id.clone());
+        ctx.set("aws:userid", call.identity.user_id.clone());
         ctx.set(
             "aws:PrincipalType",
             match call.identity.kind {
@@ -224,8 +224,8 @@ impl Kms {
     }
 
     pub(super) fn key_context(&self, state: &KmsState, key: &Key, ctx: &mut ContextKeys) {
-        ctx.set("kms:KeySpec", "SYMMETRIC_DEFAULT");
-        ctx.set("kms:KeyUsage", "ENCRYPT_DECRYPT");
+        ctx.set("kms:KeySpec", key.key_spec.clone());
+        ctx.set("kms:KeyUsage", key.key_usage.clone());
         ctx.set("kms:KeyOrigin", key.origin.clone());
         ctx.set("kms:MultiRegion", "false");
         let aliases: Vec<String> = state

@@ -3,6 +3,20 @@
 
 use super::*;
 
+/// InvalidKeyUsageException unless `key` has `usage`, in AWS's words ("<key ARN> key usage is
+/// GENERATE_VERIFY_MAC which is not valid for Encrypt.").
+pub(super) fn check_usage(key: &Key, usage: &str, action: &str) -> Result<(), KmsError> {
+    if key.key_usage == usage {
+        return Ok(());
+    }
+    Err(KmsError::invalid_key_usage(format!(
+        "{} key usage is {} which is not valid for {}.",
+        key.arn,
+        key.key_usage,
+        action.trim_start_matches("kms:")
+    )))
+}
+
 impl Kms {
     pub(super) fn check_grant_tokens(&self, tokens: Option<&[String]>) -> Result<(), KmsError> {
         let Some(tokens) = tokens else { return Ok(()) };
@@ -38,6 +52,19 @@ impl Kms {
         ec: Option<&EncryptionContext>,
         extra: &dyn Fn(&mut ContextKeys),
     ) -> Result<UsableKey, KmsError> {
+        self.usable_key(call, key_id, action, model::ENCRYPT_DECRYPT, ec, extra)
+    }
+
+    /// Like [`Self::crypto_key`], for a key of `usage`.
+    pub(super) fn usable_key(
+        &self,
+        call: &mut Call,
+        key_id: &str,
+        action: &str,
+        usage: &str,
+        ec: Option<&EncryptionContext>,
+        extra: &dyn Fn(&mut ContextKeys),
+    ) -> Result<UsableKey, KmsError> {
         let state = self.state.read().expect("kms lock");
         let resolved = self.resolve(&state, call, key_id, KeyForm::Any)?;
         let key = &state.keys[&resolved.key_id];
@@ -58,6 +85,7 @@ impl Kms {
             },
         )?;
         check_state(StateRule::Crypto, key)?;
+        check_usage(key, usage, action)?;
         let material = key
             .current_material()
             .ok_or_else(|| KmsError::internal("the key has no material"))?

@@ -59,6 +59,11 @@ impl KmsError {
         KmsError::new("InvalidCiphertextException", "")
     }
 
+    /// `KMSInvalidMacException`: the MAC does not verify (no message, as for ciphertexts).
+    pub fn invalid_mac() -> KmsError {
+        KmsError::new("KMSInvalidMacException", "")
+    }
+
     /// `IncorrectKeyException`.
     pub fn incorrect_key() -> KmsError {
         KmsError::new(

@@ -5,7 +5,6 @@
 //! is recorded with its error only, never with what it sent.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -17,7 +16,7 @@ use super::{AuditNotes, Call};
 use crate::Inner;
 use crate::audit::{AuditEvent, UserIdentity};
 use crate::connection::Connection;
-use crate::sigv4::{self, AuthError, AuthorizationHeader, ReceivedRequest};
+use crate::sigv4::{self, AuthError, ReceivedRequest};
 
 /// The largest KMS request body read, after the request is authenticated. The largest KMS
 /// requests are key policies, whose quota is 32 KiB
@@ -39,6 +38,7 @@ fn auth_error_code(e: &AuthError) -> &'static str {
         AuthError::Missing => "MissingAuthenticationTokenException",
         AuthError::Malformed(_) => "IncompleteSignatureException",
         AuthError::UnknownAccessKey(_) => "UnrecognizedClientException",
+        AuthError::ExpiredToken => "ExpiredTokenException",
         AuthError::SignatureMismatch | AuthError::Skewed(_) | AuthError::WrongScope(_) => {
             "InvalidSignatureException"
         }
@@ -84,21 +84,8 @@ pub(crate) async fn handle(
         let msg = "This keylab engine serves KMS over AWS JSON 1.1 (X-Amz-Target: TrentService.<Operation>); S3 requests carry no X-Amz-Target.";
         return refuse(event, 400, "UnknownOperationException", msg);
     };
-    let authorized = AuthorizationHeader::from_headers(&parts.headers).and_then(|auth| {
-        let identity = inner
-            .identities
-            .by_access_key(&auth.access_key_id)
-            .ok_or_else(|| AuthError::UnknownAccessKey(auth.access_key_id.clone()))?;
-        let amz_date = sigv4::check_scope(
-            &parts.headers,
-            &auth,
-            &inner.region,
-            "kms",
-            SystemTime::now(),
-        )?;
-        Ok((auth, identity, amz_date))
-    });
-    let (auth, identity, amz_date) = match authorized {
+    let authorized = crate::auth::authenticate(&inner, &parts.headers, "kms");
+    let (auth, principal, amz_date) = match authorized {
         Ok(found) => found,
         Err(e) => return refuse(event, 400, auth_error_code(&e), &e.to_string()),
     };
@@ -118,6 +105,7 @@ pub(crate) async fn handle(
         headers: &parts.headers,
         body: &body,
     };
+    let identity: &crate::identity::Identity = &principal;
     if let Err(e) = sigv4::verify_signature(&received, &auth, identity.secret.expose(), &amz_date) {
         return refuse(event, 400, auth_error_code(&e), &e.to_string());
     }

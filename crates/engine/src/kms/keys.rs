@@ -44,15 +44,25 @@ impl Kms {
                 );
             }
         })?;
-        if usage != "ENCRYPT_DECRYPT" {
-            return Err(KmsError::unsupported(format!(
-                "KeyUsage {usage} is not available in the keylab engine: it models symmetric encryption keys (ENCRYPT_DECRYPT) only."
-            )));
+        let mac_bytes = mac::key_bytes(&spec);
+        match (spec.as_str(), usage.as_str(), mac_bytes) {
+            ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", _) => {}
+            (_, "GENERATE_VERIFY_MAC", Some(_)) => {}
+            ("SYMMETRIC_DEFAULT", _, _) | (_, _, Some(_)) => {
+                return Err(KmsError::validation(format!(
+                    "KeyUsage {usage} is not compatible with KeySpec {spec}: SYMMETRIC_DEFAULT keys have KeyUsage ENCRYPT_DECRYPT, HMAC keys GENERATE_VERIFY_MAC."
+                )));
+            }
+            _ => {
+                return Err(KmsError::unsupported(format!(
+                    "KeySpec {spec} is not available in the keylab engine: it models SYMMETRIC_DEFAULT and HMAC_224/256/384/512 keys."
+                )));
+            }
         }
-        if spec != "SYMMETRIC_DEFAULT" {
-            return Err(KmsError::unsupported(format!(
-                "KeySpec {spec} is not available in the keylab engine: it models SYMMETRIC_DEFAULT keys only."
-            )));
+        if mac_bytes.is_some() && origin != "AWS_KMS" {
+            return Err(KmsError::unsupported(
+                "HMAC keys in the keylab engine have Origin AWS_KMS only.",
+            ));
         }
         if origin != "AWS_KMS" && origin != "EXTERNAL" {
             return Err(KmsError::unsupported(format!(
@@ -89,6 +99,8 @@ impl Kms {
             arn: self.key_arn(&account, &id),
             description,
             created: now,
+            key_spec: spec.clone(),
+            key_usage: usage.clone(),
             state: if origin == "EXTERNAL" {
                 KeyState::PendingImport
             } else {
@@ -106,7 +118,7 @@ impl Kms {
             materials: if origin == "EXTERNAL" {
                 Vec::new()
             } else {
-                vec![new_material(now, None)]
+                vec![mac::with_mac_key(new_material(now, None), mac_bytes)]
             },
             on_demand_rotations: 0,
             tags: tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect(),

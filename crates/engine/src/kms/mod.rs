@@ -3,8 +3,9 @@
 //! grants, with AWS's cross-account rules. Inputs and outputs are the typed shapes of
 //! [`types`]; [`wire`] speaks the JSON 1.1 protocol around them.
 //!
-//! Only symmetric encryption keys (`SYMMETRIC_DEFAULT`) are modelled, with `AWS_KMS` or
-//! `EXTERNAL` origin (the latter stays `PendingImport`: importing material is not offered).
+//! Symmetric encryption keys (`SYMMETRIC_DEFAULT`) and HMAC keys (`HMAC_224` … `HMAC_512`, see
+//! `mac`) are modelled, with `AWS_KMS` or `EXTERNAL` origin (the latter stays
+//! `PendingImport`: importing material is not offered); asymmetric keys are not.
 //! Grants take effect at once (AWS's eventual consistency is not simulated).
 
 mod aliases;
@@ -15,6 +16,7 @@ pub mod error;
 mod grants;
 pub(crate) mod http;
 mod keys;
+mod mac;
 pub mod model;
 mod policy;
 mod rotation;
@@ -173,6 +175,7 @@ fn new_material(created: i64, rotation_type: Option<&str>) -> KeyMaterial {
         bytes: MaterialBytes(bytes),
         created,
         rotation_type: rotation_type.map(str::to_string),
+        mac_key: None,
     }
 }
 
@@ -429,6 +432,8 @@ impl Kms {
             ),
             created: now,
             state: KeyState::Enabled,
+            key_spec: model::SYMMETRIC_DEFAULT.into(),
+            key_usage: model::ENCRYPT_DECRYPT.into(),
             origin: "AWS_KMS".into(),
             key_manager: "AWS".into(),
             deletion_date: None,
@@ -472,15 +477,17 @@ impl Kms {
             creation_date: to_epoch(k.created),
             enabled: k.state == KeyState::Enabled,
             description: k.description.clone(),
-            key_usage: "ENCRYPT_DECRYPT".into(),
+            key_usage: k.key_usage.clone(),
             key_state: k.state.as_str().into(),
             deletion_date: k.deletion_date.map(to_epoch),
             pending_deletion_window_in_days: k.pending_window_days,
             origin: k.origin.clone(),
             key_manager: k.key_manager.clone(),
-            customer_master_key_spec: "SYMMETRIC_DEFAULT".into(),
-            key_spec: "SYMMETRIC_DEFAULT".into(),
-            encryption_algorithms: Some(vec!["SYMMETRIC_DEFAULT".into()]),
+            customer_master_key_spec: k.key_spec.clone(),
+            key_spec: k.key_spec.clone(),
+            encryption_algorithms: (k.key_usage == model::ENCRYPT_DECRYPT)
+                .then(|| vec!["SYMMETRIC_DEFAULT".into()]),
+            mac_algorithms: mac::algorithm_of(&k.key_spec).map(|a| vec![a.to_string()]),
             multi_region: false,
             current_key_material_id: k.current_material().map(|m| m.id.clone()),
         }

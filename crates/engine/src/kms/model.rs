@@ -71,6 +71,52 @@ impl<'de> Deserialize<'de> for MaterialBytes {
     }
 }
 
+/// HMAC key material (28 to 64 bytes), zeroised on drop, stored base64 inside sealed state.
+#[derive(Clone)]
+pub struct SecretBytes(pub Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBytes(<redacted>)")
+    }
+}
+
+impl Serialize for SecretBytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = Zeroizing::new(STANDARD.encode(self.0.as_slice()));
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Zeroizing::new(String::deserialize(d)?);
+        let raw = Zeroizing::new(
+            STANDARD
+                .decode(text.as_bytes())
+                .map_err(serde::de::Error::custom)?,
+        );
+        Ok(SecretBytes(raw))
+    }
+}
+
+/// The key spec of symmetric encryption keys (what keys saved before key specs existed are).
+pub const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
+
+/// The key usage of symmetric encryption keys.
+pub const ENCRYPT_DECRYPT: &str = "ENCRYPT_DECRYPT";
+
+/// The key usage of HMAC keys.
+pub const GENERATE_VERIFY_MAC: &str = "GENERATE_VERIFY_MAC";
+
+fn symmetric_default() -> String {
+    SYMMETRIC_DEFAULT.into()
+}
+
+fn encrypt_decrypt() -> String {
+    ENCRYPT_DECRYPT.into()
+}
+
 /// One version of a key's material.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyMaterial {
@@ -82,6 +128,9 @@ pub struct KeyMaterial {
     pub created: i64,
     /// `AUTOMATIC` or `ON_DEMAND` for rotations; `None` for the original material.
     pub rotation_type: Option<String>,
+    /// The HMAC key of an HMAC key (`bytes` is then unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_key: Option<SecretBytes>,
 }
 
 /// A KMS key.
@@ -99,6 +148,12 @@ pub struct Key {
     pub created: i64,
     /// The state.
     pub state: KeyState,
+    /// `SYMMETRIC_DEFAULT` or `HMAC_224` … `HMAC_512`.
+    #[serde(default = "symmetric_default")]
+    pub key_spec: String,
+    /// `ENCRYPT_DECRYPT` or `GENERATE_VERIFY_MAC`.
+    #[serde(default = "encrypt_decrypt")]
+    pub key_usage: String,
     /// `AWS_KMS` or `EXTERNAL`.
     pub origin: String,
     /// `CUSTOMER` or `AWS`.

@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// Only symmetric encryption keys rotate (automatically or on demand).
+fn check_rotatable(k: &Key) -> Result<(), KmsError> {
+    if k.key_spec == model::SYMMETRIC_DEFAULT {
+        return Ok(());
+    }
+    Err(KmsError::unsupported(format!(
+        "{} key spec is {}, which does not support key rotation: only symmetric encryption keys rotate.",
+        k.arn, k.key_spec
+    )))
+}
+
 impl Kms {
     /// EnableKeyRotation.
     pub fn enable_key_rotation(
@@ -30,6 +41,7 @@ impl Kms {
             ),
             &move |ctx| ctx.set("kms:RotationPeriodInDays", days.to_string()),
             |k, now| {
+                check_rotatable(k)?;
                 k.rotation_enabled = true;
                 k.rotation_period_days = days as u32;
                 k.next_rotation = Some(now + days * DAY);
@@ -102,6 +114,7 @@ impl Kms {
             if k.origin != "AWS_KMS" {
                 return Err(KmsError::unsupported(format!("{} origin is {} which is not valid for this operation.", k.arn, k.origin)));
             }
+            check_rotatable(k)?;
             if k.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS {
                 return Err(KmsError::limit_exceeded(format!(
                     "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {}",

@@ -97,6 +97,8 @@ pub struct KeyMetadata {
     pub key_spec: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac_algorithms: Option<Vec<String>>,
     pub multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
@@ -560,3 +562,52 @@ pub struct ListResourceTagsOutput {
 /// An empty output (`{}`).
 #[derive(Debug, Serialize)]
 pub struct Empty {}
+
+/// GenerateMac input.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct GenerateMacInput {
+    pub key_id: String,
+    #[serde(with = "blob")]
+    pub message: Bytes,
+    pub mac_algorithm: String,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+/// GenerateMac output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct GenerateMacOutput {
+    #[serde(with = "blob")]
+    pub mac: Bytes,
+    pub key_id: String,
+    pub mac_algorithm: String,
+}
+
+/// VerifyMac input.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct VerifyMacInput {
+    pub key_id: String,
+    #[serde(with = "blob")]
+    pub message: Bytes,
+    pub mac_algorithm: String,
+    #[serde(with = "blob")]
+    pub mac: Bytes,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+/// VerifyMac output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct VerifyMacOutput {
+    pub key_id: String,
+    pub mac_valid: bool,
+    pub mac_algorithm: String,
+}

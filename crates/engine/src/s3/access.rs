@@ -29,7 +29,7 @@ pub struct IdentityAuth(pub Arc<IdentitySet>);
 impl S3Auth for IdentityAuth {
     async fn get_secret_key(&self, access_key: &str) -> S3Result<SecretKey> {
         match self.0.by_access_key(access_key) {
-            Some(identity) => Ok(SecretKey::from(identity.secret.expose())),
+            Some(principal) => Ok(SecretKey::from(principal.secret.expose())),
             None => Err(S3Error::with_message(
                 S3ErrorCode::InvalidAccessKeyId,
                 "The AWS Access Key Id you provided does not exist in our records.",
@@ -132,6 +132,7 @@ impl PolicyAccess {
         }
         ctx.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
         ctx.set("aws:PrincipalAccount", identity.caller.account.clone());
+        ctx.set("aws:userid", identity.user_id.clone());
         ctx.set(
             "aws:PrincipalType",
             match identity.kind {
@@ -195,12 +196,13 @@ impl PolicyAccess {
             }
         }
         let identity = credentials.and_then(|c| self.identities.by_access_key(&c.access_key));
-        let Some(identity) = identity else {
+        let Some(principal) = identity else {
             return Err(S3Error::with_message(
                 S3ErrorCode::AccessDenied,
                 "Anonymous requests are not accepted by the keylab engine: sign requests with a lab identity.",
             ));
         };
+        let identity: &Identity = &principal;
         if let Some(slot) = &slot {
             slot.0.lock().expect("audit slot").user_identity = Some(UserIdentity::of(identity));
         }

@@ -245,7 +245,7 @@ impl S3Engine {
         self.state.clone()
     }
 
-    fn caller<T>(&self, req: &S3Request<T>) -> S3Result<&Identity> {
+    fn caller<T>(&self, req: &S3Request<T>) -> S3Result<crate::roles::Principal<'_>> {
         let access_key = req
             .credentials
             .as_ref()

@@ -225,7 +225,7 @@ impl S3Engine {
         };
         context.insert("aws:s3:arn".into(), arn);
         let identity = self.caller(req)?;
-        let mut call = self.kms_call(identity, req);
+        let mut call = self.kms_call(&identity, req);
         self.kms.tick();
         let result = self.kms.generate_data_key(
             &mut call,
@@ -289,7 +289,7 @@ impl S3Engine {
                 ..
             } => {
                 let identity = self.caller(req)?;
-                let mut call = self.kms_call(identity, req);
+                let mut call = self.kms_call(&identity, req);
                 let input = DecryptInput {
                     ciphertext_blob: Zeroizing::new(blob.clone()),
                     encryption_context: Some(context.clone()),

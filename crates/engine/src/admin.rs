@@ -1,0 +1,252 @@
+//! The engine's own admin API, so a running engine's clock can be moved from outside
+//! (`keylab engine clock`): AWS JSON 1.1 with `X-Amz-Target: KeylabEngine.<Operation>`, signed
+//! with SigV4 for the service name `keylab`, and allowed to principals of the owner account
+//! only (the account named `owner`, else the first one of the identity file). Operations:
+//! `GetClock`, `AdvanceClock` (`{"Seconds": n}`, 0 to ten years) and `SetClock`
+//! (`{"Time": "<RFC 3339>"}`, never earlier than the clock's current time). Each answers
+//! `{"Now": "<RFC 3339>", "OffsetSeconds": n}` and applies what became due (rotations,
+//! deletions; sessions expire by themselves). Every call is audited.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::audit::{AuditEvent, UserIdentity};
+use crate::connection::Connection;
+use crate::sigv4::{self, AuthError, ReceivedRequest};
+use crate::{EngineHandle, Inner};
+
+/// The `X-Amz-Target` prefix of admin operations.
+pub const TARGET_PREFIX: &str = "KeylabEngine.";
+
+/// The service name admin requests are signed for.
+pub const SIGNING_NAME: &str = "keylab";
+
+/// The largest admin request body read.
+pub const MAX_BODY: usize = 4 * 1024;
+
+/// The furthest one `AdvanceClock` moves the clock: ten years.
+pub const MAX_ADVANCE_SECONDS: i64 = 10 * 366 * 86_400;
+
+/// The operations served.
+pub const OPERATIONS: &[&str] = &["GetClock", "AdvanceClock", "SetClock"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceInput {
+    #[serde(rename = "Seconds")]
+    seconds: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetInput {
+    #[serde(rename = "Time")]
+    time: String,
+}
+
+struct AdminError {
+    status: u16,
+    code: &'static str,
+    message: String,
+}
+
+impl AdminError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> AdminError {
+        AdminError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+fn json_response(status: u16, request_id: &str, body: String) -> Response<s3s::Body> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-requestid", request_id)
+        .body(s3s::Body::from(Bytes::from(body)))
+        .expect("valid response")
+}
+
+fn clock_body(now: OffsetDateTime, offset: i64) -> String {
+    serde_json::json!({
+        "Now": now.format(&Rfc3339).unwrap_or_default(),
+        "OffsetSeconds": offset,
+    })
+    .to_string()
+}
+
+fn auth_error(e: &AuthError) -> AdminError {
+    let code = match e {
+        AuthError::Missing => "MissingAuthenticationTokenException",
+        AuthError::Malformed(_) => "IncompleteSignatureException",
+        AuthError::UnknownAccessKey(_) => "UnrecognizedClientException",
+        AuthError::ExpiredToken => "ExpiredTokenException",
+        _ => "InvalidSignatureException",
+    };
+    AdminError::new(400, code, e.to_string())
+}
+
+fn run(inner: &Arc<Inner>, operation: &str, body: &[u8]) -> Result<String, AdminError> {
+    let handle = EngineHandle(inner.clone());
+    let malformed = |e: serde_json::Error| {
+        AdminError::new(
+            400,
+            "SerializationException",
+            format!("The body is not valid: {e}"),
+        )
+    };
+    match operation {
+        "GetClock" => {}
+        "AdvanceClock" => {
+            let input: AdvanceInput = serde_json::from_slice(body).map_err(malformed)?;
+            if !(0..=MAX_ADVANCE_SECONDS).contains(&input.seconds) {
+                return Err(AdminError::new(
+                    400,
+                    "ValidationException",
+                    format!(
+                        "Seconds {} must be 0 to {MAX_ADVANCE_SECONDS} (ten years): the engine clock only moves forward.",
+                        input.seconds
+                    ),
+                ));
+            }
+            handle
+                .advance_clock(time::Duration::seconds(input.seconds))
+                .map_err(|e| AdminError::new(500, "InternalFailure", e.to_string()))?;
+        }
+        "SetClock" => {
+            let input: SetInput = serde_json::from_slice(body).map_err(malformed)?;
+            let to = OffsetDateTime::parse(&input.time, &Rfc3339).map_err(|e| {
+                AdminError::new(
+                    400,
+                    "ValidationException",
+                    format!(
+                        "Time '{}' is not an RFC 3339 time such as 2027-01-01T00:00:00Z: {e}",
+                        input.time.chars().take(64).collect::<String>()
+                    ),
+                )
+            })?;
+            let limit = inner.clock.now() + time::Duration::seconds(MAX_ADVANCE_SECONDS);
+            if to > limit {
+                return Err(AdminError::new(
+                    400,
+                    "ValidationException",
+                    "Time is more than ten years ahead of the engine clock.",
+                ));
+            }
+            handle
+                .set_clock(to)
+                .map_err(|m| AdminError::new(400, "ValidationException", m))?;
+        }
+        other => {
+            return Err(AdminError::new(
+                400,
+                "UnknownOperationException",
+                format!(
+                    "{other} is not an admin operation; there are {}.",
+                    OPERATIONS.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(clock_body(inner.clock.now(), inner.clock.offset_secs()))
+}
+
+/// The account allowed to use the admin API.
+fn owner_account(inner: &Inner) -> Option<String> {
+    let accounts = inner.identities.accounts();
+    accounts
+        .iter()
+        .find(|a| a.name == "owner")
+        .or_else(|| accounts.first())
+        .map(|a| a.id.clone())
+}
+
+/// Serves one admin request.
+pub(crate) async fn handle(
+    req: Request<Incoming>,
+    conn: Connection,
+    inner: Arc<Inner>,
+    request_id: String,
+) -> Response<s3s::Body> {
+    let (parts, body) = req.into_parts();
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
+        .unwrap_or_default()
+        .to_string();
+    let mut event = AuditEvent::new("keylab.engine", &request_id, conn.secure, inner.clock.now());
+    event.event_name = if OPERATIONS.contains(&operation.as_str()) {
+        operation.clone()
+    } else {
+        "Unknown".into()
+    };
+    let refuse = |mut event: AuditEvent, e: AdminError| {
+        event.error_code = Some(e.code.into());
+        event.error_message = Some(e.message.clone());
+        inner.audit.record(event);
+        let body = serde_json::json!({"__type": e.code, "message": e.message}).to_string();
+        json_response(e.status, &request_id, body)
+    };
+    let (auth, principal, amz_date) =
+        match crate::auth::authenticate(&inner, &parts.headers, SIGNING_NAME) {
+            Ok(found) => found,
+            Err(e) => return refuse(event, auth_error(&e)),
+        };
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let e = AdminError::new(
+                413,
+                "SerializationException",
+                format!("The request body is larger than {MAX_BODY} bytes."),
+            );
+            return refuse(event, e);
+        }
+    };
+    let received = ReceivedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body: &body,
+    };
+    if let Err(e) = sigv4::verify_signature(&received, &auth, principal.secret.expose(), &amz_date)
+    {
+        return refuse(event, auth_error(&e));
+    }
+    event.user_identity = Some(UserIdentity::of(&principal));
+    let owner = owner_account(&inner);
+    if owner.as_deref() != Some(principal.caller.account.as_str()) {
+        let e = AdminError::new(
+            400,
+            "AccessDeniedException",
+            format!(
+                "User: {} is not authorized to perform: keylab:{operation}: only principals of the owner account ({}) may move the engine clock.",
+                principal.caller.arn,
+                owner.unwrap_or_default()
+            ),
+        );
+        event.decision = Some("Deny".into());
+        return refuse(event, e);
+    }
+    event.decision = Some("Allow".into());
+    event.request_parameters = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    match run(&inner, &operation, &body) {
+        Ok(out) => {
+            inner.audit.record(event);
+            json_response(200, &request_id, out)
+        }
+        Err(e) => refuse(event, e),
+    }
+}
