@@ -467,9 +467,33 @@ fn readiness(app: &App, frame: &mut Frame, area: Rect) {
     );
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
-    let table_height = rows.len() as u16 + 5;
-    let [chart_area, table_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(table_height)]).areas(inner);
+    // The table first: one row per item (cut to the width, never wrapped), then the notes.
+    let width = usize::from(inner.width);
+    let mut lines = vec![Line::styled(
+        fit(&readiness::header(), width),
+        style(app, Role::Title),
+    )];
+    lines.extend(
+        rows.iter()
+            .map(|r| Line::raw(fit(&readiness::row_text(r), width))),
+    );
+    lines.push(Line::styled(
+        format!(
+            "Recall: the chance you remember an item's questions and exercises now (never seen = 0%). Overall {:.0}%.",
+            readiness::overall(&rows) * 100.0
+        ),
+        style(app, Role::Muted),
+    ));
+    lines.push(Line::styled(ESTIMATE_NOTE, style(app, Role::Muted)));
+    let table_height = (super::markdown::rows(&lines, inner.width) as u16).min(inner.height);
+    // The chart takes what is left, up to ten rows; below four it would say nothing.
+    let chart_height = inner.height.saturating_sub(table_height + 1).min(10);
+    let [chart_area, _, table_area] = Layout::vertical([
+        Constraint::Length(if chart_height >= 4 { chart_height } else { 0 }),
+        Constraint::Length(u16::from(chart_height >= 4)),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
     let bars: Vec<Bar> = rows
         .iter()
         .map(|r| {
@@ -486,16 +510,6 @@ fn readiness(app: &App, frame: &mut Frame, area: Rect) {
         .value_style(style(app, Role::Selected))
         .label_style(style(app, Role::Title));
     frame.render_widget(chart, chart_area);
-    let mut lines = vec![Line::styled(readiness::header(), style(app, Role::Title))];
-    lines.extend(rows.iter().map(|r| Line::raw(readiness::row_text(r))));
-    lines.push(Line::styled(
-        format!(
-            "Recall: the chance you remember an item's questions and exercises now (never seen = 0%). Overall {:.0}%.",
-            readiness::overall(&rows) * 100.0
-        ),
-        style(app, Role::Muted),
-    ));
-    lines.push(Line::styled(ESTIMATE_NOTE, style(app, Role::Muted)));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), table_area);
 }
 
