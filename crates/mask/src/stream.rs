@@ -268,33 +268,105 @@ fn csv_stream<R: Read + Send, W: Write>(
         skipped,
         ..Summary::default()
     };
-    let mut line = 1 + memchr::memchr_iter(b'\n', &pending[..header_end]).count() as u64;
+    let line = 1 + memchr::memchr_iter(b'\n', &pending[..header_end]).count() as u64;
     pending.drain(..header_end);
-    let mut wave = reader.next_wave(pending, line)?;
-    // Output and scratch buffers, one per block, reused from wave to wave.
-    let mut buffers: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    while let Some(current) = wave {
-        let chunks: Vec<&[u8]> = current.chunks().collect();
-        if buffers.len() < chunks.len() {
-            buffers.resize_with(chunks.len(), Default::default);
+    let (waves_tx, waves) = std::sync::mpsc::sync_channel(1);
+    let (spent, spent_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| {
+        // The reading thread: waves of whole records, each with the line it starts on.
+        s.spawn(move || {
+            let mut carry = pending;
+            let mut line = line;
+            loop {
+                let wave = match reader.next_wave(carry, line) {
+                    Ok(Some(w)) => w,
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = waves_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let last = *wave.ends.last().unwrap_or(&0);
+                let mut next = spent_rx.try_recv().unwrap_or_default();
+                next.clear();
+                next.extend_from_slice(&wave.buf[last..]);
+                carry = next;
+                let start = line;
+                line += memchr::memchr_iter(b'\n', &wave.buf[..last]).count() as u64;
+                if waves_tx.send(Ok((wave, start))).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut writer = BlockWriter {
+            out: &mut out,
+            summary: &mut summary,
+        };
+        let mut ready = Blocks::default();
+        let mut next = Blocks::default();
+        for received in waves {
+            let (wave, start) = received?;
+            let chunks: Vec<&[u8]> = wave.chunks().collect();
+            next.prepare(chunks.len(), start);
+            let work = |(b, (out, scratch)): (&&[u8], &mut (Vec<u8>, Vec<u8>))| {
+                mask_block(ctx, &ops, b, out, scratch)
+            };
+            let mut written = Ok(());
+            // The workers mask this wave while this thread writes the one before.
+            ctx.pool.in_place_scope(|scope| {
+                let buffers = &mut next.buffers;
+                let results = &mut next.results;
+                scope.spawn(|_| {
+                    *results = chunks
+                        .par_iter()
+                        .zip(buffers.par_iter_mut())
+                        .map(work)
+                        .collect();
+                });
+                written = writer.write(&mut ready);
+            });
+            written?;
+            drop(chunks);
+            let _ = spent.send(wave.buf);
+            std::mem::swap(&mut ready, &mut next);
         }
-        let work = |(b, (out, scratch)): (&&[u8], &mut (Vec<u8>, Vec<u8>))| {
-            mask_block(ctx, &ops, b, out, scratch)
-        };
-        let results: Vec<Result<Counts, MaskError>> = if chunks.len() == 1 {
-            chunks.iter().zip(buffers.iter_mut()).map(work).collect()
-        } else {
-            ctx.pool.install(|| {
-                chunks
-                    .par_iter()
-                    .zip(buffers.par_iter_mut())
-                    .map(work)
-                    .collect()
-            })
-        };
-        for (r, (bytes, _)) in results.into_iter().zip(&buffers) {
-            // Workers count lines from 1; the chunk's place in the file is known here.
-            let chunk = r.map_err(|e| match e {
+        writer.write(&mut ready)
+    })?;
+    out.flush().map_err(io)?;
+    Ok(summary)
+}
+
+/// A wave's masked blocks: output and scratch buffers (reused from wave to wave), the
+/// results, and the line the wave starts on.
+#[derive(Default)]
+struct Blocks {
+    buffers: Vec<(Vec<u8>, Vec<u8>)>,
+    results: Vec<Result<Counts, MaskError>>,
+    line: u64,
+}
+
+impl Blocks {
+    fn prepare(&mut self, blocks: usize, line: u64) {
+        if self.buffers.len() < blocks {
+            self.buffers.resize_with(blocks, Default::default);
+        }
+        self.results.clear();
+        self.line = line;
+    }
+}
+
+/// Writes masked blocks in input order, and counts them.
+struct BlockWriter<'a, W> {
+    out: &'a mut W,
+    summary: &'a mut Summary,
+}
+
+impl<W: Write> BlockWriter<'_, W> {
+    fn write(&mut self, blocks: &mut Blocks) -> Result<(), MaskError> {
+        let mut line = blocks.line;
+        for (r, (bytes, _)) in blocks.results.drain(..).zip(&blocks.buffers) {
+            // Workers count lines from 1; the block's place in the file is known here.
+            let counts = r.map_err(|e| match e {
                 MaskError::Value {
                     line: l,
                     column,
@@ -307,14 +379,12 @@ fn csv_stream<R: Read + Send, W: Write>(
                 MaskError::Io(m) => MaskError::Io(format!("CSV input after line {line}: {m}")),
                 other => other,
             })?;
-            out.write_all(bytes).map_err(io)?;
-            summary.rows += chunk.rows;
-            line += chunk.lines;
+            self.out.write_all(bytes).map_err(io)?;
+            self.summary.rows += counts.rows;
+            line += counts.lines;
         }
-        wave = reader.next_wave(current.into_carry(), line)?;
+        Ok(())
     }
-    out.flush().map_err(io)?;
-    Ok(summary)
 }
 
 fn jsonl_stream<R: Read, W: Write>(
