@@ -55,6 +55,39 @@ pub fn push_field(out: &mut Vec<u8>, field: &[u8]) {
     out.push(b'"');
 }
 
+/// The rest of a record from a field's start, when it can be copied without parsing: the
+/// offset of the line feed that ends it and the number of fields in it, following the quoting
+/// of [`crate::blocks`] and counting delimiters outside quotes. `None` (parse it instead) when
+/// it holds a `\r` other than the one before that line feed (a lone `\r` ends a record for
+/// the parser) or has no line feed.
+pub fn untouched_tail(buf: &[u8]) -> Option<(usize, usize)> {
+    let mut quoted = false;
+    let mut skip = 0;
+    let mut fields = 1;
+    for i in memchr::memchr3_iter(b'"', b'\n', b',', buf) {
+        if i < skip {
+            continue;
+        }
+        match buf[i] {
+            b'\n' if !quoted => {
+                let body = &buf[..i - usize::from(i > 0 && buf[i - 1] == b'\r')];
+                return memchr::memchr(b'\r', body).is_none().then_some((i, fields));
+            }
+            b',' if !quoted => fields += 1,
+            b'"' if quoted => {
+                if buf.get(i + 1) == Some(&b'"') {
+                    skip = i + 2;
+                } else {
+                    quoted = false;
+                }
+            }
+            b'"' => quoted = i == 0 || matches!(buf[i - 1], b',' | b'\n' | b'\r'),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The state of the record being written.
 struct Record {
     /// Raw input bytes waiting to be copied: untouched fields with the delimiters between.
@@ -114,7 +147,11 @@ pub fn mask_block<M: Masker>(
     };
     let mut start = 0;
     let mut nout = 0;
-    let mut line = 1;
+    let mut record_start = 0;
+    // Lines are counted only for an error message: the line a record starts on.
+    let line_at = |at: usize| 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
+    // Fields after the last ruled one are copied in one piece.
+    let last_ruled = ops.iter().rposition(Option::is_some).unwrap_or(0);
     loop {
         let (res, nin, n) = reader.read_field(&bytes[pos..], &mut scratch[nout..]);
         pos += nin;
@@ -136,7 +173,7 @@ pub fn mask_block<M: Masker>(
             while a < pos && matches!(bytes[a], b'\n' | b'\r') {
                 a += 1;
             }
-            line = reader.line() - memchr::memchr_iter(b'\n', &bytes[a..pos]).count() as u64;
+            record_start = a;
         }
         let mut b = pos;
         if b > a && matches!(bytes[b - 1], b',' | b'\n' | b'\r') {
@@ -158,22 +195,63 @@ pub fn mask_block<M: Masker>(
                 rec.flush(bytes, out);
                 rec.next_out(out);
                 let text = std::str::from_utf8(value).map_err(|_| MaskError::Value {
-                    line,
+                    line: line_at(record_start),
                     column: column.to_string(),
                     message: "the value is not UTF-8".into(),
                 })?;
-                m.mask_into(op, column, line, text, out)?;
+                m.mask_into(op, column, 0, text, out).map_err(|e| match e {
+                    MaskError::Value {
+                        column, message, ..
+                    } => MaskError::Value {
+                        line: line_at(record_start),
+                        column,
+                        message,
+                    },
+                    other => other,
+                })?;
             }
         }
         rec.field += 1;
         start = pos;
         nout = 0;
-        if !record_end {
+        if !record_end && rec.field > last_ruled {
+            // No rule for the rest of the record: copy it without parsing it field by field.
+            if let Some((end, fields)) = untouched_tail(&bytes[pos..]) {
+                let end = pos + end;
+                let raw_end = end - usize::from(end > pos && bytes[end - 1] == b'\r');
+                if rec.field + fields != ops.len() {
+                    return Err(MaskError::Value {
+                        line: line_at(record_start),
+                        column: String::new(),
+                        message: format!(
+                            "the row has {} fields; the header has {}",
+                            rec.field + fields,
+                            ops.len()
+                        ),
+                    });
+                }
+                match rec.span {
+                    Some((sa, sb)) if sb + 1 == pos => rec.span = Some((sa, raw_end)),
+                    _ => {
+                        rec.flush(bytes, out);
+                        rec.next_out(out);
+                        rec.span = Some((pos, raw_end));
+                    }
+                }
+                // The parser skipped the rest: end its record.
+                let _ = reader.read_field(b"\n", &mut scratch[..]);
+                pos = end + 1;
+                start = pos;
+                rec.field = ops.len();
+            } else {
+                continue;
+            }
+        } else if !record_end {
             continue;
         }
         if rec.field != ops.len() {
             return Err(MaskError::Value {
-                line,
+                line: line_at(record_start),
                 column: String::new(),
                 message: format!(
                     "the row has {} fields; the header has {}",
