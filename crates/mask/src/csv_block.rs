@@ -88,6 +88,14 @@ pub fn untouched_tail(buf: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+fn width_error(line: u64, fields: usize, header: usize) -> MaskError {
+    MaskError::Value {
+        line,
+        column: String::new(),
+        message: format!("the row has {fields} fields; the header has {header}"),
+    }
+}
+
 /// The state of the record being written.
 struct Record {
     /// Raw input bytes waiting to be copied: untouched fields with the delimiters between.
@@ -220,15 +228,11 @@ pub fn mask_block<M: Masker>(
                 let end = pos + end;
                 let raw_end = end - usize::from(end > pos && bytes[end - 1] == b'\r');
                 if rec.field + fields != ops.len() {
-                    return Err(MaskError::Value {
-                        line: line_at(record_start),
-                        column: String::new(),
-                        message: format!(
-                            "the row has {} fields; the header has {}",
-                            rec.field + fields,
-                            ops.len()
-                        ),
-                    });
+                    return Err(width_error(
+                        line_at(record_start),
+                        rec.field + fields,
+                        ops.len(),
+                    ));
                 }
                 match rec.span {
                     Some((sa, sb)) if sb + 1 == pos => rec.span = Some((sa, raw_end)),
@@ -250,15 +254,7 @@ pub fn mask_block<M: Masker>(
             continue;
         }
         if rec.field != ops.len() {
-            return Err(MaskError::Value {
-                line: line_at(record_start),
-                column: String::new(),
-                message: format!(
-                    "the row has {} fields; the header has {}",
-                    rec.field,
-                    ops.len()
-                ),
-            });
+            return Err(width_error(line_at(record_start), rec.field, ops.len()));
         }
         rec.flush(bytes, out);
         if kept == 1 && out.len() == rec.out_start {
