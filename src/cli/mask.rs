@@ -54,6 +54,13 @@ struct ApplyArgs {
     /// Seed for shuffle (random when absent)
     #[arg(long)]
     seed: Option<u64>,
+    /// The longest CSV record accepted, in bytes: a stray quote would otherwise make the rest
+    /// of the file one field
+    #[arg(long, default_value_t = mask::stream::DEFAULT_MAX_RECORD_BYTES)]
+    max_record_bytes: usize,
+    /// Bytes per worker block (tests use small blocks to put cuts everywhere)
+    #[arg(long, hide = true)]
+    block_bytes: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +189,8 @@ fn apply(args: ApplyArgs) -> Result<ExitCode> {
         threads: args.threads.unwrap_or(Options::default().threads),
         reverse: args.reverse,
         seed: args.seed,
+        max_record_bytes: args.max_record_bytes,
+        chunk_bytes: args.block_bytes.unwrap_or(Options::default().chunk_bytes),
         ..Options::default()
     };
     let summary = match &args.output {
@@ -211,7 +220,7 @@ fn apply(args: ApplyArgs) -> Result<ExitCode> {
     };
     if !summary.skipped.is_empty() {
         eprintln!(
-            "keylab: warning: the input has no column {}: those rules were not applied",
+            "keylab: the input has no column {}: those optional rules were not applied",
             summary.skipped.join(", ")
         );
     }

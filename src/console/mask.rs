@@ -151,7 +151,7 @@ async fn apply(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<S
         String::new()
     } else {
         format!(
-            "note: {input_name} has no column {}: those rules were not applied\n",
+            "note: {input_name} has no column {}: those optional rules were not applied\n",
             summary.skipped.join(", ")
         )
     };

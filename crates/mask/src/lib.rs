@@ -13,6 +13,9 @@
 
 pub mod analyze;
 pub mod attack;
+pub mod blocks;
+pub mod columns;
+pub mod csv_block;
 pub mod ff1;
 pub mod generate;
 pub mod keys;
@@ -20,6 +23,7 @@ pub mod ops;
 pub mod rules;
 pub mod scan;
 pub mod stream;
+pub mod table;
 pub mod toml_lines;
 
 use std::path::Path;
@@ -117,7 +121,7 @@ op = "scan_replace"
     #[test]
     fn masks_a_generated_table_end_to_end() {
         let rules = Rules::parse("rules.toml", RULES).unwrap();
-        let key = MasterKey::from_bytes(vec![5; 32], "test").unwrap();
+        let key = crate::keys::tests::test_key(5);
         let input = generate::table("customers", 300, 11).unwrap();
         let options = Options {
             threads: 2,
@@ -200,7 +204,7 @@ op = "scan_replace"
             String::from_utf8(out).unwrap(),
             "{\"dob\":\"1984\",\"n\":1,\"zip\":\"941**\"}\n{\"dob\":null,\"zip\":\"941**\"}\n"
         );
-        let bad = b"{\"dob\":\"1984-05-02\"}\n{\"dob\":\"May 84\"}\n";
+        let bad = b"{\"dob\":\"1984-05-02\",\"zip\":\"1\"}\n{\"dob\":\"May 84\",\"zip\":\"1\"}\n";
         let e = mask_bytes(
             &rules,
             None,

@@ -3,7 +3,7 @@
 //! not have is an error naming the file, the line and the fields it does have. Keys are never
 //! in this file: `[key] source` says where the key comes from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -22,6 +22,9 @@ pub struct Rules {
     pub key: Option<KeySpec>,
     /// The rules, in file order, with their lines.
     pub rules: Vec<(Rule, usize)>,
+    /// The columns whose rules say `optional = true`: an input may lack them. Any other rule's
+    /// column missing from an input is an error.
+    pub optional: BTreeSet<String>,
     /// k-anonymity suppression to apply after the rules.
     pub anonymity: Option<AnonymitySpec>,
 }
@@ -33,7 +36,7 @@ struct RulesFile {
     #[serde(default)]
     key: Option<KeySpec>,
     #[serde(default)]
-    rule: Vec<toml::Spanned<Rule>>,
+    rule: Vec<toml::Spanned<toml::Table>>,
     #[serde(default)]
     anonymity: Option<AnonymitySpec>,
 }
@@ -438,10 +441,15 @@ impl Rules {
             ));
         }
         let mut rules = Vec::new();
+        let mut optional = BTreeSet::new();
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         for spanned in parsed.rule {
             let line = line_of(text, spanned.span().start);
-            let rule = spanned.into_inner();
+            let (rule, is_optional) = rule_of(spanned.into_inner())
+                .map_err(|(m, fix)| rules_error(Some(line), m, fix))?;
+            if is_optional {
+                optional.insert(rule.column().to_string());
+            }
             if let Some(first) = seen.insert(rule.column().to_string(), line) {
                 return Err(rules_error(
                     Some(line),
@@ -479,6 +487,7 @@ impl Rules {
             file: file.to_string(),
             key: parsed.key,
             rules,
+            optional,
             anonymity: parsed.anonymity,
         })
     }
@@ -516,6 +525,36 @@ impl Rules {
         }
         out
     }
+}
+
+/// A `[[rule]]` table as a rule and its `optional` flag (which every operation takes).
+fn rule_of(mut table: toml::Table) -> Result<(Rule, bool), (String, &'static str)> {
+    let optional = match table.remove("optional") {
+        None => false,
+        Some(toml::Value::Boolean(b)) => b,
+        Some(other) => {
+            return Err((
+                format!("optional = {other} is not true or false"),
+                "write optional = true for a column some inputs lack",
+            ));
+        }
+    };
+    let rule = toml::Value::Table(table).try_into::<Rule>().map_err(|e| {
+        let mut message = e.message().trim().to_string();
+        let fix = if message.starts_with("unknown field") {
+            message.push_str(", or `optional`");
+            "remove the field or correct its spelling to one of those expected"
+        } else if message.starts_with("missing field") {
+            "add the field"
+        } else {
+            if message.contains("unknown variant") && message.contains("expected one of") {
+                message = format!("{message} (the operations are: {OPS})");
+            }
+            "see `keylab mask --help` and the masking lesson for the rule format"
+        };
+        (message, fix)
+    })?;
+    Ok((rule, optional))
 }
 
 fn check_rule(rule: &Rule) -> Result<(), (String, &'static str)> {

@@ -1,24 +1,25 @@
 //! Applies a [`Plan`] to CSV or JSON Lines. CSV input is read in blocks cut at record
-//! boundaries (a quote-aware scan with `memchr`), each worker thread (`rayon`) parses, masks and
+//! boundaries (read by the CSV grammar, see [`crate::blocks`]), each worker thread (`rayon`) parses, masks and
 //! writes its own block with the `csv` crate, and the blocks are written in input order — so
 //! parsing runs on every core and memory stays flat whatever the file size. JSON Lines go in
 //! batches of lines the same way. Two rules need the whole table and switch to holding it in memory:
 //! `shuffle` (values move between rows) and `[anonymity] suppress` (class sizes are known only
-//! at the end). JSON Lines objects are masked at their top level; their keys come out sorted.
-//! Rules for columns a CSV input lacks are skipped and reported, so one rules file can serve
-//! tables that join; an input with none of the rules' columns is an error.
+//! at the end). JSON Lines fields are addressed by JSON Pointer; objects' keys come out sorted.
+//! Which rules apply is checked first and fails closed ([`crate::columns`]).
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::MaskError;
+use super::blocks::WaveReader;
+use super::columns;
+use super::csv_block::{Counts, Masker, mask_block, push_field};
 use super::ops::{Op, Plan};
-use super::rules::{AnonymitySpec, Rule, Rules};
+use super::rules::{Rule, Rules};
+pub use super::table::Table;
+use super::table::{shuffle, suppress};
 
 /// The input and output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,9 @@ impl Format {
     }
 }
 
+/// The default longest CSV record: 64 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -56,6 +60,8 @@ pub struct Options {
     pub batch_rows: usize,
     /// Bytes per worker and batch (CSV).
     pub chunk_bytes: usize,
+    /// The longest CSV record accepted, in bytes (a longer one is an error naming its line).
+    pub max_record_bytes: usize,
 }
 
 impl Default for Options {
@@ -66,6 +72,7 @@ impl Default for Options {
             seed: None,
             batch_rows: 8192,
             chunk_bytes: 1 << 20,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
@@ -120,6 +127,31 @@ impl Ctx<'_> {
         }
         op.apply(value)
             .map_err(|m| value_error(self.plan, line, column, m))
+    }
+}
+
+impl Masker for Ctx<'_> {
+    fn mask_into(
+        &self,
+        op: &Op,
+        column: &str,
+        line: u64,
+        value: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), MaskError> {
+        if self.reverse {
+            let v = op
+                .reverse(value)
+                .map_err(|m| value_error(self.plan, line, column, m))?;
+            push_field(out, v.as_bytes());
+            return Ok(());
+        }
+        op.write_csv(value, out)
+            .map_err(|m| value_error(self.plan, line, column, m))
+    }
+
+    fn reverse(&self) -> bool {
+        self.reverse
     }
 }
 
@@ -184,27 +216,15 @@ fn io(e: impl std::fmt::Display) -> MaskError {
     MaskError::Io(e.to_string())
 }
 
-fn csv_stream<R: Read + Send, W: Write>(
-    ctx: &Ctx<'_>,
-    input: R,
-    output: W,
-    options: &Options,
-) -> Result<Summary, MaskError> {
-    let mut input = input;
-    let mut pending = Vec::new();
-    let mut eof = false;
-    let header_end = loop {
-        if let Some(end) = first_boundary(&pending) {
-            break end;
-        }
-        if eof {
-            break pending.len();
-        }
-        eof = fill(&mut input, &mut pending, options.chunk_bytes.max(4096))?;
-    };
-    let header: Vec<String> = csv::ReaderBuilder::new()
+/// The CSV header: its names, and the end of its record in `buf`.
+fn csv_header<R: Read>(
+    reader: &mut WaveReader<R>,
+    buf: &mut Vec<u8>,
+) -> Result<(Vec<String>, usize), MaskError> {
+    let end = reader.first_record(buf)?;
+    let header = csv::ReaderBuilder::new()
         .has_headers(false)
-        .from_reader(&pending[..header_end])
+        .from_reader(&buf[..end])
         .records()
         .next()
         .ok_or_else(|| MaskError::Io("the CSV input is empty: it needs a header row".into()))?
@@ -212,30 +232,29 @@ fn csv_stream<R: Read + Send, W: Write>(
         .iter()
         .map(str::to_string)
         .collect();
+    Ok((header, end))
+}
+
+fn csv_stream<R: Read + Send, W: Write>(
+    ctx: &Ctx<'_>,
+    input: R,
+    output: W,
+    options: &Options,
+) -> Result<Summary, MaskError> {
+    let threads = ctx.pool.current_num_threads();
+    let mut reader = WaveReader::new(
+        input,
+        options.chunk_bytes.max(1) * threads,
+        threads,
+        options.max_record_bytes,
+    );
+    let mut pending = Vec::new();
+    let (header, header_end) = csv_header(&mut reader, &mut pending)?;
     let ops: Vec<Option<(&str, &Op)>> = header
         .iter()
         .map(|h| ctx.plan.op(h).map(|op| (h.as_str(), op)))
         .collect();
-    let missing: Vec<String> = ctx
-        .plan
-        .ops
-        .iter()
-        .filter(|(c, ..)| !header.contains(c))
-        .map(|(c, ..)| c.clone())
-        .collect();
-    if !ctx.reverse && !missing.is_empty() && missing.len() == ctx.plan.ops.len() {
-        return Err(MaskError::Rules {
-            file: ctx.plan.file.clone(),
-            line: ctx.plan.ops.first().map(|(_, _, l)| *l),
-            message: format!(
-                "no column of the rules is in the input ({}); its columns are: {}",
-                missing.join(", "),
-                header.join(", ")
-            ),
-            fix: "correct the column names, or check that this is the file the rules are for"
-                .into(),
-        });
-    }
+    let skipped = columns::check_csv(ctx.plan, &header, ctx.reverse)?;
     let mut writer = csv::Writer::from_writer(output);
     let kept: Vec<&String> = header
         .iter()
@@ -246,25 +265,108 @@ fn csv_stream<R: Read + Send, W: Write>(
     writer.write_record(kept).map_err(io)?;
     let mut out = writer.into_inner().map_err(io)?;
     let mut summary = Summary {
-        skipped: if ctx.reverse { Vec::new() } else { missing },
+        skipped,
         ..Summary::default()
     };
-    let threads = ctx.pool.current_num_threads();
-    let want = options.chunk_bytes.max(1) * threads;
-    let mut line = 1 + memchr::memchr_iter(b'\n', &pending[..header_end]).count() as u64;
+    let line = 1 + memchr::memchr_iter(b'\n', &pending[..header_end]).count() as u64;
     pending.drain(..header_end);
-    let mut wave = next_wave(&mut input, pending, &mut eof, want, threads)?;
-    while let Some(current) = wave {
-        let chunks: Vec<&[u8]> = current.chunks().collect();
-        let results: Vec<Result<Chunk, MaskError>> = if chunks.len() == 1 {
-            vec![csv_chunk(ctx, &ops, chunks[0])]
-        } else {
-            ctx.pool
-                .install(|| chunks.par_iter().map(|b| csv_chunk(ctx, &ops, b)).collect())
+    let (waves_tx, waves) = std::sync::mpsc::sync_channel(1);
+    let (spent, spent_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| {
+        // The reading thread: waves of whole records, each with the line it starts on.
+        s.spawn(move || {
+            let mut carry = pending;
+            let mut line = line;
+            loop {
+                let wave = match reader.next_wave(carry, line) {
+                    Ok(Some(w)) => w,
+                    Ok(None) => return,
+                    Err(e) => {
+                        let _ = waves_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let last = *wave.ends.last().unwrap_or(&0);
+                let mut next = spent_rx.try_recv().unwrap_or_default();
+                next.clear();
+                next.extend_from_slice(&wave.buf[last..]);
+                carry = next;
+                let start = line;
+                line += memchr::memchr_iter(b'\n', &wave.buf[..last]).count() as u64;
+                if waves_tx.send(Ok((wave, start))).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut writer = BlockWriter {
+            out: &mut out,
+            summary: &mut summary,
         };
-        for r in results {
-            // Workers count lines from 1; the chunk's place in the file is known here.
-            let chunk = r.map_err(|e| match e {
+        let mut ready = Blocks::default();
+        let mut next = Blocks::default();
+        for received in waves {
+            let (wave, start) = received?;
+            let chunks: Vec<&[u8]> = wave.chunks().collect();
+            next.prepare(chunks.len(), start);
+            let work = |(b, (out, scratch)): (&&[u8], &mut (Vec<u8>, Vec<u8>))| {
+                mask_block(ctx, &ops, b, out, scratch)
+            };
+            let mut written = Ok(());
+            // The workers mask this wave while this thread writes the one before.
+            ctx.pool.in_place_scope(|scope| {
+                let buffers = &mut next.buffers;
+                let results = &mut next.results;
+                scope.spawn(|_| {
+                    *results = chunks
+                        .par_iter()
+                        .zip(buffers.par_iter_mut())
+                        .map(work)
+                        .collect();
+                });
+                written = writer.write(&mut ready);
+            });
+            written?;
+            drop(chunks);
+            let _ = spent.send(wave.buf);
+            std::mem::swap(&mut ready, &mut next);
+        }
+        writer.write(&mut ready)
+    })?;
+    out.flush().map_err(io)?;
+    Ok(summary)
+}
+
+/// A wave's masked blocks: output and scratch buffers (reused from wave to wave), the
+/// results, and the line the wave starts on.
+#[derive(Default)]
+struct Blocks {
+    buffers: Vec<(Vec<u8>, Vec<u8>)>,
+    results: Vec<Result<Counts, MaskError>>,
+    line: u64,
+}
+
+impl Blocks {
+    fn prepare(&mut self, blocks: usize, line: u64) {
+        if self.buffers.len() < blocks {
+            self.buffers.resize_with(blocks, Default::default);
+        }
+        self.results.clear();
+        self.line = line;
+    }
+}
+
+/// Writes masked blocks in input order, and counts them.
+struct BlockWriter<'a, W> {
+    out: &'a mut W,
+    summary: &'a mut Summary,
+}
+
+impl<W: Write> BlockWriter<'_, W> {
+    fn write(&mut self, blocks: &mut Blocks) -> Result<(), MaskError> {
+        let mut line = blocks.line;
+        for (r, (bytes, _)) in blocks.results.drain(..).zip(&blocks.buffers) {
+            // Workers count lines from 1; the block's place in the file is known here.
+            let counts = r.map_err(|e| match e {
                 MaskError::Value {
                     line: l,
                     column,
@@ -277,208 +379,12 @@ fn csv_stream<R: Read + Send, W: Write>(
                 MaskError::Io(m) => MaskError::Io(format!("CSV input after line {line}: {m}")),
                 other => other,
             })?;
-            out.write_all(&chunk.bytes).map_err(io)?;
-            summary.rows += chunk.rows;
-            line += chunk.lines;
+            self.out.write_all(bytes).map_err(io)?;
+            self.summary.rows += counts.rows;
+            line += counts.lines;
         }
-        wave = next_wave(&mut input, current.into_carry(), &mut eof, want, threads)?;
+        Ok(())
     }
-    out.flush().map_err(io)?;
-    Ok(summary)
-}
-
-/// Whole records read from the input, cut into one block per worker.
-struct Wave {
-    buf: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Wave {
-    fn chunks(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(&self.ends).map(|(a, &b)| &self.buf[a..b])
-    }
-
-    /// The bytes after the last whole record, at the front of the same buffer (the start of
-    /// the next wave, without a new allocation).
-    fn into_carry(mut self) -> Vec<u8> {
-        self.buf.drain(..*self.ends.last().unwrap_or(&0));
-        self.buf
-    }
-}
-
-/// Reads until about `want` bytes of whole records (or the end) follow `carry`, and cuts them
-/// into `parts` blocks; `None` when the input is done.
-fn next_wave<R: Read>(
-    input: &mut R,
-    mut buf: Vec<u8>,
-    eof: &mut bool,
-    want: usize,
-    parts: usize,
-) -> Result<Option<Wave>, MaskError> {
-    loop {
-        while !*eof && buf.len() < want {
-            *eof = fill(input, &mut buf, want)?;
-        }
-        if buf.is_empty() {
-            return Ok(None);
-        }
-        let mut ends = split_points(&buf, parts);
-        if *eof && ends.last() != Some(&buf.len()) {
-            ends.push(buf.len());
-        }
-        if !ends.is_empty() {
-            return Ok(Some(Wave { buf, ends }));
-        }
-        // One record longer than the buffer: read more before cutting.
-        let more = buf.len();
-        *eof = fill(input, &mut buf, more)?;
-    }
-}
-
-/// Appends up to `n` bytes; true at the end of the input.
-fn fill<R: Read>(input: &mut R, buf: &mut Vec<u8>, n: usize) -> Result<bool, MaskError> {
-    let read = input
-        .take(n as u64)
-        .read_to_end(buf)
-        .map_err(|e| MaskError::Io(format!("cannot read the input: {e}")))?;
-    Ok(read == 0)
-}
-
-/// The ends of the whole records in `buf` (just after each newline outside quotes); quotes
-/// toggle, so an escaped `""` leaves the state as it was.
-fn record_ends(buf: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    let mut quoted = false;
-    memchr::memchr2_iter(b'"', b'\n', buf).filter_map(move |i| {
-        if buf[i] == b'"' {
-            quoted = !quoted;
-            return None;
-        }
-        (!quoted).then_some(i + 1)
-    })
-}
-
-/// The end of the first record of `buf`.
-fn first_boundary(buf: &[u8]) -> Option<usize> {
-    record_ends(buf).next()
-}
-
-/// Record boundaries that cut `buf` into about `parts` pieces; the last one is the end of the
-/// last complete record.
-fn split_points(buf: &[u8], parts: usize) -> Vec<usize> {
-    let mut ends = Vec::with_capacity(parts);
-    let mut next = buf.len() / parts.max(1);
-    let mut last = None;
-    for end in record_ends(buf) {
-        last = Some(end);
-        if end >= next && ends.len() + 1 < parts {
-            ends.push(end);
-            next = buf.len() * (ends.len() + 1) / parts;
-        }
-    }
-    if let Some(last) = last
-        && ends.last() != Some(&last)
-    {
-        ends.push(last);
-    }
-    ends
-}
-
-/// A masked block: its output, and the records and lines it held.
-struct Chunk {
-    bytes: Vec<u8>,
-    rows: u64,
-    lines: u64,
-}
-
-/// Writes one field as CSV does with minimal quoting: quoted only when it holds a delimiter,
-/// a quote or a line break (the common case is a plain copy).
-fn push_field(out: &mut Vec<u8>, field: &[u8]) {
-    // Fields are short: a plain loop beats a SIMD search's set-up.
-    let special = field
-        .iter()
-        .any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
-    if !special {
-        out.extend_from_slice(field);
-        return;
-    }
-    out.push(b'"');
-    for &b in field {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-/// Parses, masks and writes one block of whole records; line numbers in errors count from the
-/// block's first line.
-fn csv_chunk(ctx: &Ctx<'_>, ops: &[Option<(&str, &Op)>], bytes: &[u8]) -> Result<Chunk, MaskError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 8);
-    // A record of one empty field is written `""`, as the csv crate does, so it is not a blank line.
-    let kept = ops
-        .iter()
-        .filter(|op| ctx.reverse || !matches!(op, Some((_, Op::Redact))))
-        .count();
-    let mut record = csv::ByteRecord::new();
-    let mut rows = 0;
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(MaskError::Io(e.to_string())),
-        }
-        rows += 1;
-        let line = record.position().map_or(1, |p| p.line());
-        if record.len() != ops.len() {
-            return Err(MaskError::Value {
-                line,
-                column: String::new(),
-                message: format!(
-                    "the row has {} fields; the header has {}",
-                    record.len(),
-                    ops.len()
-                ),
-            });
-        }
-        let mut written = 0;
-        for (field, op) in record.iter().zip(ops) {
-            let masked;
-            let value = match *op {
-                None => field,
-                Some((_, Op::Redact)) if !ctx.reverse => continue,
-                Some((column, op)) => {
-                    let text = std::str::from_utf8(field).map_err(|_| MaskError::Value {
-                        line,
-                        column: column.to_string(),
-                        message: "the value is not UTF-8".into(),
-                    })?;
-                    masked = ctx.mask(op, column, line, text)?;
-                    masked.as_deref().unwrap_or_default().as_bytes()
-                }
-            };
-            if written > 0 {
-                out.push(b',');
-            }
-            written += 1;
-            if value.is_empty() && kept == 1 {
-                out.extend_from_slice(b"\"\"");
-                continue;
-            }
-            push_field(&mut out, value);
-        }
-        out.push(b'\n');
-    }
-    Ok(Chunk {
-        bytes: out,
-        rows,
-        lines: reader.position().line() - 1,
-    })
 }
 
 fn jsonl_stream<R: Read, W: Write>(
@@ -494,11 +400,25 @@ fn jsonl_stream<R: Read, W: Write>(
         let mut batch: Vec<(u64, Vec<u8>)> = Vec::with_capacity(options.batch_rows);
         while batch.len() < options.batch_rows {
             let mut line = Vec::new();
-            let n = reader.read_until(b'\n', &mut line).map_err(io)?;
+            let limit = options.max_record_bytes as u64 + 1;
+            let n = (&mut reader)
+                .take(limit)
+                .read_until(b'\n', &mut line)
+                .map_err(io)?;
             if n == 0 {
                 break;
             }
             line_no += 1;
+            if n as u64 == limit && line.last() != Some(&b'\n') {
+                return Err(MaskError::Value {
+                    line: line_no,
+                    column: String::new(),
+                    message: format!(
+                        "the line is longer than {} bytes (raise --max-record-bytes if it really is that long)",
+                        options.max_record_bytes
+                    ),
+                });
+            }
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
@@ -523,254 +443,96 @@ fn jsonl_stream<R: Read, W: Write>(
 }
 
 fn jsonl_line(ctx: &Ctx<'_>, line: u64, text: &[u8]) -> Result<Vec<u8>, MaskError> {
-    let mut map: Map<String, Value> =
-        serde_json::from_slice(text).map_err(|e| MaskError::Value {
+    let mut doc: Value = serde_json::from_slice(text).map_err(|e| MaskError::Value {
+        line,
+        column: String::new(),
+        message: format!("not a JSON object: {e}"),
+    })?;
+    if !doc.is_object() {
+        return Err(MaskError::Value {
             line,
             column: String::new(),
-            message: format!("not a JSON object: {e}"),
-        })?;
-    for (column, op, _) in &ctx.plan.ops {
-        let Some(value) = map.get_mut(column) else {
+            message: "not a JSON object".into(),
+        });
+    }
+    for (column, op, rule_line) in &ctx.plan.ops {
+        if ctx.reverse && !matches!(op, Op::Siv { .. } | Op::Fpe(_)) {
+            continue;
+        }
+        let pointer = columns::pointer(column);
+        let Some(value) = doc.pointer_mut(&pointer) else {
+            jsonl_missing(ctx, &doc, line, column, &pointer, *rule_line)?;
             continue;
         };
         let text = match value {
             Value::Null => continue,
             Value::String(s) => s.clone(),
             Value::Number(_) | Value::Bool(_) => value.to_string(),
+            Value::Array(_) | Value::Object(_) if matches!(op, Op::Redact | Op::Null) => {
+                String::new()
+            }
             Value::Array(_) | Value::Object(_) => {
                 return Err(MaskError::Value {
                     line,
                     column: column.clone(),
-                    message: "nested values are not masked; flatten the field first".into(),
+                    message: "the value is an object or array: point the rule at the fields inside it (JSON Pointer, such as /customer/email)".into(),
                 });
             }
         };
         match ctx.mask(op, column, line, &text)? {
             Some(s) => *value = Value::String(s),
             None if matches!(op, Op::Redact) => {
-                map.remove(column);
+                let (parent, key) = columns::split_pointer(&pointer);
+                match doc.pointer_mut(parent) {
+                    Some(Value::Object(m)) => {
+                        m.remove(&key);
+                    }
+                    Some(other) => {
+                        if let Some(v) = other.pointer_mut(&format!("/{key}")) {
+                            *v = Value::Null;
+                        }
+                    }
+                    None => {}
+                }
             }
             None => *value = Value::Null,
         }
     }
-    let mut out = serde_json::to_vec(&map).map_err(io)?;
+    let mut out = serde_json::to_vec(&doc).map_err(io)?;
     out.push(b'\n');
     Ok(out)
 }
 
-/// A whole table in memory (whole-table mode and the grader).
-#[derive(Debug, Clone, Default)]
-pub struct Table {
-    /// Column names (for JSON Lines, every key seen, in first-seen order).
-    pub columns: Vec<String>,
-    /// Rows; `None` is a null or missing value.
-    pub rows: Vec<Vec<Option<String>>>,
-}
-
-impl Table {
-    /// Parses CSV or JSON Lines.
-    pub fn parse(bytes: &[u8], format: Format) -> Result<Table, MaskError> {
-        match format {
-            Format::Csv => {
-                let mut reader = csv::Reader::from_reader(bytes);
-                let columns = reader
-                    .headers()
-                    .map_err(io)?
-                    .iter()
-                    .map(str::to_string)
-                    .collect();
-                let mut rows = Vec::new();
-                for record in reader.records() {
-                    let record = record.map_err(|e| MaskError::Io(format!("CSV: {e}")))?;
-                    rows.push(record.iter().map(|v| Some(v.to_string())).collect());
-                }
-                Ok(Table { columns, rows })
-            }
-            Format::Jsonl => {
-                let mut table = Table::default();
-                let mut objects = Vec::new();
-                for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let map: Map<String, Value> =
-                        serde_json::from_slice(line).map_err(|e| MaskError::Value {
-                            line: n as u64 + 1,
-                            column: String::new(),
-                            message: format!("not a JSON object: {e}"),
-                        })?;
-                    for k in map.keys() {
-                        if !table.columns.contains(k) {
-                            table.columns.push(k.clone());
-                        }
-                    }
-                    objects.push(map);
-                }
-                for map in objects {
-                    table.rows.push(
-                        table
-                            .columns
-                            .iter()
-                            .map(|c| match map.get(c) {
-                                None | Some(Value::Null) => None,
-                                Some(Value::String(s)) => Some(s.clone()),
-                                Some(v) => Some(v.to_string()),
-                            })
-                            .collect(),
-                    );
-                }
-                Ok(table)
-            }
-        }
-    }
-
-    /// The index of a column.
-    pub fn index(&self, column: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c == column)
-    }
-
-    /// A column's values.
-    pub fn column(&self, column: &str) -> Vec<Option<&str>> {
-        match self.index(column) {
-            Some(i) => self.rows.iter().map(|r| r[i].as_deref()).collect(),
-            None => Vec::new(),
-        }
-    }
-
-    /// Writes the table as CSV or JSON Lines.
-    pub fn write<W: Write>(&self, output: W, format: Format) -> Result<(), MaskError> {
-        match format {
-            Format::Csv => {
-                let mut w = csv::Writer::from_writer(output);
-                w.write_record(&self.columns).map_err(io)?;
-                for row in &self.rows {
-                    w.write_record(row.iter().map(|v| v.as_deref().unwrap_or("")))
-                        .map_err(io)?;
-                }
-                w.flush().map_err(io)?;
-            }
-            Format::Jsonl => {
-                let mut output = std::io::BufWriter::new(output);
-                for row in &self.rows {
-                    let map: Map<String, Value> = self
-                        .columns
-                        .iter()
-                        .zip(row)
-                        .map(|(c, v)| (c.clone(), v.clone().map_or(Value::Null, Value::String)))
-                        .collect();
-                    serde_json::to_writer(&mut output, &map).map_err(io)?;
-                    output.write_all(b"\n").map_err(io)?;
-                }
-                output.flush().map_err(io)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Permutes each shuffled column of the masked table within groups of the original table's
-/// `group_by` values (rows of the two tables correspond one to one).
-fn shuffle(
-    rules: &Rules,
-    original: &Table,
-    masked: &mut Table,
-    seed: Option<u64>,
+/// A rule's field that a JSON Lines object lacks: an error unless the rule is optional, and
+/// always when the object has a near miss of its name.
+fn jsonl_missing(
+    ctx: &Ctx<'_>,
+    doc: &Value,
+    line: u64,
+    column: &str,
+    pointer: &str,
+    rule_line: usize,
 ) -> Result<(), MaskError> {
-    let mut rng = match seed {
-        Some(s) => rand_chacha::ChaCha20Rng::seed_from_u64(s),
-        None => rand_chacha::ChaCha20Rng::from_os_rng(),
-    };
-    for (rule, line) in &rules.rules {
-        let Rule::Shuffle { column, group_by } = rule else {
-            continue;
-        };
-        let Some(at) = masked.index(column) else {
-            continue;
-        };
-        if let Some(c) = group_by.iter().find(|c| original.index(c).is_none()) {
-            return Err(MaskError::Rules {
-                file: rules.file.clone(),
-                line: Some(*line),
-                message: format!(
-                    "group_by column '{c}' is not in the input; its columns are: {}",
-                    original.columns.join(", ")
-                ),
-                fix: "correct the column name".into(),
-            });
-        }
-        let keys: Vec<usize> = group_by.iter().filter_map(|g| original.index(g)).collect();
-        let mut groups: HashMap<Vec<Option<&str>>, Vec<usize>> = HashMap::new();
-        for (i, row) in original.rows.iter().enumerate() {
-            let key = keys.iter().map(|&k| row[k].as_deref()).collect();
-            groups.entry(key).or_default().push(i);
-        }
-        let mut ordered: Vec<Vec<usize>> = groups.into_values().collect();
-        ordered.sort();
-        let before: Vec<Option<String>> = masked.rows.iter().map(|r| r[at].clone()).collect();
-        for rows in ordered {
-            let mut from = rows.clone();
-            from.shuffle(&mut rng);
-            for (to, from) in rows.iter().zip(from) {
-                masked.rows[*to][at] = before[from].clone();
-            }
-        }
+    let (parent, key) = columns::split_pointer(pointer);
+    if let Some(Value::Object(m)) = doc.pointer(parent)
+        && let Some(found) = columns::near_key(m, &key)
+    {
+        let e = columns::near_miss(ctx.plan, rule_line, column, found, "object");
+        return Err(MaskError::Value {
+            line,
+            column: column.to_string(),
+            message: e.to_string(),
+        });
     }
-    Ok(())
-}
-
-fn suppress(table: &mut Table, a: &AnonymitySpec, file: &str) -> Result<(u64, u64), MaskError> {
-    let mut idx = Vec::new();
-    for q in &a.quasi_identifiers {
-        idx.push(table.index(q).ok_or_else(|| MaskError::Rules {
-            file: file.to_string(),
-            line: None,
-            message: format!(
-                "[anonymity] quasi-identifier '{q}' is not in the masked output; its columns are: {}",
-                table.columns.join(", ")
-            ),
-            fix: "name columns that are kept (not redacted)".into(),
-        })?);
+    if ctx.plan.optional.contains(column) {
+        return Ok(());
     }
-    let key = |row: &Vec<Option<String>>| -> Vec<Option<String>> {
-        idx.iter().map(|&i| row[i].clone()).collect()
-    };
-    let mut sizes: HashMap<Vec<Option<String>>, usize> = HashMap::new();
-    for row in &table.rows {
-        *sizes.entry(key(row)).or_default() += 1;
-    }
-    let mut suppressed = 0;
-    if a.suppress {
-        let starred: Vec<Option<String>> = vec![Some("*".into()); idx.len()];
-        for row in &mut table.rows {
-            if sizes[&key(row)] < a.k {
-                for &i in &idx {
-                    row[i] = Some("*".into());
-                }
-                suppressed += 1;
-            }
-        }
-        // Suppressed rows are out of the release, as in ARX: they form no class.
-        sizes.clear();
-        for row in &table.rows {
-            let k = key(row);
-            if k != starred {
-                *sizes.entry(k).or_default() += 1;
-            }
-        }
-    }
-    let k = sizes.values().copied().min().unwrap_or(0) as u64;
-    Ok((k, suppressed))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_end_at_newlines_outside_quotes() {
-        let csv = b"a,\"x\ny\"\nb,\"say \"\"hi\"\"\n\"\nc,d\n";
-        assert_eq!(record_ends(csv).collect::<Vec<_>>(), [8, 24, 28]);
-        assert_eq!(first_boundary(csv), Some(8));
-        assert_eq!(split_points(csv, 2), [24, 28]);
-    }
+    Err(MaskError::Value {
+        line,
+        column: column.to_string(),
+        message: format!(
+            "the object has no field {pointer}, so the rule on line {rule_line} of {} cannot apply (add optional = true to the rule when some objects legitimately lack it)",
+            ctx.plan.file
+        ),
+    })
 }
