@@ -238,21 +238,18 @@ fn a_learner_solves_an_exercise_and_answers_a_drill_question_in_the_terminal_app
     // The options are shuffled: find each right one on the screen, as a learner would.
     let screen = tmux.screen();
     for option in question.options.iter().filter(|o| o.correct) {
-        let start: String = option
-            .text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .chars()
-            .take(20)
-            .collect();
+        // Options may share their first words: match the whole row an option starts on.
+        let text = option.text.split_whitespace().collect::<Vec<_>>().join(" ");
         let letter = screen
             .lines()
             .find_map(|line| {
-                let at = line.find(&format!(") {start}"))?;
-                line[..at].chars().last()
+                let line = line.trim_matches(|c: char| c == '│' || c.is_whitespace());
+                let (letter, rest) = line.split_once(") ")?;
+                let letter = letter.chars().last()?;
+                let rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
+                (!rest.is_empty() && text.starts_with(&rest)).then_some(letter)
             })
-            .unwrap_or_else(|| panic!("option {start:?} is not on the screen:\n{screen}"));
+            .unwrap_or_else(|| panic!("option {text:?} is not on the screen:\n{screen}"));
         tmux.keys(&[&letter.to_string()]);
     }
     tmux.keys(&["Enter"]);

@@ -106,13 +106,10 @@ impl App {
         let Some(scroll) = x.details.as_mut() else {
             return Vec::new();
         };
+        if super::navigation::scroll(scroll, action, page, max) {
+            return Vec::new();
+        }
         match action {
-            Action::Up => *scroll = scroll.saturating_sub(1),
-            Action::Down => *scroll = (*scroll + 1).min(max),
-            Action::PageUp => *scroll = scroll.saturating_sub(page),
-            Action::PageDown => *scroll = (*scroll + page).min(max),
-            Action::Top => *scroll = 0,
-            Action::Bottom => *scroll = max,
             Action::Back => x.details = None,
             Action::Hint => return self.hint(),
             Action::Next => {

@@ -109,13 +109,10 @@ impl App {
         }
         let max = self.lesson_max_scroll();
         let page = self.page();
+        if super::navigation::scroll(&mut self.lesson_scroll, action, page, max) {
+            return Vec::new();
+        }
         match action {
-            Action::Up => self.lesson_scroll = self.lesson_scroll.saturating_sub(1),
-            Action::Down => self.lesson_scroll = (self.lesson_scroll + 1).min(max),
-            Action::PageUp => self.lesson_scroll = self.lesson_scroll.saturating_sub(page),
-            Action::PageDown => self.lesson_scroll = (self.lesson_scroll + page).min(max),
-            Action::Top => self.lesson_scroll = 0,
-            Action::Bottom => self.lesson_scroll = max,
             Action::Find => self.finding = Some(self.last_find.clone()),
             Action::Next if self.lesson + 1 < self.pack.lessons.len() => {
                 self.switch_lesson(self.lesson + 1)

@@ -101,18 +101,8 @@ impl App {
 
     /// Scrolls the help overlay.
     pub(super) fn scroll_help(&mut self, action: Action) {
-        let max = self.help_max_scroll();
-        let page = self.page();
-        let scroll = &mut self.help_scroll;
-        match action {
-            Action::Up => *scroll = scroll.saturating_sub(1),
-            Action::Down => *scroll = (*scroll + 1).min(max),
-            Action::PageUp => *scroll = scroll.saturating_sub(page),
-            Action::PageDown => *scroll = (*scroll + page).min(max),
-            Action::Top => *scroll = 0,
-            Action::Bottom => *scroll = max,
-            _ => {}
-        }
+        let (page, max) = (self.page(), self.help_max_scroll());
+        scroll(&mut self.help_scroll, action, page, max);
     }
 
     /// The page size of the lesson reader and the details.
@@ -136,4 +126,19 @@ impl App {
             }
         }
     }
+}
+
+/// Moves a pane's first row for a scroll action (line, page, top, bottom) within `0..=max`;
+/// false when `action` is not a scroll.
+pub(super) fn scroll(first_row: &mut u16, action: Action, page: u16, max: u16) -> bool {
+    *first_row = match action {
+        Action::Up => first_row.saturating_sub(1),
+        Action::Down => first_row.saturating_add(1).min(max),
+        Action::PageUp => first_row.saturating_sub(page),
+        Action::PageDown => first_row.saturating_add(page).min(max),
+        Action::Top => 0,
+        Action::Bottom => max,
+        _ => return false,
+    };
+    true
 }
