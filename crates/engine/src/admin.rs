@@ -11,15 +11,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::audit::{AuditEvent, UserIdentity};
+use crate::auth::SignedRequestError;
 use crate::connection::Connection;
-use crate::sigv4::{self, AuthError, ReceivedRequest};
+use crate::sigv4::AuthError;
 use crate::{EngineHandle, Inner};
 
 /// The `X-Amz-Target` prefix of admin operations.
@@ -198,14 +198,18 @@ pub(crate) async fn handle(
         let body = serde_json::json!({"__type": e.code, "message": e.message}).to_string();
         json_response(e.status, &request_id, body)
     };
-    let (auth, principal, amz_date) =
-        match crate::auth::authenticate(&inner, &parts.headers, SIGNING_NAME) {
-            Ok(found) => found,
-            Err(e) => return refuse(event, auth_error(&e)),
-        };
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
+    let (principal, body) = match crate::auth::authenticate_signed(
+        &inner,
+        &parts,
+        body,
+        SIGNING_NAME,
+        MAX_BODY,
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(SignedRequestError::Auth(e)) => return refuse(event, auth_error(&e)),
+        Err(SignedRequestError::TooLarge) => {
             let e = AdminError::new(
                 413,
                 "SerializationException",
@@ -214,17 +218,6 @@ pub(crate) async fn handle(
             return refuse(event, e);
         }
     };
-    let received = ReceivedRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or_default(),
-        headers: &parts.headers,
-        body: &body,
-    };
-    if let Err(e) = sigv4::verify_signature(&received, &auth, principal.secret.expose(), &amz_date)
-    {
-        return refuse(event, auth_error(&e));
-    }
     event.user_identity = Some(UserIdentity::of(&principal));
     let owner = owner_account(&inner);
     if owner.as_deref() != Some(principal.caller.account.as_str()) {

@@ -7,11 +7,15 @@
 
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use http::HeaderMap;
+use http::request::Parts;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
 
 use crate::Inner;
 use crate::roles::{Principal, TokenProblem};
-use crate::sigv4::{self, AuthError, AuthorizationHeader};
+use crate::sigv4::{self, AuthError, AuthorizationHeader, ReceivedRequest};
 
 /// The header temporary credentials carry their session token in.
 pub const SECURITY_TOKEN: &str = "x-amz-security-token";
@@ -47,4 +51,41 @@ pub fn authenticate<'a>(
         .map_err(|p| token_error(p, &auth.access_key_id))?;
     let amz_date = sigv4::check_scope(headers, &auth, &inner.region, service, SystemTime::now())?;
     Ok((auth, principal, amz_date))
+}
+
+/// Why [`authenticate_signed`] refused a request.
+pub enum SignedRequestError {
+    /// The caller, the scope, the signing time or the signature.
+    Auth(AuthError),
+    /// The body is larger than allowed, or was cut off.
+    TooLarge,
+}
+
+/// A whole request to a Query or JSON service authenticated: the caller found from the headers
+/// before the body is read ([`authenticate`]), the body read up to `max_body` bytes, and the
+/// signature verified over the body as received. Returns the caller and the body.
+pub async fn authenticate_signed<'a>(
+    inner: &'a Inner,
+    parts: &Parts,
+    body: Incoming,
+    service: &str,
+    max_body: usize,
+) -> Result<(Principal<'a>, Bytes), SignedRequestError> {
+    let (auth, principal, amz_date) =
+        authenticate(inner, &parts.headers, service).map_err(SignedRequestError::Auth)?;
+    let body = Limited::new(body, max_body)
+        .collect()
+        .await
+        .map_err(|_| SignedRequestError::TooLarge)?
+        .to_bytes();
+    let received = ReceivedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body: &body,
+    };
+    sigv4::verify_signature(&received, &auth, principal.secret.expose(), &amz_date)
+        .map_err(SignedRequestError::Auth)?;
+    Ok((principal, body))
 }

@@ -15,20 +15,20 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::Inner;
 use crate::audit::{AuditEvent, UserIdentity};
+use crate::auth::SignedRequestError;
 use crate::connection::Connection;
 use crate::identity::{Identity, IdentitySet, PrincipalKind};
 use crate::roles::{
     CHAINED_SESSION_SECONDS, DEFAULT_SESSION_SECONDS, MAX_SESSION_SECONDS, MIN_SESSION_SECONDS,
     SESSIONS_TABLE, Session, SessionRecord, new_access_key_id, new_secret, new_token,
 };
-use crate::sigv4::{self, AuthError, ReceivedRequest};
+use crate::sigv4::{self, AuthError};
 use crate::state::{Change, StateError, StateStore};
 use keylab_policy::eval::decide_with;
 use keylab_policy::{
@@ -563,33 +563,19 @@ pub(crate) async fn handle(
         inner.audit.record(event);
         error_response(&request_id, &e)
     };
-    let (auth, principal, amz_date) = match crate::auth::authenticate(&inner, &parts.headers, "sts")
-    {
-        Ok(found) => found,
-        Err(e) => return refuse(event, auth_error(&e)),
-    };
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            let e = StsError::new(
-                413,
-                "RequestEntityTooLarge",
-                format!("The request body is larger than {MAX_BODY} bytes or was cut off."),
-            );
-            return refuse(event, e);
-        }
-    };
-    let received = ReceivedRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or_default(),
-        headers: &parts.headers,
-        body: &body,
-    };
-    if let Err(e) = sigv4::verify_signature(&received, &auth, principal.secret.expose(), &amz_date)
-    {
-        return refuse(event, auth_error(&e));
-    }
+    let (principal, body) =
+        match crate::auth::authenticate_signed(&inner, &parts, body, "sts", MAX_BODY).await {
+            Ok(found) => found,
+            Err(SignedRequestError::Auth(e)) => return refuse(event, auth_error(&e)),
+            Err(SignedRequestError::TooLarge) => {
+                let e = StsError::new(
+                    413,
+                    "RequestEntityTooLarge",
+                    format!("The request body is larger than {MAX_BODY} bytes or was cut off."),
+                );
+                return refuse(event, e);
+            }
+        };
     let mut params = form_pairs(&body);
     params.extend(form_pairs(parts.uri.query().unwrap_or_default().as_bytes()));
     let action = param(&params, "Action").unwrap_or_default().to_string();
