@@ -1,29 +1,63 @@
 //! Backend parity: one conformance suite, written once, run through the console against the
-//! built-in engine and against LocalStack (started once by `.ci/run` with
-//! `scripts/localstack-host`, found through `KEYLAB_LOCALSTACK_ENDPOINT`). What both should do
-//! the same is asserted equal; where they differ, each backend's answer is asserted and the
-//! table in the README (with AWS's behaviour beside it) must be the one this test generates.
-//! Also `keylab verify --backend all`: the verdicts agree on both backends. Under `CI=true` a
-//! LocalStack that does not answer fails these tests.
+//! built-in engine and against LocalStack. LocalStack comes the way CI runs it: through
+//! testcontainers, in a container of `KEYLAB_LOCALSTACK_IMAGE` (CI builds
+//! `keylab/localstack:4.9.2` with `scripts/localstack-image build`), with no endpoint set; or,
+//! when `KEYLAB_LOCALSTACK_ENDPOINT` is set, at that endpoint. What both should do the same is
+//! asserted equal; where they differ, each backend's answer is asserted and the table in the
+//! README (with AWS's behaviour beside it) must be the one this test generates. Also `keylab
+//! verify --backend all`: the verdicts agree on both backends; and one smoke test of host mode
+//! (`scripts/localstack-host`, at `KEYLAB_LOCALSTACK_HOST_ENDPOINT`). Under `CI=true` a
+//! LocalStack that cannot be had fails these tests.
 
 use std::collections::BTreeMap;
 
 use keylab::backend::Backend;
+use keylab::backend::localstack;
 use keylab::console::{Console, Outcome};
 use keylab_engine::{Engine, EngineConfig};
 use serde_json::Value;
 
-fn endpoint() -> Option<String> {
-    match std::env::var("KEYLAB_LOCALSTACK_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ => {
-            assert!(
-                std::env::var("CI").is_err(),
-                "KEYLAB_LOCALSTACK_ENDPOINT is not set: .ci/run starts LocalStack with scripts/localstack-host (CI must not skip this test)"
-            );
-            eprintln!(
-                "KEYLAB_LOCALSTACK_ENDPOINT is not set: the LocalStack parity tests did not run"
-            );
+/// Where the parity tests find LocalStack.
+pub enum Source {
+    /// `KEYLAB_LOCALSTACK_ENDPOINT`.
+    Endpoint(String),
+    /// A container started through testcontainers (the guard removes it).
+    Container(localstack::Container),
+}
+
+impl Source {
+    fn endpoint(&self) -> String {
+        match self {
+            Source::Endpoint(e) => e.clone(),
+            Source::Container(c) => c.running().endpoint.clone(),
+        }
+    }
+}
+
+/// Fails under `CI=true`, otherwise says the test did not run.
+pub fn unavailable(why: &str) {
+    assert!(
+        std::env::var("CI").is_err(),
+        "{why} (CI must not skip this test: .ci/run builds the image and sets KEYLAB_LOCALSTACK_IMAGE)"
+    );
+    eprintln!("{why}: the LocalStack tests did not run");
+}
+
+/// LocalStack at `KEYLAB_LOCALSTACK_ENDPOINT`, or a container started now.
+async fn source() -> Option<Source> {
+    if let Ok(e) = std::env::var("KEYLAB_LOCALSTACK_ENDPOINT")
+        && !e.is_empty()
+    {
+        return Some(Source::Endpoint(e));
+    }
+    if !localstack::docker_available() {
+        unavailable("neither KEYLAB_LOCALSTACK_ENDPOINT nor a Docker daemon is there");
+        return None;
+    }
+    match localstack::start().await {
+        Ok(container) => Some(Source::Container(container)),
+        Err(e) => {
+            unavailable(&format!("LocalStack did not start in Docker: {e}"));
             None
         }
     }
@@ -363,7 +397,8 @@ fn table(engine: &BTreeMap<&str, String>, localstack: &BTreeMap<&str, String>) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_and_localstack_agree_and_their_differences_are_documented() {
-    let Some(endpoint) = endpoint() else { return };
+    let Some(source) = source().await else { return };
+    let endpoint = source.endpoint();
     let state = tempfile::tempdir().unwrap();
     let engine = Engine::start(EngineConfig::new(state.path()))
         .await
@@ -435,18 +470,23 @@ async fn the_engine_and_localstack_agree_and_their_differences_are_documented() 
         "the README's parity table is out of date; the current one (also in target/parity-table.md):\n{generated}"
     );
     engine.shutdown().await;
+    drop(source);
 }
 
 #[test]
 fn verify_gives_the_same_verdicts_on_both_backends() {
-    let Some(endpoint) = endpoint() else { return };
     let data = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keylab"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_keylab"));
+    command
         .args(["verify", "--backend", "all", "--format", "json"])
-        .env("KEYLAB_DATA_DIR", data.path())
-        .env("KEYLAB_LOCALSTACK_ENDPOINT", &endpoint)
-        .output()
-        .unwrap();
+        .env("KEYLAB_DATA_DIR", data.path());
+    // With no endpoint, keylab starts LocalStack through testcontainers itself.
+    match std::env::var("KEYLAB_LOCALSTACK_ENDPOINT") {
+        Ok(e) if !e.is_empty() => {}
+        _ if localstack::docker_available() => {}
+        _ => return unavailable("neither KEYLAB_LOCALSTACK_ENDPOINT nor a Docker daemon is there"),
+    }
+    let out = command.output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert_eq!(
         out.status.code(),

@@ -5,6 +5,7 @@
 mod common;
 
 mod cli;
+mod containers;
 mod crash;
 mod deps;
 mod exam_quality;

@@ -1063,3 +1063,50 @@ fn the_help_of_the_busiest_screen_scrolls_to_its_last_line_at_80x24() {
         "closing help goes back to the console"
     );
 }
+
+#[test]
+fn localstack_starting_in_docker_shows_its_progress_then_its_container() {
+    for size in [(80, 24), (120, 40)] {
+        let mut a = app(Theme::Dark, size);
+        a.update(Msg::Worker(WorkerEvent::BackendStarting(
+            "LocalStack (keylab/localstack:4.9.2) in Docker".into(),
+        )));
+        a.update(Msg::Tick(t0() + Duration::seconds(4)));
+        let last_row = |a: &App| screen_text(a).lines().last().unwrap().to_string();
+        assert!(
+            last_row(&a).contains("Starting LocalStack (keylab/localstack:4.9.2) in Docker… 4 s"),
+            "{size:?}: {}",
+            last_row(&a)
+        );
+        // The lessons can be read meanwhile: the keys still move through the course.
+        press(&mut a, "j");
+        assert!(last_row(&a).contains("Starting LocalStack"));
+        let place = "LocalStack in container 0123456789ab (shared: keylab localstack up)";
+        a.update(Msg::Worker(WorkerEvent::BackendReady(place.into())));
+        assert!(
+            last_row(&a).contains(&format!("{place} is ready.")),
+            "{size:?}: {}",
+            last_row(&a)
+        );
+        a.message.clear();
+        let shown = last_row(&a);
+        assert_eq!(
+            shown.contains(place),
+            size.0 >= 100,
+            "{size:?}: the container stays in the status bar where there is room: {shown}"
+        );
+    }
+    let mut failed = app(Theme::Dark, (80, 24));
+    failed.update(Msg::Worker(WorkerEvent::BackendStarting(
+        "LocalStack".into(),
+    )));
+    failed.update(Msg::Worker(WorkerEvent::BackendFailed(
+        "--backend localstack: the image x:1 is not on this machine".into(),
+    )));
+    let row = screen_text(&failed).lines().last().unwrap().to_string();
+    assert!(
+        row.contains("the image x:1 is not on this machine"),
+        "{row}"
+    );
+    assert!(!row.contains("Starting"), "{row}");
+}

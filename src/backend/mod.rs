@@ -110,6 +110,9 @@ pub struct Backend {
     /// The lab identities and their policies, for the evaluator when the backend is not the
     /// engine (the engine's own are used otherwise).
     pub offline_identities: Option<Arc<IdentitySet>>,
+    /// The container it runs in, when keylab found or started one (`LocalStack in container
+    /// 0123456789ab (shared: keylab localstack up)`), for the status bar.
+    pub container: Option<String>,
 }
 
 /// The lab identities as profiles, with the credentials `credentials` gives each.
@@ -150,6 +153,7 @@ impl Backend {
             engine: Some(engine.handle()),
             capabilities: Capabilities::all(),
             offline_identities: None,
+            container: None,
         }
     }
 
@@ -174,6 +178,7 @@ impl Backend {
             engine: None,
             capabilities: Capabilities::none(),
             offline_identities: Some(Arc::new(identities)),
+            container: None,
         })
     }
 

@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use keylab::backend::Backend;
+use keylab::front::worker::{Starting, TargetSource};
 use keylab::lab::course;
 use keylab::lab::progress::{DataDir, Progress};
 use keylab::lab::report::{self, Case, ReportFormat, Summary};
@@ -50,7 +51,8 @@ pub struct LabArgs {
 pub enum BackendName {
     /// The built-in engine (one per exercise, in process).
     Engine,
-    /// LocalStack at --endpoint or KEYLAB_LOCALSTACK_ENDPOINT.
+    /// LocalStack at --endpoint or KEYLAB_LOCALSTACK_ENDPOINT, else in Docker
+    /// (KEYLAB_LOCALSTACK_IMAGE; `keylab localstack up` keeps one running).
     Localstack,
     /// Both, one after the other (for verify).
     All,
@@ -65,14 +67,18 @@ pub struct Connected {
     _container: Option<keylab::backend::localstack::Container>,
 }
 
-/// The LocalStack endpoint: `--endpoint`, `KEYLAB_LOCALSTACK_ENDPOINT`, or a container started
-/// in Docker (with a spinner while it starts); otherwise a message that says how to get one.
-async fn localstack(explicit: Option<&str>) -> Result<Connected> {
-    let endpoint = explicit
+/// The LocalStack endpoint given: `--endpoint` or `KEYLAB_LOCALSTACK_ENDPOINT`.
+fn localstack_endpoint(explicit: Option<&str>) -> Option<String> {
+    explicit
         .map(str::to_string)
         .or_else(|| std::env::var("KEYLAB_LOCALSTACK_ENDPOINT").ok())
-        .filter(|e| !e.is_empty());
-    if let Some(endpoint) = endpoint {
+        .filter(|e| !e.is_empty())
+}
+
+/// The LocalStack endpoint: `--endpoint`, `KEYLAB_LOCALSTACK_ENDPOINT`, or a container in
+/// Docker (with a spinner while it starts); otherwise a message that says how to get one.
+async fn localstack(explicit: Option<&str>) -> Result<Connected> {
+    if let Some(endpoint) = localstack_endpoint(explicit) {
         return Ok(Connected {
             target: Target::Shared(Box::new(connect("localstack", &endpoint).await?)),
             #[cfg(feature = "docker")]
@@ -81,28 +87,48 @@ async fn localstack(explicit: Option<&str>) -> Result<Connected> {
     }
     #[cfg(feature = "docker")]
     {
-        use keylab::backend::localstack;
-        if !localstack::docker_available() {
-            bail!("--backend localstack: {}", localstack::NO_DOCKER);
-        }
+        let image = keylab::backend::localstack::ImageRef::from_env().map_err(|e| anyhow!(e))?;
         let spinner = indicatif::ProgressBar::new_spinner().with_message(format!(
-            "starting localstack/localstack:{} in Docker (the first start pulls the image)",
-            localstack::IMAGE_TAG
+            "starting LocalStack ({image}) in Docker: `keylab localstack up` keeps one running for later commands"
         ));
         spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        let started = localstack::start().await;
+        let connected = localstack_in_docker().await;
         spinner.finish_and_clear();
-        let (container, endpoint) = started.map_err(|e| anyhow!("--backend localstack: {e}"))?;
-        eprintln!("keylab: LocalStack answers at {endpoint}");
-        Ok(Connected {
-            target: Target::Shared(Box::new(connect("localstack", &endpoint).await?)),
-            _container: Some(container),
-        })
+        let connected = connected?;
+        if let Target::Shared(b) = &connected.target {
+            eprintln!(
+                "keylab: {} answers at {}",
+                b.container.as_deref().unwrap_or("LocalStack"),
+                b.http_endpoint
+            );
+        }
+        Ok(connected)
     }
     #[cfg(not(feature = "docker"))]
     bail!(
         "--backend localstack: this keylab was built without the docker feature; start LocalStack with `scripts/localstack-host start` and set KEYLAB_LOCALSTACK_ENDPOINT=http://127.0.0.1:4566 (or pass --endpoint URL)"
     )
+}
+
+/// LocalStack in Docker: the shared container of `keylab localstack up`, or one of this
+/// process's own (removed on exit, on SIGINT, SIGTERM and SIGHUP, and on panic).
+#[cfg(feature = "docker")]
+async fn localstack_in_docker() -> Result<Connected> {
+    use keylab::backend::localstack;
+    if !localstack::docker_available() {
+        bail!("--backend localstack: {}", localstack::NO_DOCKER);
+    }
+    localstack::remove_on_signals(&tokio::runtime::Handle::current());
+    let container = localstack::start()
+        .await
+        .map_err(|e| anyhow!("--backend localstack: {e}"))?;
+    let running = container.running().clone();
+    let mut backend = connect("localstack", &running.endpoint).await?;
+    backend.container = Some(running.describe());
+    Ok(Connected {
+        target: Target::Shared(Box::new(backend)),
+        _container: Some(container),
+    })
 }
 
 /// Connects to a shared backend and probes what it enforces.
@@ -142,6 +168,28 @@ impl LabArgs {
                 bail!("--backend all is for `keylab verify`; choose engine or localstack")
             }
         }
+    }
+
+    /// The backend for the terminal app: connected now, or, for LocalStack in Docker, started
+    /// by the app's worker while the app already runs (its status bar shows the progress).
+    pub fn target_source(&self) -> Result<TargetSource> {
+        #[cfg(feature = "docker")]
+        if self.backend == BackendName::Localstack
+            && localstack_endpoint(self.endpoint.as_deref()).is_none()
+        {
+            let image =
+                keylab::backend::localstack::ImageRef::from_env().map_err(|e| anyhow!(e))?;
+            return Ok(TargetSource::Starting(Starting {
+                what: format!("LocalStack ({image}) in Docker"),
+                start: Box::pin(async {
+                    let connected = localstack_in_docker().await.map_err(|e| format!("{e:#}"))?;
+                    let keep: Box<dyn std::any::Any + Send> = Box::new(connected._container);
+                    Ok((connected.target, keep))
+                }),
+            }));
+        }
+        let connected = super::runtime()?.block_on(self.connect())?;
+        Ok(TargetSource::Ready(connected.target))
     }
 
     /// The pack, the data directory and the learner's progress, as every exercise command

@@ -31,6 +31,7 @@ pub mod bench;
 pub mod class;
 pub mod engine;
 pub mod lab;
+pub mod localstack;
 pub mod mask;
 pub mod pack;
 pub mod progress;
@@ -126,6 +127,10 @@ enum Command {
     /// Run and manage the built-in AWS engine (KMS over the real wire protocol).
     #[command(subcommand)]
     Engine(engine::EngineCommand),
+    /// LocalStack in Docker: keep one running for later commands (`up`, `down`), list and
+    /// clean up keylab's containers.
+    #[command(subcommand)]
+    Localstack(localstack::LocalstackCommand),
     /// Measure the engine's speed and memory.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -158,6 +163,15 @@ pub fn runtime() -> Result<&'static tokio::runtime::Runtime> {
         .build()
         .context("cannot start the async runtime")?;
     Ok(RUNTIME.get_or_init(|| rt))
+}
+
+/// When a signal's cleanup is under way (LocalStack's container being removed), waits for it
+/// to end the process with the signal's exit code instead of returning another.
+pub fn finish_signal_exit() {
+    #[cfg(feature = "docker")]
+    while keylab::backend::localstack::exiting() {
+        std::thread::park_timeout(std::time::Duration::from_millis(100));
+    }
 }
 
 /// Parses the command line and runs the command.
@@ -199,6 +213,7 @@ fn dispatch(args: &lab::LabArgs, command: Command) -> Result<ExitCode> {
         Command::Engine(engine::EngineCommand::Reset(a)) => engine::reset(&a),
         Command::Engine(engine::EngineCommand::Audit(a)) => engine::show_audit(&a),
         Command::Engine(engine::EngineCommand::Clock(a)) => engine::clock(a),
+        Command::Localstack(c) => localstack::run(&c),
         Command::Bench(BenchCommand::Engine(a)) => bench::engine(a),
         Command::Bench(BenchCommand::S3(a)) => bench::s3(a),
         Command::Bench(BenchCommand::Verify(a)) => bench::verify(a),
@@ -213,16 +228,22 @@ fn lab(cli: &Cli) -> Result<ExitCode> {
     use keylab::front::{plain, tui};
     let data = cli.lab.data()?;
     let pack = std::sync::Arc::new(cli.lab.pack_to_run(&data)?);
-    let connected = runtime()?.block_on(cli.lab.connect())?;
-    let target = connected.target.clone();
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     if cli.plain || dumb || !tty {
+        let connected = runtime()?.block_on(cli.lab.connect())?;
         let stdin = std::io::stdin();
-        plain::run(pack, data, target, stdin.lock(), std::io::stdout())
-            .map_err(|e| anyhow::anyhow!(e))?;
+        plain::run(
+            pack,
+            data,
+            connected.target.clone(),
+            stdin.lock(),
+            std::io::stdout(),
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         return Ok(ExitCode::SUCCESS);
     }
+    let target = cli.lab.target_source()?;
     tui::run(
         pack,
         data,

@@ -49,7 +49,13 @@ pub fn run(
     let progress_path = data.progress_file();
     let progress = Progress::load(&progress_path)?;
     let (tx, rx) = channel();
-    let worker = Worker::start(pack.clone(), data, progress.seed, target, tx);
+    let worker = Worker::start(
+        pack.clone(),
+        data,
+        progress.seed,
+        super::worker::TargetSource::Ready(target),
+        tx,
+    );
     let mut plain = Plain {
         pack,
         progress,

@@ -57,9 +57,42 @@ pub struct Ready {
     pub history: Vec<String>,
 }
 
+/// What a started backend yields: the target, and what must live as long as it.
+pub type Started = Result<(Target, Box<dyn std::any::Any + Send>), String>;
+
+/// A backend that is still starting when the app opens (LocalStack in Docker).
+pub struct Starting {
+    /// What starts, for the status bar: `LocalStack (keylab/localstack:4.9.2) in Docker`.
+    pub what: String,
+    /// The start, run on the worker's runtime: the target, and what must live as long as it
+    /// (the container's guard, which removes it when the worker ends).
+    pub start: std::pin::Pin<Box<dyn std::future::Future<Output = Started> + Send>>,
+}
+
+impl std::fmt::Debug for Starting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Starting({})", self.what)
+    }
+}
+
+/// Where the worker's sessions run: a target ready now, or one it starts first.
+#[derive(Debug)]
+pub enum TargetSource {
+    /// Connected already.
+    Ready(Target),
+    /// Started by the worker before it takes any job; exercises opened meanwhile wait.
+    Starting(Starting),
+}
+
 /// What the worker reports.
 #[derive(Debug, Clone)]
 pub enum WorkerEvent {
+    /// The backend is starting (LocalStack in Docker): what starts.
+    BackendStarting(String),
+    /// The backend started: where it runs (`LocalStack in container 0123456789ab (…)`).
+    BackendReady(String),
+    /// The backend could not start: why, and how to fix it.
+    BackendFailed(String),
     /// The exercise's backend is ready.
     ExerciseReady(Ready),
     /// The exercise could not be opened or reset.
@@ -109,7 +142,7 @@ impl Worker {
         pack: Arc<Pack>,
         data: DataDir,
         seed: u64,
-        target: Target,
+        target: TargetSource,
         events: Sender<WorkerEvent>,
     ) -> Worker {
         let (jobs, rx) = channel();
@@ -147,17 +180,16 @@ fn files(session: &Session) -> Vec<String> {
 
 fn backend_label(session: &Session) -> String {
     let b = &session.backend;
+    let place = match &b.container {
+        Some(container) => format!("{} {}, {container}", b.name, b.https_endpoint),
+        None => format!("{} {}", b.name, b.https_endpoint),
+    };
     let missing = b.capabilities.missing();
     if missing.is_empty() {
-        return format!("{} {}", b.name, b.https_endpoint);
+        return place;
     }
     let names: Vec<&str> = missing.iter().map(|c| c.name()).collect();
-    format!(
-        "{} {} (lacks {})",
-        b.name,
-        b.https_endpoint,
-        names.join(", ")
-    )
+    format!("{place} (lacks {})", names.join(", "))
 }
 
 fn ready(session: &Session) -> WorkerEvent {
@@ -197,11 +229,41 @@ fn remember(lab: &std::path::Path, line: &str) {
     let _ = keylab_engine::fsutil::write_atomic(&lab.join(HISTORY_FILE), text.as_bytes());
 }
 
+/// The target, started first when it must be, with what must outlive it.
+fn start_target(
+    rt: &tokio::runtime::Runtime,
+    source: TargetSource,
+    events: &Sender<WorkerEvent>,
+) -> (
+    Result<Target, String>,
+    Option<Box<dyn std::any::Any + Send>>,
+) {
+    let starting = match source {
+        TargetSource::Ready(target) => return (Ok(target), None),
+        TargetSource::Starting(starting) => starting,
+    };
+    let _ = events.send(WorkerEvent::BackendStarting(starting.what.clone()));
+    match rt.block_on(starting.start) {
+        Ok((target, keep)) => {
+            let place = match &target {
+                Target::Shared(b) => b.container.clone().unwrap_or_else(|| b.name.clone()),
+                Target::Engine => "the built-in engine".to_string(),
+            };
+            let _ = events.send(WorkerEvent::BackendReady(place));
+            (Ok(target), Some(keep))
+        }
+        Err(e) => {
+            let _ = events.send(WorkerEvent::BackendFailed(e.clone()));
+            (Err(e), None)
+        }
+    }
+}
+
 fn run(
     pack: Arc<Pack>,
     data: DataDir,
     seed: u64,
-    target: Target,
+    source: TargetSource,
     jobs: Receiver<Job>,
     events: Sender<WorkerEvent>,
 ) {
@@ -230,6 +292,9 @@ fn run(
             }
         }
     };
+    // Declared before the session, so it is dropped after it: the container outlives the
+    // session that uses it.
+    let (target, _keep) = start_target(&rt, source, &events);
     let mut session: Option<Session> = None;
     while let Ok(job) = jobs.recv() {
         match job {
@@ -237,7 +302,14 @@ fn run(
                 if let Some(s) = session.take() {
                     rt.block_on(s.shutdown());
                 }
-                session = report(rt.block_on(course::open(&pack, &data, seed, &target, &id)));
+                let target = match &target {
+                    Ok(target) => target,
+                    Err(e) => {
+                        let _ = events.send(WorkerEvent::ExerciseFailed(e.clone()));
+                        continue;
+                    }
+                };
+                session = report(rt.block_on(course::open(&pack, &data, seed, target, &id)));
             }
             Job::Run(line) => {
                 let Some(s) = &session else { continue };
@@ -262,13 +334,14 @@ fn run(
             }
             Job::Reset => {
                 let Some(s) = session.take() else { continue };
+                let Ok(target) = &target else { continue };
                 let id = s.exercise.id.clone();
                 rt.block_on(s.shutdown());
-                if let Err(e) = reset_folder(&course::lab_folder(&data, &id, &target), &target) {
+                if let Err(e) = reset_folder(&course::lab_folder(&data, &id, target), target) {
                     let _ = events.send(WorkerEvent::ExerciseFailed(e.to_string()));
                     continue;
                 }
-                session = report(rt.block_on(course::open(&pack, &data, seed, &target, &id)));
+                session = report(rt.block_on(course::open(&pack, &data, seed, target, &id)));
             }
             Job::Close => {
                 if let Some(s) = session.take() {

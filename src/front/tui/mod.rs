@@ -25,9 +25,8 @@ use ratatui::crossterm::execute;
 
 use self::app::{App, Effect, Msg};
 use self::theme::Theme;
-use super::worker::{Job, ShellEnv, Worker};
+use super::worker::{Job, ShellEnv, TargetSource, Worker};
 use crate::lab::progress::{DataDir, Progress};
-use crate::lab::session::Target;
 use crate::pack::Pack;
 
 /// Why the TUI stopped.
@@ -90,7 +89,12 @@ fn edit_line(env: &ShellEnv, line: &str) -> std::io::Result<String> {
 }
 
 /// Runs the TUI until the learner quits.
-pub fn run(pack: Arc<Pack>, data: DataDir, target: Target, theme: Theme) -> Result<(), TuiError> {
+pub fn run(
+    pack: Arc<Pack>,
+    data: DataDir,
+    target: TargetSource,
+    theme: Theme,
+) -> Result<(), TuiError> {
     let progress_path = data.progress_file();
     let progress = Progress::load(&progress_path).map_err(TuiError::Progress)?;
     let seed = progress.seed;

@@ -311,6 +311,18 @@ fn status_bar(app: &App, frame: &mut Frame, area: Rect) {
             _ => String::new(),
         };
     }
+    // Which container LocalStack runs in, where there is room; its start-up, everywhere.
+    if let Some(container) = &app.container
+        && width >= 100
+        && app.screen != Screen::Exercise
+        && app.message.is_empty()
+    {
+        left = format!(" {container}");
+    }
+    if let Some((what, since)) = &app.backend_starting {
+        let seconds = (app.now - *since).num_seconds().max(0);
+        left = format!(" Starting {what}… {seconds} s");
+    }
     let text = if app.confirm.is_some() || !app.message.is_empty() {
         let sep = if left.is_empty() { " " } else { " │ " };
         format!("{left}{sep}{}", app.message)

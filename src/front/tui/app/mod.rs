@@ -197,6 +197,10 @@ pub struct App {
     pub message: String,
     /// The backend and its endpoint, for the status bar.
     pub backend: String,
+    /// A backend still starting (LocalStack in Docker): what, and since when.
+    pub backend_starting: Option<(String, DateTime<Utc>)>,
+    /// The container the backend runs in, once known, for the status bar.
+    pub container: Option<String>,
     /// The active lab identity.
     pub profile: String,
     /// The time, from the last [`Msg::Tick`].
@@ -283,6 +287,8 @@ impl App {
             confirm: None,
             message: String::new(),
             backend: "engine (starts with an exercise)".into(),
+            backend_starting: None,
+            container: None,
             profile: "owner-admin".into(),
             now: DateTime::UNIX_EPOCH,
             menu: 0,
@@ -387,6 +393,21 @@ impl App {
                     ));
                 }
                 self.render_details();
+                Vec::new()
+            }
+            Msg::Worker(WorkerEvent::BackendStarting(what)) => {
+                self.backend_starting = Some((what, self.now));
+                Vec::new()
+            }
+            Msg::Worker(WorkerEvent::BackendReady(place)) => {
+                self.backend_starting = None;
+                self.message = format!("{place} is ready.");
+                self.container = Some(place);
+                Vec::new()
+            }
+            Msg::Worker(WorkerEvent::BackendFailed(error)) => {
+                self.backend_starting = None;
+                self.message = error;
                 Vec::new()
             }
             Msg::Worker(WorkerEvent::ExerciseFailed(error)) => {
