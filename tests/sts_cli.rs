@@ -412,3 +412,200 @@ async fn the_lab_shell_config_has_every_identity_and_the_role_profiles() {
     );
     engine.shutdown().await;
 }
+
+#[test]
+fn cloudtrail_lookup_events_finds_a_partners_decrypt_with_its_context() {
+    let Some(cli) = aws_cli() else { return };
+    let state = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(state.path());
+    let shell = Shell::new(cli, &server, home.path());
+    let policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"kms:*","Resource":"*"},
+        {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    std::fs::write(home.path().join("policy.json"), policy).unwrap();
+    std::fs::write(home.path().join("plain.txt"), "payroll").unwrap();
+    let key = shell.ok(
+        "owner-admin",
+        &["kms", "create-key", "--policy", "file://policy.json"],
+    );
+    let arn = key["KeyMetadata"]["Arn"].as_str().unwrap().to_string();
+    let sealed = shell.ok(
+        "owner-admin",
+        &[
+            "kms",
+            "encrypt",
+            "--key-id",
+            &arn,
+            "--plaintext",
+            "fileb://plain.txt",
+            "--encryption-context",
+            "dept=finance",
+        ],
+    );
+    use base64::Engine as _;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(sealed["CiphertextBlob"].as_str().unwrap())
+        .unwrap();
+    std::fs::write(home.path().join("ct.bin"), blob).unwrap();
+    shell.ok(
+        "partner-admin",
+        &[
+            "kms",
+            "decrypt",
+            "--key-id",
+            &arn,
+            "--ciphertext-blob",
+            "fileb://ct.bin",
+            "--encryption-context",
+            "dept=finance",
+        ],
+    );
+    shell.ok(
+        "owner-admin",
+        &["s3api", "create-bucket", "--bucket", "trail-probe"],
+    );
+    shell.ok(
+        "owner-admin",
+        &[
+            "s3api",
+            "put-object",
+            "--bucket",
+            "trail-probe",
+            "--key",
+            "a",
+            "--body",
+            "plain.txt",
+        ],
+    );
+
+    let lookup = |profile: &str, attribute: &str, extra: &[&str]| -> Vec<Value> {
+        let mut args = vec![
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            attribute,
+        ];
+        args.extend_from_slice(extra);
+        shell.ok(profile, &args)["Events"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let record = |e: &Value| -> Value {
+        serde_json::from_str(e["CloudTrailEvent"].as_str().unwrap()).unwrap()
+    };
+
+    // The key owner sees the partner's Decrypt of its key, with who, what and the context.
+    let decrypts = lookup(
+        "owner-admin",
+        "AttributeKey=EventName,AttributeValue=Decrypt",
+        &[],
+    );
+    let partners: Vec<Value> = decrypts
+        .iter()
+        .map(record)
+        .filter(|r| r["userIdentity"]["accountId"] == "444455556666")
+        .collect();
+    assert_eq!(partners.len(), 1, "{decrypts:#?}");
+    let r = &partners[0];
+    assert_eq!(r["eventSource"], "kms.amazonaws.com");
+    assert_eq!(
+        r["userIdentity"]["arn"],
+        "arn:aws:iam::444455556666:user/admin"
+    );
+    assert_eq!(r["userIdentity"]["type"], "IAMUser");
+    assert_eq!(
+        r["requestParameters"]["encryptionContext"]["dept"],
+        "finance"
+    );
+    assert_eq!(r["resources"][0]["ARN"], arn.as_str());
+    assert_eq!(r["resources"][0]["type"], "AWS::KMS::Key");
+    assert_eq!(r["readOnly"], true);
+    assert!(r["errorCode"].is_null());
+    let event = &decrypts[0];
+    assert_eq!(event["EventName"], "Decrypt");
+    assert_eq!(event["EventSource"], "kms.amazonaws.com");
+    assert!(event["EventTime"].is_string() || event["EventTime"].is_number());
+
+    // The partner sees its own call; an outsider sees neither.
+    assert_eq!(
+        lookup(
+            "partner-admin",
+            "AttributeKey=EventName,AttributeValue=Decrypt",
+            &[]
+        )
+        .len(),
+        1
+    );
+    assert!(
+        lookup(
+            "outsider-admin",
+            "AttributeKey=EventName,AttributeValue=Decrypt",
+            &[]
+        )
+        .is_empty()
+    );
+
+    // Management events only: the bucket's creation shows, its object's upload does not.
+    let s3: Vec<String> = lookup(
+        "owner-admin",
+        "AttributeKey=EventSource,AttributeValue=s3.amazonaws.com",
+        &[],
+    )
+    .iter()
+    .map(|e| e["EventName"].as_str().unwrap().to_string())
+    .collect();
+    assert!(s3.contains(&"CreateBucket".to_string()), "{s3:?}");
+    assert!(!s3.contains(&"PutObject".to_string()), "{s3:?}");
+
+    // Pages: one event per page, followed by the CLI, gives the same events, newest first.
+    let all = lookup(
+        "owner-admin",
+        "AttributeKey=ReadOnly,AttributeValue=false",
+        &[],
+    );
+    let paged = lookup(
+        "owner-admin",
+        "AttributeKey=ReadOnly,AttributeValue=false",
+        &["--page-size", "1"],
+    );
+    assert!(all.len() >= 2, "{all:#?}");
+    let ids = |v: &[Value]| -> Vec<String> {
+        v.iter()
+            .map(|e| e["EventId"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&all), ids(&paged));
+
+    // Needs cloudtrail:LookupEvents; AWS's validation errors.
+    let err = shell.fails("partner-analyst", &["cloudtrail", "lookup-events"]);
+    assert!(
+        err.contains("(AccessDeniedException) when calling the LookupEvents operation")
+            && err.contains("cloudtrail:LookupEvents"),
+        "{err}"
+    );
+    let err = shell.fails(
+        "owner-admin",
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--lookup-attributes",
+            "AttributeKey=EventName,AttributeValue=Decrypt",
+            "AttributeKey=Username,AttributeValue=admin",
+        ],
+    );
+    assert!(err.contains("(InvalidLookupAttributesException)"), "{err}");
+    let err = shell.fails(
+        "owner-admin",
+        &[
+            "cloudtrail",
+            "lookup-events",
+            "--start-time",
+            "2030-01-02T00:00:00Z",
+            "--end-time",
+            "2030-01-01T00:00:00Z",
+        ],
+    );
+    assert!(err.contains("(InvalidTimeRangeException)"), "{err}");
+}

@@ -42,11 +42,57 @@ pub async fn kms_call(
     api: &str,
     body: Value,
 ) -> Result<Value, ClientError> {
+    json_call(settings, "kms", &format!("TrentService.{api}"), api, body).await
+}
+
+/// The `X-Amz-Target` prefix of CloudTrail's operations, as the AWS CLI sends it.
+pub const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
+
+/// Calls a CloudTrail operation by its API name (`LookupEvents`) with a JSON body.
+pub async fn cloudtrail_call(
+    settings: &ClientSettings,
+    api: &str,
+    body: Value,
+) -> Result<Value, ClientError> {
+    let target = format!("{CLOUDTRAIL_TARGET}.{api}");
+    json_call(settings, "cloudtrail", &target, api, body).await
+}
+
+/// The most pages [`lookup_events`] follows (50 events each).
+pub const MAX_LOOKUP_PAGES: usize = 40;
+
+/// Every event `LookupEvents` returns for `body` (a request without `NextToken`), following
+/// `NextToken` up to [`MAX_LOOKUP_PAGES`] pages, newest first.
+pub async fn lookup_events(
+    settings: &ClientSettings,
+    mut body: Value,
+) -> Result<Vec<Value>, ClientError> {
+    let mut events = Vec::new();
+    for _ in 0..MAX_LOOKUP_PAGES {
+        let page = cloudtrail_call(settings, "LookupEvents", body.clone()).await?;
+        if let Some(list) = page.get("Events").and_then(Value::as_array) {
+            events.extend(list.iter().cloned());
+        }
+        match page.get("NextToken").and_then(Value::as_str) {
+            Some(token) if !token.is_empty() => body["NextToken"] = Value::from(token),
+            _ => break,
+        }
+    }
+    Ok(events)
+}
+
+/// Sends one AWS JSON 1.1 request by `X-Amz-Target` and reads the answer or the AWS error.
+async fn json_call(
+    settings: &ClientSettings,
+    service: &str,
+    target: &str,
+    api: &str,
+    body: Value,
+) -> Result<Value, ClientError> {
     let bytes = serde_json::to_vec(&body).expect("JSON serializes");
-    let (status, response) =
-        super::wire::call_json(settings, "kms", &format!("TrentService.{api}"), bytes)
-            .await
-            .map_err(|e| ClientError::Transport(e.to_string()))?;
+    let (status, response) = super::wire::call_json(settings, service, target, bytes)
+        .await
+        .map_err(|e| ClientError::Transport(e.to_string()))?;
     let value: Value = if response.is_empty() {
         Value::Object(Map::new())
     } else {

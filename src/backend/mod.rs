@@ -236,8 +236,8 @@ impl Backend {
 }
 
 /// Finds what an endpoint enforces with a few harmless requests (a probe key and bucket in the
-/// owner account, used by the partner): key policies, bucket policies, data-key sizes and
-/// cross-account Decrypt without a KeyId. Unknown results stay `false`: a check that needs a
+/// owner account, used by the partner): key policies, bucket policies, data-key sizes,
+/// cross-account Decrypt without a KeyId, and CloudTrail's event history (`LookupEvents`). Unknown results stay `false`: a check that needs a
 /// capability the probe could not show is marked not applicable, never passed.
 pub async fn probe(backend: &mut Backend) {
     use aws_sdk_kms::primitives::Blob;
@@ -261,7 +261,13 @@ pub async fn probe(backend: &mut Backend) {
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#
     );
+    let history =
+        client::cloudtrail_call(&owner, "LookupEvents", serde_json::json!({"MaxResults": 1})).await;
     let caps = &mut backend.capabilities;
+    caps.set(
+        Capability::AuditLog,
+        history.is_ok_and(|page| page.get("Events").is_some_and(serde_json::Value::is_array)),
+    );
     if let Ok(key) = kms
         .create_key()
         .policy(policy)

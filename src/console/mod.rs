@@ -7,6 +7,7 @@
 //! [`Outcome`], so the TUI, `keylab run`, scripts and the grader share it.
 
 pub mod args;
+pub mod cloudtrail;
 pub mod crypto;
 pub mod iam;
 pub mod kms;
@@ -186,7 +187,7 @@ pub struct Console<'a> {
 }
 
 /// The `aws` services the console serves.
-pub const SERVICES: &[&str] = &["iam", "kms", "s3", "s3api"];
+pub const SERVICES: &[&str] = &["cloudtrail", "iam", "kms", "s3", "s3api"];
 
 /// A console command word: what it is for, as `help` lists it.
 #[derive(Debug, Clone, Copy)]
@@ -206,6 +207,7 @@ pub const COMMANDS: &[CommandWord] = &[
 aws s3api <operation> [--options]      S3 operations, e.g. aws s3api put-bucket-policy
 aws s3 cp|ls|rm|mb|rb ...              high-level S3 commands
 aws iam put-role-policy|put-user-policy|get-role-policy|delete-role-policy|list-role-policies
+aws cloudtrail lookup-events [--lookup-attributes AttributeKey=EventName,AttributeValue=Decrypt]
 Global options: --profile NAME, --output json|text|table, --query JMESPATH, --endpoint-url URL
   (the backend's http:// endpoint sends a request over plain HTTP; HTTPS is the default)",
     },
@@ -464,6 +466,7 @@ impl<'a> Console<'a> {
             "kms" => kms::run(&ctx, &operation, rest).await?,
             "s3api" => s3api::run(&ctx, &operation, rest).await?,
             "iam" => iam::run(&ctx, &operation, rest)?,
+            "cloudtrail" => cloudtrail::run(&ctx, &operation, rest).await?,
             "s3" => return s3::run(&ctx, &operation, rest).await,
             _ => unreachable!("services are checked above"),
         };

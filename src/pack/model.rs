@@ -43,7 +43,7 @@ capabilities! {
     Tls = "tls",
     /// The lab identities' IAM policies can be changed (`aws iam put-role-policy`).
     IdentityPolicies = "identity_policies",
-    /// An audit log of every request, for graders.
+    /// CloudTrail's event history (`LookupEvents`), for graders' audit checks.
     AuditLog = "audit_log",
     /// Object bodies are encrypted at rest.
     AtRestEncryption = "at_rest_encryption",

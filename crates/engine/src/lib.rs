@@ -14,6 +14,7 @@ pub mod admin;
 pub mod audit;
 pub(crate) mod auth;
 pub mod clock;
+pub mod cloudtrail;
 pub mod connection;
 pub mod fsutil;
 #[doc(hidden)]

@@ -1,6 +1,6 @@
 //! The engine's HTTP front: plain HTTP and HTTPS listeners on 127.0.0.1 and the routing of each
-//! request to a service: the admin API and KMS by their `X-Amz-Target` ([`crate::admin`],
-//! `kms::http`), STS by the `sts` credential scope of its signature ([`crate::sts`]),
+//! request to a service: the admin API, CloudTrail and KMS by their `X-Amz-Target`
+//! ([`crate::admin`], [`crate::cloudtrail`], `kms::http`), STS by the `sts` credential scope of its signature ([`crate::sts`]),
 //! everything else to S3 (`s3::http`). `aws:SecureTransport` and the TLS version come from the listener a
 //! request arrived on ([`Connection`]); each service authenticates and audits its own requests.
 
@@ -144,6 +144,12 @@ async fn handle(
             .starts_with(crate::admin::TARGET_PREFIX.as_bytes())
         {
             return crate::admin::handle(req, conn, inner, request_id).await;
+        }
+        if target
+            .to_str()
+            .is_ok_and(|t| t.contains(crate::cloudtrail::TARGET_MARK))
+        {
+            return crate::cloudtrail::handle(req, conn, inner, request_id).await;
         }
         return crate::kms::http::handle(req, conn, inner, request_id).await;
     }
