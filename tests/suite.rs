@@ -12,6 +12,7 @@ mod fuzz_smoke;
 mod kms;
 mod kms_mac;
 mod localstack;
+mod objectives;
 mod mask;
 mod policy_cases;
 mod runtime;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use chrono::{DateTime, Utc};
 
 use super::srs::{Deck, answer_rating, question_card};
-use crate::pack::{DEA_ITEMS, Pack};
+use crate::pack::Pack;
 
 /// The real exam's pace: DEA-C01 gives 130 minutes for 65 questions.
 pub const SECONDS_PER_QUESTION: u32 = 120;
@@ -57,12 +57,18 @@ pub fn pick(pack: &Pack, count: usize, seed: u64) -> Vec<usize> {
     for (i, q) in pack.questions.iter().enumerate() {
         by_item.entry(q.item.as_str()).or_default().push(i);
     }
-    let mut items: Vec<&str> = DEA_ITEMS
+    let objectives: Vec<String> = pack.objectives().into_iter().map(|o| o.id).collect();
+    let mut items: Vec<&str> = objectives
         .iter()
-        .copied()
+        .map(String::as_str)
         .filter(|i| by_item.contains_key(i))
         .collect();
-    items.extend(by_item.keys().copied().filter(|i| !DEA_ITEMS.contains(i)));
+    items.extend(
+        by_item
+            .keys()
+            .copied()
+            .filter(|i| !objectives.iter().any(|o| o == i)),
+    );
     for list in by_item.values_mut() {
         list.shuffle(&mut rng);
     }
@@ -167,7 +173,11 @@ pub fn score(pack: &Pack, answers: &[(usize, Option<Vec<usize>>)]) -> Score {
         entry.total += 1;
         entry.right += usize::from(ok);
     }
-    let mut ordered: Vec<ItemScore> = DEA_ITEMS.iter().filter_map(|i| items.remove(i)).collect();
+    let mut ordered: Vec<ItemScore> = pack
+        .objectives()
+        .iter()
+        .filter_map(|o| items.remove(o.id.as_str()))
+        .collect();
     ordered.extend(items.into_values());
     Score {
         right,

@@ -394,7 +394,7 @@ fn drill_menu(app: &App, frame: &mut Frame, area: Rect) {
             }
             MenuEntry::Round(Pick::Item(item)) => format!(
                 "{item} {} ({total}, {due} due)",
-                crate::pack::dea_item_title(item)
+                app.pack.objective_title(item)
             ),
             MenuEntry::Exam(size) => format!(
                 "Mock exam: {size} questions in {} minutes (the exam's pace)",
