@@ -4,6 +4,7 @@
 
 mod common;
 
+mod class;
 mod cli;
 mod crash;
 mod deps;
@@ -12,8 +13,8 @@ mod fuzz_smoke;
 mod kms;
 mod kms_mac;
 mod localstack;
-mod objectives;
 mod mask;
+mod objectives;
 mod policy_cases;
 mod runtime;
 mod s3;

@@ -192,6 +192,7 @@ fn dispatch(args: &lab::LabArgs, command: Command) -> Result<ExitCode> {
         Command::Readiness { json } => study::readiness(args, json),
         Command::Submit(a) => class::submit(args, &a),
         Command::Class(class::ClassCommand::Collect(a)) => class::collect(args, &a),
+        Command::Class(class::ClassCommand::Watch(a)) => class::watch(args, &a),
         Command::Pack(pack::PackCommand::New { dir, name }) => pack::new(&dir, name.as_deref()),
         Command::Pack(pack::PackCommand::Lint) => pack::lint(args),
         Command::Mask(a) => mask::run(a),
