@@ -405,6 +405,21 @@ fn the_class_table_tui_and_csv_show_working_on_and_known_mistakes() {
         screen.contains("`rotation-left-off`") && screen.contains("#2"),
         "{screen}"
     );
+    // The watch: a newer class keeps the tab, the selection stays in range, and a folder that
+    // cannot be collected is said in the status bar until one can.
+    view.key("<S-tab>");
+    view.key("<S-tab>");
+    for _ in 0..3 {
+        view.key("j");
+    }
+    assert_eq!((view.tab, view.selected), (0, 3));
+    let mut fewer = view.class.clone();
+    fewer.learners.truncate(1);
+    view.note = Some("the results files are from 2 workshops".into());
+    assert!(draw(&view).contains("the results files are from 2 workshops"));
+    view.replace(fewer);
+    assert_eq!((view.tab, view.selected), (0, 0));
+    assert!(!draw(&view).contains("2 workshops"));
 }
 
 #[test]

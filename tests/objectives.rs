@@ -1,5 +1,5 @@
 //! A pack that teaches its own objectives, not DEA-C01's: `pack.toml` declares them, tags name
-//! them, and lint, verify, coverage, drills and readiness all follow them; a tag that is not
+//! them, and lint, verify, coverage, drills, readiness and the mock exam all follow them; a tag that is not
 //! one of them fails lint with the file and line.
 
 use std::io::Write;
@@ -79,7 +79,7 @@ fn own_pack(dir: &Path, data: &Path) -> std::path::PathBuf {
 }
 
 #[test]
-fn a_pack_with_its_own_objectives_lints_verifies_and_drives_coverage_drills_and_readiness() {
+fn a_pack_with_its_own_objectives_lints_verifies_and_drives_coverage_drills_readiness_and_exam() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let pack = own_pack(dir.path(), &data);
@@ -133,6 +133,29 @@ fn a_pack_with_its_own_objectives_lints_verifies_and_drives_coverage_drills_and_
         text(&bad).contains("no objective \"K1\" in this pack: choose one of W1, W2"),
         "{}",
         text(&bad)
+    );
+
+    // The mock exam draws from both objectives and scores per objective, with its title.
+    let exam = text(&keylab(
+        &data,
+        &[
+            "--pack",
+            p,
+            "--trust",
+            "exam",
+            "--questions",
+            "2",
+            "--minutes",
+            "5",
+        ],
+        "",
+    ));
+    assert!(
+        exam.contains("Score: 0 of 2 right")
+            && exam.contains("W1 ")
+            && exam.contains("Keep a secret under a key you control")
+            && exam.contains("Rotate keys without breaking readers"),
+        "{exam}"
     );
 
     // A tag that is not one of the pack's objectives is an error naming file and line.

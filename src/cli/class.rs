@@ -245,7 +245,7 @@ pub fn watch(lab: &LabArgs, args: &WatchArgs) -> Result<ExitCode> {
             Some(Err(e)) => bail!(e),
             None => unreachable!("the first look always collects"),
         };
-        let mut refresh = || look().and_then(Result::ok);
+        let mut refresh = look;
         keylab::front::tui::class_view::run(
             first,
             keylab::front::tui::theme::Theme::from_env(),

@@ -1,4 +1,4 @@
-//! The mock exam: a timed set of questions drawn evenly from the task's items, scored only at
+//! The mock exam: a timed set of questions drawn evenly from the pack's objectives, scored only at
 //! the end, all or nothing per question (as the real exam scores multiple response), with a
 //! breakdown per DEA-C01 item. The percentage is our estimate from this bank, never AWS's scaled
 //! score: AWS reports 100–1000 after equating forms, and unscored questions exist.
@@ -95,8 +95,10 @@ pub fn pick(pack: &Pack, count: usize, seed: u64) -> Vec<usize> {
 /// One item's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemScore {
-    /// The DEA-C01 item.
+    /// The objective (a DEA-C01 item in the built-in pack).
     pub item: String,
+    /// What it asks.
+    pub title: String,
     /// Right answers.
     pub right: usize,
     /// Questions asked.
@@ -141,10 +143,7 @@ impl Score {
         for i in &self.items {
             lines.push(format!(
                 "  {:<7} {:>2}/{:<2} {}",
-                i.item,
-                i.right,
-                i.total,
-                crate::pack::dea_item_title(&i.item)
+                i.item, i.right, i.total, i.title
             ));
         }
         lines.push(ESTIMATE_NOTE.into());
@@ -167,6 +166,7 @@ pub fn score(pack: &Pack, answers: &[(usize, Option<Vec<usize>>)]) -> Score {
         right += usize::from(ok);
         let entry = items.entry(q.item.as_str()).or_insert_with(|| ItemScore {
             item: q.item.clone(),
+            title: pack.objective_title(&q.item),
             right: 0,
             total: 0,
         });

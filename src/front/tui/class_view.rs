@@ -37,6 +37,8 @@ pub struct ClassView {
     pub selected: usize,
     /// The theme.
     pub theme: Theme,
+    /// Why the last look at the folder could not be shown (the watch), shown in the status bar.
+    pub note: Option<String>,
 }
 
 impl ClassView {
@@ -47,6 +49,7 @@ impl ClassView {
             tab: 0,
             selected: 0,
             theme,
+            note: None,
         }
     }
 
@@ -64,6 +67,7 @@ impl ClassView {
     pub fn replace(&mut self, class: Class) {
         self.class = class;
         self.selected = self.selected.min(self.rows().saturating_sub(1));
+        self.note = None;
     }
 
     /// Handles a key (Vim notation, as [`keymap::key_name`] gives it); returns whether to leave.
@@ -149,16 +153,23 @@ impl ClassView {
             .filter(|b| b.status)
             .map(|b| format!("{} {}", b.keys[0], b.help))
             .collect();
-        frame.render_widget(
-            Paragraph::new(format!(" {}", keys.join("  "))).style(style(Role::Status)),
-            status,
-        );
+        let status_line = match &self.note {
+            Some(note) => {
+                Paragraph::new(format!(" {}", crate::sanitize::line(note))).style(style(Role::Warn))
+            }
+            None => Paragraph::new(format!(" {}", keys.join("  "))).style(style(Role::Status)),
+        };
+        frame.render_widget(status_line, status);
         super::view::show_controls(frame.buffer_mut());
     }
 }
 
-/// A refresh for [`run`]: how often to ask, and the asking (a newer class, or `None`).
-pub type Refresh<'a> = (Duration, &'a mut dyn FnMut() -> Option<Class>);
+/// A refresh for [`run`]: how often to ask, and the asking (`None` when nothing changed, else
+/// the newer class or why it cannot be collected, which is shown until a class is).
+pub type Refresh<'a> = (
+    Duration,
+    &'a mut dyn FnMut() -> Option<Result<Class, String>>,
+);
 
 impl ClassView {
     /// The shown tab's header, column widths and rows.
@@ -276,8 +287,10 @@ pub fn run(class: Class, theme: Theme, mut refresh: Option<Refresh<'_>>) -> std:
             if let Some((every, ask)) = refresh.as_mut()
                 && !event::poll(*every)?
             {
-                if let Some(class) = ask() {
-                    view.replace(class);
+                match ask() {
+                    Some(Ok(class)) => view.replace(class),
+                    Some(Err(why)) => view.note = Some(why),
+                    None => {}
                 }
                 continue;
             }
