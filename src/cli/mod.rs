@@ -68,7 +68,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show which lessons, exercises and questions cover each DEA-C01 task 4.3 item.
+    /// Show which lessons, exercises and questions cover each of the pack's objectives
+    /// (DEA-C01 task 4.3's items in the built-in pack).
     Coverage {
         /// Print JSON instead of a Markdown table
         #[arg(long)]
@@ -96,9 +97,11 @@ enum Command {
     },
     /// Drill exam questions with spaced repetition (answers are read line by line).
     Drill(study::DrillArgs),
-    /// A timed mock exam of DEA-C01 task 4.3, scored at the end per item.
+    /// A timed mock exam of the pack's questions (DEA-C01 task 4.3 in the built-in pack), scored
+    /// at the end per objective.
     Exam(study::ExamArgs),
-    /// Recall and results per DEA-C01 task 4.3 item (our estimate, not AWS's score).
+    /// Recall and results per objective of the pack (DEA-C01 task 4.3's items in the built-in
+    /// pack; our estimate, not AWS's score).
     Readiness {
         /// Print JSON
         #[arg(long)]
