@@ -225,7 +225,11 @@ fn the_class_table_tui_and_csv_show_working_on_and_known_mistakes() {
     let ada = find(&json["learners"], "learner", "Ada");
     let on = &ada["working_on"];
     assert_eq!(on["id"], "first-cmk");
-    assert_eq!(on["known_mistake"], "rotation-left-off", "{json:#}");
+    assert_eq!(
+        on["known_mistakes"],
+        serde_json::json!(["rotation-left-off"]),
+        "{json:#}"
+    );
     assert_eq!(on["hints"], 1);
     assert_eq!(on["attempts"], 1);
     assert_eq!(on["starting_state"], false);
@@ -236,7 +240,7 @@ fn the_class_table_tui_and_csv_show_working_on_and_known_mistakes() {
     let ben = find(&json["learners"], "learner", "Ben");
     assert_eq!(ben["working_on"]["id"], "first-cmk");
     assert_eq!(ben["working_on"]["starting_state"], true, "{json:#}");
-    assert_eq!(ben["working_on"]["known_mistake"], Value::Null);
+    assert_eq!(ben["working_on"]["known_mistakes"], serde_json::json!([]));
     assert_eq!(
         find(&json["learners"], "learner", "Cy")["working_on"],
         Value::Null
@@ -295,7 +299,7 @@ fn the_class_table_tui_and_csv_show_working_on_and_known_mistakes() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "learner,key,exercise,status,attempts,hints,minutes,first_opened,passed_at,failing_checks,known_mistake,pass_shown_by,file,note"
+        "learner,key,exercise,status,attempts,hints,minutes,first_opened,passed_at,failing_checks,known_mistakes,pass_shown_by,file,note"
     );
     let ada_row = csv.lines().find(|l| l.starts_with("Ada,")).unwrap();
     let cells: Vec<&str> = ada_row.split(',').collect();

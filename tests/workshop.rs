@@ -475,14 +475,14 @@ fn the_class_table_switches_tabs_by_keys_and_draws_each() {
             title: "automatic rotation is on".into(),
         }],
         starting_state: false,
-        known_mistake: Some("rotation-left-off".into()),
+        known_mistakes: vec!["rotation-left-off".into()],
         last_active: Some(at),
     };
     let done = LearnerExercise {
         passed: true,
         pass_shown_by: "on trust".into(),
         failing: vec![],
-        known_mistake: None,
+        known_mistakes: vec![],
         passed_at: Some("2026-11-23T10:07:00Z".into()),
         minutes: Some(7.0),
         ..stuck.clone()

@@ -87,8 +87,9 @@ pub struct LearnerExercise {
     pub failing: Vec<FailingCheck>,
     /// The failing checks are the exercise's starting state's: work not begun.
     pub starting_state: bool,
-    /// The known-wrong variant whose failing checks are exactly these.
-    pub known_mistake: Option<String>,
+    /// The known-wrong variants whose failing checks are exactly these (several when the
+    /// checks cannot tell them apart).
+    pub known_mistakes: Vec<String>,
     /// When the last check ran (or, without one, when it was opened): what "working on" picks.
     #[serde(skip)]
     pub last_active: Option<DateTime<Utc>>,
@@ -108,8 +109,13 @@ impl LearnerExercise {
         if self.starting_state {
             parts[0].push_str(" (starting state)");
         }
-        if let Some(v) = &self.known_mistake {
-            parts.push(format!("matches known mistake `{v}`"));
+        if !self.known_mistakes.is_empty() {
+            let names: Vec<String> = self
+                .known_mistakes
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect();
+            parts.push(format!("matches known mistake {}", names.join(" or ")));
         }
         parts.push(plural(self.attempts as usize, "attempt", "attempts"));
         parts.push(plural(self.hints as usize, "hint", "hints"));

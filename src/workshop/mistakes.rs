@@ -1,7 +1,7 @@
 //! Known mistakes for the class table: which checks fail in an exercise's starting state, and
 //! which fail after each of its known-wrong variants (`graders/<id>/wrong/<name>`, named after
 //! the misconception). A learner whose failing checks are exactly a variant's "matches known
-//! mistake `<name>`"; failures that are exactly the starting state's are not a mistake, only
+//! mistake `<name>`" (or several names, when the checks cannot tell variants apart); failures that are exactly the starting state's are not a mistake, only
 //! work not begun.
 //!
 //! How the sets are made: the way `keylab verify` runs its stages ([`crate::lab::verify`]): in
@@ -35,19 +35,24 @@ pub struct Signature {
 }
 
 impl Signature {
-    /// The known mistake a set of failing checks is: the first variant (by name) whose failing
-    /// set is exactly `failing`, among variants that change something (their set differs from
-    /// the starting state's and is not empty). Checks in `not_run` (not applicable where the
-    /// learner worked) are left out of every set first.
-    pub fn matches(&self, failing: &BTreeSet<usize>, not_run: &BTreeSet<usize>) -> Option<&str> {
+    /// The known mistakes a set of failing checks is: the variants (by name) whose failing set
+    /// is exactly `failing`, among variants that change something (their set differs from the
+    /// starting state's and is not empty). Several when the checks cannot tell the variants
+    /// apart. Checks in `not_run` (not applicable where the learner worked) are left out of
+    /// every set first.
+    pub fn matches(&self, failing: &BTreeSet<usize>, not_run: &BTreeSet<usize>) -> Vec<&str> {
         if failing.is_empty() || self.is_starting(failing, not_run) {
-            return None;
+            return Vec::new();
         }
         let starting: BTreeSet<usize> = self.starting.difference(not_run).copied().collect();
-        self.variants.iter().find_map(|(name, set)| {
-            let set: BTreeSet<usize> = set.difference(not_run).copied().collect();
-            (!set.is_empty() && set != starting && set == *failing).then_some(name.as_str())
-        })
+        self.variants
+            .iter()
+            .filter(|(_, set)| {
+                let set: BTreeSet<usize> = set.difference(not_run).copied().collect();
+                !set.is_empty() && set != starting && set == *failing
+            })
+            .map(|(name, _)| name.as_str())
+            .collect()
     }
 
     /// Whether `failing` is the starting state's failures (work not begun).
@@ -190,15 +195,25 @@ mod tests {
             variants: [
                 ("does-nothing".to_string(), set(&[0, 1, 2])),
                 ("rotation-left-off".to_string(), set(&[1])),
+                ("no-context".to_string(), set(&[2])),
+                ("wrong-context".to_string(), set(&[2])),
             ]
             .into(),
         };
         let none = BTreeSet::new();
-        assert_eq!(s.matches(&set(&[1]), &none), Some("rotation-left-off"));
-        assert_eq!(s.matches(&set(&[1, 2]), &none), None);
-        assert_eq!(s.matches(&set(&[0, 1, 2]), &none), None, "starting state");
+        assert_eq!(s.matches(&set(&[1]), &none), ["rotation-left-off"]);
+        assert_eq!(
+            s.matches(&set(&[2]), &none),
+            ["no-context", "wrong-context"],
+            "checks that cannot tell two variants apart name both"
+        );
+        assert!(s.matches(&set(&[1, 2]), &none).is_empty());
+        assert!(
+            s.matches(&set(&[0, 1, 2]), &none).is_empty(),
+            "starting state"
+        );
         assert!(s.is_starting(&set(&[0, 1, 2]), &none));
         assert!(s.is_starting(&set(&[0, 1]), &set(&[2])), "check 2 not run");
-        assert_eq!(s.matches(&BTreeSet::new(), &none), None);
+        assert!(s.matches(&BTreeSet::new(), &none).is_empty());
     }
 }

@@ -17,7 +17,7 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "first_opened",
     "passed_at",
     "failing_checks",
-    "known_mistake",
+    "known_mistakes",
     "pass_shown_by",
     "file",
     "note",
@@ -208,7 +208,7 @@ impl Class {
                     time(x.first_opened_at),
                     x.passed_at.clone().unwrap_or_default(),
                     failing.join("; "),
-                    x.known_mistake.clone().unwrap_or_default(),
+                    x.known_mistakes.join("; "),
                     x.pass_shown_by.clone(),
                     l.file.clone(),
                     if x.starting_state {
@@ -250,7 +250,7 @@ impl Class {
             .map(String::from)
             .to_vec();
         header.extend(self.course.iter().cloned());
-        header.extend(["working_on", "known_mistake", "file"].map(String::from));
+        header.extend(["working_on", "known_mistakes", "file"].map(String::from));
         let _ = w.write_record(header.iter().map(|c| csv_cell(c).into_owned()));
         let total = self.course.len().max(1);
         for l in &self.learners {
@@ -271,7 +271,7 @@ impl Class {
             row.push(working.map(|x| x.id.clone()).unwrap_or_default());
             row.push(
                 working
-                    .and_then(|x| x.known_mistake.clone())
+                    .map(|x| x.known_mistakes.join("; "))
                     .unwrap_or_default(),
             );
             row.push(l.file.clone());

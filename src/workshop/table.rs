@@ -92,10 +92,14 @@ fn learner_exercise(
             })
             .collect(),
         starting_state: !passed && signature.is_some_and(|s| s.is_starting(&failing, &not_run)),
-        known_mistake: (!passed)
-            .then(|| signature.and_then(|s| s.matches(&failing, &not_run)))
-            .flatten()
-            .map(str::to_string),
+        known_mistakes: match (passed, signature) {
+            (false, Some(s)) => s
+                .matches(&failing, &not_run)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        },
         last_active: x.last_checked_at.or(x.first_opened_at),
     }
 }
@@ -128,7 +132,13 @@ fn mistakes_ever(x: &ExerciseResult, signature: &Signature) -> BTreeSet<String> 
         .keys()
         .map(|k| parse_failing_key(k))
         .chain(std::iter::once(failing))
-        .filter_map(|set| signature.matches(&set, &not_run).map(str::to_string))
+        .flat_map(|set| {
+            signature
+                .matches(&set, &not_run)
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -300,9 +310,9 @@ fn known_mistakes(
         let now: Vec<String> = learners
             .iter()
             .filter(|l| {
-                l.exercises.iter().any(|e| {
-                    e.id == exercise && e.known_mistake.as_deref() == Some(variant.as_str())
-                })
+                l.exercises
+                    .iter()
+                    .any(|e| e.id == exercise && e.known_mistakes.iter().any(|m| m == variant))
             })
             .map(|l| l.learner.clone())
             .collect();
