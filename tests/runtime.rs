@@ -486,7 +486,7 @@ fn the_lint_finds_missing_tags_variants_and_broken_links_and_questions() {
     });
     for want in [
         "does not say (Choose two.)",
-        "item = '4.3.S9' is not a task 4.3 item",
+        "item = '4.3.S9' is not one of the pack's objectives",
         "option 4 has no text or no why",
         "question id 'kinds-single' is also used at",
     ] {

@@ -338,7 +338,7 @@ fn drill_answers_through_the_binary_are_explained_rated_and_saved() {
     let bad = keylab(dir.path(), &["drill", "--item", "K9"], "");
     assert!(
         String::from_utf8_lossy(&bad.stderr)
-            .contains("no DEA-C01 item \"K9\": choose one of 4.3.K1")
+            .contains("no objective \"K9\" in this pack: choose one of 4.3.K1")
     );
     let readiness = keylab(dir.path(), &["readiness", "--json"], "");
     let json: serde_json::Value = serde_json::from_slice(&readiness.stdout).unwrap();

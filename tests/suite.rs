@@ -4,6 +4,7 @@
 
 mod common;
 
+mod class;
 mod cli;
 mod containers;
 mod crash;
@@ -14,6 +15,7 @@ mod kms;
 mod kms_mac;
 mod localstack;
 mod mask;
+mod objectives;
 mod policy_cases;
 mod runtime;
 mod s3;

@@ -545,7 +545,7 @@ fn plain_mode_solves_an_exercise_line_by_line() {
         out.contains("review: Hard"),
         "a pass after a hint is Hard: {out}"
     );
-    assert!(out.contains("no DEA-C01 item \"K9\""), "{out}");
+    assert!(out.contains("no objective \"K9\" in this pack"), "{out}");
     assert!(out.contains("Question 1 of 10 · 4.3.S4"), "{out}");
     assert!(out.contains("Mock exam: 2 questions, 4 minutes"), "{out}");
     assert!(

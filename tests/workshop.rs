@@ -145,7 +145,7 @@ fn a_classroom_of_ten_is_collected_and_bad_results_are_rejected() {
         .iter()
         .find(|x| x["id"] == "first-cmk")
         .unwrap();
-    assert_eq!(first_cmk["started"], 10);
+    assert_eq!(first_cmk["opened"], 10);
     assert_eq!(first_cmk["passed"], 7);
     assert_eq!(first_cmk["hinted"], 4);
     let emr = json["exercises"]
@@ -155,7 +155,7 @@ fn a_classroom_of_ten_is_collected_and_bad_results_are_rejected() {
         .find(|x| x["id"] == "emr-security-config")
         .unwrap();
     assert_eq!(
-        (emr["started"].as_u64(), emr["passed"].as_u64()),
+        (emr["opened"].as_u64(), emr["passed"].as_u64()),
         (Some(4), Some(3))
     );
     let top = &json["checks"][0];
@@ -168,15 +168,18 @@ fn a_classroom_of_ten_is_collected_and_bad_results_are_rejected() {
     let learner0 = &json["learners"][0];
     assert_eq!(learner0["learner"], "Learner 0");
     assert!(
-        learner0["rerun_checks"].as_u64().unwrap() >= 1,
+        learner0["checks_rerun"].as_u64().unwrap() >= 1,
         "the document check ran again"
     );
     let table = ok(keylab(
         &instructor,
         &["class", "collect", results.to_str().unwrap()],
     ));
-    assert!(table.contains("10 results accepted, 0 rejected"), "{table}");
-    assert!(table.contains("Checks most learners failed"), "{table}");
+    assert!(
+        table.contains("10 results accepted, 0 superseded, 0 rejected"),
+        "{table}"
+    );
+    assert!(table.contains("Checks learners failed"), "{table}");
     let csv = ok(keylab(
         &instructor,
         &[
@@ -188,7 +191,7 @@ fn a_classroom_of_ten_is_collected_and_bad_results_are_rejected() {
         ],
     ));
     assert!(
-        csv.starts_with("learner,key,exercise,status,file,pass\n"),
+        csv.starts_with("learner,key,exercise,status,attempts,hints,minutes,"),
         "{csv}"
     );
     assert_eq!(
@@ -449,33 +452,76 @@ fn a_pack_that_needs_what_a_backend_lacks_is_refused() {
 #[test]
 fn the_class_table_switches_tabs_by_keys_and_draws_each() {
     use keylab::front::tui::class_view::ClassView;
-    use keylab::workshop::class::{CheckRow, Class, ExerciseRow, LearnerRow, Rejected};
+    use keylab::workshop::class::{
+        CheckRow, Class, ExerciseRow, FailingCheck, LearnerExercise, LearnerRow, MistakeRow,
+        Rejected, Superseded,
+    };
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
-    let learner = |name: &str, passed: &[&str]| LearnerRow {
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let stuck = LearnerExercise {
+        id: "first-cmk".into(),
+        passed: false,
+        pass_shown_by: String::new(),
+        attempts: 3,
+        hints: 1,
+        minutes: Some(12.0),
+        first_opened_at: Some(at),
+        passed_at: None,
+        failing: vec![FailingCheck {
+            index: 1,
+            title: "automatic rotation is on".into(),
+        }],
+        starting_state: false,
+        known_mistakes: vec!["rotation-left-off".into()],
+        last_active: Some(at),
+    };
+    let done = LearnerExercise {
+        passed: true,
+        pass_shown_by: "on trust".into(),
+        failing: vec![],
+        known_mistakes: vec![],
+        passed_at: Some("2026-11-23T10:07:00Z".into()),
+        minutes: Some(7.0),
+        ..stuck.clone()
+    };
+    let learner = |name: &str, passed: &[&str], on: Option<&LearnerExercise>| LearnerRow {
         file: format!("{name}.json"),
         learner: name.into(),
         key: "0123456789abcdef".into(),
+        submitted_at: at,
         passed: passed.iter().map(|s| s.to_string()).collect(),
-        started: vec![],
+        in_progress: on.iter().map(|x| x.id.clone()).collect(),
         hints: 1,
-        rerun_checks: 2,
+        checks_rerun: 2,
         unverified: vec![],
         notes: vec![],
+        exercises: match on {
+            Some(x) => vec![x.clone()],
+            None => vec![done.clone()],
+        },
+        working_on: on.cloned(),
     };
     let class = Class {
         workshop: Some(WORKSHOP.into()),
         pack: "keylab-core".into(),
         pack_hash: "6b36ef067eab57834cad7fd48a4e964ff8b73d71ba3f972ed1f03acaf9ee7ebb".into(),
-        learners: vec![learner("Ada", &["first-cmk"]), learner("Grace", &[])],
+        course: vec!["first-cmk".into()],
+        learners: vec![
+            learner("Ada", &["first-cmk"], None),
+            learner("Grace", &[], Some(&stuck)),
+        ],
         exercises: vec![ExerciseRow {
             id: "first-cmk".into(),
             passed: 1,
-            started: 2,
+            opened: 2,
             hinted: 2,
             mean_hints: 1.0,
             mean_attempts: 2.5,
             median_minutes: Some(7.0),
+            working: vec!["Grace".into()],
         }],
         checks: vec![CheckRow {
             exercise: "first-cmk".into(),
@@ -483,6 +529,18 @@ fn the_class_table_switches_tabs_by_keys_and_draws_each() {
             title: "automatic rotation is on".into(),
             misconception: "rotation is a key setting".into(),
             learners: 1,
+        }],
+        mistakes: vec![MistakeRow {
+            exercise: "first-cmk".into(),
+            variant: "rotation-left-off".into(),
+            checks: stuck.failing.clone(),
+            now: vec!["Grace".into()],
+            ever: 1,
+        }],
+        superseded: vec![Superseded {
+            file: "grace-early.json".into(),
+            submitted_at: at,
+            by: "Grace.json".into(),
         }],
         rejected: vec![Rejected {
             file: "mallory.json".into(),
@@ -503,13 +561,17 @@ fn the_class_table_switches_tabs_by_keys_and_draws_each() {
     view.key("<tab>");
     assert!(draw(&view).contains("first-cmk") && draw(&view).contains("2.5"));
     view.key("<tab>");
+    assert!(draw(&view).contains("`rotation-left-off`"));
+    view.key("<tab>");
     assert!(draw(&view).contains("#2 automatic rotation is on"));
     view.key("<tab>");
-    assert!(draw(&view).contains("tampered: the signature does not match"));
+    let files = draw(&view);
+    assert!(files.contains("tampered: the signature does not match"));
+    assert!(files.contains("superseded"));
     view.key("<tab>");
     assert_eq!(view.tab, 0, "tabs wrap around");
     view.key("<S-tab>");
-    assert_eq!(view.tab, 3);
+    assert_eq!(view.tab, 4);
     assert!(view.key("q"), "q leaves");
 }
 

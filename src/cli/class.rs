@@ -27,6 +27,35 @@ pub struct SubmitArgs {
 pub enum ClassCommand {
     /// Verify every results file in a folder and show the class table.
     Collect(CollectArgs),
+    /// The class table while the workshop runs: collected again whenever results files
+    /// arrive in the folder (a shared folder or scp; no server). Ctrl-C or q ends it.
+    Watch(WatchArgs),
+}
+
+/// `keylab class watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The folder learners hand their results files (*.json) in to
+    pub dir: PathBuf,
+    /// How to show the class: the full-screen table, or the text table printed again on
+    /// each change [default: tui on a terminal, else table]
+    #[arg(long, value_enum)]
+    pub format: Option<WatchFormat>,
+    /// Seconds between looks at the folder
+    #[arg(long, default_value = "3", value_name = "SECONDS")]
+    pub interval: f64,
+    /// The learners' key fingerprints and names (as for collect)
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+}
+
+/// How `class watch` shows the class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchFormat {
+    /// The text table, printed again on each change.
+    Table,
+    /// The full-screen table, refreshed in place.
+    Tui,
 }
 
 /// `keylab class collect`.
@@ -53,8 +82,11 @@ pub enum ClassFormat {
     Table,
     /// The full-screen table: learners, exercises, checks failed, rejected files.
     Tui,
-    /// One row per learner and exercise.
+    /// One row per learner and exercise opened: status, attempts, hints, minutes, times,
+    /// failing checks, known mistake.
     Csv,
+    /// One row per learner, one column per exercise (for spreadsheets and LMS gradebooks).
+    CsvWide,
     /// Everything, for scripts.
     Json,
 }
@@ -111,29 +143,37 @@ pub fn submit(lab: &LabArgs, args: &SubmitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn roster(path: Option<&PathBuf>) -> Result<Option<keylab::workshop::class::Roster>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --roster {}", path.display()))?;
+    keylab::workshop::class::Roster::parse(&text)
+        .map(Some)
+        .map_err(|e| anyhow!("--roster {}: {e}", path.display()))
+}
+
+/// Where the instructor's known-mistake sets are cached.
+fn cache_dir(lab: &LabArgs) -> Option<PathBuf> {
+    lab.data().ok().map(|d| d.0.join("class"))
+}
+
 /// `keylab class collect`.
 pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
     let pack = lab.pack_to_run(&lab.data()?)?;
-    let roster = match &args.roster {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read --roster {}", path.display()))?;
-            Some(
-                keylab::workshop::class::Roster::parse(&text)
-                    .map_err(|e| anyhow!("--roster {}: {e}", path.display()))?,
-            )
-        }
-        None => None,
-    };
+    let roster = roster(args.roster.as_ref())?;
     let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
+    let cache = cache_dir(lab);
+    let mut collector = keylab::workshop::class::Collector::new(
+        &pack,
+        lab.workshop.as_deref(),
+        roster,
+        scratch.path(),
+        cache.as_deref(),
+    );
     let class = super::runtime()?
-        .block_on(keylab::workshop::class::collect(
-            &pack,
-            &args.dir,
-            lab.workshop.as_deref(),
-            roster.as_ref(),
-            scratch.path(),
-        ))
+        .block_on(collector.collect(&args.dir))
         .map_err(|e| anyhow!(e))?;
     let failed = !class.rejected.is_empty();
     let text = match args.format {
@@ -141,6 +181,7 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
             keylab::front::tui::class_view::run(
                 class,
                 keylab::front::tui::theme::Theme::from_env(),
+                None,
             )?;
             return Ok(if failed {
                 ExitCode::FAILURE
@@ -150,6 +191,7 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
         }
         ClassFormat::Table => class.to_text(),
         ClassFormat::Csv => class.to_csv(),
+        ClassFormat::CsvWide => class.to_csv_wide(),
         ClassFormat::Json => serde_json::to_string_pretty(&class)? + "\n",
     };
     match &args.output {
@@ -162,4 +204,73 @@ pub fn collect(lab: &LabArgs, args: &CollectArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `keylab class watch`.
+pub fn watch(lab: &LabArgs, args: &WatchArgs) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !(args.interval.is_finite() && (0.05..=3600.0).contains(&args.interval)) {
+        bail!(
+            "--interval {}: give seconds between 0.05 and 3600",
+            args.interval
+        );
+    }
+    let pack = lab.pack_to_run(&lab.data()?)?;
+    let roster = roster(args.roster.as_ref())?;
+    let scratch = tempfile::tempdir().context("cannot make a scratch folder")?;
+    let cache = cache_dir(lab);
+    let mut collector = keylab::workshop::class::Collector::new(
+        &pack,
+        lab.workshop.as_deref(),
+        roster,
+        scratch.path(),
+        cache.as_deref(),
+    );
+    let runtime = super::runtime()?;
+    let interval = std::time::Duration::from_secs_f64(args.interval);
+    let mut watch = keylab::workshop::watch::Watch::default();
+    // A folder of several workshops is not an error here: the view says so and waits.
+    let mut look = || -> Option<Result<keylab::workshop::class::Class, String>> {
+        watch
+            .changed(&args.dir)
+            .then(|| runtime.block_on(collector.collect(&args.dir)))
+    };
+    let tui = match args.format {
+        Some(f) => f == WatchFormat::Tui,
+        None => std::io::stdout().is_terminal(),
+    };
+    if tui {
+        let first = match look() {
+            Some(Ok(class)) => class,
+            Some(Err(e)) => bail!(e),
+            None => unreachable!("the first look always collects"),
+        };
+        let mut refresh = look;
+        keylab::front::tui::class_view::run(
+            first,
+            keylab::front::tui::theme::Theme::from_env(),
+            Some((interval, &mut refresh)),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let clear = std::io::stdout().is_terminal();
+    loop {
+        if let Some(result) = look() {
+            if clear {
+                use std::io::Write as _;
+                write!(std::io::stdout().lock(), "\x1b[2J\x1b[H")?;
+            }
+            let at = chrono::Local::now().format("%H:%M:%S");
+            match result {
+                Ok(class) => {
+                    outln!("── {} · updated {at} ──", args.dir.display());
+                    out!("{}", class.to_text());
+                }
+                Err(e) => outln!("── {} · {at}: {e} ──", args.dir.display()),
+            }
+            use std::io::Write as _;
+            std::io::stdout().lock().flush()?;
+        }
+        std::thread::sleep(interval);
+    }
 }

@@ -69,7 +69,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show which lessons, exercises and questions cover each DEA-C01 task 4.3 item.
+    /// Show which lessons, exercises and questions cover each of the pack's objectives
+    /// (DEA-C01 task 4.3's items in the built-in pack).
     Coverage {
         /// Print JSON instead of a Markdown table
         #[arg(long)]
@@ -97,9 +98,11 @@ enum Command {
     },
     /// Drill exam questions with spaced repetition (answers are read line by line).
     Drill(study::DrillArgs),
-    /// A timed mock exam of DEA-C01 task 4.3, scored at the end per item.
+    /// A timed mock exam of the pack's questions (DEA-C01 task 4.3 in the built-in pack), scored
+    /// at the end per objective.
     Exam(study::ExamArgs),
-    /// Recall and results per DEA-C01 task 4.3 item (our estimate, not AWS's score).
+    /// Recall and results per objective of the pack (DEA-C01 task 4.3's items in the built-in
+    /// pack; our estimate, not AWS's score).
     Readiness {
         /// Print JSON
         #[arg(long)]
@@ -206,6 +209,7 @@ fn dispatch(args: &lab::LabArgs, command: Command) -> Result<ExitCode> {
         Command::Readiness { json } => study::readiness(args, json),
         Command::Submit(a) => class::submit(args, &a),
         Command::Class(class::ClassCommand::Collect(a)) => class::collect(args, &a),
+        Command::Class(class::ClassCommand::Watch(a)) => class::watch(args, &a),
         Command::Pack(pack::PackCommand::New { dir, name }) => pack::new(&dir, name.as_deref()),
         Command::Pack(pack::PackCommand::Lint) => pack::lint(args),
         Command::Mask(a) => mask::run(a),

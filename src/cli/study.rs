@@ -27,7 +27,8 @@ pub struct DrillArgs {
     /// Only one lesson's (module's) questions, by id (see `keylab list`)
     #[arg(long, conflicts_with = "item")]
     pub lesson: Option<String>,
-    /// Only one DEA-C01 task 4.3 item's questions (K1 … K4, S1 … S4)
+    /// Only one objective's questions (the pack's; in the built-in pack DEA-C01 task 4.3's
+    /// K1 … K4, S1 … S4)
     #[arg(long)]
     pub item: Option<String>,
     /// Questions in the round
@@ -86,7 +87,7 @@ pub fn drill(lab: &LabArgs, args: &DrillArgs) -> Result<ExitCode> {
     }
     let what = match (&args.lesson, &args.item, args.due) {
         (Some(l), _, _) => Pick::Lesson(l.clone()),
-        (_, Some(i), _) => Pick::Item(i.clone()),
+        (_, Some(i), _) => Pick::Item(pack.find_objective(i).unwrap_or_else(|| i.clone())),
         (_, _, true) => Pick::Due,
         _ => Pick::Mixed,
     };

@@ -32,7 +32,7 @@ fn pick_of(pack: &Pack, what: &str) -> Result<Pick, String> {
         "" | "mixed" => Pick::Mixed,
         "due" => Pick::Due,
         w if pack.lessons.iter().any(|l| l.id == w) => Pick::Lesson(w.to_string()),
-        w => Pick::Item(w.to_string()),
+        w => Pick::Item(pack.find_objective(w).unwrap_or_else(|| w.to_string())),
     };
     pick.validate(pack)?;
     Ok(pick)

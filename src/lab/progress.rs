@@ -59,6 +59,29 @@ pub struct ExerciseProgress {
     /// What the last check looked at that can be checked again elsewhere.
     #[serde(default, skip_serializing_if = "is_empty_evidence")]
     pub evidence: Evidence,
+    /// When the last check ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// How many checks ended with exactly this set of checks failing, keyed by the failing
+    /// places joined with commas ([`failing_key`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failing_sets: BTreeMap<String, u32>,
+}
+
+/// The key of a set of failing checks in [`ExerciseProgress::failing_sets`]: their places in
+/// the grader, ascending, joined with commas (`"1,3"`; empty when every check passed).
+pub fn failing_key(indices: impl IntoIterator<Item = usize>) -> String {
+    let mut v: Vec<usize> = indices.into_iter().collect();
+    v.sort_unstable();
+    v.dedup();
+    v.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The places a [`failing_key`] names; places that do not parse are left out.
+pub fn parse_failing_key(key: &str) -> std::collections::BTreeSet<usize> {
+    key.split(',')
+        .filter_map(|p| p.trim().parse().ok())
+        .collect()
 }
 
 fn is_empty_evidence(e: &Evidence) -> bool {
@@ -216,6 +239,11 @@ impl Progress {
                 let count = mine.failed_checks.entry(index).or_default();
                 *count = (*count).max(n);
             }
+            for (set, &n) in &theirs.failing_sets {
+                let count = mine.failing_sets.entry(set.clone()).or_default();
+                *count = (*count).max(n);
+            }
+            mine.last_checked_at = mine.last_checked_at.max(theirs.last_checked_at);
             if mine.checks.is_empty() {
                 mine.checks = theirs.checks.clone();
                 mine.evidence = theirs.evidence.clone();
@@ -252,10 +280,15 @@ impl Progress {
                 message: r.message.clone(),
             })
             .collect();
+        let mut failing = Vec::new();
         for (index, r) in results.iter().enumerate() {
             if matches!(r.status, Status::Fail | Status::Error) {
                 *entry.failed_checks.entry(index).or_default() += 1;
+                failing.push(index);
             }
+        }
+        if !failing.is_empty() {
+            *entry.failing_sets.entry(failing_key(failing)).or_default() += 1;
         }
         entry.evidence = evidence;
     }
@@ -298,6 +331,7 @@ impl Progress {
         let passed = status == Status::Pass;
         entry.attempts += 1;
         entry.last_status = Some(status);
+        entry.last_checked_at = Some(now.trunc_subsecs(0));
         if passed && entry.passed_at.is_none() {
             entry.passed_at = Some(now.trunc_subsecs(0));
         }

@@ -1,10 +1,11 @@
-//! The coverage table: for each DEA-C01 task 4.3 item, the lesson sections that teach it, the
+//! The coverage table: for each of the pack's objectives (DEA-C01 task 4.3's items in the
+//! built-in pack), the lesson sections that teach it, the
 //! exercises that practise it and how many drill questions test it. `keylab coverage` prints it
 //! and the README carries it; it is computed from the pack's tags, never written by hand.
 
 use serde::Serialize;
 
-use super::{DEA_ITEMS, Pack, dea_item_title};
+use super::Pack;
 
 /// One item's row.
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +23,7 @@ pub struct Row {
     pub questions: usize,
 }
 
-/// The table's rows, in the exam guide's order.
+/// The table's rows, in the order of the pack's objectives.
 pub fn rows(pack: &Pack) -> Vec<Row> {
     // Each lesson's headings in order, parsed once, as the lint reads them.
     let headings: Vec<Vec<String>> = pack
@@ -30,9 +31,10 @@ pub fn rows(pack: &Pack) -> Vec<Row> {
         .iter()
         .map(|l| super::lint::outline(&l.body).0)
         .collect();
-    DEA_ITEMS
-        .iter()
-        .map(|&item| {
+    pack.objectives()
+        .into_iter()
+        .map(|objective| {
+            let item = objective.id.as_str();
             let mut sections = Vec::new();
             for (lesson, headings) in pack.lessons.iter().zip(&headings) {
                 let tagged: Vec<&String> = headings
@@ -53,7 +55,7 @@ pub fn rows(pack: &Pack) -> Vec<Row> {
             }
             Row {
                 item: item.to_string(),
-                title: dea_item_title(item).to_string(),
+                title: objective.title.clone(),
                 sections,
                 exercises: pack
                     .exercises

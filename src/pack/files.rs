@@ -219,9 +219,14 @@ impl PackFiles {
     /// The SHA-256 of the pack's content (every path and its bytes, in order), in hex: the
     /// same for a folder, its archive or the embedded copy of the same files.
     pub fn hash(&self) -> String {
+        self.hash_where(|_| true)
+    }
+
+    /// [`PackFiles::hash`] over the paths `keep` selects only.
+    pub fn hash_where(&self, keep: impl Fn(&str) -> bool) -> String {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
-        for (path, bytes) in &self.files {
+        for (path, bytes) in self.files.iter().filter(|(p, _)| keep(p)) {
             h.update((path.len() as u64).to_be_bytes());
             h.update(path.as_bytes());
             h.update((bytes.len() as u64).to_be_bytes());

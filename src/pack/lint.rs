@@ -9,8 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use pulldown_cmark::{Event, HeadingLevel, Parser, Tag, TagEnd};
 
 use super::{
-    BUILT_IN_VARS, DEA_ITEMS, Exercise, Grader, Lesson, PackError, PackFiles, Question,
-    placeholders,
+    BUILT_IN_VARS, Exercise, Grader, Lesson, PackError, PackFiles, Question, placeholders,
 };
 
 pub(super) fn exercises(
@@ -31,7 +30,6 @@ pub(super) fn exercises(
                 "give every lesson its own id",
             ));
         }
-        unknown_items(&file, "dea_items", &lesson.dea_items, errors);
         for x in &lesson.exercises {
             if files
                 .bytes(&format!("exercises/{x}/exercise.toml"))
@@ -73,18 +71,6 @@ pub(super) fn exercises(
                 "list the backends it supports: \"engine\", \"localstack\"",
             ));
         }
-        if s.dea_items.is_empty() {
-            errors.push(PackError::new(
-                &file,
-                None,
-                "dea_items is empty",
-                format!(
-                    "tag the DEA-C01 items it practises: {}",
-                    DEA_ITEMS.join(", ")
-                ),
-            ));
-        }
-        unknown_items(&file, "dea_items", &s.dea_items, errors);
         if s.explanation.trim().is_empty() {
             errors.push(PackError::new(
                 &file,
@@ -156,19 +142,7 @@ pub(super) fn exercises(
     }
 }
 
-/// An error for each tag that is not a DEA-C01 task 4.3 item.
-fn unknown_items(file: &str, field: &str, items: &[String], errors: &mut Vec<PackError>) {
-    for item in items.iter().filter(|i| !DEA_ITEMS.contains(&i.as_str())) {
-        errors.push(PackError::new(
-            file,
-            None,
-            format!("{field} has '{item}', which is not a task 4.3 item"),
-            format!("use one of {}", DEA_ITEMS.join(", ")),
-        ));
-    }
-}
-
-/// Drill questions: unique ids, a lesson, a task 4.3 item, options that fit the kind, and an
+/// Drill questions: unique ids, a lesson, options that fit the kind, and an
 /// explanation of every option.
 pub(super) fn questions(
     files: &PackFiles,
@@ -196,15 +170,6 @@ pub(super) fn questions(
                     q.id, q.lesson
                 ),
                 "use the id of a lesson in lessons/".into(),
-            );
-        }
-        if !DEA_ITEMS.contains(&q.item.as_str()) {
-            error(
-                format!(
-                    "question '{}': item = '{}' is not a task 4.3 item",
-                    q.id, q.item
-                ),
-                format!("use one of {}", DEA_ITEMS.join(", ")),
             );
         }
         let correct = q.options.iter().filter(|o| o.correct).count();
@@ -276,16 +241,8 @@ pub(super) fn lessons(
 ) {
     for lesson in lessons {
         let file = files.display(&lesson.path);
-        if lesson.dea_items.is_empty() {
-            errors.push(PackError::new(
-                &file,
-                Some(2),
-                "dea_items is empty",
-                format!("tag the DEA-C01 items it teaches: {}", DEA_ITEMS.join(", ")),
-            ));
-        }
         let (headings, links) = outline(&lesson.body);
-        for (heading, section) in &lesson.sections {
+        for heading in lesson.sections.keys() {
             if !headings.iter().any(|h| h == heading) {
                 errors.push(PackError::new(
                     &file,
@@ -294,12 +251,6 @@ pub(super) fn lessons(
                     "use the text of a ## or ### heading exactly",
                 ));
             }
-            unknown_items(
-                &file,
-                &format!("[sections] \"{heading}\""),
-                &section.items,
-                errors,
-            );
         }
         let slugs: BTreeSet<String> = headings.iter().map(|h| slug(h)).collect();
         for (offset, url) in links {

@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod files;
 mod lint;
 pub mod model;
+pub mod objectives;
 mod reading;
 pub mod review;
 mod safety;
@@ -147,6 +148,16 @@ impl Pack {
         self.files.hash()
     }
 
+    /// The SHA-256 of what grading depends on: the graders (checks, solutions, wrong variants)
+    /// and the exercises' files other than their README.md (setup, variables, starting files).
+    /// Lessons, exercise READMEs, questions and `pack.toml` are prose or course structure: a
+    /// changed sentence there leaves this hash, and results made before it, as they were.
+    pub fn grading_hash(&self) -> String {
+        self.files.hash_where(|p| {
+            p.starts_with("graders/") || (p.starts_with("exercises/") && !p.ends_with("/README.md"))
+        })
+    }
+
     /// The backend capabilities the pack declares it needs that `backend` lacks, as a message
     /// that says what to do; `None` when it can run.
     pub fn refuses(&self, has: impl Fn(Capability) -> bool, name: &str) -> Option<String> {
@@ -230,6 +241,9 @@ impl Pack {
         lint::exercises(&files, &lessons, &exercises, &graders, &mut errors);
         lint::questions(&files, &lessons, &questions, &mut errors);
         lint::lessons(&files, &lessons, &exercises, &mut errors);
+        if let Some(m) = &manifest {
+            objectives::check(&files, m, &lessons, &exercises, &questions, &mut errors);
+        }
         safety::check(&files, &exercises, &graders, &mut errors);
         questions.sort_by_key(|q| lessons.iter().position(|l| l.id == q.lesson));
         // Course order: by lesson, then as the lesson lists its exercises.
@@ -493,7 +507,7 @@ pub const BUILT_IN_VARS: &[&str] = &[
     "outsider_account",
 ];
 
-/// DEA-C01 task 4.3 items a pack may tag, from the exam guide: knowledge of encryption options
+/// DEA-C01 task 4.3's items, the objectives of a pack that declares none, from the exam guide: knowledge of encryption options
 /// in analytics services (K1), client-side vs server-side encryption (K2), protection of
 /// sensitive data (K3), anonymization, masking and key salting (K4); skills in masking and
 /// anonymization (S1), using keys to encrypt and decrypt (S2), encryption across account

@@ -74,6 +74,21 @@ pub struct Manifest {
     /// What the pack teaches.
     #[serde(default)]
     pub description: String,
+    /// The objectives lessons, exercises and questions are tagged with (`dea_items`, `item`),
+    /// in the order coverage, readiness and drills show them. None declared: DEA-C01 task
+    /// 4.3's eight ([`super::DEA_ITEMS`]).
+    #[serde(default)]
+    pub objectives: Vec<Objective>,
+}
+
+/// One `[[objectives]]` table of `pack.toml`: an exam item or a course's own learning goal.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objective {
+    /// Its id, as lessons, exercises and questions name it (`4.3.K1`, `W1`).
+    pub id: String,
+    /// What it asks, in a sentence.
+    pub title: String,
 }
 
 /// A lesson's front matter.
@@ -86,8 +101,8 @@ pub struct LessonFront {
     pub title: String,
     /// Its place in the course.
     pub order: u32,
-    /// DEA-C01 task 4.3 items it covers.
-    #[serde(default)]
+    /// The pack's objectives it covers (`objectives` is another name for the field).
+    #[serde(default, alias = "objectives")]
     pub dea_items: Vec<String>,
     /// The exercises it leads to.
     #[serde(default)]
@@ -205,8 +220,8 @@ pub struct ExerciseSpec {
     pub difficulty: Difficulty,
     /// Backends it supports (`engine`, `localstack`).
     pub backends: Vec<BackendKind>,
-    /// DEA-C01 items it practises.
-    #[serde(default)]
+    /// The pack's objectives it practises (`objectives` is another name for the field).
+    #[serde(default, alias = "objectives")]
     pub dea_items: Vec<String>,
     /// The lab identity the console starts as.
     #[serde(default = "default_profile")]
@@ -854,7 +869,7 @@ pub struct QuestionSpec {
     pub id: String,
     /// The lesson it belongs to.
     pub lesson: String,
-    /// The DEA-C01 task 4.3 knowledge or skill item it tests.
+    /// The pack's objective it tests (a DEA-C01 task 4.3 item in the built-in pack).
     pub item: String,
     /// The question; a multiple-response stem ends with "(Choose two.)" or "(Choose three.)".
     pub stem: String,

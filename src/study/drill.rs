@@ -1,5 +1,5 @@
-//! Choosing a drill round's questions: those due for review, a module's (lesson's), a DEA-C01
-//! item's, or a mixed round. Due cards come first (oldest due first), then new ones in a seeded
+//! Choosing a drill round's questions: those due for review, a module's (lesson's), one of the
+//! pack's objectives' (a DEA-C01 item in the built-in pack), or a mixed round. Due cards come first (oldest due first), then new ones in a seeded
 //! shuffle, then the rest by lowest recall, so a round always works on what is weakest.
 
 use chrono::{DateTime, Utc};
@@ -23,7 +23,7 @@ pub enum Pick {
     Mixed,
     /// One lesson's (module's), by id.
     Lesson(String),
-    /// One DEA-C01 item's (`4.3.K1`, or `K1`).
+    /// One of the pack's objectives' (`4.3.K1`, or `K1` for DEA-C01 items).
     Item(String),
 }
 
@@ -38,11 +38,10 @@ impl Pick {
                 .iter()
                 .find(|l| &l.id == id)
                 .map_or(id.clone(), |l| l.title.clone()),
-            Pick::Item(item) => format!(
-                "{} {}",
-                full_item(item),
-                crate::pack::dea_item_title(&full_item(item))
-            ),
+            Pick::Item(item) => {
+                let id = pack.find_objective(item).unwrap_or_else(|| item.clone());
+                format!("{id} {}", pack.objective_title(&id))
+            }
         }
     }
 
@@ -52,7 +51,7 @@ impl Pick {
             Pick::Due => deck.is_due(&question_card(&q.id), now),
             Pick::Mixed => true,
             Pick::Lesson(id) => &q.lesson == id,
-            Pick::Item(item) => q.item == full_item(item),
+            Pick::Item(item) => q.item == *item || q.item == full_item(item),
         }
     }
 
@@ -67,12 +66,14 @@ impl Pick {
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-            Pick::Item(item) if !crate::pack::DEA_ITEMS.contains(&full_item(item).as_str()) => {
-                Err(format!(
-                    "no DEA-C01 item {item:?}: choose one of {}",
-                    crate::pack::DEA_ITEMS.join(", ")
-                ))
-            }
+            Pick::Item(item) if pack.find_objective(item).is_none() => Err(format!(
+                "no objective {item:?} in this pack: choose one of {}",
+                pack.objectives()
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             _ => Ok(()),
         }
     }

@@ -1,4 +1,4 @@
-//! The mock exam: a timed set of questions drawn evenly from the task's items, scored only at
+//! The mock exam: a timed set of questions drawn evenly from the pack's objectives, scored only at
 //! the end, all or nothing per question (as the real exam scores multiple response), with a
 //! breakdown per DEA-C01 item. The percentage is our estimate from this bank, never AWS's scaled
 //! score: AWS reports 100–1000 after equating forms, and unscored questions exist.
@@ -13,7 +13,7 @@ use serde::Serialize;
 use chrono::{DateTime, Utc};
 
 use super::srs::{Deck, answer_rating, question_card};
-use crate::pack::{DEA_ITEMS, Pack};
+use crate::pack::Pack;
 
 /// The real exam's pace: DEA-C01 gives 130 minutes for 65 questions.
 pub const SECONDS_PER_QUESTION: u32 = 120;
@@ -57,12 +57,18 @@ pub fn pick(pack: &Pack, count: usize, seed: u64) -> Vec<usize> {
     for (i, q) in pack.questions.iter().enumerate() {
         by_item.entry(q.item.as_str()).or_default().push(i);
     }
-    let mut items: Vec<&str> = DEA_ITEMS
+    let objectives: Vec<String> = pack.objectives().into_iter().map(|o| o.id).collect();
+    let mut items: Vec<&str> = objectives
         .iter()
-        .copied()
+        .map(String::as_str)
         .filter(|i| by_item.contains_key(i))
         .collect();
-    items.extend(by_item.keys().copied().filter(|i| !DEA_ITEMS.contains(i)));
+    items.extend(
+        by_item
+            .keys()
+            .copied()
+            .filter(|i| !objectives.iter().any(|o| o == i)),
+    );
     for list in by_item.values_mut() {
         list.shuffle(&mut rng);
     }
@@ -89,8 +95,10 @@ pub fn pick(pack: &Pack, count: usize, seed: u64) -> Vec<usize> {
 /// One item's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ItemScore {
-    /// The DEA-C01 item.
+    /// The objective (a DEA-C01 item in the built-in pack).
     pub item: String,
+    /// What it asks.
+    pub title: String,
     /// Right answers.
     pub right: usize,
     /// Questions asked.
@@ -135,10 +143,7 @@ impl Score {
         for i in &self.items {
             lines.push(format!(
                 "  {:<7} {:>2}/{:<2} {}",
-                i.item,
-                i.right,
-                i.total,
-                crate::pack::dea_item_title(&i.item)
+                i.item, i.right, i.total, i.title
             ));
         }
         lines.push(ESTIMATE_NOTE.into());
@@ -161,13 +166,18 @@ pub fn score(pack: &Pack, answers: &[(usize, Option<Vec<usize>>)]) -> Score {
         right += usize::from(ok);
         let entry = items.entry(q.item.as_str()).or_insert_with(|| ItemScore {
             item: q.item.clone(),
+            title: pack.objective_title(&q.item),
             right: 0,
             total: 0,
         });
         entry.total += 1;
         entry.right += usize::from(ok);
     }
-    let mut ordered: Vec<ItemScore> = DEA_ITEMS.iter().filter_map(|i| items.remove(i)).collect();
+    let mut ordered: Vec<ItemScore> = pack
+        .objectives()
+        .iter()
+        .filter_map(|o| items.remove(o.id.as_str()))
+        .collect();
     ordered.extend(items.into_values());
     Score {
         right,

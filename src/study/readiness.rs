@@ -1,4 +1,4 @@
-//! Readiness by DEA-C01 task 4.3 item: for each knowledge and skill item, the mean probability
+//! Readiness by objective (the pack's; DEA-C01 task 4.3's items in the built-in pack): for each, the mean probability
 //! of recalling its cards now (questions and exercises tagged with it; a card never reviewed
 //! counts as 0), and the results so far. It is our estimate, labelled so wherever it is shown.
 
@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::srs::{Deck, exercise_card, question_card};
-use crate::pack::{DEA_ITEMS, Pack, dea_item_title};
+use crate::pack::Pack;
 
 /// One item's readiness.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -39,9 +39,10 @@ pub fn by_item(
     passed: impl Fn(&str) -> bool,
     now: DateTime<Utc>,
 ) -> Vec<ItemReadiness> {
-    DEA_ITEMS
-        .iter()
-        .map(|item| {
+    pack.objectives()
+        .into_iter()
+        .map(|objective| {
+            let item = &objective.id;
             let exercises: Vec<&str> = pack
                 .exercises
                 .iter()
@@ -57,7 +58,7 @@ pub fn by_item(
                 .collect();
             let mut row = ItemReadiness {
                 item: item.to_string(),
-                title: dea_item_title(item).to_string(),
+                title: objective.title.clone(),
                 cards: cards.len(),
                 seen: 0,
                 recall: 0.0,

@@ -1,14 +1,18 @@
 //! `keylab class collect DIR`: the instructor's view of a workshop. Every results file in the
 //! folder is verified and its re-runnable checks are run again from the evidence it carries,
 //! with the names its seed gives; a file that fails any of this is listed as rejected with the
-//! reason. The accepted ones make the class table: who finished what, the checks (and the
-//! misconceptions their failure messages name) most learners failed, and the hints that were
-//! needed. Rendered as text, CSV or JSON; every text from a results file is sanitised.
+//! reason; an earlier file of a learner who handed in again is listed as superseded. The
+//! accepted ones make the class table ([`super::table`]): who finished what, what each learner
+//! is working on now and whether their failing checks match a known mistake
+//! ([`super::mistakes`]), the checks (and the misconceptions their failure messages name) most
+//! learners failed, and the hints that were needed. Rendered as text, CSV (long and wide) or
+//! JSON ([`super::render`]); every text from a results file is sanitised.
 //!
 //! What an accepted file proves: it was signed by the key it carries and not edited since; it
-//! was made with this pack's exact content for this workshop; its seed is that key's (so it is
-//! not a classmate's progress signed with another key); it is the only file of its key and its
-//! seed (and, with `--roster`, its key is one the instructor noted); and every exercise it
+//! was made with this pack's exercises and graders for this workshop (prose may differ); its
+//! seed is that key's (so it is not a classmate's progress signed with another key); it is the
+//! latest file of its key and the only one of its seed (and, with `--roster`, its key is one
+//! the instructor noted); and every exercise it
 //! claims as passed whose grader has re-runnable checks (workspace files, configuration
 //! documents) carries the files those checks read, and they pass when run again here.
 //! What it does not prove: who sat at the keyboard (the key proves only continuity: note each
@@ -17,11 +21,13 @@
 //! need the learner's own backend (key states, bucket settings, the audit log), which cannot
 //! be re-run from a file: those are counted as passed on trust and shown as such.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::mistakes::Mistakes;
 use super::results::{ResultsFile, fingerprint, read_verified};
 use crate::lab::check::Status;
 use crate::lab::grader::{is_rerunnable, run_checks_where};
@@ -37,6 +43,89 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// A results file replaced by a later one of the same learner (same key): not an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Superseded {
+    /// The file name.
+    pub file: String,
+    /// When it was submitted.
+    pub submitted_at: DateTime<Utc>,
+    /// The later file that replaces it.
+    pub by: String,
+}
+
+/// A check of a learner's exercise that fails now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailingCheck {
+    /// Its place in the grader.
+    pub index: usize,
+    /// Its title, as the pack writes it.
+    pub title: String,
+}
+
+/// One learner's state on one exercise they opened.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LearnerExercise {
+    /// The exercise id.
+    pub id: String,
+    /// Whether it counts as passed (a pass its evidence still shows).
+    pub passed: bool,
+    /// How the pass was shown: `checks re-run from evidence`, or `on trust` (its checks need
+    /// the learner's backend); empty when not passed.
+    pub pass_shown_by: String,
+    /// Checks run.
+    pub attempts: u32,
+    /// Hints shown.
+    pub hints: u32,
+    /// Minutes from opening it to passing it, or (not passed) to handing the results in.
+    pub minutes: Option<f64>,
+    /// When it was first opened.
+    pub first_opened_at: Option<DateTime<Utc>>,
+    /// When it first passed.
+    pub passed_at: Option<String>,
+    /// Checks failing at the last check.
+    pub failing: Vec<FailingCheck>,
+    /// The failing checks are the exercise's starting state's: work not begun.
+    pub starting_state: bool,
+    /// The known-wrong variants whose failing checks are exactly these (several when the
+    /// checks cannot tell them apart).
+    pub known_mistakes: Vec<String>,
+    /// When the last check ran (or, without one, when it was opened): what "working on" picks.
+    #[serde(skip)]
+    pub last_active: Option<DateTime<Utc>>,
+}
+
+impl LearnerExercise {
+    /// A short account, the known mistake first after the failing checks: `1 failing check ·
+    /// matches known mistake `x` · 2 attempts · 1 hint · 12 min`.
+    pub fn summary(&self) -> String {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut parts = vec![match (self.passed, self.failing.len()) {
+            (true, _) => "passed".to_string(),
+            (false, 0) => "not checked yet".to_string(),
+            (false, n) => plural(n, "failing check", "failing checks"),
+        }];
+        if self.starting_state {
+            parts[0].push_str(" (starting state)");
+        }
+        if !self.known_mistakes.is_empty() {
+            let names: Vec<String> = self
+                .known_mistakes
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect();
+            parts.push(format!("matches known mistake {}", names.join(" or ")));
+        }
+        parts.push(plural(self.attempts as usize, "attempt", "attempts"));
+        parts.push(plural(self.hints as usize, "hint", "hints"));
+        if let Some(m) = self.minutes {
+            parts.push(format!("{m:.0} min"));
+        }
+        parts.join(" · ")
+    }
+}
+
 /// One learner's row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LearnerRow {
@@ -46,14 +135,16 @@ pub struct LearnerRow {
     pub learner: String,
     /// The key's fingerprint.
     pub key: String,
+    /// When the results were handed in.
+    pub submitted_at: DateTime<Utc>,
     /// Exercises passed, in course order.
     pub passed: Vec<String>,
-    /// Exercises opened but not passed.
-    pub started: Vec<String>,
+    /// Exercises opened but not passed, in course order.
+    pub in_progress: Vec<String>,
     /// Hints shown, over every exercise.
     pub hints: u32,
-    /// Checks re-run from the evidence, all agreeing.
-    pub rerun_checks: usize,
+    /// Checks run again here from the evidence, all agreeing with the record.
+    pub checks_rerun: usize,
     /// Of the passed exercises, those with no re-runnable check: passed on trust.
     #[serde(default)]
     pub unverified: Vec<String>,
@@ -61,35 +152,55 @@ pub struct LearnerRow {
     /// otherwise, a pass the evidence no longer shows).
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Every exercise opened, in course order.
+    pub exercises: Vec<LearnerExercise>,
+    /// The exercise not passed that the learner touched last, if any.
+    pub working_on: Option<LearnerExercise>,
 }
 
 /// The learners table's columns.
-pub const LEARNER_COLUMNS: [&str; 7] = [
-    "learner", "passed", "started", "hints", "re-run", "key", "finished",
+pub const LEARNER_COLUMNS: [&str; 6] = [
+    "learner",
+    "passed",
+    "in progress",
+    "hints",
+    "working on",
+    "now",
 ];
 
 impl LearnerRow {
     /// The row under [`LEARNER_COLUMNS`].
-    pub fn cells(&self) -> [String; 7] {
+    pub fn cells(&self) -> [String; 6] {
         let passed = match self.unverified.len() {
             0 => self.passed.len().to_string(),
             n => format!("{} ({n} on trust)", self.passed.len()),
         };
+        let (on, now) = match &self.working_on {
+            Some(w) => (w.id.clone(), w.summary()),
+            None if self.exercises.is_empty() => ("-".into(), "nothing opened".into()),
+            None => ("-".into(), "every exercise opened is passed".into()),
+        };
         [
             self.learner.clone(),
             passed,
-            self.started.len().to_string(),
+            self.in_progress.len().to_string(),
             self.hints.to_string(),
-            self.rerun_checks.to_string(),
-            self.key.clone(),
-            self.passed.join(", "),
+            on,
+            now,
         ]
     }
 }
 
 /// The exercises table's columns.
-pub const EXERCISE_COLUMNS: [&str; 7] = [
-    "exercise", "passed", "started", "hinted", "hints", "attempts", "minutes",
+pub const EXERCISE_COLUMNS: [&str; 8] = [
+    "exercise",
+    "passed",
+    "opened",
+    "hinted",
+    "hints",
+    "attempts",
+    "minutes",
+    "on it now",
 ];
 
 /// One exercise's row.
@@ -100,7 +211,7 @@ pub struct ExerciseRow {
     /// Learners who passed it.
     pub passed: usize,
     /// Learners who opened it.
-    pub started: usize,
+    pub opened: usize,
     /// Learners who needed hints.
     pub hinted: usize,
     /// Hints per learner who opened it.
@@ -109,25 +220,28 @@ pub struct ExerciseRow {
     pub mean_attempts: f64,
     /// Median minutes from opening to passing, among those who passed.
     pub median_minutes: Option<f64>,
+    /// Learners working on it now (it is their "working on").
+    pub working: Vec<String>,
 }
 
 impl ExerciseRow {
     /// The row under [`EXERCISE_COLUMNS`].
-    pub fn cells(&self) -> [String; 7] {
+    pub fn cells(&self) -> [String; 8] {
         [
             self.id.clone(),
             self.passed.to_string(),
-            self.started.to_string(),
+            self.opened.to_string(),
             self.hinted.to_string(),
             format!("{:.1}", self.mean_hints),
             format!("{:.1}", self.mean_attempts),
             self.median_minutes
                 .map_or("-".into(), |m| format!("{m:.0}")),
+            self.working.join(", "),
         ]
     }
 }
 
-/// A check most learners failed.
+/// A check learners failed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckRow {
     /// The exercise.
@@ -138,8 +252,23 @@ pub struct CheckRow {
     pub title: String,
     /// The misconception its failure message names.
     pub misconception: String,
-    /// Learners who failed it at least once.
+    /// Learners who failed it at least once other than in the starting state.
     pub learners: usize,
+}
+
+/// A known mistake (a wrong variant of the pack) learners made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MistakeRow {
+    /// The exercise.
+    pub exercise: String,
+    /// The wrong variant's name.
+    pub variant: String,
+    /// The checks it trips.
+    pub checks: Vec<FailingCheck>,
+    /// Learners whose last check matches it now.
+    pub now: Vec<String>,
+    /// Learners whose checks matched it at some attempt.
+    pub ever: usize,
 }
 
 /// The class.
@@ -151,12 +280,18 @@ pub struct Class {
     pub pack: String,
     /// The pack's SHA-256.
     pub pack_hash: String,
+    /// Every exercise of the pack, in course order (the wide CSV's columns).
+    pub course: Vec<String>,
     /// Accepted learners, by name.
     pub learners: Vec<LearnerRow>,
     /// Per exercise, in course order (those someone opened).
     pub exercises: Vec<ExerciseRow>,
     /// Checks failed by at least one learner, most learners first.
     pub checks: Vec<CheckRow>,
+    /// Known mistakes learners made, most learners first.
+    pub mistakes: Vec<MistakeRow>,
+    /// Files replaced by a later file of the same learner.
+    pub superseded: Vec<Superseded>,
     /// Files not accepted.
     pub rejected: Vec<Rejected>,
 }
@@ -198,7 +333,7 @@ impl Roster {
 }
 
 /// Reads, verifies and re-runs every `*.json` in `dir`; `scratch` is an empty folder for the
-/// re-runs. With a roster, keys not on it are rejected.
+/// re-runs. With a roster, keys not on it are rejected. See [`Collector`] for the choices.
 pub async fn collect(
     pack: &Pack,
     dir: &Path,
@@ -206,92 +341,271 @@ pub async fn collect(
     roster: Option<&Roster>,
     scratch: &Path,
 ) -> Result<Class, String> {
+    Collector::new(pack, workshop, roster.cloned(), scratch, None)
+        .collect(dir)
+        .await
+}
+
+/// Collects a folder of results, as often as asked (`keylab class watch` collects again as
+/// files arrive): a file's re-run is kept by its content's hash, and the known mistakes
+/// ([`Mistakes`]) are computed once per exercise.
+///
+/// Which files make the class: files whose signature verifies and whose pack is this one (the
+/// same SHA-256, or the same grading hash: only prose differs, noted); of the workshop given,
+/// or, without one, of the one workshop they all name (files naming several workshops are an
+/// error that lists them, as one stray file must not decide for the class); and per learner
+/// key the latest `submitted_at` (earlier files are listed as superseded, which is no error).
+#[derive(Debug)]
+pub struct Collector<'a> {
+    pack: &'a Pack,
+    workshop: Option<String>,
+    roster: Option<Roster>,
+    scratch: PathBuf,
+    reruns: HashMap<String, Result<Rerun, String>>,
+    mistakes: Mistakes,
+}
+
+/// A results file read and verified.
+struct Candidate {
+    file: String,
+    bytes_hash: String,
+    results: ResultsFile,
+    prose_differs: bool,
+}
+
+impl<'a> Collector<'a> {
+    /// A collector for `pack`; `scratch` is a folder for re-runs, `cache_dir` keeps the known
+    /// mistakes between runs.
+    pub fn new(
+        pack: &'a Pack,
+        workshop: Option<&str>,
+        roster: Option<Roster>,
+        scratch: &Path,
+        cache_dir: Option<&Path>,
+    ) -> Collector<'a> {
+        Collector {
+            pack,
+            workshop: workshop.map(str::to_string),
+            roster,
+            scratch: scratch.to_path_buf(),
+            reruns: HashMap::new(),
+            mistakes: Mistakes::new(pack, cache_dir),
+        }
+    }
+
+    /// Collects `dir` now.
+    pub async fn collect(&mut self, dir: &Path) -> Result<Class, String> {
+        let pack = self.pack;
+        let (candidates, mut rejected) = read_all(pack, dir)?;
+        let (workshop, candidates) =
+            choose_workshop(self.workshop.as_deref(), candidates, &mut rejected)?;
+        let (candidates, superseded) = latest_per_key(candidates);
+        let roster = self.roster.as_ref();
+        let mut accepted: Vec<(String, ResultsFile, Rerun)> = Vec::new();
+        let mut seeds: BTreeMap<u64, String> = BTreeMap::new();
+        for (n, c) in candidates.into_iter().enumerate() {
+            let p = &c.results.payload;
+            if let Err(why) = check_identity(&c.results, roster, &seeds) {
+                rejected.push(Rejected {
+                    file: c.file,
+                    reason: why,
+                });
+                continue;
+            }
+            let outcome = match self.reruns.get(&c.bytes_hash) {
+                Some(known) => known.clone(),
+                None => {
+                    let root = self.scratch.join(format!("rerun-{n}"));
+                    let outcome = rerun(pack, &c.results, &root).await;
+                    let _ = std::fs::remove_dir_all(&root);
+                    self.reruns.insert(c.bytes_hash.clone(), outcome.clone());
+                    outcome
+                }
+            };
+            let mut outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    rejected.push(Rejected {
+                        file: c.file,
+                        reason: e,
+                    });
+                    continue;
+                }
+            };
+            seeds.insert(p.seed, c.file.clone());
+            if let Some(listed) =
+                roster.and_then(|r| r.names.get(&fingerprint(&c.results.public_key)))
+                && !listed.is_empty()
+                && *listed != p.learner
+            {
+                outcome.notes.push(format!(
+                    "names itself {:?}; the roster says {listed:?}",
+                    p.learner
+                ));
+            }
+            if c.prose_differs {
+                outcome.notes.push(
+                    "made with another wording of the pack (lessons, READMEs or questions differ; exercises and graders are the same)".into(),
+                );
+            }
+            accepted.push((c.file, c.results, outcome));
+        }
+        flag_shared_evidence(&mut accepted);
+        let opened = accepted
+            .iter()
+            .flat_map(|(_, r, _)| r.payload.exercises.iter().map(|x| x.id.clone()))
+            .filter(|id| pack.exercise(id).is_some())
+            .collect();
+        self.mistakes.prepare(pack, &opened, &self.scratch).await;
+        rejected.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(super::table::table(
+            pack,
+            &self.mistakes,
+            workshop,
+            accepted,
+            superseded,
+            rejected,
+        ))
+    }
+}
+
+/// Reads and verifies every `*.json` of `dir` (dotfiles left out: `._x.json` is macOS's, not
+/// a learner's), rejecting those that do not verify or were made with another pack.
+fn read_all(pack: &Pack, dir: &Path) -> Result<(Vec<Candidate>, Vec<Rejected>), String> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with('.'))
+        })
         .collect();
     names.sort();
     let hash = pack.hash();
-    let mut workshop = workshop.map(str::to_string);
-    let mut accepted: Vec<(String, ResultsFile, Rerun)> = Vec::new();
+    let grading = pack.grading_hash();
+    let mut candidates = Vec::new();
     let mut rejected = Vec::new();
-    let mut keys: BTreeMap<String, String> = BTreeMap::new();
-    let mut seeds: BTreeMap<u64, String> = BTreeMap::new();
-    for (n, path) in names.iter().enumerate() {
+    for path in names {
         let file = path
             .file_name()
             .map_or(String::new(), |f| f.to_string_lossy().into_owned());
-        let reject = |reason: String| Rejected {
-            file: file.clone(),
-            reason,
-        };
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                rejected.push(reject(format!("cannot read: {e}")));
-                continue;
-            }
-        };
-        let results = match read_verified(&bytes) {
-            Ok(r) => r,
-            Err(e) => {
-                rejected.push(reject(e));
+        let verified = std::fs::read(&path)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|bytes| Ok((read_verified(&bytes)?, bytes)));
+        let (results, bytes) = match verified {
+            Ok(v) => v,
+            Err(reason) => {
+                rejected.push(Rejected { file, reason });
                 continue;
             }
         };
         let p = &results.payload;
-        if p.pack.hash != hash {
-            rejected.push(reject(format!(
-                "made with another pack: {} {}…, this pack is {} {}… (give the learners the same pack, or collect with its --pack)",
-                p.pack.name,
-                &p.pack.hash[..p.pack.hash.len().min(12)],
-                pack.manifest.name,
-                &hash[..12]
-            )));
+        let same_grading = p.pack.grading.as_deref() == Some(grading.as_str());
+        if p.pack.hash != hash && !same_grading {
+            rejected.push(Rejected {
+                file,
+                reason: format!(
+                    "made with another pack: {} {}…, this pack is {} {}… (its exercises or graders differ: give the learners the same pack, or collect with its --pack)",
+                    p.pack.name,
+                    &p.pack.hash[..p.pack.hash.len().min(12)],
+                    pack.manifest.name,
+                    &hash[..12]
+                ),
+            });
             continue;
         }
-        match &workshop {
-            Some(w) if *w != p.workshop => {
-                rejected.push(reject(format!("from workshop {:?}, not {w:?}", p.workshop)));
-                continue;
-            }
-            Some(_) => {}
-            None => workshop = Some(p.workshop.clone()),
-        }
-        if let Some(first) = keys.get(&results.public_key) {
-            rejected.push(reject(format!(
-                "the same learner key as {first}: one results file per learner"
-            )));
-            continue;
-        }
-        if let Err(why) = check_identity(&results, roster, &seeds) {
-            rejected.push(reject(why));
-            continue;
-        }
-        let root = scratch.join(n.to_string());
-        match rerun(pack, &results, &root).await {
-            Ok(mut outcome) => {
-                keys.insert(results.public_key.clone(), file.clone());
-                seeds.insert(p.seed, file.clone());
-                if let Some(listed) =
-                    roster.and_then(|r| r.names.get(&fingerprint(&results.public_key)))
-                    && !listed.is_empty()
-                    && *listed != p.learner
-                {
-                    outcome.notes.push(format!(
-                        "names itself {:?}; the roster says {listed:?}",
-                        p.learner
-                    ));
-                }
-                accepted.push((file, results, outcome));
-            }
-            Err(e) => rejected.push(reject(e)),
-        }
-        let _ = std::fs::remove_dir_all(&root);
+        candidates.push(Candidate {
+            file,
+            bytes_hash: {
+                use sha2::{Digest, Sha256};
+                hex::encode(Sha256::digest(&bytes))
+            },
+            prose_differs: p.pack.hash != hash,
+            results,
+        });
     }
-    flag_shared_evidence(&mut accepted);
-    Ok(table(pack, workshop, hash, accepted, rejected))
+    Ok((candidates, rejected))
+}
+
+/// The workshop of the class: the one given (files of others are rejected), or the one every
+/// file names; files naming several is an error that lists them with their counts.
+fn choose_workshop(
+    given: Option<&str>,
+    candidates: Vec<Candidate>,
+    rejected: &mut Vec<Rejected>,
+) -> Result<(Option<String>, Vec<Candidate>), String> {
+    let workshop = match given {
+        Some(w) => Some(w.to_string()),
+        None => {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for c in &candidates {
+                *counts
+                    .entry(c.results.payload.workshop.as_str())
+                    .or_default() += 1;
+            }
+            if counts.len() > 1 {
+                let mut listed: Vec<(&str, usize)> = counts.into_iter().collect();
+                listed.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                let names: Vec<String> = listed
+                    .iter()
+                    .map(|(w, n)| format!("{w} ({n} file{})", if *n == 1 { "" } else { "s" }))
+                    .collect();
+                return Err(format!(
+                    "the results files are from {} workshops: {}; say which one to collect with --workshop ID (files of the others are then listed as rejected)",
+                    listed.len(),
+                    names.join(", ")
+                ));
+            }
+            counts.keys().next().map(|w| w.to_string())
+        }
+    };
+    let mut kept = Vec::new();
+    for c in candidates {
+        match &workshop {
+            Some(w) if *w != c.results.payload.workshop => rejected.push(Rejected {
+                reason: format!("from workshop {:?}, not {w:?}", c.results.payload.workshop),
+                file: c.file,
+            }),
+            _ => kept.push(c),
+        }
+    }
+    Ok((workshop, kept))
+}
+
+/// Per learner key, the file with the latest `submitted_at` (on a tie, the first by name);
+/// the others are superseded by it. Keeps the files' name order.
+fn latest_per_key(candidates: Vec<Candidate>) -> (Vec<Candidate>, Vec<Superseded>) {
+    let mut latest: BTreeMap<&str, (usize, DateTime<Utc>)> = BTreeMap::new();
+    for (i, c) in candidates.iter().enumerate() {
+        let at = c.results.payload.submitted_at;
+        let entry = latest
+            .entry(c.results.public_key.as_str())
+            .or_insert((i, at));
+        if at > entry.1 {
+            *entry = (i, at);
+        }
+    }
+    let winners: BTreeMap<String, usize> = latest
+        .into_iter()
+        .map(|(k, (i, _))| (k.to_string(), i))
+        .collect();
+    let names: Vec<String> = candidates.iter().map(|c| c.file.clone()).collect();
+    let mut kept = Vec::new();
+    let mut superseded = Vec::new();
+    for (i, c) in candidates.into_iter().enumerate() {
+        let winner = winners[&c.results.public_key];
+        if winner == i {
+            kept.push(c);
+        } else {
+            superseded.push(Superseded {
+                submitted_at: c.results.payload.submitted_at,
+                file: c.file,
+                by: names[winner].clone(),
+            });
+        }
+    }
+    (kept, superseded)
 }
 
 /// The key and seed of a results file belong together, are not another file's, and (with a
@@ -361,16 +675,16 @@ fn flag_shared_evidence(accepted: &mut [(String, ResultsFile, Rerun)]) {
 }
 
 /// What re-running one results file found.
-#[derive(Debug, Default)]
-struct Rerun {
+#[derive(Debug, Default, Clone)]
+pub(super) struct Rerun {
     /// Checks run again, all agreeing with the record.
-    checks: usize,
+    pub(super) checks: usize,
     /// Passed exercises whose graders have no re-runnable check (passed on trust).
-    unverified: Vec<String>,
-    /// Passed exercises whose evidence does not show the pass (counted as started).
-    not_shown: Vec<String>,
+    pub(super) unverified: Vec<String>,
+    /// Passed exercises whose evidence does not show the pass (counted as in progress).
+    pub(super) not_shown: Vec<String>,
     /// Notes for the instructor.
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
 }
 
 /// Runs the re-runnable checks of every exercise that carries evidence, with the recorded
@@ -449,7 +763,7 @@ async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<Rerun,
         if claims_pass && !shows_pass {
             outcome.not_shown.push(x.id.clone());
             outcome.notes.push(format!(
-                "{}: passed once, but the evidence of its last check does not pass: counted as started",
+                "{}: passed once, but the evidence of its last check does not pass: counted as in progress",
                 x.id
             ));
         }
@@ -471,216 +785,4 @@ async fn rerun(pack: &Pack, results: &ResultsFile, root: &Path) -> Result<Rerun,
         }
     }
     Ok(outcome)
-}
-
-fn minutes(x: &super::results::ExerciseResult) -> Option<f64> {
-    let passed = chrono::DateTime::parse_from_rfc3339(x.passed_at.as_deref()?).ok()?;
-    let opened = x.first_opened_at?;
-    Some((passed.to_utc() - opened).num_seconds().max(0) as f64 / 60.0)
-}
-
-fn table(
-    pack: &Pack,
-    workshop: Option<String>,
-    hash: String,
-    accepted: Vec<(String, ResultsFile, Rerun)>,
-    rejected: Vec<Rejected>,
-) -> Class {
-    let passes = |r: &ResultsFile, run: &Rerun, x: &super::results::ExerciseResult| {
-        x.passed_at.is_some() && !run.not_shown.contains(&x.id) && r.payload.exercises.contains(x)
-    };
-    let mut learners: Vec<LearnerRow> = accepted
-        .iter()
-        .map(|(file, r, run)| LearnerRow {
-            file: file.clone(),
-            learner: r.payload.learner.clone(),
-            key: fingerprint(&r.public_key),
-            passed: r
-                .payload
-                .exercises
-                .iter()
-                .filter(|x| passes(r, run, x))
-                .map(|x| x.id.clone())
-                .collect(),
-            started: r
-                .payload
-                .exercises
-                .iter()
-                .filter(|x| !passes(r, run, x))
-                .map(|x| x.id.clone())
-                .collect(),
-            hints: r.payload.exercises.iter().map(|x| x.hints_used).sum(),
-            rerun_checks: run.checks,
-            unverified: run.unverified.clone(),
-            notes: run.notes.clone(),
-        })
-        .collect();
-    learners.sort_by(|a, b| a.learner.cmp(&b.learner).then(a.file.cmp(&b.file)));
-    let mut exercises = Vec::new();
-    let mut failed: BTreeMap<(usize, usize), BTreeSet<usize>> = BTreeMap::new();
-    for (xi, x) in pack.exercises.iter().enumerate() {
-        let rows: Vec<&super::results::ExerciseResult> = accepted
-            .iter()
-            .filter_map(|(_, r, _)| r.payload.exercises.iter().find(|e| e.id == x.id))
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
-        for (li, (_, r, _)) in accepted.iter().enumerate() {
-            if let Some(e) = r.payload.exercises.iter().find(|e| e.id == x.id) {
-                for (&index, &n) in &e.failed_checks {
-                    if n > 0 {
-                        failed.entry((xi, index)).or_default().insert(li);
-                    }
-                }
-            }
-        }
-        let started = rows.len();
-        let mut times: Vec<f64> = rows.iter().filter_map(|e| minutes(e)).collect();
-        times.sort_by(f64::total_cmp);
-        exercises.push(ExerciseRow {
-            id: x.id.clone(),
-            passed: learners.iter().filter(|l| l.passed.contains(&x.id)).count(),
-            started,
-            hinted: rows.iter().filter(|e| e.hints_used > 0).count(),
-            mean_hints: rows.iter().map(|e| f64::from(e.hints_used)).sum::<f64>() / started as f64,
-            mean_attempts: rows.iter().map(|e| f64::from(e.attempts)).sum::<f64>() / started as f64,
-            median_minutes: (!times.is_empty()).then(|| times[times.len() / 2]),
-        });
-    }
-    let mut checks: Vec<CheckRow> = failed
-        .into_iter()
-        .filter_map(|((xi, index), who)| {
-            let x = &pack.exercises[xi];
-            let check = pack.graders.get(&x.id)?.checks.get(index)?;
-            Some(CheckRow {
-                exercise: x.id.clone(),
-                index,
-                title: check.title.clone(),
-                misconception: check.fail.clone().unwrap_or_default(),
-                learners: who.len(),
-            })
-        })
-        .collect();
-    checks.sort_by(|a, b| {
-        b.learners
-            .cmp(&a.learners)
-            .then(a.exercise.cmp(&b.exercise))
-            .then(a.index.cmp(&b.index))
-    });
-    Class {
-        workshop,
-        pack: pack.manifest.name.clone(),
-        pack_hash: hash,
-        learners,
-        exercises,
-        checks,
-        rejected,
-    }
-}
-
-impl Class {
-    /// The class as text tables.
-    pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "Workshop {} · pack {} ({}…) · {} results accepted, {} rejected\n\n",
-            self.workshop.as_deref().unwrap_or("-"),
-            self.pack,
-            &self.pack_hash[..12],
-            self.learners.len(),
-            self.rejected.len()
-        );
-        let learner_line = |c: &[String; 7]| {
-            format!(
-                "{:<20} {:>6} {:>7} {:>5} {:>6}  {:<16} {}\n",
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-            )
-        };
-        out.push_str(&learner_line(&LEARNER_COLUMNS.map(String::from)));
-        for l in &self.learners {
-            out.push_str(&learner_line(&l.cells()));
-        }
-        let exercise_line = |c: &[String; 7]| {
-            format!(
-                "{:<26} {:>6} {:>7} {:>7} {:>6} {:>8} {:>8}\n",
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6]
-            )
-        };
-        out.push('\n');
-        out.push_str(&exercise_line(&EXERCISE_COLUMNS.map(String::from)));
-        for x in &self.exercises {
-            out.push_str(&exercise_line(&x.cells()));
-        }
-        if !self.checks.is_empty() {
-            out.push_str("\nChecks most learners failed (at any attempt):\n");
-            for c in &self.checks {
-                out.push_str(&format!(
-                    "{:>3}/{:<3} {} #{}: {}{}\n",
-                    c.learners,
-                    self.learners.len(),
-                    c.exercise,
-                    c.index + 1,
-                    c.title,
-                    if c.misconception.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" — {}", c.misconception.trim())
-                    }
-                ));
-            }
-        }
-        let noted: Vec<&LearnerRow> = self
-            .learners
-            .iter()
-            .filter(|l| !l.notes.is_empty() || !l.unverified.is_empty())
-            .collect();
-        if !noted.is_empty() {
-            out.push_str("\nNotes (accepted, but look):\n");
-            for l in noted {
-                for note in &l.notes {
-                    out.push_str(&format!("  {}: {note}\n", l.file));
-                }
-                if !l.unverified.is_empty() {
-                    out.push_str(&format!(
-                        "  {}: passed on trust (no check can be re-run from a file): {}\n",
-                        l.file,
-                        l.unverified.join(", ")
-                    ));
-                }
-            }
-        }
-        if !self.rejected.is_empty() {
-            out.push_str("\nRejected:\n");
-            for r in &self.rejected {
-                out.push_str(&format!("  {}: {}\n", r.file, r.reason));
-            }
-        }
-        out
-    }
-
-    /// One CSV row per learner and exercise opened (`pass` says whether a pass was re-run from
-    /// its evidence or taken on trust), every cell safe to open in a spreadsheet
-    /// ([`crate::sanitize::csv_cell`]).
-    pub fn to_csv(&self) -> String {
-        use crate::sanitize::csv_cell;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(["learner", "key", "exercise", "status", "file", "pass"]);
-        for l in &self.learners {
-            for (status, list) in [("passed", &l.passed), ("started", &l.started)] {
-                for x in list {
-                    let pass = match status {
-                        "passed" if l.unverified.contains(x) => "on trust",
-                        "passed" => "re-run",
-                        _ => "",
-                    };
-                    let row = [l.learner.as_str(), &l.key, x, status, &l.file, pass];
-                    let _ = w.write_record(row.map(|c| csv_cell(c).into_owned()));
-                }
-            }
-        }
-        for r in &self.rejected {
-            let _ = w.write_record(["", "", "", "rejected", &csv_cell(&r.file), ""]);
-        }
-        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
-    }
 }

@@ -1,9 +1,14 @@
 //! Classroom workshops: a learner's signed results file ([`results`], made by `keylab submit`)
-//! and the instructor's view of a class ([`class`], `keylab class collect`). No server: results
-//! travel as files, and their Ed25519 signatures show any edit.
+//! and the instructor's view of a class ([`class`], `keylab class collect`; [`watch`] collects
+//! again as files arrive). No server: results travel as files, and their Ed25519 signatures
+//! show any edit.
 
 pub mod class;
+pub mod mistakes;
+mod render;
 pub mod results;
+mod table;
+pub mod watch;
 
 /// Checks a workshop id: 1 to 64 letters, digits, `.`, `_` or `-` (it names a folder).
 pub fn check_workshop_id(id: &str) -> Result<&str, String> {

@@ -35,6 +35,11 @@ pub struct PackId {
     pub name: String,
     /// SHA-256 of its files.
     pub hash: String,
+    /// SHA-256 of what grading depends on ([`Pack::grading_hash`]): results whose pack differs
+    /// only in prose (lessons, READMEs, questions) are still accepted. Absent in files made by
+    /// an older keylab, which then need the same [`PackId::hash`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<String>,
 }
 
 /// One exercise's results.
@@ -57,6 +62,14 @@ pub struct ExerciseResult {
     pub failed_checks: BTreeMap<usize, u32>,
     /// What the last check looked at.
     pub evidence: Evidence,
+    /// When the last check ran (absent in files of an older keylab).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// How many checks failed with exactly this set of checks failing (the places in the
+    /// grader, comma-separated: `"1,3"`), over every attempt: the class table tells a
+    /// starting-state failure from a mistake by it. Absent in files of an older keylab.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failing_sets: BTreeMap<String, u32>,
 }
 
 /// Everything signed.
@@ -127,6 +140,8 @@ pub fn payload(
                 .collect(),
             failed_checks: p.failed_checks.clone(),
             evidence: p.evidence.clone(),
+            last_checked_at: p.last_checked_at,
+            failing_sets: p.failing_sets.clone(),
         })
         .collect();
     Payload {
@@ -135,6 +150,7 @@ pub fn payload(
         pack: PackId {
             name: pack.manifest.name.clone(),
             hash: pack.hash(),
+            grading: Some(pack.grading_hash()),
         },
         seed: progress.seed,
         keylab_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -244,5 +260,21 @@ mod tests {
                 .unwrap_err()
                 .contains("not a keylab results file")
         );
+    }
+
+    #[test]
+    fn a_file_of_an_older_keylab_without_the_new_fields_still_verifies() {
+        let pack = Pack::embedded().unwrap();
+        let mut progress = Progress::new(9);
+        progress.entry("first-cmk").attempts = 1;
+        let mut p = payload(&pack, &progress, "Ada", "w1", DateTime::UNIX_EPOCH);
+        p.pack.grading = None;
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let bytes = serde_json::to_vec(&sign(p, &key)).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for field in ["grading", "failing_sets", "last_checked_at"] {
+            assert!(!text.contains(field), "{field} in {text}");
+        }
+        assert!(read_verified(&bytes).is_ok());
     }
 }

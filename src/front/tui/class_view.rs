@@ -1,7 +1,11 @@
-//! The class table of `keylab class collect --format tui`: tabs for the learners, the
-//! exercises, the checks most learners failed and the rejected files, each a ratatui table.
-//! [`ClassView::key`] is the pure update (keys resolve through the one keymap table, context
-//! `Class`), [`ClassView::draw`] only reads, and [`run`] owns the terminal.
+//! The class table of `keylab class collect --format tui` and `keylab class watch`: tabs for
+//! the learners (with what each is working on now), the exercises (with who is on each), the
+//! known mistakes learners made, the checks learners failed and the superseded and rejected
+//! files, each a ratatui table. [`ClassView::key`] is the pure update (keys resolve through the
+//! one keymap table, context `Class`), [`ClassView::replace`] takes a newer class (the watch),
+//! [`ClassView::draw`] only reads, and [`run`] owns the terminal.
+
+use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
@@ -14,7 +18,13 @@ use super::theme::{Role, Theme};
 use crate::workshop::class::{Class, EXERCISE_COLUMNS, LEARNER_COLUMNS};
 
 /// The tabs.
-pub const TABS: [&str; 4] = ["Learners", "Exercises", "Checks failed", "Rejected"];
+pub const TABS: [&str; 5] = [
+    "Learners",
+    "Exercises",
+    "Known mistakes",
+    "Checks failed",
+    "Files",
+];
 
 /// The view's state.
 #[derive(Debug, Clone)]
@@ -27,6 +37,8 @@ pub struct ClassView {
     pub selected: usize,
     /// The theme.
     pub theme: Theme,
+    /// Why the last look at the folder could not be shown (the watch), shown in the status bar.
+    pub note: Option<String>,
 }
 
 impl ClassView {
@@ -37,6 +49,7 @@ impl ClassView {
             tab: 0,
             selected: 0,
             theme,
+            note: None,
         }
     }
 
@@ -44,9 +57,17 @@ impl ClassView {
         match self.tab {
             0 => self.class.learners.len(),
             1 => self.class.exercises.len(),
-            2 => self.class.checks.len(),
-            _ => self.class.rejected.len(),
+            2 => self.class.mistakes.len(),
+            3 => self.class.checks.len(),
+            _ => self.class.superseded.len() + self.class.rejected.len(),
         }
+    }
+
+    /// Shows a newer collection of the class, on the same tab, the selection kept in range.
+    pub fn replace(&mut self, class: Class) {
+        self.class = class;
+        self.selected = self.selected.min(self.rows().saturating_sub(1));
+        self.note = None;
     }
 
     /// Handles a key (Vim notation, as [`keymap::key_name`] gives it); returns whether to leave.
@@ -89,10 +110,11 @@ impl ClassView {
                 ),
                 Span::styled(
                     format!(
-                        " · pack {} ({}…) · {} accepted, {} rejected",
+                        " · pack {} ({}…) · {} accepted, {} superseded, {} rejected",
                         c.pack,
                         &c.pack_hash[..12.min(c.pack_hash.len())],
                         c.learners.len(),
+                        c.superseded.len(),
                         c.rejected.len()
                     ),
                     style(Role::Muted),
@@ -107,63 +129,7 @@ impl ClassView {
                 .highlight_style(style(Role::Selected)),
             tabs,
         );
-        let (header, widths, rows): (Vec<&str>, Vec<Constraint>, Vec<Vec<String>>) = match self.tab
-        {
-            0 => (
-                LEARNER_COLUMNS.to_vec(),
-                vec![
-                    Constraint::Length(20),
-                    Constraint::Length(6),
-                    Constraint::Length(7),
-                    Constraint::Length(5),
-                    Constraint::Length(6),
-                    Constraint::Length(16),
-                    Constraint::Min(10),
-                ],
-                c.learners.iter().map(|l| l.cells().to_vec()).collect(),
-            ),
-            1 => (
-                EXERCISE_COLUMNS.to_vec(),
-                vec![
-                    Constraint::Min(20),
-                    Constraint::Length(6),
-                    Constraint::Length(7),
-                    Constraint::Length(6),
-                    Constraint::Length(5),
-                    Constraint::Length(8),
-                    Constraint::Length(7),
-                ],
-                c.exercises.iter().map(|x| x.cells().to_vec()).collect(),
-            ),
-            2 => (
-                vec!["learners", "exercise", "check", "misconception"],
-                vec![
-                    Constraint::Length(8),
-                    Constraint::Length(24),
-                    Constraint::Min(20),
-                    Constraint::Min(20),
-                ],
-                c.checks
-                    .iter()
-                    .map(|k| {
-                        vec![
-                            format!("{}/{}", k.learners, c.learners.len()),
-                            k.exercise.clone(),
-                            format!("#{} {}", k.index + 1, k.title),
-                            k.misconception.trim().to_string(),
-                        ]
-                    })
-                    .collect(),
-            ),
-            _ => (
-                vec!["file", "why it was rejected"],
-                vec![Constraint::Length(24), Constraint::Min(20)],
-                c.rejected
-                    .iter()
-                    .map(|r| vec![r.file.clone(), r.reason.clone()])
-                    .collect(),
-            ),
-        };
+        let (header, widths, rows) = self.table();
         let empty = rows.is_empty();
         let table = Table::new(
             rows.into_iter()
@@ -187,21 +153,147 @@ impl ClassView {
             .filter(|b| b.status)
             .map(|b| format!("{} {}", b.keys[0], b.help))
             .collect();
-        frame.render_widget(
-            Paragraph::new(format!(" {}", keys.join("  "))).style(style(Role::Status)),
-            status,
-        );
+        let status_line = match &self.note {
+            Some(note) => {
+                Paragraph::new(format!(" {}", crate::sanitize::line(note))).style(style(Role::Warn))
+            }
+            None => Paragraph::new(format!(" {}", keys.join("  "))).style(style(Role::Status)),
+        };
+        frame.render_widget(status_line, status);
         super::view::show_controls(frame.buffer_mut());
     }
 }
 
-/// Shows the class until the instructor leaves; the terminal is restored afterwards.
-pub fn run(class: Class, theme: Theme) -> std::io::Result<()> {
+/// A refresh for [`run`]: how often to ask, and the asking (`None` when nothing changed, else
+/// the newer class or why it cannot be collected, which is shown until a class is).
+pub type Refresh<'a> = (
+    Duration,
+    &'a mut dyn FnMut() -> Option<Result<Class, String>>,
+);
+
+impl ClassView {
+    /// The shown tab's header, column widths and rows.
+    fn table(&self) -> (Vec<&'static str>, Vec<Constraint>, Vec<Vec<String>>) {
+        let c = &self.class;
+        match self.tab {
+            0 => (
+                LEARNER_COLUMNS.to_vec(),
+                vec![
+                    Constraint::Length(16),
+                    Constraint::Length(6),
+                    Constraint::Length(11),
+                    Constraint::Length(5),
+                    Constraint::Length(20),
+                    Constraint::Min(20),
+                ],
+                c.learners.iter().map(|l| l.cells().to_vec()).collect(),
+            ),
+            1 => (
+                EXERCISE_COLUMNS.to_vec(),
+                vec![
+                    Constraint::Length(24),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
+                    Constraint::Length(6),
+                    Constraint::Length(5),
+                    Constraint::Length(8),
+                    Constraint::Length(7),
+                    Constraint::Min(12),
+                ],
+                c.exercises.iter().map(|x| x.cells().to_vec()).collect(),
+            ),
+            2 => (
+                vec!["exercise", "known mistake", "fails", "ever", "now"],
+                vec![
+                    Constraint::Length(24),
+                    Constraint::Length(26),
+                    Constraint::Length(10),
+                    Constraint::Length(4),
+                    Constraint::Min(12),
+                ],
+                c.mistakes
+                    .iter()
+                    .map(|m| {
+                        let fails: Vec<String> = m
+                            .checks
+                            .iter()
+                            .map(|k| format!("#{}", k.index + 1))
+                            .collect();
+                        vec![
+                            m.exercise.clone(),
+                            format!("`{}`", m.variant),
+                            fails.join(" "),
+                            m.ever.to_string(),
+                            m.now.join(", "),
+                        ]
+                    })
+                    .collect(),
+            ),
+            3 => (
+                vec!["learners", "exercise", "check", "misconception"],
+                vec![
+                    Constraint::Length(8),
+                    Constraint::Length(24),
+                    Constraint::Min(20),
+                    Constraint::Min(20),
+                ],
+                c.checks
+                    .iter()
+                    .map(|k| {
+                        vec![
+                            format!("{}/{}", k.learners, c.learners.len()),
+                            k.exercise.clone(),
+                            format!("#{} {}", k.index + 1, k.title),
+                            k.misconception.trim().to_string(),
+                        ]
+                    })
+                    .collect(),
+            ),
+            _ => (
+                vec!["file", "status", "why"],
+                vec![
+                    Constraint::Length(24),
+                    Constraint::Length(10),
+                    Constraint::Min(20),
+                ],
+                c.superseded
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.file.clone(),
+                            "superseded".into(),
+                            format!("the same learner handed in {} later", s.by),
+                        ]
+                    })
+                    .chain(
+                        c.rejected
+                            .iter()
+                            .map(|r| vec![r.file.clone(), "rejected".into(), r.reason.clone()]),
+                    )
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Shows the class until the instructor leaves; with a refresh, asks for a newer class at its
+/// interval and shows it. The terminal is restored afterwards.
+pub fn run(class: Class, theme: Theme, mut refresh: Option<Refresh<'_>>) -> std::io::Result<()> {
     let mut view = ClassView::new(class, theme);
     let mut terminal = ratatui::init();
     let result = (|| -> std::io::Result<()> {
         loop {
             terminal.draw(|f| view.draw(f))?;
+            if let Some((every, ask)) = refresh.as_mut()
+                && !event::poll(*every)?
+            {
+                match ask() {
+                    Some(Ok(class)) => view.replace(class),
+                    Some(Err(why)) => view.note = Some(why),
+                    None => {}
+                }
+                continue;
+            }
             if let Event::Key(k) = event::read()?
                 && k.kind == KeyEventKind::Press
                 && view.key(&keymap::key_name(&k))

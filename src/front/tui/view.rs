@@ -406,7 +406,7 @@ fn drill_menu(app: &App, frame: &mut Frame, area: Rect) {
             }
             MenuEntry::Round(Pick::Item(item)) => format!(
                 "{item} {} ({total}, {due} due)",
-                crate::pack::dea_item_title(item)
+                app.pack.objective_title(item)
             ),
             MenuEntry::Exam(size) => format!(
                 "Mock exam: {size} questions in {} minutes (the exam's pace)",
@@ -472,11 +472,18 @@ fn drill(app: &App, frame: &mut Frame, area: Rect) {
 
 fn readiness(app: &App, frame: &mut Frame, area: Rect) {
     let rows = app.progress.readiness(&app.pack, app.now);
-    let outer = block(
-        app,
-        "Readiness by DEA-C01 task 4.3 item — our estimate",
-        true,
-    );
+    let dea = app
+        .pack
+        .objectives()
+        .iter()
+        .map(|o| o.id.as_str())
+        .eq(crate::pack::DEA_ITEMS.iter().copied());
+    let title = if dea {
+        "Readiness by DEA-C01 task 4.3 item — our estimate"
+    } else {
+        "Readiness by objective — our estimate"
+    };
+    let outer = block(app, title, true);
     let inner = outer.inner(area);
     frame.render_widget(outer, area);
     // The table first: one row per item (cut to the width, never wrapped), then the notes.

@@ -88,9 +88,10 @@ impl App {
                 .map(|l| MenuEntry::Round(Pick::Lesson(l.id.clone()))),
         );
         entries.extend(
-            crate::pack::DEA_ITEMS
-                .iter()
-                .map(|i| MenuEntry::Round(Pick::Item(i.to_string()))),
+            self.pack
+                .objectives()
+                .into_iter()
+                .map(|o| MenuEntry::Round(Pick::Item(o.id))),
         );
         entries.extend(EXAM_SIZES.iter().map(|&n| MenuEntry::Exam(n)));
         entries
