@@ -667,3 +667,61 @@ fn the_aws_cli_signs_and_verifies() {
         "{stderr}"
     );
 }
+
+/// The lab console speaks `aws kms get-public-key`, `sign` and `verify` as the AWS CLI does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_signs_verifies_and_exports_the_public_key() {
+    use base64::Engine as _;
+    use keylab::console::{Console, Outcome};
+    let lab = Lab::start().await;
+    let backend = keylab::backend::Backend::from_engine(&lab.engine);
+    let work = tempfile::tempdir().unwrap();
+    let ws = work.path();
+    std::fs::write(ws.join("msg.txt"), b"invoice 2026-118").unwrap();
+    std::fs::write(ws.join("forged.txt"), b"invoice 2026-119").unwrap();
+    let console = Console::new(&backend, ws, "owner-admin");
+    let ok = |out: Outcome| {
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout.trim().to_string()
+    };
+    let b64 = |text: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap()
+    };
+    let key = ok(console
+        .run("aws kms create-key --key-spec ECC_NIST_P384 --key-usage SIGN_VERIFY --query KeyMetadata.KeyId --output text")
+        .await);
+    let der = b64(&ok(console
+        .run(&format!(
+            "aws kms get-public-key --key-id {key} --query PublicKey --output text"
+        ))
+        .await));
+    let signature = b64(&ok(console
+        .run(&format!(
+            "aws kms sign --key-id {key} --message fileb://msg.txt --message-type RAW --signing-algorithm ECDSA_SHA_384 --query Signature --output text"
+        ))
+        .await));
+    verify_outside(
+        &KeySpec::EccNistP384,
+        &der,
+        &Alg::EcdsaSha384,
+        b"invoice 2026-118",
+        &signature,
+    );
+    std::fs::write(ws.join("sig.bin"), &signature).unwrap();
+    let verify = |message: &str| {
+        format!(
+            "aws kms verify --key-id {key} --message fileb://{message} --signature fileb://sig.bin --signing-algorithm ECDSA_SHA_384 --query SignatureValid --output text"
+        )
+    };
+    let valid = ok(console.run(&verify("msg.txt")).await);
+    assert!(valid.eq_ignore_ascii_case("true"), "{valid}");
+    let out = console.run(&verify("forged.txt")).await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("KMSInvalidSignatureException"),
+        "{}",
+        out.stderr
+    );
+}
