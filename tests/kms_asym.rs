@@ -415,7 +415,7 @@ async fn key_usage_operation_and_algorithm_are_validated_as_aws() {
     let (code, _) = err(kms.get_public_key().key_id(&symmetric).send().await);
     assert_eq!(code, "UnsupportedOperationException");
 
-    // ECC keys only sign; unmodelled specs are refused as such.
+    // ECC keys do not encrypt; unmodelled specs and usages are refused as such.
     let (code, _) = err(kms
         .create_key()
         .key_spec(KeySpec::EccNistP256)
@@ -423,6 +423,13 @@ async fn key_usage_operation_and_algorithm_are_validated_as_aws() {
         .send()
         .await);
     assert_eq!(code, "ValidationException");
+    let (code, _) = err(kms
+        .create_key()
+        .key_spec(KeySpec::EccNistP384)
+        .key_usage(KeyUsageType::KeyAgreement)
+        .send()
+        .await);
+    assert_eq!(code, "UnsupportedOperationException");
     let (code, _) = err(kms
         .create_key()
         .key_spec(KeySpec::EccSecgP256K1)

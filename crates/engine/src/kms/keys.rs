@@ -11,6 +11,11 @@ fn check_spec(spec: &str, usage: &str, origin: &str, mac: bool) -> Result<(), Km
         (_, "GENERATE_VERIFY_MAC") if mac => true,
         _ => asymmetric.is_some_and(|u| u.contains(&usage)),
     };
+    if usage == "KEY_AGREEMENT" && matches!(spec, "ECC_NIST_P256" | "ECC_NIST_P384") {
+        return Err(KmsError::unsupported(format!(
+            "KeyUsage KEY_AGREEMENT is not available in the keylab engine: its {spec} keys are for SIGN_VERIFY."
+        )));
+    }
     if !fits && (spec == "SYMMETRIC_DEFAULT" || mac || asymmetric.is_some()) {
         return Err(KmsError::validation(format!(
             "KeyUsage {usage} is not compatible with KeySpec {spec}: SYMMETRIC_DEFAULT keys have KeyUsage ENCRYPT_DECRYPT, HMAC keys GENERATE_VERIFY_MAC, RSA keys ENCRYPT_DECRYPT or SIGN_VERIFY, ECC keys SIGN_VERIFY."
