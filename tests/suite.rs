@@ -12,6 +12,7 @@ mod deps;
 mod exam_quality;
 mod fuzz_smoke;
 mod kms;
+mod kms_asym;
 mod kms_mac;
 mod localstack;
 mod mask;

@@ -169,6 +169,12 @@ const OPS: &[Op] = &[
         &["key-id"],
         &["key-id"],
     ),
+    op(
+        "get-public-key",
+        "GetPublicKey",
+        &["key-id", "grant-tokens"],
+        &["key-id"],
+    ),
     op("list-aliases", "ListAliases", PAGED_KEY, &[]),
     op(
         "list-grants",
@@ -247,6 +253,19 @@ const OPS: &[Op] = &[
         &["key-id"],
     ),
     op(
+        "sign",
+        "Sign",
+        &[
+            "key-id",
+            "message",
+            "message-type",
+            "grant-tokens",
+            "signing-algorithm",
+            "dry-run",
+        ],
+        &["key-id", "message", "signing-algorithm"],
+    ),
+    op(
         "tag-resource",
         "TagResource",
         &["key-id", "tags"],
@@ -263,6 +282,20 @@ const OPS: &[Op] = &[
         "UpdateAlias",
         &["alias-name", "target-key-id"],
         &["alias-name", "target-key-id"],
+    ),
+    op(
+        "verify",
+        "Verify",
+        &[
+            "key-id",
+            "message",
+            "message-type",
+            "signature",
+            "signing-algorithm",
+            "grant-tokens",
+            "dry-run",
+        ],
+        &["key-id", "message", "signature", "signing-algorithm"],
     ),
 ];
 
@@ -291,7 +324,7 @@ enum Kind {
 
 fn kind_of(option: &str) -> Kind {
     match option {
-        "plaintext" | "ciphertext-blob" => Kind::Blob,
+        "plaintext" | "ciphertext-blob" | "message" | "signature" => Kind::Blob,
         "encryption-context" | "source-encryption-context" | "destination-encryption-context" => {
             Kind::Map
         }

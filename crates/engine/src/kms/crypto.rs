@@ -1,5 +1,7 @@
 //! The cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey (with and
 //! without plaintext) and GenerateRandom, over the ciphertext format of [`super::blob`].
+//! Encrypt and Decrypt with an RSA algorithm go to `asym`; symmetric operations refuse
+//! asymmetric keys as AWS does.
 
 use super::*;
 
@@ -52,7 +54,9 @@ impl Kms {
         ec: Option<&EncryptionContext>,
         extra: &dyn Fn(&mut ContextKeys),
     ) -> Result<UsableKey, KmsError> {
-        self.usable_key(call, key_id, action, model::ENCRYPT_DECRYPT, ec, extra)
+        let key = self.usable_key(call, key_id, action, model::ENCRYPT_DECRYPT, ec, extra)?;
+        asym::refuse_asymmetric(&key, action)?;
+        Ok(key)
     }
 
     /// Like [`Self::crypto_key`], for a key of `usage`.
@@ -109,7 +113,14 @@ impl Kms {
                 "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: Member must have length less than or equal to 4096",
             ));
         }
-        Self::check_algorithm(input.encryption_algorithm.as_deref())?;
+        if input
+            .encryption_algorithm
+            .as_deref()
+            .is_some_and(|a| a != "SYMMETRIC_DEFAULT")
+        {
+            let algorithm = input.encryption_algorithm.clone().unwrap_or_default();
+            return self.encrypt_asymmetric(call, input, &algorithm);
+        }
         self.check_grant_tokens(input.grant_tokens.as_deref())?;
         let ec = input.encryption_context.as_ref();
         call.notes.encryption_context = input.encryption_context.clone();
@@ -206,7 +217,14 @@ impl Kms {
                 "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: Member must have length between 1 and 6144",
             ));
         }
-        Self::check_algorithm(input.encryption_algorithm.as_deref())?;
+        if input
+            .encryption_algorithm
+            .as_deref()
+            .is_some_and(|a| a != "SYMMETRIC_DEFAULT")
+        {
+            let algorithm = input.encryption_algorithm.clone().unwrap_or_default();
+            return self.decrypt_asymmetric(call, input, &algorithm);
+        }
         self.check_grant_tokens(input.grant_tokens.as_deref())?;
         call.notes.encryption_context = input.encryption_context.clone();
         let (key, plaintext) = self.open_blob(
@@ -223,7 +241,7 @@ impl Kms {
             key_id: key.arn,
             plaintext,
             encryption_algorithm: "SYMMETRIC_DEFAULT".into(),
-            key_material_id: key.material.id.clone(),
+            key_material_id: Some(key.material.id.clone()),
         })
     }
 

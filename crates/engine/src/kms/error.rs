@@ -64,6 +64,11 @@ impl KmsError {
         KmsError::new("KMSInvalidMacException", "")
     }
 
+    /// `KMSInvalidSignatureException`: the signature does not verify (no message, as for MACs).
+    pub fn invalid_signature() -> KmsError {
+        KmsError::new("KMSInvalidSignatureException", "")
+    }
+
     /// `IncorrectKeyException`.
     pub fn incorrect_key() -> KmsError {
         KmsError::new(

@@ -3,6 +3,37 @@
 
 use super::*;
 
+/// AWS's rules for KeySpec × KeyUsage × Origin, as far as the engine models them.
+fn check_spec(spec: &str, usage: &str, origin: &str, mac: bool) -> Result<(), KmsError> {
+    let asymmetric = asym::usages(spec);
+    let fits = match (spec, usage) {
+        ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT") => true,
+        (_, "GENERATE_VERIFY_MAC") if mac => true,
+        _ => asymmetric.is_some_and(|u| u.contains(&usage)),
+    };
+    if usage == "KEY_AGREEMENT" && matches!(spec, "ECC_NIST_P256" | "ECC_NIST_P384") {
+        return Err(KmsError::unsupported(format!(
+            "KeyUsage KEY_AGREEMENT is not available in the keylab engine: its {spec} keys are for SIGN_VERIFY."
+        )));
+    }
+    if !fits && (spec == "SYMMETRIC_DEFAULT" || mac || asymmetric.is_some()) {
+        return Err(KmsError::validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}: SYMMETRIC_DEFAULT keys have KeyUsage ENCRYPT_DECRYPT, HMAC keys GENERATE_VERIFY_MAC, RSA keys ENCRYPT_DECRYPT or SIGN_VERIFY, ECC keys SIGN_VERIFY."
+        )));
+    }
+    if !fits {
+        return Err(KmsError::unsupported(format!(
+            "KeySpec {spec} is not available in the keylab engine: it models SYMMETRIC_DEFAULT, HMAC_224/256/384/512, RSA_2048/3072/4096 and ECC_NIST_P256/P384 keys."
+        )));
+    }
+    if (mac || asymmetric.is_some()) && origin != "AWS_KMS" {
+        return Err(KmsError::unsupported(
+            "HMAC and asymmetric keys in the keylab engine have Origin AWS_KMS only.",
+        ));
+    }
+    Ok(())
+}
+
 impl Kms {
     /// CreateKey.
     pub fn create_key(
@@ -45,25 +76,7 @@ impl Kms {
             }
         })?;
         let mac_bytes = mac::key_bytes(&spec);
-        match (spec.as_str(), usage.as_str(), mac_bytes) {
-            ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", _) => {}
-            (_, "GENERATE_VERIFY_MAC", Some(_)) => {}
-            ("SYMMETRIC_DEFAULT", _, _) | (_, _, Some(_)) => {
-                return Err(KmsError::validation(format!(
-                    "KeyUsage {usage} is not compatible with KeySpec {spec}: SYMMETRIC_DEFAULT keys have KeyUsage ENCRYPT_DECRYPT, HMAC keys GENERATE_VERIFY_MAC."
-                )));
-            }
-            _ => {
-                return Err(KmsError::unsupported(format!(
-                    "KeySpec {spec} is not available in the keylab engine: it models SYMMETRIC_DEFAULT and HMAC_224/256/384/512 keys."
-                )));
-            }
-        }
-        if mac_bytes.is_some() && origin != "AWS_KMS" {
-            return Err(KmsError::unsupported(
-                "HMAC keys in the keylab engine have Origin AWS_KMS only.",
-            ));
-        }
+        check_spec(&spec, &usage, &origin, mac_bytes.is_some())?;
         if origin != "AWS_KMS" && origin != "EXTERNAL" {
             return Err(KmsError::unsupported(format!(
                 "Origin {origin} is not available in the keylab engine: use AWS_KMS (or EXTERNAL to see the PendingImport state)."
@@ -118,7 +131,9 @@ impl Kms {
             materials: if origin == "EXTERNAL" {
                 Vec::new()
             } else {
-                vec![mac::with_mac_key(new_material(now, None), mac_bytes)]
+                let mut material = mac::with_mac_key(new_material(now, None), mac_bytes);
+                material.private_key = asym::generate(&spec)?;
+                vec![material]
             },
             on_demand_rotations: 0,
             tags: tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect(),

@@ -3,12 +3,14 @@
 //! grants, with AWS's cross-account rules. Inputs and outputs are the typed shapes of
 //! [`types`]; [`wire`] speaks the JSON 1.1 protocol around them.
 //!
-//! Symmetric encryption keys (`SYMMETRIC_DEFAULT`) and HMAC keys (`HMAC_224` … `HMAC_512`, see
-//! `mac`) are modelled, with `AWS_KMS` or `EXTERNAL` origin (the latter stays
-//! `PendingImport`: importing material is not offered); asymmetric keys are not.
+//! Symmetric encryption keys (`SYMMETRIC_DEFAULT`), HMAC keys (`HMAC_224` … `HMAC_512`, see
+//! `mac`) and asymmetric keys (`RSA_2048/3072/4096`, `ECC_NIST_P256/P384`, see `asym`) are
+//! modelled, with `AWS_KMS` origin, or `EXTERNAL` for symmetric keys (which stays
+//! `PendingImport`: importing material is not offered).
 //! Grants take effect at once (AWS's eventual consistency is not simulated).
 
 mod aliases;
+mod asym;
 mod authz;
 pub mod blob;
 mod crypto;
@@ -176,6 +178,7 @@ fn new_material(created: i64, rotation_type: Option<&str>) -> KeyMaterial {
         created,
         rotation_type: rotation_type.map(str::to_string),
         mac_key: None,
+        private_key: None,
     }
 }
 
@@ -485,11 +488,14 @@ impl Kms {
             key_manager: k.key_manager.clone(),
             customer_master_key_spec: k.key_spec.clone(),
             key_spec: k.key_spec.clone(),
-            encryption_algorithms: (k.key_usage == model::ENCRYPT_DECRYPT)
-                .then(|| vec!["SYMMETRIC_DEFAULT".into()]),
+            encryption_algorithms: asym::encryption_algorithms(&k.key_spec, &k.key_usage),
             mac_algorithms: mac::algorithm_of(&k.key_spec).map(|a| vec![a.to_string()]),
+            signing_algorithms: asym::signing_algorithms(&k.key_spec, &k.key_usage),
             multi_region: false,
-            current_key_material_id: k.current_material().map(|m| m.id.clone()),
+            current_key_material_id: k
+                .current_material()
+                .filter(|m| m.private_key.is_none())
+                .map(|m| m.id.clone()),
         }
     }
 

@@ -71,7 +71,7 @@ impl<'de> Deserialize<'de> for MaterialBytes {
     }
 }
 
-/// HMAC key material (28 to 64 bytes), zeroised on drop, stored base64 inside sealed state.
+/// HMAC key material (28 to 64 bytes) or a private key's DER, zeroised on drop, stored base64 inside sealed state.
 #[derive(Clone)]
 pub struct SecretBytes(pub Zeroizing<Vec<u8>>);
 
@@ -109,6 +109,19 @@ pub const ENCRYPT_DECRYPT: &str = "ENCRYPT_DECRYPT";
 /// The key usage of HMAC keys.
 pub const GENERATE_VERIFY_MAC: &str = "GENERATE_VERIFY_MAC";
 
+/// The key usage of signing keys.
+pub const SIGN_VERIFY: &str = "SIGN_VERIFY";
+
+/// The private half of an asymmetric key pair: its key spec and its PKCS #8 DER (sealed at rest
+/// with the rest of the state, zeroised on drop). The public key is derived from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrivateKeyMaterial {
+    /// `RSA_2048`, `RSA_3072`, `RSA_4096`, `ECC_NIST_P256` or `ECC_NIST_P384`.
+    pub spec: String,
+    /// The private key as PKCS #8 DER.
+    pub pkcs8: SecretBytes,
+}
+
 fn symmetric_default() -> String {
     SYMMETRIC_DEFAULT.into()
 }
@@ -131,6 +144,9 @@ pub struct KeyMaterial {
     /// The HMAC key of an HMAC key (`bytes` is then unused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_key: Option<SecretBytes>,
+    /// The private key of an asymmetric key (`bytes` is then unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<PrivateKeyMaterial>,
 }
 
 /// A KMS key.
@@ -148,10 +164,11 @@ pub struct Key {
     pub created: i64,
     /// The state.
     pub state: KeyState,
-    /// `SYMMETRIC_DEFAULT` or `HMAC_224` … `HMAC_512`.
+    /// `SYMMETRIC_DEFAULT`, `HMAC_224` … `HMAC_512`, `RSA_2048` … `RSA_4096`,
+    /// `ECC_NIST_P256` or `ECC_NIST_P384`.
     #[serde(default = "symmetric_default")]
     pub key_spec: String,
-    /// `ENCRYPT_DECRYPT` or `GENERATE_VERIFY_MAC`.
+    /// `ENCRYPT_DECRYPT`, `GENERATE_VERIFY_MAC` or `SIGN_VERIFY`.
     #[serde(default = "encrypt_decrypt")]
     pub key_usage: String,
     /// `AWS_KMS` or `EXTERNAL`.

@@ -99,6 +99,8 @@ pub struct KeyMetadata {
     pub encryption_algorithms: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mac_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<String>>,
     pub multi_region: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
@@ -239,7 +241,9 @@ pub struct DecryptOutput {
     #[serde(with = "blob")]
     pub plaintext: Bytes,
     pub encryption_algorithm: String,
-    pub key_material_id: String,
+    /// The key material used: symmetric encryption keys only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_material_id: Option<String>,
 }
 
 /// ReEncrypt input.
@@ -610,4 +614,72 @@ pub struct VerifyMacOutput {
     pub key_id: String,
     pub mac_valid: bool,
     pub mac_algorithm: String,
+}
+
+/// Sign input.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct SignInput {
+    pub key_id: String,
+    #[serde(with = "blob")]
+    pub message: Bytes,
+    pub message_type: Option<String>,
+    pub signing_algorithm: String,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+/// Sign output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct SignOutput {
+    pub key_id: String,
+    #[serde(with = "blob")]
+    pub signature: Bytes,
+    pub signing_algorithm: String,
+}
+
+/// Verify input.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct VerifyInput {
+    pub key_id: String,
+    #[serde(with = "blob")]
+    pub message: Bytes,
+    pub message_type: Option<String>,
+    #[serde(with = "blob")]
+    pub signature: Bytes,
+    pub signing_algorithm: String,
+    pub grant_tokens: Option<Vec<String>>,
+    pub dry_run: Option<bool>,
+}
+
+/// Verify output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct VerifyOutput {
+    pub key_id: String,
+    pub signature_valid: bool,
+    pub signing_algorithm: String,
+}
+
+/// GetPublicKey output.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(missing_docs)]
+pub struct GetPublicKeyOutput {
+    pub key_id: String,
+    #[serde(with = "blob")]
+    pub public_key: Bytes,
+    pub customer_master_key_spec: String,
+    pub key_spec: String,
+    pub key_usage: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encryption_algorithms: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<String>>,
 }
