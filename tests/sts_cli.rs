@@ -609,3 +609,135 @@ fn cloudtrail_lookup_events_finds_a_partners_decrypt_with_its_context() {
     );
     assert!(err.contains("(InvalidTimeRangeException)"), "{err}");
 }
+
+#[test]
+fn the_aws_cli_changes_what_a_role_may_do_with_iam_put_role_policy() {
+    let Some(cli) = aws_cli() else { return };
+    let state = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let server = Server::start(state.path());
+    let shell = Shell::new(cli, &server, home.path());
+    let denied = shell.fails("partner-analyst", &["cloudtrail", "lookup-events"]);
+    assert!(denied.contains("(AccessDeniedException)"), "{denied}");
+    let simulate = |decision_for: &str| -> String {
+        let out = shell.ok(
+            "partner-admin",
+            &[
+                "iam",
+                "simulate-principal-policy",
+                "--policy-source-arn",
+                "arn:aws:iam::444455556666:role/Analyst",
+                "--action-names",
+                decision_for,
+                "kms:ListKeys",
+            ],
+        );
+        let results = out["EvaluationResults"].as_array().unwrap();
+        assert_eq!(results.len(), 2, "{out}");
+        assert_eq!(results[1]["EvalDecision"], "allowed", "{out}");
+        results[0]["EvalDecision"].as_str().unwrap().to_string()
+    };
+    assert_eq!(simulate("cloudtrail:LookupEvents"), "implicitDeny");
+
+    std::fs::write(
+        home.path().join("audit.json"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"cloudtrail:LookupEvents","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    shell.ok(
+        "partner-admin",
+        &[
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "Analyst",
+            "--policy-name",
+            "ReadHistory",
+            "--policy-document",
+            "file://audit.json",
+        ],
+    );
+    let names = shell.ok(
+        "partner-admin",
+        &["iam", "list-role-policies", "--role-name", "Analyst"],
+    );
+    assert!(
+        names["PolicyNames"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("ReadHistory")),
+        "{names}"
+    );
+    let got = shell.ok(
+        "partner-admin",
+        &[
+            "iam",
+            "get-role-policy",
+            "--role-name",
+            "Analyst",
+            "--policy-name",
+            "ReadHistory",
+        ],
+    );
+    assert_eq!(
+        got["PolicyDocument"]["Statement"][0]["Action"], "cloudtrail:LookupEvents",
+        "the CLI decodes the URL-encoded document: {got}"
+    );
+    assert_eq!(simulate("cloudtrail:LookupEvents"), "allowed");
+    shell.ok("partner-analyst", &["cloudtrail", "lookup-events"]);
+
+    // IAM never reaches into another account, and the analyst may not change itself.
+    let err = shell.fails(
+        "outsider-admin",
+        &[
+            "iam",
+            "delete-role-policy",
+            "--role-name",
+            "Analyst",
+            "--policy-name",
+            "ReadHistory",
+        ],
+    );
+    assert!(err.contains("(NoSuchEntity)"), "{err}");
+    let err = shell.fails(
+        "partner-analyst",
+        &[
+            "iam",
+            "delete-role-policy",
+            "--role-name",
+            "Analyst",
+            "--policy-name",
+            "ReadHistory",
+        ],
+    );
+    assert!(
+        err.contains("(AccessDenied)") && err.contains("iam:DeleteRolePolicy"),
+        "{err}"
+    );
+
+    shell.ok(
+        "partner-admin",
+        &[
+            "iam",
+            "delete-role-policy",
+            "--role-name",
+            "Analyst",
+            "--policy-name",
+            "ReadHistory",
+        ],
+    );
+    let denied = shell.fails("partner-analyst", &["cloudtrail", "lookup-events"]);
+    assert!(denied.contains("(AccessDeniedException)"), "{denied}");
+    let err = shell.fails(
+        "partner-admin",
+        &[
+            "iam",
+            "create-role",
+            "--role-name",
+            "X",
+            "--assume-role-policy-document",
+            "{}",
+        ],
+    );
+    assert!(err.contains("(InvalidAction)"), "{err}");
+}

@@ -198,6 +198,121 @@ impl Iam {
     }
 }
 
+/// One answer of `SimulatePrincipalPolicy`.
+#[derive(Debug, Clone)]
+pub struct Simulated {
+    /// The action asked about.
+    pub action: String,
+    /// The resource asked about.
+    pub resource: String,
+    /// `allowed`, `explicitDeny` or `implicitDeny`, as IAM words it.
+    pub decision: &'static str,
+    /// The names of the policies whose statements decided it.
+    pub matched: Vec<String>,
+}
+
+impl Iam {
+    /// `SimulatePrincipalPolicy`: how the identity policies of the user or role `source_arn`
+    /// (of the caller's account) decide each action on each resource (`*` when none is
+    /// given). The caller needs `iam:SimulatePrincipalPolicy` on `source_arn`.
+    pub fn simulate(
+        &self,
+        caller: &Identity,
+        source_arn: &str,
+        actions: &[String],
+        resources: &[String],
+    ) -> Result<Vec<Simulated>, IamError> {
+        let account = &caller.caller.account;
+        let key = self
+            .identities
+            .identities()
+            .iter()
+            .find(|i| &i.caller.account == account && i.caller.principal_arn == source_arn)
+            .map(|i| (i.profile.clone(), i.caller.clone()))
+            .or_else(|| {
+                self.identities
+                    .roles()
+                    .iter()
+                    .find(|r| &r.account == account && r.arn == source_arn)
+                    .map(|r| {
+                        let caller = keylab_policy::Caller {
+                            arn: r.arn.clone(),
+                            principal_arn: r.arn.clone(),
+                            account: r.account.clone(),
+                        };
+                        (r.policy_key.clone(), caller)
+                    })
+            });
+        let Some((policy_key, principal)) = key else {
+            return Err(IamError::new(
+                "NoSuchEntity",
+                format!(
+                    "The user or role {} cannot be found in account {account}.",
+                    source_arn.chars().take(256).collect::<String>()
+                ),
+            ));
+        };
+        let context = ContextKeys::new();
+        let own = self.identities.policies_of(&caller.profile);
+        let asked = Request {
+            caller: &caller.caller,
+            action: "iam:SimulatePrincipalPolicy",
+            resource: source_arn,
+            resource_account: account,
+            context: &context,
+        };
+        let permission = decide_with(&asked, &Policies::identity_only(&own), true);
+        if !permission.allowed {
+            return Err(IamError {
+                code: "AccessDenied",
+                message: permission.message(),
+                decision: Some(Box::new(permission)),
+            });
+        }
+        let policies = self.identities.policies_of(&policy_key);
+        let star = ["*".to_string()];
+        let resources = if resources.is_empty() {
+            &star[..]
+        } else {
+            resources
+        };
+        let mut out = Vec::new();
+        for action in actions {
+            for resource in resources {
+                let request = Request {
+                    caller: &principal,
+                    action,
+                    resource,
+                    resource_account: account,
+                    context: &context,
+                };
+                let decision = decide_with(&request, &Policies::identity_only(&policies), true);
+                let explicit = matches!(
+                    decision.denial,
+                    Some(keylab_policy::Denial::ExplicitDeny(_))
+                );
+                out.push(Simulated {
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    decision: match (decision.allowed, explicit) {
+                        (true, _) => "allowed",
+                        (false, true) => "explicitDeny",
+                        (false, false) => "implicitDeny",
+                    },
+                    matched: decision
+                        .trace
+                        .statements
+                        .iter()
+                        .filter(|s| s.applies)
+                        .map(|s| s.policy.clone())
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn no_such_policy(target: Target<'_>, policy_name: &str) -> IamError {
     IamError::new(
         "NoSuchEntity",

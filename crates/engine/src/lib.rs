@@ -20,6 +20,7 @@ pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod iam;
+pub mod iam_query;
 pub mod identity;
 pub mod kms;
 pub mod roles;

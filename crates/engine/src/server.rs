@@ -1,6 +1,7 @@
 //! The engine's HTTP front: plain HTTP and HTTPS listeners on 127.0.0.1 and the routing of each
 //! request to a service: the admin API, CloudTrail and KMS by their `X-Amz-Target`
-//! ([`crate::admin`], [`crate::cloudtrail`], `kms::http`), STS by the `sts` credential scope of its signature ([`crate::sts`]),
+//! ([`crate::admin`], [`crate::cloudtrail`], `kms::http`), STS and IAM by the `sts` or `iam` credential scope of their signature ([`crate::sts`],
+//! [`crate::iam_query`]),
 //! everything else to S3 (`s3::http`). `aws:SecureTransport` and the TLS version come from the listener a
 //! request arrived on ([`Connection`]); each service authenticates and audits its own requests.
 
@@ -157,6 +158,9 @@ async fn handle(
     // still gets S3's answer.
     if req.uri().path() == "/" && signed_for(&req, "sts") {
         return crate::sts::handle(req, conn, inner, request_id).await;
+    }
+    if req.uri().path() == "/" && signed_for(&req, "iam") {
+        return crate::iam_query::handle(req, conn, inner, request_id).await;
     }
     crate::s3::http::handle(req, conn, inner, request_id).await
 }

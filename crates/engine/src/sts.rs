@@ -372,7 +372,7 @@ pub fn restore_sessions(
 
 // ---- the Query protocol ----------------------------------------------------------------------
 
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
