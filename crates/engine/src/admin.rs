@@ -9,8 +9,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use hyper::body::Incoming;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -65,15 +64,6 @@ impl AdminError {
             message: message.into(),
         }
     }
-}
-
-fn json_response(status: u16, request_id: &str, body: String) -> Response<s3s::Body> {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-requestid", request_id)
-        .body(s3s::Body::from(Bytes::from(body)))
-        .expect("valid response")
 }
 
 fn clock_body(now: OffsetDateTime, offset: i64) -> String {
@@ -196,7 +186,7 @@ pub(crate) async fn handle(
         event.error_message = Some(e.message.clone());
         inner.audit.record(event);
         let body = serde_json::json!({"__type": e.code, "message": e.message}).to_string();
-        json_response(e.status, &request_id, body)
+        crate::reply::json(e.status, &request_id, body)
     };
     let (principal, body) = match crate::auth::authenticate_signed(
         &inner,
@@ -238,7 +228,7 @@ pub(crate) async fn handle(
     match run(&inner, &operation, &body) {
         Ok(out) => {
             inner.audit.record(event);
-            json_response(200, &request_id, out)
+            crate::reply::json(200, &request_id, out)
         }
         Err(e) => refuse(event, e),
     }

@@ -19,10 +19,8 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use hyper::body::Incoming;
-use keylab_policy::condition::ContextKeys;
 use keylab_policy::eval::{Policies, Request as PolicyRequest, decide_with};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -33,7 +31,6 @@ use crate::Inner;
 use crate::audit::{AuditEvent, UserIdentity};
 use crate::auth::SignedRequestError;
 use crate::connection::Connection;
-use crate::identity::PrincipalKind;
 use crate::sigv4::AuthError;
 
 /// What every CloudTrail `X-Amz-Target` contains (the AWS CLI sends it after
@@ -444,15 +441,6 @@ fn lookup_events(inner: &Inner, account: &str, lookup: &Lookup) -> Result<String
     Ok(out.to_string())
 }
 
-fn json_response(status: u16, request_id: &str, body: String) -> Response<s3s::Body> {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-requestid", request_id)
-        .body(s3s::Body::from(Bytes::from(body)))
-        .expect("valid response")
-}
-
 fn auth_error(e: &AuthError) -> TrailError {
     let code = match e {
         AuthError::Missing => "MissingAuthenticationTokenException",
@@ -495,7 +483,7 @@ pub(crate) async fn handle(
         event.error_message = Some(e.message.clone());
         inner.audit.record(event);
         let body = json!({"__type": e.code, "Message": e.message}).to_string();
-        json_response(e.status, &request_id, body)
+        crate::reply::json(e.status, &request_id, body)
     };
     let (principal, body) = match crate::auth::authenticate_signed(
         &inner,
@@ -529,22 +517,7 @@ pub(crate) async fn handle(
         return refuse(event, e);
     }
     let policies = inner.identities.policies_of(&principal.profile);
-    let mut ctx = ContextKeys::new();
-    ctx.set("aws:SecureTransport", conn.secure.to_string());
-    ctx.set("aws:PrincipalArn", principal.caller.principal_arn.clone());
-    ctx.set("aws:PrincipalAccount", principal.caller.account.clone());
-    ctx.set("aws:userid", principal.user_id.clone());
-    ctx.set(
-        "aws:PrincipalType",
-        match principal.kind {
-            PrincipalKind::User => "User",
-            PrincipalKind::Role => "AssumedRole",
-        },
-    );
-    ctx.set(
-        "aws:CurrentTime",
-        inner.clock.now().format(&Rfc3339).unwrap_or_default(),
-    );
+    let ctx = crate::reply::caller_context(&principal, conn.secure, inner.clock.now());
     let request = PolicyRequest {
         caller: &principal.caller,
         action: "cloudtrail:LookupEvents",
@@ -571,7 +544,7 @@ pub(crate) async fn handle(
     match outcome {
         Ok(out) => {
             inner.audit.record(event);
-            json_response(200, &request_id, out)
+            crate::reply::json(200, &request_id, out)
         }
         Err(e) => refuse(event, e),
     }

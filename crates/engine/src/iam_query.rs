@@ -10,8 +10,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::Inner;
@@ -104,15 +103,6 @@ fn members(params: &[(String, String)], name: &str) -> Vec<String> {
     found.into_iter().map(|(_, v)| v).collect()
 }
 
-fn response(status: u16, request_id: &str, body: String) -> Response<s3s::Body> {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
-        .header("content-type", "text/xml")
-        .header("x-amzn-requestid", request_id)
-        .body(s3s::Body::from(Bytes::from(body)))
-        .expect("valid response")
-}
-
 fn error_response(request_id: &str, e: &QueryError) -> Response<s3s::Body> {
     let body = format!(
         "<ErrorResponse xmlns=\"{XMLNS}\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
@@ -120,7 +110,7 @@ fn error_response(request_id: &str, e: &QueryError) -> Response<s3s::Body> {
         xml_escape(&e.message),
         xml_escape(request_id)
     );
-    response(e.status, request_id, body)
+    crate::reply::xml(e.status, request_id, body)
 }
 
 fn success_response(request_id: &str, action: &str, result: Option<String>) -> Response<s3s::Body> {
@@ -131,7 +121,7 @@ fn success_response(request_id: &str, action: &str, result: Option<String>) -> R
         "<{action}Response xmlns=\"{XMLNS}\">\n{result}  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
         xml_escape(request_id)
     );
-    response(200, request_id, body)
+    crate::reply::xml(200, request_id, body)
 }
 
 /// Runs one authenticated action; returns the `…Result` element's contents, if any.

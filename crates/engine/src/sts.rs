@@ -13,8 +13,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Request, Response};
 use hyper::body::Incoming;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -166,25 +165,8 @@ fn validate_input(input: &AssumeRoleInput) -> Result<(), StsError> {
 
 /// The condition keys of an STS request.
 fn context(caller: &CallerContext, now: OffsetDateTime, input: &AssumeRoleInput) -> ContextKeys {
-    let identity = caller.identity;
-    let mut ctx = ContextKeys::new();
-    ctx.set("aws:SecureTransport", caller.secure.to_string());
+    let mut ctx = crate::reply::caller_context(caller.identity, caller.secure, now);
     ctx.set("aws:SourceIp", caller.source_ip.to_string());
-    ctx.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
-    ctx.set("aws:PrincipalAccount", identity.caller.account.clone());
-    ctx.set("aws:userid", identity.user_id.clone());
-    ctx.set(
-        "aws:PrincipalType",
-        match identity.kind {
-            PrincipalKind::User => "User",
-            PrincipalKind::Role => "AssumedRole",
-        },
-    );
-    if identity.kind == PrincipalKind::User {
-        ctx.set("aws:username", identity.name.clone());
-    }
-    ctx.set("aws:CurrentTime", now.format(&Rfc3339).unwrap_or_default());
-    ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
     ctx.set("sts:RoleSessionName", input.session_name.clone());
     if let Some(id) = &input.external_id {
         ctx.set("sts:ExternalId", id.clone());
@@ -395,15 +377,6 @@ pub fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn xml_response(status: u16, request_id: &str, body: String) -> Response<s3s::Body> {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
-        .header("content-type", "text/xml")
-        .header("x-amzn-requestid", request_id)
-        .body(s3s::Body::from(Bytes::from(body)))
-        .expect("valid response")
-}
-
 fn error_response(request_id: &str, e: &StsError) -> Response<s3s::Body> {
     let body = format!(
         "<ErrorResponse xmlns=\"{XMLNS}\">\n  <Error>\n    <Type>Sender</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
@@ -411,7 +384,7 @@ fn error_response(request_id: &str, e: &StsError) -> Response<s3s::Body> {
         xml_escape(&e.message),
         xml_escape(request_id)
     );
-    xml_response(e.status, request_id, body)
+    crate::reply::xml(e.status, request_id, body)
 }
 
 fn success_response(request_id: &str, action: &str, result: &str) -> Response<s3s::Body> {
@@ -419,7 +392,7 @@ fn success_response(request_id: &str, action: &str, result: &str) -> Response<s3
         "<{action}Response xmlns=\"{XMLNS}\">\n  <{action}Result>\n{result}  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>{}</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n",
         xml_escape(request_id)
     );
-    xml_response(200, request_id, body)
+    crate::reply::xml(200, request_id, body)
 }
 
 fn auth_error(e: &AuthError) -> StsError {
