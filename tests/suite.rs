@@ -13,6 +13,7 @@ mod kms;
 mod kms_mac;
 mod localstack;
 mod mask;
+mod mask_parquet;
 mod policy_cases;
 mod runtime;
 mod s3;

@@ -32,6 +32,7 @@ pub mod class;
 pub mod engine;
 pub mod lab;
 pub mod mask;
+mod mask_s3;
 pub mod pack;
 pub mod progress;
 pub mod study;
