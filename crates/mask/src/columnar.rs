@@ -18,7 +18,7 @@
 //! refused by the reader with the codec's name.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -472,26 +472,36 @@ impl Chunk<'_> {
         T::T: Cell,
     {
         let (mut def, mut rep, mut values) = (Vec::new(), Vec::new(), Vec::new());
-        let mut memo: HashMap<Vec<u8>, ByteArray> = HashMap::new();
+        let mut memo = Memo::new();
+        let mut remembering = self.memo;
+        // A first batch small enough that a chunk of distinct values is found out cheaply.
+        let mut batch = if remembering { 1024 } else { BATCH };
         let mut masked: Vec<ByteArray> = Vec::new();
         loop {
             def.clear();
             rep.clear();
             values.clear();
             let (records, _, levels) = reader
-                .read_records(BATCH, Some(&mut def), Some(&mut rep), &mut values)
+                .read_records(batch, Some(&mut def), Some(&mut rep), &mut values)
                 .map_err(pq("read"))?;
             if records == 0 && levels == 0 {
                 return Ok(());
             }
+            batch = BATCH;
             masked.clear();
-            if self.memo {
+            if remembering {
                 if memo.len() > MEMO_LIMIT {
                     memo.clear();
                 }
-                self.remember(&values, &mut memo, op, column, text)?;
+                let fresh = self.remember(&values, &mut memo, op, column, text)?;
                 let mut key = [0u8; 16];
                 masked.extend(values.iter().map(|v| memo[v.key(&mut key)].clone()));
+                // A chunk whose values are nearly all distinct (a dictionary as large as the
+                // chunk) gains nothing from remembering them: mask each value from here on.
+                if fresh * 16 > values.len() * 15 {
+                    remembering = false;
+                    memo = Memo::new();
+                }
             } else {
                 let done: Vec<Result<ByteArray, MaskError>> = self.pool.install(|| {
                     values
@@ -509,32 +519,36 @@ impl Chunk<'_> {
     }
 
     /// Masks the values of a batch that the chunk has not seen yet, on every worker.
+    /// Returns how many values were new to the chunk.
     fn remember<V: Cell>(
         &self,
         values: &[V],
-        memo: &mut HashMap<Vec<u8>, ByteArray>,
+        memo: &mut Memo,
         op: &Op,
         column: &str,
         text: Text,
-    ) -> Result<(), MaskError> {
+    ) -> Result<usize, MaskError> {
         let mut key = [0u8; 16];
-        let mut seen = HashSet::new();
-        let new: Vec<&V> = values
-            .iter()
-            .filter(|v| {
-                let k = v.key(&mut key);
-                !memo.contains_key(k) && seen.insert(k.to_vec())
-            })
-            .collect();
+        let mut new: Vec<&V> = Vec::new();
+        for v in values {
+            // A placeholder, so a value repeated in the batch is masked once.
+            if let std::collections::hash_map::Entry::Vacant(e) = memo.entry(Key(v.owned())) {
+                e.insert(ByteArray::new());
+                new.push(v);
+            }
+        }
         let done: Vec<Result<ByteArray, MaskError>> = self.pool.install(|| {
             new.par_iter()
                 .map(|v| self.one(*v, op, column, text))
                 .collect()
         });
+        let fresh = new.len();
         for (v, m) in new.into_iter().zip(done) {
-            memo.insert(v.key(&mut key).to_vec(), m?);
+            if let Some(slot) = memo.get_mut(v.key(&mut key)) {
+                *slot = m?;
+            }
         }
-        Ok(())
+        Ok(fresh)
     }
 
     fn one<V: Cell>(
@@ -559,19 +573,63 @@ impl Chunk<'_> {
             }
         };
         let value = value.text(text).map_err(error)?;
-        let out = if self.reverse {
-            op.reverse(&value).map_err(error)?
-        } else {
-            op.apply(&value).map_err(error)?.unwrap_or_default()
-        };
-        Ok(ByteArray::from(out.into_bytes()))
+        if self.reverse {
+            return Ok(ByteArray::from(
+                op.reverse(&value).map_err(error)?.into_bytes(),
+            ));
+        }
+        if let Op::Hmac { .. } = op {
+            // Tokens (base64url or hex) are written without intermediate strings.
+            let mut out = Vec::with_capacity(64);
+            op.write_csv(&value, &mut out).map_err(error)?;
+            return Ok(ByteArray::from(out));
+        }
+        Ok(ByteArray::from(
+            op.apply(&value)
+                .map_err(error)?
+                .unwrap_or_default()
+                .into_bytes(),
+        ))
     }
 }
+
+/// A value remembered by its bytes: a byte array shares its buffer (no copy), a number is
+/// its little-endian bytes. Hashed and compared as the bytes, so a `&[u8]` finds it.
+#[derive(Clone)]
+struct Key(ByteArray);
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.0.data() == other.0.data()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.data().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.data()
+    }
+}
+
+/// The masked form of each distinct value seen in a dictionary-encoded chunk.
+type Memo = HashMap<Key, ByteArray>;
 
 /// A Parquet value as masking reads it: bytes to remember it by, and its text.
 trait Cell: Send + Sync {
     /// The value's bytes (numbers little-endian in `buf`).
     fn key<'a>(&'a self, buf: &'a mut [u8; 16]) -> &'a [u8];
+    /// The value's bytes to keep as a memo key.
+    fn owned(&self) -> ByteArray {
+        let mut buf = [0u8; 16];
+        ByteArray::from(self.key(&mut buf).to_vec())
+    }
     /// The value as text.
     fn text(&self, kind: Text) -> Result<Cow<'_, str>, String>;
 }
@@ -585,6 +643,10 @@ fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
 impl Cell for ByteArray {
     fn key<'a>(&'a self, _: &'a mut [u8; 16]) -> &'a [u8] {
         self.data()
+    }
+
+    fn owned(&self) -> ByteArray {
+        self.clone()
     }
 
     fn text(&self, _: Text) -> Result<Cow<'_, str>, String> {
