@@ -16,6 +16,7 @@ mod kms_asym;
 mod kms_mac;
 mod localstack;
 mod mask;
+mod mask_parquet;
 mod objectives;
 mod policy_cases;
 mod runtime;

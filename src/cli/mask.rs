@@ -1,5 +1,7 @@
-//! `keylab mask`: the masking engine as a command-line tool for any CSV or JSON Lines file,
-//! streaming from a file or stdin to a file (written atomically) or stdout. A `kms:` key is
+//! `keylab mask`: the masking engine as a command-line tool for any CSV, JSON Lines or Parquet
+//! file, streaming from a file or stdin to a file (written atomically) or stdout. Parquet
+//! (`.parquet`, `.parq`, `.pq` or `--format parquet`) comes out as Parquet; its footer is at
+//! the end, so Parquet on stdin is first spooled to a temporary file. A `kms:` key is
 //! decrypted through the KMS endpoint the standard AWS variables name (`AWS_ENDPOINT_URL`,
 //! `AWS_ACCESS_KEY_ID`, …; `keylab env` prints them for the lab engine).
 
@@ -13,6 +15,8 @@ use clap::{Args, Subcommand};
 
 use keylab::backend::sdk::ClientSettings;
 use keylab_mask::{self as mask, Format, Options, Plan, Rules, Table};
+
+use super::mask_s3::{self, S3Path};
 
 /// `keylab mask` arguments.
 #[derive(Debug, Args)]
@@ -37,13 +41,14 @@ struct ApplyArgs {
     /// The rules file (TOML)
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// The input (CSV or JSON Lines); `-` or none reads stdin
+    /// The input (CSV, JSON Lines or Parquet): a file, s3://BUCKET/KEY, or `-`/none for stdin
     input: Option<PathBuf>,
-    /// Where to write; stdout when absent
+    /// Where to write: a file (written atomically) or s3://BUCKET/KEY; stdout when absent.
+    /// Parquet in is Parquet out
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// csv or jsonl [default: from the input's extension, else csv]
-    #[arg(long, value_parser = ["csv", "jsonl"])]
+    /// csv, jsonl or parquet [default: from the input's extension, else csv]
+    #[arg(long, value_parser = ["csv", "jsonl", "parquet"])]
     format: Option<String>,
     /// Worker threads [default: every core]
     #[arg(long)]
@@ -58,6 +63,13 @@ struct ApplyArgs {
     /// of the file one field
     #[arg(long, default_value_t = mask::stream::DEFAULT_MAX_RECORD_BYTES)]
     max_record_bytes: usize,
+    /// SSE-KMS for an s3:// output under this KMS key (id, ARN or alias); the rules'
+    /// `[output] sse_kms_key` otherwise
+    #[arg(long)]
+    sse_kms_key: Option<String>,
+    /// Bytes per part of a multipart upload to S3 (larger outputs are sent in parts)
+    #[arg(long, default_value_t = mask_s3::DEFAULT_PART_BYTES, hide = true)]
+    s3_part_bytes: usize,
     /// Bytes per worker block (tests use small blocks to put cuts everywhere)
     #[arg(long, hide = true)]
     block_bytes: Option<usize>,
@@ -91,9 +103,12 @@ struct GenerateArgs {
     /// The seed: the same seed gives the same bytes
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Where to write; stdout when absent
+    /// Where to write (`.parquet` writes Parquet); stdout when absent
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Rows per Parquet row group, when writing Parquet
+    #[arg(long, default_value_t = 131_072)]
+    row_group_rows: usize,
 }
 
 /// Runs `keylab mask …`.
@@ -102,6 +117,14 @@ pub fn run(args: MaskArgs) -> Result<ExitCode> {
         Some(MaskCommand::Analyze(a)) => analyze(a),
         Some(MaskCommand::Generate(g)) => generate(g),
         None => apply(args.apply),
+    }
+}
+
+/// Whether the input is Parquet: `--format parquet`, or no `--format` and a Parquet name.
+fn is_parquet(name: Option<&Path>, given: Option<&str>) -> bool {
+    match given {
+        Some(f) => f == "parquet",
+        None => name.is_some_and(|n| mask::columnar::is_parquet_name(&n.to_string_lossy())),
     }
 }
 
@@ -177,14 +200,6 @@ fn apply(args: ApplyArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow!(e))?;
     let plan = Plan::new(&rules, key.as_ref(), &base)?;
     let input_path = args.input.filter(|p| p != Path::new("-"));
-    let format = format_for(input_path.as_deref(), args.format.as_deref());
-    let input: Box<dyn Read + Send> = match &input_path {
-        Some(p) => Box::new(BufReader::with_capacity(
-            1 << 20,
-            File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
-        )),
-        None => Box::new(std::io::stdin()),
-    };
     let options = Options {
         threads: args.threads.unwrap_or(Options::default().threads),
         reverse: args.reverse,
@@ -193,31 +208,149 @@ fn apply(args: ApplyArgs) -> Result<ExitCode> {
         chunk_bytes: args.block_bytes.unwrap_or(Options::default().chunk_bytes),
         ..Options::default()
     };
-    let summary = match &args.output {
-        Some(out) => {
-            let dir = out
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("cannot write in {}", dir.display()))?;
-            let mut writer = BufWriter::with_capacity(1 << 20, tmp.as_file());
-            let summary = mask::stream::run(&rules, &plan, input, &mut writer, format, &options)?;
-            writer.flush()?;
-            drop(writer);
-            tmp.as_file().sync_all()?;
-            tmp.persist(out)
-                .with_context(|| format!("cannot write {}", out.display()))?;
-            summary
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut writer = BufWriter::with_capacity(1 << 20, stdout.lock());
-            let summary = mask::stream::run(&rules, &plan, input, &mut writer, format, &options)?;
-            writer.flush()?;
-            summary
-        }
+    let s3_in = input_path
+        .as_deref()
+        .and_then(|p| S3Path::parse(&p.to_string_lossy()))
+        .transpose()?;
+    let s3_out = args
+        .output
+        .as_deref()
+        .and_then(|p| S3Path::parse(&p.to_string_lossy()))
+        .transpose()?;
+    let sse = args
+        .sse_kms_key
+        .clone()
+        .or_else(|| rules.output.as_ref().and_then(|o| o.sse_kms_key.clone()));
+    if s3_out.is_none() && args.sse_kms_key.is_some() {
+        bail!(
+            "--sse-kms-key applies to an s3://BUCKET/KEY output (-o); a local file has no server-side encryption"
+        );
+    }
+    let s3 = if s3_in.is_some() || s3_out.is_some() {
+        Some(mask_s3::client()?)
+    } else {
+        None
     };
+    // An S3 input is read from a local copy; its key names the format.
+    let spool = match (&s3_in, &s3) {
+        (Some(from), Some(client)) => {
+            let mut tmp = tempfile::NamedTempFile::new().context("cannot make a temporary file")?;
+            runtime.block_on(mask_s3::download(client, from, tmp.as_file_mut()))?;
+            Some(tmp)
+        }
+        _ => None,
+    };
+    let name = match &s3_in {
+        Some(from) => Some(PathBuf::from(&from.key)),
+        None => input_path.clone(),
+    };
+    let masking = Masking {
+        rules: &rules,
+        plan: &plan,
+        options: &options,
+        input: spool.as_ref().map(|t| t.path()).or(input_path.as_deref()),
+        parquet: is_parquet(name.as_deref(), args.format.as_deref()),
+        format: format_for(name.as_deref(), args.format.as_deref()),
+        label: match (&s3_in, &input_path) {
+            (Some(from), _) => from.to_string(),
+            (None, Some(p)) => p.display().to_string(),
+            (None, None) => "stdin".into(),
+        },
+    };
+    let target = Target {
+        local: args.output.as_deref(),
+        s3: s3_out.as_ref().zip(s3.as_ref()),
+        sse: sse.as_deref(),
+        part_bytes: args.s3_part_bytes,
+    };
+    let summary = target.write(&masking, runtime)?;
+    report(&summary);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where the masked copy goes.
+struct Target<'a> {
+    local: Option<&'a Path>,
+    s3: Option<(&'a S3Path, &'a aws_sdk_s3::Client)>,
+    sse: Option<&'a str>,
+    part_bytes: usize,
+}
+
+impl Target<'_> {
+    /// Masks into a local file (atomically), S3 (uploaded after) or stdout.
+    fn write(
+        &self,
+        masking: &Masking<'_>,
+        runtime: &tokio::runtime::Runtime,
+    ) -> Result<mask::Summary> {
+        Ok(match (self.local, self.s3) {
+            (_, Some((to, client))) => {
+                let mut tmp = tempfile::tempfile().context("cannot make a temporary file")?;
+                let mut writer = BufWriter::with_capacity(1 << 20, &mut tmp);
+                let summary = masking.run(&mut writer)?;
+                writer.flush()?;
+                drop(writer);
+                let parts = runtime.block_on(mask_s3::upload(
+                    client,
+                    to,
+                    &mut tmp,
+                    self.sse,
+                    self.part_bytes,
+                ))?;
+                eprintln!(
+                    "keylab: wrote {to} ({}{})",
+                    if parts > 1 {
+                        format!("multipart, {parts} parts")
+                    } else {
+                        "one PutObject".into()
+                    },
+                    self.sse
+                        .map(|k| format!(", SSE-KMS under {k}"))
+                        .unwrap_or_default()
+                );
+                summary
+            }
+            (Some(out), None) => {
+                if self.sse.is_some() {
+                    eprintln!(
+                        "keylab: note: [output] sse_kms_key applies to s3:// outputs; {} is a local file",
+                        out.display()
+                    );
+                }
+                let dir = out
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let tmp = tempfile::NamedTempFile::new_in(dir)
+                    .with_context(|| format!("cannot write in {}", dir.display()))?;
+                let mut writer = BufWriter::with_capacity(1 << 20, tmp.as_file());
+                let summary = masking.run(&mut writer)?;
+                writer.flush()?;
+                drop(writer);
+                tmp.as_file().sync_all()?;
+                tmp.persist(out)
+                    .with_context(|| format!("cannot write {}", out.display()))?;
+                summary
+            }
+            (None, None) => {
+                // Stdout itself, not its lock: the Parquet writer wants a `Send` output.
+                let mut writer = BufWriter::with_capacity(1 << 20, std::io::stdout());
+                let summary = masking.run(&mut writer)?;
+                writer.flush()?;
+                summary
+            }
+        })
+    }
+}
+
+/// What a run did that the user should know, on stderr.
+fn report(summary: &mask::Summary) {
+    if !summary.retyped.is_empty() {
+        eprintln!(
+            "keylab: the Parquet columns {} now hold the masked text as UTF-8 strings",
+            summary.retyped.join(", ")
+        );
+    }
     if !summary.skipped.is_empty() {
         eprintln!(
             "keylab: the input has no column {}: those optional rules were not applied",
@@ -230,7 +363,52 @@ fn apply(args: ApplyArgs) -> Result<ExitCode> {
             summary.rows, summary.suppressed
         );
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// One masking run: the rules, where the input is and what it is.
+struct Masking<'a> {
+    rules: &'a Rules,
+    plan: &'a Plan,
+    options: &'a Options,
+    input: Option<&'a Path>,
+    parquet: bool,
+    format: Format,
+    /// The input as the user named it, for messages.
+    label: String,
+}
+
+impl Masking<'_> {
+    fn run<W: Write + Send>(&self, output: W) -> Result<mask::Summary> {
+        if self.parquet {
+            let file = match self.input {
+                Some(p) => File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+                None => {
+                    // The footer is at the end: spool stdin to a file that can be read anywhere.
+                    let mut spool = tempfile::tempfile().context("cannot spool stdin")?;
+                    std::io::copy(&mut std::io::stdin().lock(), &mut spool)
+                        .context("cannot read stdin")?;
+                    spool
+                }
+            };
+            return mask::columnar::run(self.rules, self.plan, file, output, self.options)
+                .map_err(|e| anyhow!("{}: {e}", self.label));
+        }
+        let input: Box<dyn Read + Send> = match self.input {
+            Some(p) => Box::new(BufReader::with_capacity(
+                1 << 20,
+                File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+            )),
+            None => Box::new(std::io::stdin()),
+        };
+        Ok(mask::stream::run(
+            self.rules,
+            self.plan,
+            input,
+            output,
+            self.format,
+            self.options,
+        )?)
+    }
 }
 
 fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
@@ -250,6 +428,12 @@ fn analyze(args: AnalyzeArgs) -> Result<ExitCode> {
 fn generate(args: GenerateArgs) -> Result<ExitCode> {
     let csv = mask::generate::table(&args.table, args.rows, args.seed).map_err(|e| anyhow!(e))?;
     match args.output {
+        Some(path) if mask::columnar::is_parquet_name(&path.to_string_lossy()) => {
+            let mut bytes = Vec::new();
+            mask::columnar::from_csv(csv.as_bytes(), &mut bytes, args.row_group_rows)?;
+            keylab_engine::fsutil::write_atomic(&path, &bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?
+        }
         Some(path) => keylab_engine::fsutil::write_atomic(&path, csv.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(csv.as_bytes())?,

@@ -33,6 +33,7 @@ pub mod engine;
 pub mod lab;
 pub mod localstack;
 pub mod mask;
+mod mask_s3;
 pub mod pack;
 pub mod progress;
 pub mod study;

@@ -138,9 +138,14 @@ fn feed_canonical(mac: &mut Hmac<Sha256>, value: &str, normalize: Normalize) {
             return;
         }
         Normalize::Email if value.is_ascii() => {
-            for b in value.trim().bytes() {
-                feed(mac, b.to_ascii_lowercase());
+            // Whole pieces at a time: copied, lower-cased in place (vectorised), fed.
+            for chunk in value.trim().as_bytes().chunks(64) {
+                let lower = &mut [0u8; 64][..chunk.len()];
+                lower.copy_from_slice(chunk);
+                lower.make_ascii_lowercase();
+                mac.update(lower);
             }
+            return;
         }
         Normalize::Digits => {
             for b in value.bytes().filter(u8::is_ascii_digit) {

@@ -27,6 +27,8 @@ pub struct Rules {
     pub optional: BTreeSet<String>,
     /// k-anonymity suppression to apply after the rules.
     pub anonymity: Option<AnonymitySpec>,
+    /// How the masked copy is stored.
+    pub output: Option<OutputSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +41,16 @@ struct RulesFile {
     rule: Vec<toml::Spanned<toml::Table>>,
     #[serde(default)]
     anonymity: Option<AnonymitySpec>,
+    #[serde(default)]
+    output: Option<OutputSpec>,
+}
+
+/// `[output]`: how the masked copy is stored when it goes to S3.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// The KMS key (id, ARN or alias) an `s3://` output is encrypted under with SSE-KMS.
+    pub sse_kms_key: Option<String>,
 }
 
 /// `[key]`: a reference to the master key, never the key itself.
@@ -489,6 +501,7 @@ impl Rules {
             rules,
             optional,
             anonymity: parsed.anonymity,
+            output: parsed.output,
         })
     }
 

@@ -89,6 +89,9 @@ pub struct Summary {
     /// Rule columns the input does not have (one rules file can serve several tables; a
     /// file with none of them is an error).
     pub skipped: Vec<String>,
+    /// Parquet columns of another type that the rules made UTF-8 string columns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retyped: Vec<String>,
 }
 
 struct Ctx<'a> {

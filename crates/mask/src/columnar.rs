@@ -1,0 +1,876 @@
+//! Parquet in and out, with the `parquet` crate's low-level column API (no Arrow). A file is
+//! read row group by row group and written as the same row groups, so memory holds one
+//! column chunk at a time whatever the file size. Columns the rules leave alone are copied
+//! as their encoded bytes (pages, encodings, compression and statistics as they were);
+//! ruled columns are decoded in batches, masked and encoded again with the codec the input
+//! used for them, with statistics computed from the masked values (the input's would leak
+//! the originals). In a dictionary-encoded column chunk each distinct value is masked once;
+//! distinct values are masked on every worker thread. Nulls stay null and repeated columns
+//! keep their levels.
+//!
+//! Types: a ruled column that holds text (BYTE_ARRAY) keeps its type; `null` keeps any type
+//! (the column must be optional); any other rule on a number, boolean, date, timestamp or
+//! fixed-length column reads the value as text (dates as `YYYY-MM-DD`, timestamps as RFC 3339
+//! in UTC, decimals with their point) and writes a UTF-8 string column, which the summary
+//! lists. `redact` removes the column. A column is named by its dotted path (`address.zip`
+//! inside a group). Limits: `shuffle` and `[anonymity] suppress` need the whole table and are
+//! refused; INT96 values are refused (rewrite them as timestamps); brotli and LZO input is
+//! refused by the reader with the codec's name.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parquet::basic::{LogicalType, Repetition, TimeUnit, Type as Physical};
+use parquet::column::reader::{ColumnReader, ColumnReaderImpl, get_column_reader};
+use parquet::column::writer::{ColumnCloseResult, ColumnWriter, ColumnWriterImpl};
+use parquet::data_type::{ByteArray, ByteArrayType, DataType, FixedLenByteArray, Int96};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, KeyValue};
+use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{ChunkReader, FileReader, Length};
+use parquet::file::serialized_reader::SerializedFileReader;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::{ColumnDescriptor, ColumnPath, Type, TypePtr};
+use rayon::prelude::*;
+
+use super::MaskError;
+use super::columns;
+use super::ops::{Op, Plan};
+use super::rules::{Rule, Rules};
+use super::stream::{Options, Summary};
+
+/// Records decoded, masked and encoded at a time.
+const BATCH: usize = 16 * 1024;
+
+/// Distinct values remembered per column chunk (a dictionary that large has long since
+/// fallen back to plain pages).
+const MEMO_LIMIT: usize = 1 << 20;
+
+/// The file extensions that mean Parquet.
+pub fn is_parquet_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".parquet", ".parq", ".pq"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+}
+
+fn pq(what: &str) -> impl Fn(ParquetError) -> MaskError + '_ {
+    move |e| MaskError::Io(format!("Parquet {what}: {e}"))
+}
+
+/// A chunk reader shared between the file reader and the column copies.
+struct Shared<R>(Arc<R>);
+
+impl<R: ChunkReader> Length for Shared<R> {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl<R: ChunkReader> ChunkReader for Shared<R> {
+    type T = R::T;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<R::T> {
+        self.0.get_read(start)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        self.0.get_bytes(start, length)
+    }
+}
+
+/// How a value is read as text.
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    Plain,
+    Date,
+    /// Units per second.
+    Timestamp(i64),
+    /// Digits after the point.
+    Decimal(i32),
+}
+
+/// What happens to one leaf column.
+enum Action<'a> {
+    Copy,
+    Drop,
+    Null,
+    Mask {
+        op: &'a Op,
+        column: String,
+        text: Text,
+        retyped: bool,
+    },
+}
+
+fn text_kind(descr: &ColumnDescriptor) -> Text {
+    match descr.logical_type_ref() {
+        Some(LogicalType::Date) => Text::Date,
+        Some(LogicalType::Timestamp(t)) => Text::Timestamp(match t.unit {
+            TimeUnit::MILLIS => 1_000,
+            TimeUnit::MICROS => 1_000_000,
+            TimeUnit::NANOS => 1_000_000_000,
+        }),
+        Some(LogicalType::Decimal(d)) => Text::Decimal(d.scale),
+        _ => Text::Plain,
+    }
+}
+
+fn action<'a>(
+    plan: &'a Plan,
+    descr: &ColumnDescriptor,
+    reverse: bool,
+) -> Result<Action<'a>, MaskError> {
+    let column = descr.path().string();
+    let Some((_, op, line)) = plan.ops.iter().find(|(c, ..)| *c == column) else {
+        return Ok(Action::Copy);
+    };
+    let refuse = |message: String, fix: &str| MaskError::Rules {
+        file: plan.file.clone(),
+        line: Some(*line),
+        message,
+        fix: fix.to_string(),
+    };
+    if reverse && !matches!(op, Op::Siv { .. } | Op::Fpe(_)) {
+        return Ok(Action::Copy);
+    }
+    let physical = descr.physical_type();
+    Ok(match op {
+        Op::Redact if !reverse => Action::Drop,
+        Op::Null => {
+            if descr.self_type().get_basic_info().repetition() != Repetition::OPTIONAL {
+                return Err(refuse(
+                    format!(
+                        "column '{column}' is not optional in the Parquet schema, so it cannot hold nulls"
+                    ),
+                    "use redact to remove the column, or replace to give it a fixed value",
+                ));
+            }
+            Action::Null
+        }
+        Op::Shuffle => unreachable!("refused before: shuffle needs the whole table"),
+        _ if physical == Physical::INT96 => {
+            return Err(refuse(
+                format!("column '{column}' is INT96, a legacy timestamp keylab does not read"),
+                "rewrite the column as a TIMESTAMP (INT64) before masking it",
+            ));
+        }
+        _ => Action::Mask {
+            op,
+            column,
+            text: text_kind(descr),
+            retyped: physical != Physical::BYTE_ARRAY,
+        },
+    })
+}
+
+/// The output schema: dropped leaves removed (and groups left empty), retyped leaves made
+/// UTF-8 strings, everything else as it was.
+fn rebuild(
+    t: &TypePtr,
+    actions: &mut std::slice::Iter<'_, Action<'_>>,
+) -> Result<Option<TypePtr>, MaskError> {
+    if t.is_primitive() {
+        let action = actions
+            .next()
+            .ok_or_else(|| MaskError::Io("Parquet schema: more leaves than columns".into()))?;
+        return Ok(match action {
+            Action::Drop => None,
+            Action::Mask { retyped: true, .. } => {
+                let info = t.get_basic_info();
+                let mut b = Type::primitive_type_builder(info.name(), Physical::BYTE_ARRAY)
+                    .with_repetition(info.repetition())
+                    .with_logical_type(Some(LogicalType::String));
+                if info.has_id() {
+                    b = b.with_id(Some(info.id()));
+                }
+                Some(Arc::new(b.build().map_err(pq("schema"))?))
+            }
+            _ => Some(t.clone()),
+        });
+    }
+    let mut fields = Vec::new();
+    let mut same = true;
+    for f in t.get_fields() {
+        match rebuild(f, actions)? {
+            Some(n) => {
+                same &= Arc::ptr_eq(&n, f);
+                fields.push(n);
+            }
+            None => same = false,
+        }
+    }
+    if same {
+        return Ok(Some(t.clone()));
+    }
+    if fields.is_empty() {
+        return Ok(None);
+    }
+    let info = t.get_basic_info();
+    let mut b = Type::group_type_builder(info.name())
+        .with_fields(fields)
+        .with_logical_type(info.logical_type_ref().cloned())
+        .with_converted_type(info.converted_type());
+    if info.has_repetition() {
+        b = b.with_repetition(info.repetition());
+    }
+    if info.has_id() {
+        b = b.with_id(Some(info.id()));
+    }
+    Ok(Some(Arc::new(b.build().map_err(pq("schema"))?)))
+}
+
+/// The copy of an untouched column chunk: its metadata as it was, without page indexes.
+fn copied(meta: &ColumnChunkMetaData, rows: i64) -> ColumnCloseResult {
+    ColumnCloseResult {
+        bytes_written: meta.compressed_size() as u64,
+        rows_written: rows as u64,
+        metadata: meta.clone(),
+        bloom_filter: None,
+        column_index: None,
+        offset_index: None,
+    }
+}
+
+/// Masks a Parquet file into `output` as Parquet (see the module documentation).
+pub fn run<R: ChunkReader + 'static, W: Write + Send>(
+    rules: &Rules,
+    plan: &Plan,
+    input: R,
+    output: W,
+    options: &Options,
+) -> Result<Summary, MaskError> {
+    if !options.reverse
+        && (rules.anonymity.is_some()
+            || rules
+                .rules
+                .iter()
+                .any(|(r, _)| matches!(r, Rule::Shuffle { .. })))
+    {
+        return Err(MaskError::Rules {
+            file: rules.file.clone(),
+            line: None,
+            message: "shuffle and [anonymity] need the whole table in memory, which keylab does for CSV and JSON Lines but not for Parquet".into(),
+            fix: "mask the Parquet file with rules without them, or convert the table to CSV for this step".into(),
+        });
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.max(1))
+        .build()
+        .map_err(|e| MaskError::Io(format!("cannot start worker threads: {e}")))?;
+    let shared = Arc::new(input);
+    let reader = SerializedFileReader::new(Shared(shared.clone()))
+        .map_err(|e| MaskError::Io(format!("the input is not a readable Parquet file: {e}")))?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr_ptr();
+    let leaves = schema.columns();
+    let names: Vec<String> = leaves.iter().map(|c| c.path().string()).collect();
+    let skipped = columns::check_csv(plan, &names, options.reverse)?;
+    let actions: Vec<Action<'_>> = leaves
+        .iter()
+        .map(|d| action(plan, d, options.reverse))
+        .collect::<Result<_, _>>()?;
+    let root = rebuild(&schema.root_schema_ptr(), &mut actions.iter())?.ok_or_else(|| {
+        MaskError::Io("every column of the input is redacted: nothing is left to write".into())
+    })?;
+    let changed = !Arc::ptr_eq(&root, &schema.root_schema_ptr());
+    let mut props = WriterProperties::builder()
+        .set_created_by(format!("keylab mask {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(key_values(
+            meta.file_metadata().key_value_metadata(),
+            changed,
+        ));
+    if meta.num_row_groups() > 0 {
+        let first = meta.row_group(0);
+        for (i, a) in actions.iter().enumerate() {
+            if matches!(a, Action::Mask { .. } | Action::Null) {
+                let column = first.column(i);
+                props = props.set_column_compression(
+                    ColumnPath::new(leaves[i].path().parts().to_vec()),
+                    column.compression(),
+                );
+            }
+        }
+    }
+    let mut writer =
+        SerializedFileWriter::new(output, root, Arc::new(props.build())).map_err(pq("writer"))?;
+    let mut summary = Summary {
+        skipped,
+        retyped: actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Mask {
+                    retyped: true,
+                    column,
+                    ..
+                } => Some(column.clone()),
+                _ => None,
+            })
+            .collect(),
+        ..Summary::default()
+    };
+    let raw = Shared(shared);
+    for g in 0..meta.num_row_groups() {
+        let group = reader.get_row_group(g).map_err(pq("row group"))?;
+        let rows = group.metadata().num_rows();
+        let mut out = writer.next_row_group().map_err(pq("writer"))?;
+        for (i, a) in actions.iter().enumerate() {
+            match a {
+                Action::Drop => {}
+                Action::Copy => out
+                    .append_column(&raw, copied(group.metadata().column(i), rows))
+                    .map_err(pq("copy"))?,
+                Action::Null | Action::Mask { .. } => {
+                    let pages = group.get_column_page_reader(i).map_err(pq("read"))?;
+                    let column = get_column_reader(leaves[i].clone(), pages);
+                    let mut cw = out
+                        .next_column()
+                        .map_err(pq("writer"))?
+                        .ok_or_else(|| MaskError::Io("Parquet writer: out of columns".into()))?;
+                    let chunk = Chunk {
+                        plan,
+                        pool: &pool,
+                        reverse: options.reverse,
+                        group: g,
+                        // Salted hashes differ for equal values on purpose: never shared.
+                        memo: group
+                            .metadata()
+                            .column(i)
+                            .dictionary_page_offset()
+                            .is_some()
+                            && !matches!(
+                                a,
+                                Action::Mask {
+                                    op: Op::Password(_),
+                                    ..
+                                }
+                            ),
+                        descr: &leaves[i],
+                    };
+                    chunk.mask(a, column, cw.untyped())?;
+                    cw.close().map_err(pq("writer"))?;
+                }
+            }
+        }
+        out.close().map_err(pq("writer"))?;
+        summary.rows += rows as u64;
+    }
+    writer.close().map_err(pq("writer"))?;
+    Ok(summary)
+}
+
+/// The input's key-value metadata; when the schema changed, without the Arrow and pandas
+/// schemas, which would describe columns that are no longer there or no longer of that type.
+fn key_values(kv: Option<&Vec<KeyValue>>, changed: bool) -> Option<Vec<KeyValue>> {
+    let kept: Vec<KeyValue> = kv?
+        .iter()
+        .filter(|k| !changed || !matches!(k.key.as_str(), "ARROW:schema" | "pandas"))
+        .cloned()
+        .collect();
+    (!kept.is_empty()).then_some(kept)
+}
+
+/// One ruled column chunk being masked.
+struct Chunk<'a> {
+    plan: &'a Plan,
+    pool: &'a rayon::ThreadPool,
+    reverse: bool,
+    group: usize,
+    /// Whether the chunk is dictionary-encoded: distinct values are then remembered.
+    memo: bool,
+    descr: &'a ColumnDescriptor,
+}
+
+macro_rules! each_type {
+    ($reader:expr, $r:ident => $body:expr) => {
+        match $reader {
+            ColumnReader::BoolColumnReader($r) => $body,
+            ColumnReader::Int32ColumnReader($r) => $body,
+            ColumnReader::Int64ColumnReader($r) => $body,
+            ColumnReader::Int96ColumnReader($r) => $body,
+            ColumnReader::FloatColumnReader($r) => $body,
+            ColumnReader::DoubleColumnReader($r) => $body,
+            ColumnReader::ByteArrayColumnReader($r) => $body,
+            ColumnReader::FixedLenByteArrayColumnReader($r) => $body,
+        }
+    };
+}
+
+impl Chunk<'_> {
+    fn mask(
+        &self,
+        action: &Action<'_>,
+        reader: ColumnReader,
+        writer: &mut ColumnWriter<'_>,
+    ) -> Result<(), MaskError> {
+        match action {
+            Action::Null => each_type!(reader, r => self.nulls(r, writer)),
+            Action::Mask {
+                op, column, text, ..
+            } => {
+                let ColumnWriter::ByteArrayColumnWriter(w) = writer else {
+                    return Err(MaskError::Io(format!(
+                        "Parquet writer: column '{column}' is not a string column"
+                    )));
+                };
+                each_type!(reader, r => self.values(r, w, op, column, *text))
+            }
+            Action::Copy | Action::Drop => Ok(()),
+        }
+    }
+
+    fn levels<'b>(&self, def: &'b [i16], rep: &'b [i16]) -> (Option<&'b [i16]>, Option<&'b [i16]>) {
+        (
+            (self.descr.max_def_level() > 0).then_some(def),
+            (self.descr.max_rep_level() > 0).then_some(rep),
+        )
+    }
+
+    /// Writes the chunk with every value null (the levels say so), in its own type.
+    fn nulls<T: DataType>(
+        &self,
+        mut reader: ColumnReaderImpl<T>,
+        writer: &mut ColumnWriter<'_>,
+    ) -> Result<(), MaskError> {
+        let writer = T::get_column_writer_mut(writer)
+            .ok_or_else(|| MaskError::Io("Parquet writer: the column changed type".into()))?;
+        let max = self.descr.max_def_level();
+        let (mut def, mut rep, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        loop {
+            def.clear();
+            rep.clear();
+            values.clear();
+            let (records, _, levels) = reader
+                .read_records(BATCH, Some(&mut def), Some(&mut rep), &mut values)
+                .map_err(pq("read"))?;
+            if records == 0 && levels == 0 {
+                return Ok(());
+            }
+            for d in &mut def {
+                if *d == max {
+                    *d = max - 1;
+                }
+            }
+            let (d, r) = self.levels(&def, &rep);
+            writer.write_batch(&[], d, r).map_err(pq("write"))?;
+        }
+    }
+
+    /// Masks every value of the chunk into a string column.
+    fn values<T: DataType>(
+        &self,
+        mut reader: ColumnReaderImpl<T>,
+        writer: &mut ColumnWriterImpl<'_, ByteArrayType>,
+        op: &Op,
+        column: &str,
+        text: Text,
+    ) -> Result<(), MaskError>
+    where
+        T::T: Cell,
+    {
+        let (mut def, mut rep, mut values) = (Vec::new(), Vec::new(), Vec::new());
+        let mut memo = Memo::new();
+        let mut remembering = self.memo;
+        // A first batch small enough that a chunk of distinct values is found out cheaply.
+        let mut batch = if remembering { 1024 } else { BATCH };
+        let mut masked: Vec<ByteArray> = Vec::new();
+        loop {
+            def.clear();
+            rep.clear();
+            values.clear();
+            let (records, _, levels) = reader
+                .read_records(batch, Some(&mut def), Some(&mut rep), &mut values)
+                .map_err(pq("read"))?;
+            if records == 0 && levels == 0 {
+                return Ok(());
+            }
+            batch = BATCH;
+            masked.clear();
+            if remembering {
+                if memo.len() > MEMO_LIMIT {
+                    memo.clear();
+                }
+                let fresh = self.remember(&values, &mut memo, op, column, text)?;
+                let mut key = [0u8; 16];
+                masked.extend(values.iter().map(|v| memo[v.key(&mut key)].clone()));
+                // A chunk whose values are nearly all distinct (a dictionary as large as the
+                // chunk) gains nothing from remembering them: mask each value from here on.
+                if fresh * 16 > values.len() * 15 {
+                    remembering = false;
+                    memo = Memo::new();
+                }
+            } else {
+                let done: Vec<Result<ByteArray, MaskError>> = self.pool.install(|| {
+                    values
+                        .par_iter()
+                        .map(|v| self.one(v, op, column, text))
+                        .collect()
+                });
+                for m in done {
+                    masked.push(m?);
+                }
+            }
+            let (d, r) = self.levels(&def, &rep);
+            writer.write_batch(&masked, d, r).map_err(pq("write"))?;
+        }
+    }
+
+    /// Masks the values of a batch that the chunk has not seen yet, on every worker.
+    /// Returns how many values were new to the chunk.
+    fn remember<V: Cell>(
+        &self,
+        values: &[V],
+        memo: &mut Memo,
+        op: &Op,
+        column: &str,
+        text: Text,
+    ) -> Result<usize, MaskError> {
+        let mut key = [0u8; 16];
+        let mut new: Vec<&V> = Vec::new();
+        for v in values {
+            // A placeholder, so a value repeated in the batch is masked once.
+            if let std::collections::hash_map::Entry::Vacant(e) = memo.entry(Key(v.owned())) {
+                e.insert(ByteArray::new());
+                new.push(v);
+            }
+        }
+        let done: Vec<Result<ByteArray, MaskError>> = self.pool.install(|| {
+            new.par_iter()
+                .map(|v| self.one(*v, op, column, text))
+                .collect()
+        });
+        let fresh = new.len();
+        for (v, m) in new.into_iter().zip(done) {
+            if let Some(slot) = memo.get_mut(v.key(&mut key)) {
+                *slot = m?;
+            }
+        }
+        Ok(fresh)
+    }
+
+    fn one<V: Cell>(
+        &self,
+        value: &V,
+        op: &Op,
+        column: &str,
+        text: Text,
+    ) -> Result<ByteArray, MaskError> {
+        let error = |message: String| {
+            let rule = self
+                .plan
+                .ops
+                .iter()
+                .find(|(c, ..)| c == column)
+                .map(|(_, _, l)| format!(" (rule on line {l} of {})", self.plan.file))
+                .unwrap_or_default();
+            MaskError::Row {
+                group: self.group,
+                column: column.to_string(),
+                message: format!("{message}{rule}"),
+            }
+        };
+        let value = value.text(text).map_err(error)?;
+        if self.reverse {
+            return Ok(ByteArray::from(
+                op.reverse(&value).map_err(error)?.into_bytes(),
+            ));
+        }
+        if let Op::Hmac { .. } = op {
+            // Tokens (base64url or hex) are written without intermediate strings.
+            let mut out = Vec::with_capacity(64);
+            op.write_csv(&value, &mut out).map_err(error)?;
+            return Ok(ByteArray::from(out));
+        }
+        Ok(ByteArray::from(
+            op.apply(&value)
+                .map_err(error)?
+                .unwrap_or_default()
+                .into_bytes(),
+        ))
+    }
+}
+
+/// A value remembered by its bytes: a byte array shares its buffer (no copy), a number is
+/// its little-endian bytes. Hashed and compared as the bytes, so a `&[u8]` finds it.
+#[derive(Clone)]
+struct Key(ByteArray);
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.0.data() == other.0.data()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.data().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.0.data()
+    }
+}
+
+/// The masked form of each distinct value seen in a dictionary-encoded chunk.
+type Memo = HashMap<Key, ByteArray>;
+
+/// A Parquet value as masking reads it: bytes to remember it by, and its text.
+trait Cell: Send + Sync {
+    /// The value's bytes (numbers little-endian in `buf`).
+    fn key<'a>(&'a self, buf: &'a mut [u8; 16]) -> &'a [u8];
+    /// The value's bytes to keep as a memo key.
+    fn owned(&self) -> ByteArray {
+        let mut buf = [0u8; 16];
+        ByteArray::from(self.key(&mut buf).to_vec())
+    }
+    /// The value as text.
+    fn text(&self, kind: Text) -> Result<Cow<'_, str>, String>;
+}
+
+fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, String> {
+    std::str::from_utf8(bytes)
+        .map(Cow::Borrowed)
+        .map_err(|_| "the value is not UTF-8 text".to_string())
+}
+
+impl Cell for ByteArray {
+    fn key<'a>(&'a self, _: &'a mut [u8; 16]) -> &'a [u8] {
+        self.data()
+    }
+
+    fn owned(&self) -> ByteArray {
+        self.clone()
+    }
+
+    fn text(&self, _: Text) -> Result<Cow<'_, str>, String> {
+        utf8(self.data())
+    }
+}
+
+impl Cell for FixedLenByteArray {
+    fn key<'a>(&'a self, _: &'a mut [u8; 16]) -> &'a [u8] {
+        self.data()
+    }
+
+    fn text(&self, _: Text) -> Result<Cow<'_, str>, String> {
+        utf8(self.data())
+    }
+}
+
+impl Cell for Int96 {
+    fn key<'a>(&'a self, buf: &'a mut [u8; 16]) -> &'a [u8] {
+        for (i, w) in self.data().iter().enumerate() {
+            buf[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        }
+        &buf[..12]
+    }
+
+    fn text(&self, _: Text) -> Result<Cow<'_, str>, String> {
+        Err("INT96 values are not read".into())
+    }
+}
+
+impl Cell for bool {
+    fn key<'a>(&'a self, buf: &'a mut [u8; 16]) -> &'a [u8] {
+        buf[0] = u8::from(*self);
+        &buf[..1]
+    }
+
+    fn text(&self, _: Text) -> Result<Cow<'_, str>, String> {
+        Ok(Cow::Borrowed(if *self { "true" } else { "false" }))
+    }
+}
+
+macro_rules! cell {
+    ($t:ty, $float:expr) => {
+        impl Cell for $t {
+            fn key<'a>(&'a self, buf: &'a mut [u8; 16]) -> &'a [u8] {
+                let b = self.to_le_bytes();
+                buf[..b.len()].copy_from_slice(&b);
+                &buf[..b.len()]
+            }
+
+            fn text(&self, kind: Text) -> Result<Cow<'_, str>, String> {
+                if $float {
+                    return Ok(Cow::Owned(self.to_string()));
+                }
+                Ok(Cow::Owned(number_text(*self as i64, kind)))
+            }
+        }
+    };
+}
+
+cell!(i32, false);
+cell!(i64, false);
+cell!(f32, true);
+cell!(f64, true);
+
+fn number_text(int: i64, kind: Text) -> String {
+    match kind {
+        Text::Plain => int.to_string(),
+        Text::Date => civil(int),
+        Text::Timestamp(per_second) => {
+            let secs = int.div_euclid(per_second);
+            let frac = int.rem_euclid(per_second);
+            let date = civil(secs.div_euclid(86_400));
+            let t = secs.rem_euclid(86_400);
+            let digits = per_second.ilog10() as usize;
+            let fraction = if frac == 0 {
+                String::new()
+            } else {
+                format!(".{frac:0digits$}")
+            };
+            format!(
+                "{date}T{:02}:{:02}:{:02}{fraction}Z",
+                t / 3600,
+                t / 60 % 60,
+                t % 60
+            )
+        }
+        Text::Decimal(scale) if scale > 0 => {
+            let scale = scale as usize;
+            let digits = format!("{:0width$}", int.unsigned_abs(), width = scale + 1);
+            let (whole, fraction) = digits.split_at(digits.len() - scale);
+            format!("{}{whole}.{fraction}", if int < 0 { "-" } else { "" })
+        }
+        Text::Decimal(_) => int.to_string(),
+    }
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (Howard Hinnant's civil-from-days).
+fn civil(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Writes a CSV table (with a header) as Parquet: every column an optional UTF-8 string,
+/// dictionary-encoded (dictionaries up to 16 MiB per column chunk) and compressed with snappy,
+/// `rows_per_group` rows per row group. For `keylab mask generate` and the benchmark.
+pub fn from_csv<R: std::io::Read, W: Write + Send>(
+    csv: R,
+    out: W,
+    rows_per_group: usize,
+) -> Result<(), MaskError> {
+    let mut reader = csv::Reader::from_reader(csv);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| MaskError::Io(format!("CSV header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let fields = header
+        .iter()
+        .map(|h| {
+            Type::primitive_type_builder(h, Physical::BYTE_ARRAY)
+                .with_repetition(Repetition::OPTIONAL)
+                .with_logical_type(Some(LogicalType::String))
+                .build()
+                .map(Arc::new)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(pq("schema"))?;
+    let schema = Type::group_type_builder("schema")
+        .with_fields(fields)
+        .build()
+        .map_err(pq("schema"))?;
+    let props = WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::SNAPPY)
+        .set_dictionary_page_size_limit(16 << 20)
+        .set_created_by(format!("keylab mask {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut writer =
+        SerializedFileWriter::new(out, Arc::new(schema), Arc::new(props)).map_err(pq("writer"))?;
+    let mut columns: Vec<Vec<ByteArray>> = vec![Vec::new(); header.len()];
+    let mut flush = |columns: &mut Vec<Vec<ByteArray>>| -> Result<(), MaskError> {
+        if columns.first().is_none_or(Vec::is_empty) {
+            return Ok(());
+        }
+        let mut group = writer.next_row_group().map_err(pq("writer"))?;
+        for values in columns.iter_mut() {
+            let mut cw = group
+                .next_column()
+                .map_err(pq("writer"))?
+                .ok_or_else(|| MaskError::Io("Parquet writer: out of columns".into()))?;
+            let def = vec![1i16; values.len()];
+            cw.typed::<ByteArrayType>()
+                .write_batch(values, Some(&def), None)
+                .map_err(pq("write"))?;
+            cw.close().map_err(pq("writer"))?;
+            values.clear();
+        }
+        group.close().map_err(pq("writer"))?;
+        Ok(())
+    };
+    for record in reader.byte_records() {
+        let record = record.map_err(|e| MaskError::Io(format!("CSV: {e}")))?;
+        for (column, field) in columns.iter_mut().zip(record.iter()) {
+            column.push(ByteArray::from(field.to_vec()));
+        }
+        if columns[0].len() >= rows_per_group.max(1) {
+            flush(&mut columns)?;
+        }
+    }
+    flush(&mut columns)?;
+    writer.close().map_err(pq("writer"))?;
+    Ok(())
+}
+
+/// Masks an in-memory Parquet file (for tests and the console).
+pub fn mask_bytes(
+    rules: &Rules,
+    plan: &Plan,
+    input: &[u8],
+    options: &Options,
+) -> Result<(Vec<u8>, Summary), MaskError> {
+    let mut out = Vec::with_capacity(input.len());
+    let summary = run(
+        rules,
+        plan,
+        Bytes::copy_from_slice(input),
+        &mut out,
+        options,
+    )?;
+    Ok((out, summary))
+}
+
+#[cfg(test)]
+#[path = "columnar_tests.rs"]
+mod roundtrip;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_timestamps_and_decimals_as_text() {
+        assert_eq!(civil(0), "1970-01-01");
+        assert_eq!(civil(5235), "1984-05-02");
+        assert_eq!(civil(-1), "1969-12-31");
+        assert_eq!(
+            number_text(449_668_800_123, Text::Timestamp(1000)),
+            "1984-04-01T12:00:00.123Z"
+        );
+        assert_eq!(
+            number_text(449_668_800_000_000, Text::Timestamp(1_000_000)),
+            "1984-04-01T12:00:00Z"
+        );
+        assert_eq!(number_text(-1234, Text::Decimal(2)), "-12.34");
+        assert_eq!(number_text(5, Text::Decimal(2)), "0.05");
+        assert_eq!(2.5f32.text(Text::Plain).unwrap(), "2.5");
+    }
+}
