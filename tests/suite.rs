@@ -4,6 +4,7 @@
 
 mod common;
 
+mod authoring;
 mod cli;
 mod crash;
 mod deps;

@@ -7,11 +7,13 @@
 //! field, a wrong type or a broken reference is a [`PackError`] naming the file, the line and a
 //! fix. This module knows nothing of backends or the console; it only reads and checks data.
 
+mod authoring;
 pub mod coverage;
 pub mod files;
 mod lint;
 pub mod model;
 mod reading;
+pub mod reference;
 pub mod review;
 mod safety;
 pub mod scaffold;
@@ -230,6 +232,7 @@ impl Pack {
         lint::exercises(&files, &lessons, &exercises, &graders, &mut errors);
         lint::questions(&files, &lessons, &questions, &mut errors);
         lint::lessons(&files, &lessons, &exercises, &mut errors);
+        authoring::check(&files, &lessons, &exercises, &graders, &mut errors);
         safety::check(&files, &exercises, &graders, &mut errors);
         questions.sort_by_key(|q| lessons.iter().position(|l| l.id == q.lesson));
         // Course order: by lesson, then as the lesson lists its exercises.

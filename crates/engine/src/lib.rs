@@ -21,6 +21,7 @@ pub mod fuzzing;
 pub mod iam;
 pub mod identity;
 pub mod kms;
+pub mod operations;
 pub mod roles;
 pub mod s3;
 pub mod server;
