@@ -552,3 +552,86 @@ fn keylab_hint_fills_in_the_names_setup_made() {
         "the hint names this learner's alias and key: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulate_tells_a_condition_in_the_key_policy_from_one_in_an_iam_policy() {
+    // The scaffolded exercise, graded on a key-policy condition: the key policy alone must let
+    // the analyst decrypt only with department=finance. Putting the condition in the analyst's
+    // IAM policy instead behaves the same for real requests, and only `resource_policy_only`
+    // tells the two apart.
+    let dir = scaffold(|p| {
+        let policy = |statement: &str| {
+            format!(
+                "aws kms put-key-policy --key-id {{{{key_id}}}} --policy-name default --policy '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"Root\",\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"arn:aws:iam::{{{{owner_account}}}}:root\"}},\"Action\":\"kms:*\",\"Resource\":\"*\"}}{statement}]}}'\n"
+            )
+        };
+        let analyst = ",{\"Sid\":\"Finance\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::{{owner_account}}:role/Analyst\"},\"Action\":\"kms:Decrypt\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":{\"kms:EncryptionContext:department\":\"finance\"}}}";
+        let grader = p.join("graders/first-key.toml");
+        let mut text = std::fs::read_to_string(&grader).unwrap();
+        text.push_str(
+            r#"
+[[check]]
+title = "the key policy itself lets the analyst decrypt finance data only"
+task = 2
+[check.simulate]
+policy = "key:{{key_id}}"
+[[check.simulate.request]]
+profile = "owner-analyst"
+action = "kms:Decrypt"
+resource_policy_only = true
+context = { "kms:EncryptionContext:department" = "finance" }
+expect = "allow"
+[[check.simulate.request]]
+profile = "owner-analyst"
+action = "kms:Decrypt"
+resource_policy_only = true
+context = { "kms:EncryptionContext:department" = "hr" }
+expect = "deny"
+[[check.simulate.request]]
+profile = "owner-analyst"
+action = "kms:Decrypt"
+identity_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}'
+context = { "kms:EncryptionContext:department" = "finance" }
+expect = "allow"
+"#,
+        );
+        std::fs::write(&grader, text).unwrap();
+        let solution = p.join("graders/first-key/solution");
+        let mut s = std::fs::read_to_string(&solution).unwrap();
+        s.push_str(&policy(analyst));
+        std::fs::write(&solution, s).unwrap();
+        write(
+            p.join("graders/first-key/wrong/condition-only-in-iam"),
+            &format!(
+                "aws kms create-alias --alias-name {{{{alias}}}} --target-key-id {{{{key_id}}}}\naws kms enable-key-rotation --key-id {{{{key_id}}}}\naws iam put-role-policy --role-name Analyst --policy-name Finance --policy-document '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\",\"Resource\":\"*\",\"Condition\":{{\"StringEquals\":{{\"kms:EncryptionContext:department\":\"finance\"}}}}}}]}}'\n{}",
+                policy("")
+            ),
+        );
+    });
+    let pack = Pack::open(Some(&dir.path().join("pack"))).expect("the pack lints");
+    let scratch = tempfile::tempdir().unwrap();
+    let summary = verify(
+        &pack,
+        BackendKind::Engine,
+        &Target::Engine,
+        scratch.path(),
+        9,
+        |_| {},
+    )
+    .await;
+    for case in &summary.cases {
+        assert_eq!(case.status, Status::Pass, "{}: {}", case.name, case.message);
+    }
+    let caught = summary
+        .cases
+        .iter()
+        .find(|c| c.name == "wrong variant 'condition-only-in-iam' fails")
+        .and_then(|c| c.output.clone())
+        .unwrap_or_default();
+    assert!(
+        caught.contains("the key policy itself lets the analyst decrypt finance data only")
+            && caught.contains("by the key policy alone")
+            && caught.contains("should be allowed but is denied"),
+        "{caught}"
+    );
+}
