@@ -304,21 +304,34 @@ fn verify_fails_when_a_solution_breaks_or_a_wrong_variant_passes() {
         .filter(|t| t["status"] != "pass")
         .map(|t| (t["name"].as_str().unwrap(), t["message"].as_str().unwrap()))
         .collect();
-    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert_eq!(failed.len(), 3, "{failed:#?}");
     assert_eq!(failed[0].0, "kms-envelope [engine] / solution passes");
     assert!(
         failed[0].1.contains("the reference solution fails"),
         "{}",
         failed[0].1
     );
+    // With the solution broken, a variant caught only by a check the solution fails too
+    // proves nothing.
     assert_eq!(
         failed[1].0,
+        "kms-envelope [engine] / wrong variant 'plaintext-key-left-on-disk' fails"
+    );
+    assert!(
+        failed[1]
+            .1
+            .contains("caught only by checks that fail on the reference solution too"),
+        "{}",
+        failed[1].1
+    );
+    assert_eq!(
+        failed[2].0,
         "https-only-bucket [engine] / wrong variant 'same-as-solution' fails"
     );
     assert!(
-        failed[1].1.contains("passes every check"),
+        failed[2].1.contains("passes every check"),
         "{}",
-        failed[1].1
+        failed[2].1
     );
 
     let junit = keylab(
@@ -335,7 +348,7 @@ fn verify_fails_when_a_solution_breaks_or_a_wrong_variant_passes() {
     assert_eq!(junit.status.code(), Some(1));
     let report = quick_junit::Report::deserialize_from_str(&String::from_utf8_lossy(&junit.stdout))
         .expect("JUnit parses");
-    assert_eq!(report.failures, 2);
+    assert_eq!(report.failures, 3);
 
     let ok = keylab(data.path(), &["verify"]);
     assert_eq!(
@@ -1147,7 +1160,7 @@ fn learners_check_take_hints_reset_and_keep_progress() {
     );
     let text = String::from_utf8_lossy(&passed.stdout);
     assert!(
-        text.contains("PASS: 3 of 3 passed")
+        text.contains("PASS: 4 of 4 passed")
             && text.contains("explicit Deny overrides every Allow"),
         "{text}"
     );

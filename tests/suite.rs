@@ -4,6 +4,7 @@
 
 mod common;
 
+mod authoring;
 mod class;
 mod cli;
 mod containers;

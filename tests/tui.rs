@@ -536,7 +536,7 @@ fn plain_mode_solves_an_exercise_line_by_line() {
     );
     assert!(out.contains("FAIL: plain HTTP is denied"), "{out}");
     assert!(out.contains("Hint 1 of 3"), "{out}");
-    assert!(out.contains("3 of 3 checks passed"), "{out}");
+    assert!(out.contains("4 of 4 checks passed"), "{out}");
     assert!(
         out.contains("review: Again"),
         "the failed check is rated: {out}"

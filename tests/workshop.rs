@@ -329,7 +329,7 @@ fn a_scaffolded_pack_lints_and_verifies_as_a_folder_and_an_archive() {
         &["pack", "lint", "--pack", pack.to_str().unwrap()],
     ));
     assert!(
-        lint.contains("1 lessons, 1 exercises, 2 questions; no problems"),
+        lint.contains("1 lesson, 1 exercise, 2 questions; no problems"),
         "{lint}"
     );
     let junit = dir.path().join("verify.xml");

@@ -307,6 +307,9 @@ pub struct VerifyArgs {
     /// Also write a JUnit XML report to this file (for CI test views)
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Fail on warnings too (a check that failed in no run catches nothing)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Opens `exercise` on the chosen backend; the [`Connected`] must outlive the session.
@@ -465,8 +468,23 @@ pub fn hint(lab: &LabArgs, exercise: &str) -> Result<ExitCode> {
     progress
         .save(&data.progress_file())
         .map_err(|e| anyhow!(e))?;
+    // The names this learner's setup made (`{{bucket}}`, `{{key_id}}`), from the most recent
+    // setup of the exercise on any backend; placeholders stay as written before a setup.
+    let vars = ["engine", "localstack", "endpoint"]
+        .iter()
+        .map(|backend| data.lab_on(exercise, backend))
+        .filter_map(|root| {
+            let when = std::fs::metadata(root.join("setup.json"))
+                .and_then(|m| m.modified())
+                .ok()?;
+            Some((when, keylab::lab::session::saved_vars(&root)?))
+        })
+        .max_by_key(|(when, _)| *when)
+        .map(|(_, vars)| vars)
+        .unwrap_or_default();
     for h in &hints {
-        outln!("Hint {} of {}: {}", h.number, h.total, h.text);
+        let text = keylab::lab::vars::fill_known(&h.text, &vars);
+        outln!("Hint {} of {}: {text}", h.number, h.total);
     }
     if hints.last().is_some_and(|h| h.number == h.total) {
         outln!("(that was the last hint)");
@@ -665,6 +683,7 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
         ));
         bar.finish_and_clear();
         summary.cases.extend(part.cases);
+        summary.warnings.extend(part.warnings);
         let key = match kind {
             BackendKind::Engine => "engine",
             BackendKind::Localstack => "localstack",
@@ -710,9 +729,23 @@ pub fn verify(lab: &LabArgs, args: &VerifyArgs) -> Result<ExitCode> {
             elapsed.as_secs_f64() / exercises as f64
         );
     }
-    Ok(if summary.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    if summary.cases.is_empty() {
+        eprintln!(
+            "error: no exercise of {} runs on the chosen backend, so nothing was verified (fix: add an exercise, or list this backend in an exercise's backends)",
+            pack.files.origin
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if !summary.warnings.is_empty() && args.format != ReportFormat::Text {
+        for w in &summary.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(
+        if summary.passed() && (!args.strict || summary.warnings.is_empty()) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }

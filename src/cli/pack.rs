@@ -1,5 +1,6 @@
-//! The pack-author commands: `pack new` (a working pack to start from, with a CI workflow) and
-//! `pack lint` (every check a pack must pass, without a backend). Thin shells over
+//! The pack-author commands: `pack new` (a working pack to start from, with a CI workflow),
+//! `pack lint` (every check a pack must pass, without a backend) and `pack docs` (the
+//! pack-format reference, generated from the parser's definitions). Thin shells over
 //! `keylab::pack`.
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,40 @@ pub enum PackCommand {
         name: Option<String>,
     },
     /// Check a pack's files without a backend: strict parsing, hints, tags, links, questions.
-    Lint,
+    Lint {
+        /// The pack folder or .tar.gz [default: --pack, or the built-in pack]
+        dir: Option<PathBuf>,
+    },
+    /// Print the pack-format reference (Markdown), generated from the parser's definitions.
+    Docs {
+        /// Write it to this file instead (as docs/pack-format.md in keylab's repository)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `n thing` or `n things`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A path as it can be pasted into a shell: quoted when it has spaces or shell characters.
+fn shown(path: &Path) -> String {
+    shell_words::quote(&path.display().to_string()).into_owned()
+}
+
+/// `keylab pack docs`.
+pub fn docs(out: Option<&Path>) -> Result<ExitCode> {
+    let text = keylab::pack::reference::markdown();
+    match out {
+        Some(path) => {
+            keylab_engine::fsutil::write_atomic(path, text.as_bytes())
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            outln!("wrote the pack-format reference to {}", path.display());
+        }
+        None => out!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A name as a file- and pack-name-safe slug.
@@ -51,16 +85,20 @@ pub fn new(dir: &Path, name: Option<&str>) -> Result<ExitCode> {
     };
     let count = keylab::pack::scaffold::create(dir, &name).map_err(|e| anyhow!(e))?;
     outln!(
-        "made the pack {name} in {} ({count} files). Next: keylab --pack {0} (try it), keylab pack lint --pack {0}, keylab verify --pack {0}",
-        dir.display()
+        "made the pack {name} in {} ({count} files). Next: keylab --pack {0} (try it), keylab pack lint {0}, keylab verify --pack {0}. The format: keylab pack docs (docs/pack-format.md)",
+        shown(dir)
     );
     Ok(ExitCode::SUCCESS)
 }
 
 /// `keylab pack lint`: loading (strict parsing and the structural rules) and the teaching
 /// rules of [`keylab::pack::review`] (sources, no tells in questions).
-pub fn lint(lab: &LabArgs) -> Result<ExitCode> {
-    let pack = match lab.pack() {
+pub fn lint(lab: &LabArgs, dir: Option<&Path>) -> Result<ExitCode> {
+    let opened = match dir {
+        Some(d) => keylab::pack::Pack::open(Some(d)).map_err(|e| anyhow!("{e}")),
+        None => lab.pack(),
+    };
+    let pack = match opened {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");
@@ -73,11 +111,11 @@ pub fn lint(lab: &LabArgs) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     outln!(
-        "{}: {} lessons, {} exercises, {} questions; no problems (sha256 {})",
+        "{}: {}, {}, {}; no problems (sha256 {})",
         pack.files.origin,
-        pack.lessons.len(),
-        pack.exercises.len(),
-        pack.questions.len(),
+        count(pack.lessons.len(), "lesson", "lessons"),
+        count(pack.exercises.len(), "exercise", "exercises"),
+        count(pack.questions.len(), "question", "questions"),
         pack.hash()
     );
     Ok(ExitCode::SUCCESS)

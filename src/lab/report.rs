@@ -38,6 +38,9 @@ pub struct Summary {
     pub cases: Vec<Case>,
     /// Extra facts for `x-keylab` (backend, seed, hints used, timings).
     pub extra: serde_json::Map<String, Value>,
+    /// Problems that do not fail the run by themselves (a check that catches nothing), each
+    /// naming its file and line; `keylab verify --strict` fails on them.
+    pub warnings: Vec<String>,
 }
 
 impl Summary {
@@ -100,6 +103,9 @@ pub fn text(summary: &Summary) -> String {
     } else {
         String::new()
     };
+    for w in &summary.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
     out.push_str(&format!(
         "{}: {passed} of {} passed{note}\n",
         summary.status().word().to_uppercase(),
@@ -146,6 +152,9 @@ pub fn json(summary: &Summary) -> Value {
         .collect();
     if !not_applicable.is_empty() {
         extra.insert("not_applicable".into(), Value::Array(not_applicable));
+    }
+    if !summary.warnings.is_empty() {
+        extra.insert("warnings".into(), json!(summary.warnings));
     }
     extra.insert(
         "duration_ms".into(),
@@ -250,6 +259,12 @@ pub fn markdown_summary(summary: &Summary, name: &str) -> String {
             "| {mark} | {} | {ok}/{total} |\n",
             suite.replace('|', "\\|")
         ));
+    }
+    if !summary.warnings.is_empty() {
+        out.push_str("\n### Warnings\n\n");
+        for w in &summary.warnings {
+            out.push_str(&format!("- {w}\n"));
+        }
     }
     let failures: Vec<&Case> = summary.cases.iter().filter(|c| !c.status.is_ok()).collect();
     if !failures.is_empty() {

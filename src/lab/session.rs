@@ -57,6 +57,15 @@ struct SetupRecord {
     vars: BTreeMap<String, String>,
 }
 
+/// The variables an exercise's folder recorded at setup (names from the seed, values setup
+/// saved), without starting a backend: `None` before the first setup.
+pub fn saved_vars(root: &Path) -> Option<BTreeMap<String, String>> {
+    let bytes = std::fs::read(root.join("setup.json")).ok()?;
+    serde_json::from_slice::<SetupRecord>(&bytes)
+        .ok()
+        .map(|r| r.vars)
+}
+
 /// Which backend a session runs on.
 #[derive(Debug, Clone)]
 pub enum Target {

@@ -58,6 +58,28 @@ pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> Result<String,
     Ok(out)
 }
 
+/// Replaces the `{{name}}` placeholders `vars` knows and leaves the others as written: for
+/// text shown before an exercise is set up (a hint asked for from the command line).
+pub fn fill_known(text: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let whole = &rest[start..start + end + 2];
+        match vars.get(rest[start + 2..start + end].trim()) {
+            Some(value) => out.push_str(value),
+            None => out.push_str(whole),
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A generated table as CSV ([`keylab_mask::generate`]), seeded by the learner's seed and the
 /// exercise: `customers`, `orders` (joining to the `customers` of the same rows) or `users`.
 pub fn dataset(kind: &str, rows: u32, seed: u64, exercise: &str) -> Result<String, String> {
@@ -80,6 +102,7 @@ mod tests {
         let vars = BTreeMap::from([("b".to_string(), "x".to_string())]);
         assert_eq!(substitute("s3://{{ b }}/{{b}}", &vars).unwrap(), "s3://x/x");
         assert!(substitute("{{c}}", &vars).unwrap_err().contains("{{c}}"));
+        assert_eq!(fill_known("{{ b }} and {{c}} {{", &vars), "x and {{c}} {{");
         let csv = dataset("customers", 3, 7, "ex").unwrap();
         assert_eq!(csv.lines().count(), 4);
         assert_ne!(csv, dataset("customers", 3, 8, "ex").unwrap());

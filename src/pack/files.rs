@@ -174,8 +174,9 @@ impl PackFiles {
                     }
                 }
             }
-            // macOS tar adds `._name` resource forks; they are not pack files.
-            if parts.last().is_some_and(|p| p.starts_with("._")) {
+            // Dotfiles (macOS `._name` resource forks and `.DS_Store`, editor files) are not
+            // pack files: skipped, so they neither break the lint nor change the hash.
+            if parts.iter().any(|p| p.starts_with('.')) {
                 continue;
             }
             let mut bytes = Vec::new();
@@ -372,6 +373,10 @@ fn read_tree(
     }
     for entry in std::fs::read_dir(&full).map_err(io)? {
         let entry = entry.map_err(io)?;
+        // Dotfiles (`.DS_Store`, `._name`, editor swap files) are not pack files.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         read_tree(root, &rel.join(entry.file_name()), files, tally)?;
     }
     Ok(())

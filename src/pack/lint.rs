@@ -12,6 +12,15 @@ use super::{
     BUILT_IN_VARS, Exercise, Grader, Lesson, PackError, PackFiles, Question, placeholders,
 };
 
+/// The fewest hints an exercise has.
+pub(super) const MIN_HINTS: usize = 2;
+/// The fewest known-wrong variants a grader has.
+pub(super) const MIN_WRONG: usize = 2;
+/// The options of a single-answer question.
+pub(super) const SINGLE_OPTIONS: usize = 4;
+/// The options of a multiple-response question.
+pub(super) const MULTIPLE_OPTIONS: std::ops::RangeInclusive<usize> = 5..=6;
+
 pub(super) fn exercises(
     files: &PackFiles,
     lessons: &[Lesson],
@@ -55,7 +64,7 @@ pub(super) fn exercises(
                 "use the id of a lesson in lessons/",
             ));
         }
-        if s.hints.len() < 2 {
+        if s.hints.len() < MIN_HINTS {
             errors.push(PackError::new(
                 &file,
                 None,
@@ -91,7 +100,7 @@ pub(super) fn exercises(
                 "add [[check]] tables",
             ));
         }
-        if grader.wrong.len() < 2 {
+        if grader.wrong.len() < MIN_WRONG {
             errors.push(PackError::new(
                 files.display(&format!("graders/{}/wrong", x.id)),
                 None,
@@ -183,9 +192,9 @@ pub(super) fn questions(
             );
         }
         let (options, word) = match q.choose {
-            1 => (4..=4, ""),
-            2 => (5..=6, "two"),
-            3 => (5..=6, "three"),
+            1 => (SINGLE_OPTIONS..=SINGLE_OPTIONS, ""),
+            2 => (MULTIPLE_OPTIONS, "two"),
+            3 => (MULTIPLE_OPTIONS, "three"),
             n => {
                 error(
                     format!("question '{}': {n} correct options", q.id),

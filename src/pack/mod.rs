@@ -7,12 +7,14 @@
 //! field, a wrong type or a broken reference is a [`PackError`] naming the file, the line and a
 //! fix. This module knows nothing of backends or the console; it only reads and checks data.
 
+mod authoring;
 pub mod coverage;
 pub mod files;
 mod lint;
 pub mod model;
 pub mod objectives;
 mod reading;
+pub mod reference;
 pub mod review;
 mod safety;
 pub mod scaffold;
@@ -244,6 +246,7 @@ impl Pack {
         if let Some(m) = &manifest {
             objectives::check(&files, m, &lessons, &exercises, &questions, &mut errors);
         }
+        authoring::check(&files, &lessons, &exercises, &graders, &mut errors);
         safety::check(&files, &exercises, &graders, &mut errors);
         questions.sort_by_key(|q| lessons.iter().position(|l| l.id == q.lesson));
         // Course order: by lesson, then as the lesson lists its exercises.

@@ -580,6 +580,20 @@ pub struct SimulatedRequest {
     /// More condition keys.
     #[serde(default)]
     pub context: BTreeMap<String, String>,
+    /// Decide with the resource policy alone: the caller's identity policies are left out, so
+    /// only what the bucket or key policy itself grants is allowed (a condition written only
+    /// in an IAM policy does not count).
+    #[serde(default)]
+    pub resource_policy_only: bool,
+    /// An identity policy (JSON, `{{variables}}` filled in) to decide with instead of the
+    /// caller's own: what the resource policy allows for a caller with exactly this policy.
+    #[serde(default)]
+    pub identity_policy: Option<String>,
+    /// A resource policy (JSON, `{{variables}}` filled in) to decide with instead of the
+    /// bucket's or key's: what the caller's own identity policies allow when the resource
+    /// policy grants this much.
+    #[serde(default)]
+    pub resource_policy: Option<String>,
     /// `allow` or `deny`.
     pub expect: Expect,
 }

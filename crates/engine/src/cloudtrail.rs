@@ -40,6 +40,9 @@ pub const TARGET_MARK: &str = "CloudTrail_20131101.";
 /// The service name requests are signed for.
 pub const SIGNING_NAME: &str = "cloudtrail";
 
+/// The operations served.
+pub const OPERATIONS: &[&str] = &["LookupEvents"];
+
 /// The largest request body read.
 pub const MAX_BODY: usize = 16 * 1024;
 
@@ -473,7 +476,7 @@ pub(crate) async fn handle(
         conn.secure,
         inner.clock.now(),
     );
-    event.event_name = if operation == "LookupEvents" {
+    event.event_name = if OPERATIONS.contains(&operation.as_str()) {
         operation.clone()
     } else {
         "Unknown".into()

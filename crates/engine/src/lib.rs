@@ -23,6 +23,7 @@ pub mod iam;
 pub mod iam_query;
 pub mod identity;
 pub mod kms;
+pub mod operations;
 pub mod reply;
 pub mod roles;
 pub mod s3;

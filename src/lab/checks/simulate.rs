@@ -4,7 +4,11 @@
 //! principal calling as itself (CloudWatch Logs, CloudTrail) instead of a lab identity: it has
 //! no identity policies and is in the resource's account, so only a statement naming it
 //! allows it. Global keys AWS sets for such calls (`aws:SourceArn`, `aws:SourceAccount`) and
-//! the service's encryption context are given by the check's `context`.
+//! the service's encryption context are given by the check's `context`. A request may also be
+//! decided by the resource policy alone (`resource_policy_only`) or with a stated identity
+//! policy instead of the caller's own (`identity_policy`), so a check can tell a condition in
+//! the key or bucket policy from the same condition in an IAM policy; and with a stated
+//! resource policy (`resource_policy`), to test what the caller's identity policies allow.
 
 use keylab_policy::Caller;
 
@@ -59,6 +63,7 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
         ),
         None => None,
     };
+    let mut wrong: Vec<Failure> = Vec::new();
     for r in &c.request {
         let resource = match (&r.resource, &default_resource) {
             (Some(res), _) => sub(session, res)?,
@@ -100,12 +105,18 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
         for (k, v) in &r.context {
             context.set(k, sub(session, v)?);
         }
+        let (identity_policies, who) = stated_identity(session, r, identity_policies, who, &name)?;
+        let stated = stated_resource(session, r)?;
+        let (resource_doc, resource_name) = match &stated {
+            Some(d) => (Some(d), "the stated resource policy".to_string()),
+            None => (doc.as_ref(), name.clone()),
+        };
         let policies = Policies {
             identity: identity_policies
                 .iter()
                 .map(|(n, d)| (n.clone(), d.as_ref()))
                 .collect(),
-            resource: doc.as_ref().map(|d| (name.clone(), d)),
+            resource: resource_doc.map(|d| (resource_name.clone(), d)),
             rules,
             grants: Vec::new(),
         };
@@ -119,7 +130,7 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
         let decision = keylab_policy::decide(&request, &policies);
         let want = r.expect == Expect::Allow;
         if decision.allowed != want {
-            return Err(Failure {
+            wrong.push(Failure {
                 message: format!(
                     "{} {} on {} over {} should be {} but is {}",
                     who,
@@ -138,7 +149,61 @@ pub(super) async fn run(session: &Session, c: &SimulateCheck) -> Result<(), Fail
             });
         }
     }
-    Ok(())
+    // Every request that is decided wrongly, so two different mistakes read differently (the
+    // trace is the first one's).
+    let mut wrong = wrong.into_iter();
+    match wrong.next() {
+        None => Ok(()),
+        Some(mut first) => {
+            for other in wrong {
+                first.message = format!("{}; {}", first.message, other.message);
+            }
+            Err(first)
+        }
+    }
+}
+
+/// Policies decided with, by name.
+type Named = Vec<(String, std::sync::Arc<PolicyDocument>)>;
+
+/// The identity policies a request is decided with, and who it names in messages: the
+/// caller's own, none (`resource_policy_only`) or the stated `identity_policy`.
+fn stated_identity(
+    session: &Session,
+    r: &SimulatedRequest,
+    own: Named,
+    who: String,
+    resource: &str,
+) -> Result<(Named, String), Failure> {
+    match (&r.identity_policy, r.resource_policy_only) {
+        (Some(_), true) => Err(broken(
+            "a request has both resource_policy_only and identity_policy: keep one",
+        )),
+        (Some(text), false) => {
+            let doc = PolicyDocument::parse(&sub(session, text)?, PolicyKind::Identity)
+                .map_err(|e| broken(format!("identity_policy does not parse: {}", e.0)))?;
+            Ok((
+                vec![("identity_policy".to_string(), std::sync::Arc::new(doc))],
+                format!("{who} (with the stated identity policy)"),
+            ))
+        }
+        (None, true) => Ok((Vec::new(), format!("{who} (by the {resource} alone)"))),
+        (None, false) => Ok((own, who)),
+    }
+}
+
+/// The stated `resource_policy` of a request, parsed.
+fn stated_resource(
+    session: &Session,
+    r: &SimulatedRequest,
+) -> Result<Option<PolicyDocument>, Failure> {
+    r.resource_policy
+        .as_ref()
+        .map(|text| {
+            PolicyDocument::parse(&sub(session, text)?, PolicyKind::Resource)
+                .map_err(|e| broken(format!("resource_policy does not parse: {}", e.0)))
+        })
+        .transpose()
 }
 
 /// The bucket policy as the owner reads it: over HTTPS, or over plain HTTP when the policy
