@@ -444,7 +444,7 @@ fn a_check_that_can_never_fail_is_a_warning_and_strict_fails_on_it() {
     // The scaffolded CI workflow fails on such a check too.
     let workflow = std::fs::read_to_string(pack.join(".github/workflows/keylab.yml")).unwrap();
     assert!(
-        workflow.contains("keylab verify --pack . --strict"),
+        workflow.contains("keylab verify --pack . --trust --strict"),
         "{workflow}"
     );
 }

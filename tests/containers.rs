@@ -302,3 +302,114 @@ fn host_mode_localstack_still_answers() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// LocalStack for a test that needs only an endpoint: host mode's, the one given, or a
+/// container started now (kept alive by the returned guard).
+async fn localstack_endpoint() -> Option<(Option<localstack::Container>, String)> {
+    for var in ["KEYLAB_LOCALSTACK_HOST_ENDPOINT", "KEYLAB_LOCALSTACK_ENDPOINT"] {
+        if let Ok(e) = std::env::var(var)
+            && !e.is_empty()
+        {
+            return Some((None, e));
+        }
+    }
+    if !docker_ready() {
+        return None;
+    }
+    let container = localstack::start().await.unwrap();
+    let endpoint = container.running().endpoint.clone();
+    Some((Some(container), endpoint))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scaffolded_ci_workflow_runs_as_written() {
+    let Some((_guard, endpoint)) = localstack_endpoint().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("my-pack");
+    let data = dir.path().join("data");
+    let made = keylab(&data)
+        .args(["pack", "new", pack.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let workflow = std::fs::read_to_string(pack.join(".github/workflows/keylab.yml")).unwrap();
+    // Every `run:` step, in order, as the runner would execute it (`shell: bash` is
+    // `bash -eo pipefail`); the install step is this build of keylab on the PATH instead, and
+    // LocalStack is the one these tests use instead of the job's service container.
+    let steps: Vec<String> = workflow
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix("- run: ")
+                .or_else(|| l.strip_prefix("run: "))
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.contains("cargo install --locked --git")),
+        "keylab is installed from its repository, not crates.io: {workflow}"
+    );
+    assert!(workflow.contains("actions/cache@v4") && workflow.contains("GITHUB_STEP_SUMMARY"));
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_keylab")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let summary = dir.path().join("summary.md");
+    let runner_temp = dir.path().join("runner");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let mut ran = 0;
+    for step in steps.iter().filter(|s| !s.contains("cargo install")) {
+        let step = step.replace("http://127.0.0.1:4566", &endpoint);
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &step])
+            .current_dir(&pack)
+            .env("PATH", &path)
+            .env("KEYLAB_DATA_DIR", &data)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("RUNNER_TEMP", &runner_temp)
+            .env_remove("KEYLAB_LOCALSTACK_ENDPOINT")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the workflow step `{step}` failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran += 1;
+    }
+    assert_eq!(ran, 5, "lint, verify on each backend, archive, hashes");
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert_eq!(
+        summary.matches(": passed\n").count(),
+        2,
+        "both backends' verify tables are in the run's summary: {summary}"
+    );
+    assert!(
+        summary.contains("[engine]") && summary.contains("[localstack]"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("  pack.tar.gz\n") && summary.contains("no problems (sha256 "),
+        "the archive's file hash and pack hash are in the summary: {summary}"
+    );
+    for report in ["keylab-verify-engine.xml", "keylab-verify-localstack.xml"] {
+        let xml = std::fs::read_to_string(pack.join(report)).unwrap();
+        assert!(xml.contains("<testsuite"), "{report}: {xml}");
+    }
+    let listed = Command::new("tar")
+        .args(["tzf", "pack.tar.gz"])
+        .current_dir(&pack)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("./pack.toml"), "{listed}");
+    assert!(
+        !listed.contains(".github") && !listed.contains("keylab-verify"),
+        "the archive holds the pack only: {listed}"
+    );
+}
