@@ -306,7 +306,10 @@ fn host_mode_localstack_still_answers() {
 /// LocalStack for a test that needs only an endpoint: host mode's, the one given, or a
 /// container started now (kept alive by the returned guard).
 async fn localstack_endpoint() -> Option<(Option<localstack::Container>, String)> {
-    for var in ["KEYLAB_LOCALSTACK_HOST_ENDPOINT", "KEYLAB_LOCALSTACK_ENDPOINT"] {
+    for var in [
+        "KEYLAB_LOCALSTACK_HOST_ENDPOINT",
+        "KEYLAB_LOCALSTACK_ENDPOINT",
+    ] {
         if let Ok(e) = std::env::var(var)
             && !e.is_empty()
         {
@@ -333,7 +336,11 @@ async fn the_scaffolded_ci_workflow_runs_as_written() {
         .args(["pack", "new", pack.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
     let workflow = std::fs::read_to_string(pack.join(".github/workflows/keylab.yml")).unwrap();
     // Every `run:` step, in order, as the runner would execute it (`shell: bash` is
     // `bash -eo pipefail`); the install step is this build of keylab on the PATH instead, and
@@ -348,11 +355,15 @@ async fn the_scaffolded_ci_workflow_runs_as_written() {
         })
         .collect();
     assert!(
-        steps.iter().any(|s| s.contains("cargo install --locked --git")),
+        steps
+            .iter()
+            .any(|s| s.contains("cargo install --locked --git")),
         "keylab is installed from its repository, not crates.io: {workflow}"
     );
     assert!(workflow.contains("actions/cache@v4") && workflow.contains("GITHUB_STEP_SUMMARY"));
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_keylab")).parent().unwrap();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_keylab"))
+        .parent()
+        .unwrap();
     let path = format!(
         "{}:{}",
         bin_dir.display(),

@@ -139,30 +139,7 @@ fn format_for(name: Option<&Path>, given: Option<&str>) -> Format {
 }
 
 fn kms_settings() -> Result<ClientSettings> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    let endpoint = var("AWS_ENDPOINT_URL_KMS")
-        .or_else(|| var("AWS_ENDPOINT_URL"))
-        .ok_or_else(|| {
-            anyhow!(
-                "the rules take their key from KMS: set AWS_ENDPOINT_URL (and credentials) to the KMS to ask — `keylab env EXERCISE` prints them for the lab engine"
-            )
-        })?;
-    let ca_pem = match var("AWS_CA_BUNDLE") {
-        Some(path) => {
-            Some(std::fs::read_to_string(&path).with_context(|| format!("AWS_CA_BUNDLE {path}"))?)
-        }
-        None => None,
-    };
-    Ok(ClientSettings {
-        endpoint,
-        region: var("AWS_REGION")
-            .or_else(|| var("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| "us-east-1".into()),
-        access_key_id: var("AWS_ACCESS_KEY_ID").context("AWS_ACCESS_KEY_ID is not set")?,
-        secret_access_key: var("AWS_SECRET_ACCESS_KEY")
-            .context("AWS_SECRET_ACCESS_KEY is not set")?,
-        ca_pem,
-    })
+    mask_s3::env_settings("KMS")
 }
 
 fn apply(args: ApplyArgs) -> Result<ExitCode> {

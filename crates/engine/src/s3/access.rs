@@ -11,13 +11,12 @@ use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::path::S3Path;
 use s3s::{S3Error, S3ErrorCode, S3Result};
-use time::format_description::well_known::Rfc3339;
 
 use super::model::S3State;
 use crate::audit::{AuditSlot, UserIdentity};
 use crate::clock::Clock;
 use crate::connection::Connection;
-use crate::identity::{Identity, IdentitySet, PrincipalKind};
+use crate::identity::{Identity, IdentitySet};
 use keylab_policy::document::{Effect, PrincipalRef};
 use keylab_policy::eval::decide_with;
 use keylab_policy::{ContextKeys, Policies, PolicyDocument, Request, ResourceRules};
@@ -121,31 +120,14 @@ impl PolicyAccess {
         copy_source: bool,
         headers: &http::HeaderMap,
     ) -> ContextKeys {
-        let mut ctx = ContextKeys::new();
         let secure = conn.is_some_and(|c| c.secure);
-        ctx.set("aws:SecureTransport", secure.to_string());
+        let mut ctx = crate::reply::caller_context(identity, secure, self.clock.now());
         if let Some(v) = conn.and_then(|c| c.tls_version.clone()) {
             ctx.set("s3:TlsVersion", v);
         }
         if let Some(c) = conn {
             ctx.set("aws:SourceIp", c.peer.ip().to_string());
         }
-        ctx.set("aws:PrincipalArn", identity.caller.principal_arn.clone());
-        ctx.set("aws:PrincipalAccount", identity.caller.account.clone());
-        ctx.set("aws:userid", identity.user_id.clone());
-        ctx.set(
-            "aws:PrincipalType",
-            match identity.kind {
-                PrincipalKind::User => "User",
-                PrincipalKind::Role => "AssumedRole",
-            },
-        );
-        if identity.kind == PrincipalKind::User {
-            ctx.set("aws:username", identity.name.clone());
-        }
-        let now = self.clock.now();
-        ctx.set("aws:CurrentTime", now.format(&Rfc3339).unwrap_or_default());
-        ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
         let sent = match (bucket, upload_id) {
             (Some(b), Some(id)) => self
                 .state
