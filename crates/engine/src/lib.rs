@@ -1,14 +1,16 @@
-//! The built-in engine: an in-process emulator of AWS KMS, S3 and STS that speaks the real wire
-//! protocols on loopback (plain HTTP and HTTPS), verifies every SigV4 signature (with session
-//! tokens for assumed roles), evaluates key policies, identity policies, role trust policies
-//! and grants with explanations, keeps an audit log, and persists its state encrypted in a
-//! state directory. Any AWS SDK, the `aws` CLI or boto3 can talk to it; an admin API
-//! ([`admin`]) moves its clock.
+//! The built-in engine: an in-process emulator of AWS KMS, S3, STS, IAM and CloudTrail's event
+//! history that speaks the real wire protocols on loopback (plain HTTP and HTTPS), verifies
+//! every SigV4 signature (with session tokens for assumed roles), evaluates key policies,
+//! identity policies, role trust policies and grants with explanations, keeps an audit log,
+//! and persists its state encrypted in a state directory. Any AWS SDK, the `aws` CLI or boto3
+//! can talk to it; an admin API ([`admin`]) moves its clock.
 //!
 //! Layout: [`server`] (listeners and routing) hands each request to a service's front
-//! (`kms::http`, `s3::http`), which authenticates it ([`sigv4`]), decides it with
-//! `keylab_policy` and audits it ([`audit`]); [`kms`], [`s3`], [`sts`] and [`iam`] are the
-//! services, on [`identity`], [`roles`], [`clock`] and [`state`]. The engine binds 127.0.0.1 only.
+//! (`kms::http`, `s3::http`, [`sts`], [`iam_query`], [`cloudtrail`], [`admin`]), which
+//! authenticates it ([`sigv4`]), decides it with `keylab_policy` and audits it ([`audit`]);
+//! [`kms`], [`s3`], [`sts`] and [`iam`] are the services, on [`identity`], [`roles`], [`clock`]
+//! and [`state`]; [`reply`] holds the shapes the Query and JSON fronts share. The engine binds
+//! 127.0.0.1 only.
 
 pub mod admin;
 pub mod audit;
