@@ -75,14 +75,7 @@ fn clock_body(now: OffsetDateTime, offset: i64) -> String {
 }
 
 fn auth_error(e: &AuthError) -> AdminError {
-    let code = match e {
-        AuthError::Missing => "MissingAuthenticationTokenException",
-        AuthError::Malformed(_) => "IncompleteSignatureException",
-        AuthError::UnknownAccessKey(_) => "UnrecognizedClientException",
-        AuthError::ExpiredToken => "ExpiredTokenException",
-        _ => "InvalidSignatureException",
-    };
-    AdminError::new(400, code, e.to_string())
+    AdminError::new(400, crate::reply::json_auth_code(e), e.to_string())
 }
 
 fn run(inner: &Arc<Inner>, operation: &str, body: &[u8]) -> Result<String, AdminError> {

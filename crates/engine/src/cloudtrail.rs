@@ -445,14 +445,7 @@ fn lookup_events(inner: &Inner, account: &str, lookup: &Lookup) -> Result<String
 }
 
 fn auth_error(e: &AuthError) -> TrailError {
-    let code = match e {
-        AuthError::Missing => "MissingAuthenticationTokenException",
-        AuthError::Malformed(_) => "IncompleteSignatureException",
-        AuthError::UnknownAccessKey(_) => "UnrecognizedClientException",
-        AuthError::ExpiredToken => "ExpiredTokenException",
-        _ => "InvalidSignatureException",
-    };
-    invalid(code, e.to_string())
+    invalid(crate::reply::json_auth_code(e), e.to_string())
 }
 
 /// Serves one CloudTrail request.

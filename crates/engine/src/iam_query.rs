@@ -222,16 +222,14 @@ fn dispatch(
 }
 
 fn auth_error(e: &AuthError) -> QueryError {
-    let (status, code) = match e {
-        AuthError::Missing => (403, "MissingAuthenticationToken"),
-        AuthError::Malformed(_) => (400, "IncompleteSignature"),
-        AuthError::UnknownAccessKey(_) => (403, "InvalidClientTokenId"),
-        AuthError::ExpiredToken => (403, "ExpiredToken"),
-        _ => (403, "SignatureDoesNotMatch"),
+    let status = if matches!(e, AuthError::Malformed(_)) {
+        400
+    } else {
+        403
     };
     QueryError {
         status,
-        code: code.into(),
+        code: crate::reply::query_auth_code(e).into(),
         message: e.to_string(),
     }
 }

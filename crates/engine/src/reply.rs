@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::identity::{Identity, PrincipalKind};
+use crate::sigv4::AuthError;
 
 fn response(
     status: u16,
@@ -57,4 +58,27 @@ pub fn caller_context(identity: &Identity, secure: bool, now: OffsetDateTime) ->
     ctx.set("aws:CurrentTime", now.format(&Rfc3339).unwrap_or_default());
     ctx.set("aws:EpochTime", now.unix_timestamp().to_string());
     ctx
+}
+
+/// The error code a JSON-protocol service (CloudTrail, the admin API) answers an
+/// authentication failure with.
+pub fn json_auth_code(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::Missing => "MissingAuthenticationTokenException",
+        AuthError::Malformed(_) => "IncompleteSignatureException",
+        AuthError::UnknownAccessKey(_) => "UnrecognizedClientException",
+        AuthError::ExpiredToken => "ExpiredTokenException",
+        _ => "InvalidSignatureException",
+    }
+}
+
+/// The error code a Query-protocol service (STS, IAM) answers an authentication failure with.
+pub fn query_auth_code(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::Missing => "MissingAuthenticationToken",
+        AuthError::Malformed(_) => "IncompleteSignature",
+        AuthError::UnknownAccessKey(_) => "InvalidClientTokenId",
+        AuthError::ExpiredToken => "ExpiredToken",
+        _ => "SignatureDoesNotMatch",
+    }
 }

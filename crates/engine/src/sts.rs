@@ -396,16 +396,11 @@ fn success_response(request_id: &str, action: &str, result: &str) -> Response<s3
 }
 
 fn auth_error(e: &AuthError) -> StsError {
-    let (status, code) = match e {
-        AuthError::Missing => (403, "MissingAuthenticationToken"),
-        AuthError::Malformed(_) => (400, "IncompleteSignature"),
-        AuthError::UnknownAccessKey(_) => (403, "InvalidClientTokenId"),
-        AuthError::ExpiredToken => (400, "ExpiredToken"),
-        AuthError::SignatureMismatch | AuthError::Skewed(_) | AuthError::WrongScope(_) => {
-            (403, "SignatureDoesNotMatch")
-        }
+    let status = match e {
+        AuthError::Malformed(_) | AuthError::ExpiredToken => 400,
+        _ => 403,
     };
-    StsError::new(status, code, e.to_string())
+    StsError::new(status, crate::reply::query_auth_code(e), e.to_string())
 }
 
 /// The timestamp format of STS answers (`2026-01-01T12:00:00Z`).
