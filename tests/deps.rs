@@ -14,6 +14,10 @@ const KNOWN_DUPLICATES: &[(&str, &str)] = &[
         "0.22 comes with testcontainers (bollard) under the docker feature; keylab and the SDK use 0.23",
     ),
     (
+        "quick-xml",
+        "0.38 comes with quick-junit; s3s and keylab's Query-protocol client use 0.41",
+    ),
+    (
         "rand",
         "0.10 comes with testcontainers (ferroid) under the docker feature; keylab uses 0.9",
     ),

@@ -12,7 +12,8 @@ use crate::cli::{Server, aws_cli};
 
 const KEYLAB: &str = env!("CARGO_BIN_EXE_keylab");
 
-struct Shell {
+/// The lab shell's AWS CLI setup (shared with `secrets_cli`).
+pub(crate) struct Shell {
     cli: PathBuf,
     home: PathBuf,
     endpoint: String,
@@ -20,7 +21,7 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(cli: PathBuf, server: &Server, home: &Path) -> Shell {
+    pub(crate) fn new(cli: PathBuf, server: &Server, home: &Path) -> Shell {
         let mut config = String::new();
         let mut owner_key = None;
         for i in server.info["identities"].as_array().unwrap() {
@@ -68,7 +69,7 @@ impl Shell {
         cmd
     }
 
-    fn aws(&self, profile: &str, args: &[&str]) -> Output {
+    pub(crate) fn aws(&self, profile: &str, args: &[&str]) -> Output {
         self.command(&self.cli)
             .arg("--profile")
             .arg(profile)
@@ -77,7 +78,7 @@ impl Shell {
             .expect("aws runs")
     }
 
-    fn ok(&self, profile: &str, args: &[&str]) -> Value {
+    pub(crate) fn ok(&self, profile: &str, args: &[&str]) -> Value {
         let out = self.aws(profile, args);
         assert!(
             out.status.success(),
@@ -90,7 +91,7 @@ impl Shell {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
-    fn fails(&self, profile: &str, args: &[&str]) -> String {
+    pub(crate) fn fails(&self, profile: &str, args: &[&str]) -> String {
         let out = self.aws(profile, args);
         assert!(
             !out.status.success(),
@@ -100,7 +101,7 @@ impl Shell {
     }
 
     /// `keylab engine clock …` as the owner's administrator.
-    fn clock(&self, args: &[&str]) -> Output {
+    pub(crate) fn clock(&self, args: &[&str]) -> Output {
         self.command(Path::new(KEYLAB))
             .args(["engine", "clock"])
             .args(args)

@@ -22,6 +22,7 @@ mod objectives;
 mod policy_cases;
 mod runtime;
 mod s3;
+mod secrets_cli;
 mod sts;
 mod sts_cli;
 mod study;

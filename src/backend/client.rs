@@ -45,6 +45,16 @@ pub async fn kms_call(
     json_call(settings, "kms", &format!("TrentService.{api}"), api, body).await
 }
 
+/// Calls a Secrets Manager operation by its API name (`GetSecretValue`) with a JSON body.
+pub async fn secretsmanager_call(
+    settings: &ClientSettings,
+    api: &str,
+    body: Value,
+) -> Result<Value, ClientError> {
+    let target = format!("secretsmanager.{api}");
+    json_call(settings, "secretsmanager", &target, api, body).await
+}
+
 /// The `X-Amz-Target` prefix of CloudTrail's operations, as the AWS CLI sends it.
 pub const CLOUDTRAIL_TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101";
 

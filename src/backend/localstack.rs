@@ -47,7 +47,7 @@ pub const OWNER_LABEL: &str = "org.keylab.owner";
 /// for another).
 pub const IMAGE_LABEL: &str = "org.keylab.image";
 /// The services keylab needs, and the only ones LocalStack starts.
-const SERVICES: &str = "kms,s3,sts,iam";
+const SERVICES: &str = "kms,s3,sts,iam,secretsmanager";
 /// How long LocalStack may take to print `Ready.`.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
 

@@ -10,6 +10,7 @@ pub mod client;
 pub mod envelope;
 #[cfg(feature = "docker")]
 pub mod localstack;
+pub mod query;
 pub mod sdk;
 pub mod wire;
 
@@ -237,7 +238,8 @@ impl Backend {
 
 /// Finds what an endpoint enforces with a few harmless requests (a probe key and bucket in the
 /// owner account, used by the partner): key policies, bucket policies, data-key sizes,
-/// cross-account Decrypt without a KeyId, and CloudTrail's event history (`LookupEvents`). Unknown results stay `false`: a check that needs a
+/// cross-account Decrypt without a KeyId, CloudTrail's event history (`LookupEvents`) and
+/// Secrets Manager's cross-account rule. Unknown results stay `false`: a check that needs a
 /// capability the probe could not show is marked not applicable, never passed.
 pub async fn probe(backend: &mut Backend) {
     use aws_sdk_kms::primitives::Blob;
@@ -344,4 +346,57 @@ pub async fn probe(backend: &mut Backend) {
         }
         let _ = s3.delete_bucket().bucket(&bucket).send().await;
     }
+    let partner_account = backend
+        .account_of("partner-admin")
+        .unwrap_or_default()
+        .to_string();
+    let shared = probe_secrets(&owner, &partner, &partner_account).await;
+    backend.capabilities.set(Capability::SecretsManager, shared);
+}
+
+/// Whether Secrets Manager keeps another account out of a secret under `aws/secretsmanager`
+/// even when the secret's resource policy lets it in (as AWS does); the probe secret is
+/// deleted at once.
+async fn probe_secrets(
+    owner: &ClientSettings,
+    partner: &ClientSettings,
+    partner_account: &str,
+) -> bool {
+    use serde_json::json;
+    let name = format!("keylab-probe-{}", hex::encode(rand::random::<[u8; 4]>()));
+    let Ok(created) = client::secretsmanager_call(
+        owner,
+        "CreateSecret",
+        json!({"Name": name, "SecretString": "probe"}),
+    )
+    .await
+    else {
+        return false;
+    };
+    let arn = created["ARN"].as_str().unwrap_or_default().to_string();
+    let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{partner_account}:root")},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
+    let attached = client::secretsmanager_call(
+        owner,
+        "PutResourcePolicy",
+        json!({"SecretId": arn, "ResourcePolicy": policy.to_string(), "BlockPublicPolicy": false}),
+    )
+    .await
+    .is_ok();
+    let owner_reads =
+        client::secretsmanager_call(owner, "GetSecretValue", json!({"SecretId": arn}))
+            .await
+            .is_ok_and(|v| v["SecretString"] == "probe");
+    let partner_denied =
+        client::secretsmanager_call(partner, "GetSecretValue", json!({"SecretId": arn}))
+            .await
+            .is_err_and(|e| e.code() == Some("AccessDeniedException"));
+    let _ = client::secretsmanager_call(
+        owner,
+        "DeleteSecret",
+        json!({"SecretId": arn, "ForceDeleteWithoutRecovery": true}),
+    )
+    .await;
+    attached && owner_reads && partner_denied
 }

@@ -11,14 +11,14 @@ use super::args::{self, Parsed};
 use super::{CmdError, Ctx};
 
 /// One operation: its CLI name, its API name, its options and which are required.
-struct Op {
-    cli: &'static str,
-    api: &'static str,
-    options: &'static [&'static str],
-    required: &'static [&'static str],
+pub(super) struct Op {
+    pub(super) cli: &'static str,
+    pub(super) api: &'static str,
+    pub(super) options: &'static [&'static str],
+    pub(super) required: &'static [&'static str],
 }
 
-const fn op(
+pub(super) const fn op(
     cli: &'static str,
     api: &'static str,
     options: &'static [&'static str],
@@ -324,17 +324,25 @@ enum Kind {
 
 fn kind_of(option: &str) -> Kind {
     match option {
-        "plaintext" | "ciphertext-blob" | "message" | "signature" => Kind::Blob,
+        "plaintext" | "ciphertext-blob" | "message" | "signature" | "secret-binary" => Kind::Blob,
         "encryption-context" | "source-encryption-context" | "destination-encryption-context" => {
             Kind::Map
         }
-        "limit" | "number-of-bytes" | "pending-window-in-days" | "rotation-period-in-days" => {
-            Kind::Int
-        }
-        "bypass-policy-lockout-safety-check" | "multi-region" | "dry-run" => Kind::Flag,
-        "grant-tokens" | "operations" | "tag-keys" => Kind::List,
+        "limit"
+        | "number-of-bytes"
+        | "pending-window-in-days"
+        | "rotation-period-in-days"
+        | "recovery-window-in-days"
+        | "max-results" => Kind::Int,
+        "bypass-policy-lockout-safety-check"
+        | "multi-region"
+        | "dry-run"
+        | "force-delete-without-recovery"
+        | "block-public-policy"
+        | "include-planned-deletion" => Kind::Flag,
+        "grant-tokens" | "operations" | "tag-keys" | "version-stages" => Kind::List,
         "constraints" => Kind::Structure,
-        "tags" => Kind::StructureList,
+        "tags" | "filters" => Kind::StructureList,
         _ => Kind::Text,
     }
 }
@@ -354,11 +362,35 @@ pub fn pascal(option: &str) -> String {
 }
 
 /// Runs `aws kms <operation> …`.
-pub async fn run(ctx: &Ctx<'_>, operation: &str, mut parsed: Parsed) -> Result<Value, CmdError> {
+pub async fn run(ctx: &Ctx<'_>, operation: &str, parsed: Parsed) -> Result<Value, CmdError> {
     let Some(op) = OPS.iter().find(|o| o.cli == operation) else {
         return Err(CmdError::invalid_choice("operation", operations()));
     };
-    let mut body = Map::new();
+    let body = request_body(ctx, op, parsed)?;
+    let response = call(ctx, op.api, body).await?;
+    Ok(iso_dates(response))
+}
+
+/// The JSON request of `op` from the command line's options, as the AWS CLI builds it
+/// (option names mapped mechanically, values read by their kind); unknown and missing
+/// required options are usage errors.
+pub(super) fn request_body(ctx: &Ctx<'_>, op: &Op, mut parsed: Parsed) -> Result<Value, CmdError> {
+    let mut body = match parsed
+        .take_one("cli-input-json")
+        .map_err(CmdError::Usage)?
+    {
+        None => Map::new(),
+        Some(text) => match args::load_structure("cli-input-json", &text, ctx.workspace)
+            .map_err(CmdError::from)?
+        {
+            Value::Object(map) => map,
+            _ => {
+                return Err(CmdError::Usage(
+                    "Error parsing parameter '--cli-input-json': it must be a JSON object".into(),
+                ));
+            }
+        },
+    };
     for option in op.options {
         let kind = kind_of(option);
         if let Kind::Flag = kind {
@@ -392,8 +424,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, mut parsed: Parsed) -> Result<V
             missing.join(", ")
         )));
     }
-    let response = call(ctx, op.api, Value::Object(body)).await?;
-    Ok(iso_dates(response))
+    Ok(Value::Object(body))
 }
 
 /// Calls a KMS operation by its API name with a JSON body; AWS errors become
@@ -476,7 +507,7 @@ fn read_value(
 }
 
 /// Epoch-second dates as ISO 8601, as the AWS CLI v2 prints them.
-fn iso_dates(value: Value) -> Value {
+pub(super) fn iso_dates(value: Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.into_iter()

@@ -1,5 +1,6 @@
 //! The console: how a learner acts. It reads command lines in the AWS CLI's syntax
-//! (`aws kms …`, `aws s3api …`, `aws s3 cp|ls|rm|mb|rb`, `aws iam put-role-policy …`), the
+//! (`aws kms …`, `aws s3api …`, `aws s3 cp|ls|rm|mb|rb`, `aws iam …`, `aws sts …`,
+//! `aws secretsmanager …`, `aws cloudtrail lookup-events`), the
 //! `crypto …` helpers for client-side encryption, and a few workspace commands (`ls`, `cat`,
 //! `rm`, `help`), and runs them against a [`Backend`] as a lab identity. Output follows the
 //! AWS CLI (`--output json|text|table`, `--query` in JMESPath, error lines and exit
@@ -15,6 +16,7 @@ pub mod mask;
 pub mod output;
 pub mod s3;
 pub mod s3api;
+pub mod secretsmanager;
 
 use std::path::{Path, PathBuf};
 
@@ -187,7 +189,15 @@ pub struct Console<'a> {
 }
 
 /// The `aws` services the console serves.
-pub const SERVICES: &[&str] = &["cloudtrail", "iam", "kms", "s3", "s3api"];
+pub const SERVICES: &[&str] = &[
+    "cloudtrail",
+    "iam",
+    "kms",
+    "s3",
+    "s3api",
+    "secretsmanager",
+    "sts",
+];
 
 /// A console command word: what it is for, as `help` lists it.
 #[derive(Debug, Clone, Copy)]
@@ -206,7 +216,9 @@ pub const COMMANDS: &[CommandWord] = &[
         help: "aws kms <operation> [--options]        every KMS operation of the lab, e.g. aws kms encrypt
 aws s3api <operation> [--options]      S3 operations, e.g. aws s3api put-bucket-policy
 aws s3 cp|ls|rm|mb|rb ...              high-level S3 commands
-aws iam put-role-policy|put-user-policy|get-role-policy|delete-role-policy|list-role-policies
+aws iam put-role-policy|get-role-policy|list-role-policies|create-role|get-role|... (and -user-)
+aws sts get-caller-identity | assume-role --role-arn ARN --role-session-name NAME
+aws secretsmanager create-secret|get-secret-value|put-resource-policy|describe-secret|...
 aws cloudtrail lookup-events [--lookup-attributes AttributeKey=EventName,AttributeValue=Decrypt]
 Global options: --profile NAME, --output json|text|table, --query JMESPATH, --endpoint-url URL
   (the backend's http:// endpoint sends a request over plain HTTP; HTTPS is the default)",
@@ -465,8 +477,10 @@ impl<'a> Console<'a> {
         let value = match service.as_str() {
             "kms" => kms::run(&ctx, &operation, rest).await?,
             "s3api" => s3api::run(&ctx, &operation, rest).await?,
-            "iam" => iam::run(&ctx, &operation, rest)?,
+            "iam" => iam::run_iam(&ctx, &operation, rest).await?,
+            "sts" => iam::run_sts(&ctx, &operation, rest).await?,
             "cloudtrail" => cloudtrail::run(&ctx, &operation, rest).await?,
+            "secretsmanager" => secretsmanager::run(&ctx, &operation, rest).await?,
             "s3" => return s3::run(&ctx, &operation, rest).await,
             _ => unreachable!("services are checked above"),
         };

@@ -47,6 +47,10 @@ capabilities! {
     AuditLog = "audit_log",
     /// Object bodies are encrypted at rest.
     AtRestEncryption = "at_rest_encryption",
+    /// Secrets Manager enforces the cross-account rule: another account reads a secret only
+    /// with its resource policy and a customer managed key it may use (never
+    /// `aws/secretsmanager`).
+    SecretsManager = "secrets_manager",
 }
 
 impl std::fmt::Display for Capability {

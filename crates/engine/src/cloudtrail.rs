@@ -3,7 +3,8 @@
 //! name `cloudtrail`), answered from the engine's audit log ([`crate::audit`]) in AWS's shape,
 //! so `aws cloudtrail lookup-events`, boto3 and graders ask the engine what they would ask AWS.
 //!
-//! As in AWS: only management events are listed (KMS, STS, IAM and S3 bucket-level calls; S3
+//! As in AWS: only management events are listed (KMS, STS, IAM, Secrets Manager and S3
+//! bucket-level calls; S3
 //! object calls are data events and are not); a call shows in the event history of the
 //! caller's account and of the account owning the resource (a partner's Decrypt with the
 //! owner's key shows in both); at most one lookup attribute (`EventId`, `EventName`,
@@ -205,7 +206,8 @@ pub fn is_management_event(event: &AuditEvent) -> bool {
         "kms.amazonaws.com"
         | "sts.amazonaws.com"
         | "iam.amazonaws.com"
-        | "cloudtrail.amazonaws.com" => !event.event_name.is_empty(),
+        | "cloudtrail.amazonaws.com"
+        | "secretsmanager.amazonaws.com" => !event.event_name.is_empty(),
         "s3.amazonaws.com" => event.event_name.contains("Bucket"),
         _ => false,
     }
@@ -228,6 +230,7 @@ fn resource_type(arn: &str) -> &'static str {
         "kms" if rest.starts_with("alias/") => "AWS::KMS::Alias",
         "kms" => "AWS::KMS::Key",
         "s3" => "AWS::S3::Bucket",
+        "secretsmanager" => "AWS::SecretsManager::Secret",
         "iam" if rest.starts_with("user/") => "AWS::IAM::User",
         "iam" => "AWS::IAM::Role",
         _ => "AWS::Unknown",

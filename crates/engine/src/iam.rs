@@ -1,5 +1,6 @@
 //! IAM as the engine serves it: the inline identity policies of the lab's users and roles
-//! (Put/Get/Delete/List Role- and UserPolicy). Every call is authorized first, as AWS does,
+//! (Put/Get/Delete/List Role- and UserPolicy), and roles themselves (`CreateRole`, `GetRole`,
+//! `DeleteRole`, `UpdateAssumeRolePolicy`; the identity file's roles cannot be deleted). Every call is authorized first, as AWS does,
 //! by the caller's own identity policies for the `iam:` action on the target principal's ARN
 //! (IAM has no resource policies), and only then changes the identity set, which is saved.
 //! Principals are looked up in the caller's account only: IAM never reaches into another
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use keylab_policy::eval::decide_with;
 use keylab_policy::{ContextKeys, Decision, Policies, Request};
 
-use crate::identity::{Identity, IdentitySet, PrincipalKind};
+use crate::identity::{Identity, IdentitySet, PrincipalKind, RoleChangeError};
 use crate::state::StateStore;
 
 /// An IAM error, with AWS's code.
@@ -91,7 +92,7 @@ impl Iam {
             .then(|| {
                 self.identities
                     .roles()
-                    .iter()
+                    .into_iter()
                     .find(|r| &r.account == account && r.name == target.name)
             })
             .flatten();
@@ -198,6 +199,157 @@ impl Iam {
     }
 }
 
+/// The document name roles made by `CreateRole` are saved under.
+pub const CREATED_ROLES_DOC: &str = "iam-roles";
+
+/// What `GetRole` and `CreateRole` answer with.
+#[derive(Debug, Clone)]
+pub struct RoleView {
+    /// The role.
+    pub role: crate::roles::Role,
+    /// Its trust policy, as text.
+    pub trust_policy: String,
+}
+
+impl Iam {
+    /// Decides `action` on `resource` (of the caller's account) by the caller's identity
+    /// policies.
+    fn authorize_action(
+        &self,
+        caller: &Identity,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), IamError> {
+        let identity_policies = self.identities.policies_of(&caller.profile);
+        let context = ContextKeys::new();
+        let request = Request {
+            caller: &caller.caller,
+            action,
+            resource,
+            resource_account: &caller.caller.account,
+            context: &context,
+        };
+        let decision = decide_with(&request, &Policies::identity_only(&identity_policies), true);
+        if decision.allowed {
+            return Ok(());
+        }
+        Err(IamError {
+            code: "AccessDenied",
+            message: decision.message(),
+            decision: Some(Box::new(decision)),
+        })
+    }
+
+    fn role_arn(caller: &Identity, name: &str) -> String {
+        format!("arn:aws:iam::{}:role/{name}", caller.caller.account)
+    }
+
+    fn view(&self, role: crate::roles::Role) -> RoleView {
+        let trust_policy = self
+            .identities
+            .trust_policy(&role.arn)
+            .map(|(text, _)| text)
+            .unwrap_or_default();
+        RoleView { role, trust_policy }
+    }
+
+    fn no_such_role(name: &str) -> IamError {
+        IamError::new(
+            "NoSuchEntity",
+            format!("The role with name {name} cannot be found."),
+        )
+    }
+
+    fn save_roles(&self) -> Result<(), IamError> {
+        self.store
+            .save(CREATED_ROLES_DOC, &self.identities.created_roles())
+            .and_then(|()| {
+                self.store
+                    .save(crate::sts::TRUST_DOC, &self.identities.trust_texts())
+            })
+            .map_err(|e| IamError::new("ServiceFailure", e.to_string()))
+    }
+
+    /// `CreateRole` in the caller's account, with its trust policy.
+    pub fn create_role(
+        &self,
+        caller: &Identity,
+        name: &str,
+        description: &str,
+        max_session_duration: Option<i64>,
+        trust_policy: &str,
+        now: i64,
+    ) -> Result<RoleView, IamError> {
+        self.authorize_action(caller, "iam:CreateRole", &Self::role_arn(caller, name))?;
+        let role = self
+            .identities
+            .create_role(
+                &caller.caller.account,
+                name,
+                description,
+                max_session_duration.unwrap_or(crate::roles::DEFAULT_SESSION_SECONDS),
+                trust_policy,
+                now,
+            )
+            .map_err(role_change_error)?;
+        self.save_roles()?;
+        Ok(self.view(role))
+    }
+
+    /// `GetRole`: a role of the caller's account and its trust policy.
+    pub fn get_role(&self, caller: &Identity, name: &str) -> Result<RoleView, IamError> {
+        let arn = Self::role_arn(caller, name);
+        self.authorize_action(caller, "iam:GetRole", &arn)?;
+        let role = self
+            .identities
+            .role_by_arn(&arn)
+            .ok_or_else(|| Self::no_such_role(name))?;
+        Ok(self.view(role))
+    }
+
+    /// `DeleteRole`: only roles made by `CreateRole`, once their inline policies are gone.
+    pub fn delete_role(&self, caller: &Identity, name: &str) -> Result<(), IamError> {
+        let arn = Self::role_arn(caller, name);
+        self.authorize_action(caller, "iam:DeleteRole", &arn)?;
+        self.identities
+            .delete_role(&arn)
+            .map_err(|e| match e {
+                RoleChangeError::NotFound => Self::no_such_role(name),
+                other => role_change_error(other),
+            })?;
+        self.save_roles()
+    }
+
+    /// `UpdateAssumeRolePolicy`: replaces a role's trust policy.
+    pub fn update_assume_role_policy(
+        &self,
+        caller: &Identity,
+        name: &str,
+        document: &str,
+    ) -> Result<(), IamError> {
+        let arn = Self::role_arn(caller, name);
+        self.authorize_action(caller, "iam:UpdateAssumeRolePolicy", &arn)?;
+        if self.identities.role_by_arn(&arn).is_none() {
+            return Err(Self::no_such_role(name));
+        }
+        self.identities
+            .put_trust_policy(&arn, document)
+            .map_err(|m| IamError::new("MalformedPolicyDocument", m))?;
+        self.save_roles()
+    }
+}
+
+fn role_change_error(e: RoleChangeError) -> IamError {
+    match e {
+        RoleChangeError::Invalid(m) => IamError::new("ValidationError", m),
+        RoleChangeError::Malformed(m) => IamError::new("MalformedPolicyDocument", m),
+        RoleChangeError::Exists(m) => IamError::new("EntityAlreadyExists", m),
+        RoleChangeError::NotFound => IamError::new("NoSuchEntity", "The role cannot be found."),
+        RoleChangeError::Conflict(m) => IamError::new("DeleteConflict", m),
+        RoleChangeError::Unmodifiable(m) => IamError::new("UnmodifiableEntity", m),
+    }
+}
+
 /// One answer of `SimulatePrincipalPolicy`.
 #[derive(Debug, Clone)]
 pub struct Simulated {
@@ -232,7 +384,7 @@ impl Iam {
             .or_else(|| {
                 self.identities
                     .roles()
-                    .iter()
+                    .into_iter()
                     .find(|r| &r.account == account && r.arn == source_arn)
                     .map(|r| {
                         let caller = keylab_policy::Caller {

@@ -5,8 +5,9 @@
 //! and `SimulatePrincipalPolicy` (answered by keylab's evaluator on the principal's identity
 //! policies, with the names of the policies whose statements applied). Documents come back
 //! URL-encoded, as IAM returns them (the AWS CLI and boto3 decode them). Every call is audited
-//! with the target's ARN. Not served (an `InvalidAction` that says so): creating or deleting
-//! roles and users, managed policies, trust policy updates.
+//! with the target's ARN. Roles: `CreateRole`, `GetRole`, `DeleteRole` and
+//! `UpdateAssumeRolePolicy`. Not served (an `InvalidAction` that says so): users' creation and
+//! deletion, managed policies.
 
 use std::sync::Arc;
 
@@ -17,7 +18,7 @@ use crate::Inner;
 use crate::audit::{AuditEvent, UserIdentity};
 use crate::auth::SignedRequestError;
 use crate::connection::Connection;
-use crate::iam::{IamError, Target};
+use crate::iam::{IamError, RoleView, Target};
 use crate::identity::{Identity, PrincipalKind};
 use crate::sigv4::{self, AuthError};
 use crate::sts::{form_pairs, xml_escape};
@@ -40,6 +41,10 @@ pub const OPERATIONS: &[&str] = &[
     "DeleteUserPolicy",
     "ListUserPolicies",
     "SimulatePrincipalPolicy",
+    "CreateRole",
+    "GetRole",
+    "DeleteRole",
+    "UpdateAssumeRolePolicy",
 ];
 
 /// An answer that is not a success: HTTP status, code, message.
@@ -53,6 +58,7 @@ impl From<IamError> for QueryError {
     fn from(e: IamError) -> QueryError {
         let status = match e.code {
             "NoSuchEntity" => 404,
+            "EntityAlreadyExists" | "DeleteConflict" => 409,
             "AccessDenied" => 403,
             "ServiceFailure" => 500,
             _ => 400,
@@ -172,6 +178,9 @@ fn dispatch(
         xml.push_str("    </EvaluationResults>\n");
         return Ok(Some(xml));
     }
+    if let Some(result) = role_action(inner, caller, action, params, event) {
+        return result;
+    }
     let is_role = action.contains("Role");
     let (kind, name_param, noun) = if is_role {
         (PrincipalKind::Role, "RoleName", "role")
@@ -219,6 +228,87 @@ fn dispatch(
             )))
         }
     }
+}
+
+/// The `<Role>` element of `CreateRole` and `GetRole`.
+fn role_xml(view: &RoleView) -> String {
+    let r = &view.role;
+    let created = time::OffsetDateTime::from_unix_timestamp(r.create_date)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let description = if r.description.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "      <Description>{}</Description>\n",
+            xml_escape(&r.description)
+        )
+    };
+    format!(
+        "    <Role>\n      <Path>/</Path>\n      <AssumeRolePolicyDocument>{}</AssumeRolePolicyDocument>\n      <MaxSessionDuration>{}</MaxSessionDuration>\n      <RoleId>{}</RoleId>\n      <RoleName>{}</RoleName>\n      <Arn>{}</Arn>\n      <CreateDate>{created}</CreateDate>\n{description}    </Role>\n",
+        sigv4::uri_encode(view.trust_policy.as_bytes(), false),
+        r.max_session_duration,
+        xml_escape(&r.role_id),
+        xml_escape(&r.name),
+        xml_escape(&r.arn),
+    )
+}
+
+/// `CreateRole`, `GetRole`, `DeleteRole` and `UpdateAssumeRolePolicy`; `None` for any other
+/// action.
+fn role_action(
+    inner: &Inner,
+    caller: &Identity,
+    action: &str,
+    params: &[(String, String)],
+    event: &mut AuditEvent,
+) -> Option<Result<Option<String>, QueryError>> {
+    if !matches!(
+        action,
+        "CreateRole" | "GetRole" | "DeleteRole" | "UpdateAssumeRolePolicy"
+    ) {
+        return None;
+    }
+    let mut run = || -> Result<Option<String>, QueryError> {
+        let iam = &inner.iam;
+        let name = required(params, "RoleName")?;
+        event.resources = vec![format!(
+            "arn:aws:iam::{}:role/{}",
+            caller.caller.account,
+            name.chars().take(64).collect::<String>()
+        )];
+        event.request_parameters =
+            serde_json::json!({"roleName": name.chars().take(64).collect::<String>()});
+        match action {
+            "CreateRole" => {
+                let document = required(params, "AssumeRolePolicyDocument")?;
+                let max = match param(params, "MaxSessionDuration") {
+                    None => None,
+                    Some(v) => Some(v.parse::<i64>().map_err(|_| {
+                        invalid("ValidationError", "MaxSessionDuration must be a number of seconds.")
+                    })?),
+                };
+                let view = iam.create_role(
+                    caller,
+                    name,
+                    param(params, "Description").unwrap_or_default(),
+                    max,
+                    document,
+                    inner.clock.now().unix_timestamp(),
+                )?;
+                Ok(Some(role_xml(&view)))
+            }
+            "GetRole" => Ok(Some(role_xml(&iam.get_role(caller, name)?))),
+            "DeleteRole" => iam.delete_role(caller, name).map(|()| None).map_err(Into::into),
+            _ => {
+                let document = required(params, "PolicyDocument")?;
+                iam.update_assume_role_policy(caller, name, document)?;
+                Ok(None)
+            }
+        }
+    };
+    Some(run())
 }
 
 fn auth_error(e: &AuthError) -> QueryError {

@@ -217,7 +217,7 @@ pub struct IdentitySet {
     accounts: Vec<Account>,
     identities: Vec<Identity>,
     by_key: HashMap<String, usize>,
-    roles: Vec<Role>,
+    roles: RwLock<Vec<Role>>,
     role_profiles: Vec<RoleProfile>,
     trust: RwLock<ParsedTrust>,
     sessions: Sessions,
@@ -368,7 +368,7 @@ impl IdentitySet {
             accounts,
             identities,
             by_key,
-            roles,
+            roles: RwLock::new(roles),
             role_profiles,
             trust: RwLock::new(trust),
             sessions: Sessions::default(),
@@ -434,9 +434,9 @@ impl IdentitySet {
         &self.sessions
     }
 
-    /// The roles that can be assumed.
-    pub fn roles(&self) -> &[Role] {
-        &self.roles
+    /// The roles that can be assumed: the identity file's and those made by `CreateRole`.
+    pub fn roles(&self) -> Vec<Role> {
+        self.roles.read().expect("roles lock").clone()
     }
 
     /// The role profiles the identity file defines, for the AWS CLI config of the lab shell.
@@ -445,8 +445,128 @@ impl IdentitySet {
     }
 
     /// The role with an ARN.
-    pub fn role_by_arn(&self, arn: &str) -> Option<&Role> {
-        self.roles.iter().find(|r| r.arn == arn)
+    pub fn role_by_arn(&self, arn: &str) -> Option<Role> {
+        self.roles
+            .read()
+            .expect("roles lock")
+            .iter()
+            .find(|r| r.arn == arn)
+            .cloned()
+    }
+
+    /// Makes a role (`CreateRole`) in the account with id `account`: a name no role or role
+    /// identity of the account has, a session limit within AWS's range and a trust policy that
+    /// names a principal. Returns the role.
+    pub fn create_role(
+        &self,
+        account: &str,
+        name: &str,
+        description: &str,
+        max_session_duration: i64,
+        trust_policy: &str,
+        now: i64,
+    ) -> Result<Role, RoleChangeError> {
+        let Some(account) = self.accounts.iter().find(|a| a.id == account) else {
+            return Err(RoleChangeError::Invalid(format!(
+                "{account} is not a lab account"
+            )));
+        };
+        if !valid_role_name(name) {
+            return Err(RoleChangeError::Invalid(
+                "The specified value for roleName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_-".into(),
+            ));
+        }
+        if !(crate::roles::DEFAULT_SESSION_SECONDS..=crate::roles::MAX_SESSION_SECONDS)
+            .contains(&max_session_duration)
+        {
+            return Err(RoleChangeError::Invalid(format!(
+                "The requested MaxSessionDuration {max_session_duration} must be between 3600 and 43200 seconds."
+            )));
+        }
+        let doc = PolicyDocument::parse(trust_policy, PolicyKind::Trust)
+            .map_err(|e| RoleChangeError::Malformed(e.to_string()))?;
+        let arn = format!("arn:aws:iam::{}:role/{name}", account.id);
+        let mut roles = self.roles.write().expect("roles lock");
+        let taken = roles.iter().any(|r| r.arn.eq_ignore_ascii_case(&arn))
+            || self
+                .identities
+                .iter()
+                .any(|i| i.caller.principal_arn.eq_ignore_ascii_case(&arn));
+        if taken {
+            return Err(RoleChangeError::Exists(format!(
+                "Role with name {name} already exists."
+            )));
+        }
+        let role = Role {
+            account_name: account.name.clone(),
+            account: account.id.clone(),
+            role_id: unique_id("AROA", &arn),
+            name: name.to_string(),
+            arn: arn.clone(),
+            description: description.to_string(),
+            max_session_duration,
+            policy_key: Role::policy_key_of(&account.name, name),
+            created: true,
+            create_date: now,
+        };
+        roles.push(role.clone());
+        self.trust
+            .write()
+            .expect("trust lock")
+            .insert(arn, (trust_policy.to_string(), Arc::new(doc)));
+        Ok(role)
+    }
+
+    /// Removes a role made by `CreateRole` (`DeleteRole`); its inline policies must be gone
+    /// first, as in AWS. The identity file's roles cannot be removed.
+    pub fn delete_role(&self, arn: &str) -> Result<(), RoleChangeError> {
+        let mut roles = self.roles.write().expect("roles lock");
+        let Some(index) = roles.iter().position(|r| r.arn == arn) else {
+            return Err(RoleChangeError::NotFound);
+        };
+        let role = &roles[index];
+        if !role.created {
+            return Err(RoleChangeError::Unmodifiable(format!(
+                "The role {} is one of the lab's own roles (defined in its identity file) and cannot be deleted.",
+                role.name
+            )));
+        }
+        let has_policies = self
+            .policy_text
+            .read()
+            .expect("policy lock")
+            .get(&role.policy_key)
+            .is_some_and(|m| !m.is_empty());
+        if has_policies {
+            return Err(RoleChangeError::Conflict(
+                "Cannot delete entity, must delete policies first.".into(),
+            ));
+        }
+        roles.remove(index);
+        self.trust.write().expect("trust lock").remove(arn);
+        Ok(())
+    }
+
+    /// The roles made by `CreateRole`, to be saved.
+    pub fn created_roles(&self) -> Vec<Role> {
+        self.roles
+            .read()
+            .expect("roles lock")
+            .iter()
+            .filter(|r| r.created)
+            .cloned()
+            .collect()
+    }
+
+    /// Restores roles made by `CreateRole` (their trust policies are restored with the
+    /// others); a role whose name the identity file now uses is skipped.
+    pub fn restore_created_roles(&self, saved: Vec<Role>) {
+        let mut roles = self.roles.write().expect("roles lock");
+        for role in saved {
+            if !roles.iter().any(|r| r.arn == role.arn) && self.has_account(&role.account) {
+                roles.push(role);
+            }
+        }
     }
 
     /// A role's trust policy, as text and parsed.
@@ -523,7 +643,13 @@ impl IdentitySet {
 
     /// Attaches (or replaces) an inline identity policy. The document is validated first.
     pub fn put_policy(&self, profile: &str, name: &str, document: &str) -> Result<(), String> {
-        if self.by_profile(profile).is_none() && !self.roles.iter().any(|r| r.policy_key == profile)
+        if self.by_profile(profile).is_none()
+            && !self
+                .roles
+                .read()
+                .expect("roles lock")
+                .iter()
+                .any(|r| r.policy_key == profile)
         {
             return Err(format!("no lab identity has the profile \"{profile}\""));
         }
@@ -577,6 +703,32 @@ impl IdentitySet {
     }
 }
 
+/// Why `CreateRole` or `DeleteRole` was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleChangeError {
+    /// A name, a session limit or an account that IAM would refuse.
+    Invalid(String),
+    /// The trust policy does not parse.
+    Malformed(String),
+    /// The name is taken.
+    Exists(String),
+    /// No such role.
+    NotFound,
+    /// Inline policies are still attached.
+    Conflict(String),
+    /// One of the identity file's roles.
+    Unmodifiable(String),
+}
+
+/// A role name as IAM accepts it: 1 to 64 letters, digits and `+=,.@_-`.
+fn valid_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+}
+
 /// Parsed trust policies by role ARN.
 type ParsedTrust = HashMap<String, (String, Arc<PolicyDocument>)>;
 
@@ -600,12 +752,7 @@ fn parse_roles(
                 r.name, r.account
             )
         })?;
-        let name_ok = !r.name.is_empty()
-            && r.name.len() <= 64
-            && r.name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b));
-        if !name_ok {
+        if !valid_role_name(&r.name) {
             return Err(format!(
                 "role \"{}\": a role name is 1 to 64 letters, digits and +=,.@_- characters.",
                 r.name
@@ -669,6 +816,8 @@ fn parse_roles(
             description: r.description,
             max_session_duration: r.max_session_duration,
             policy_key,
+            created: false,
+            create_date: 0,
         });
     }
     Ok((roles, profiles, trust))

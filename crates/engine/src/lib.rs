@@ -1,14 +1,15 @@
-//! The built-in engine: an in-process emulator of AWS KMS, S3, STS, IAM and CloudTrail's event
-//! history that speaks the real wire protocols on loopback (plain HTTP and HTTPS), verifies
+//! The built-in engine: an in-process emulator of AWS KMS, S3, STS, IAM, Secrets Manager and
+//! CloudTrail's event history that speaks the real wire protocols on loopback (plain HTTP and HTTPS), verifies
 //! every SigV4 signature (with session tokens for assumed roles), evaluates key policies,
 //! identity policies, role trust policies and grants with explanations, keeps an audit log,
 //! and persists its state encrypted in a state directory. Any AWS SDK, the `aws` CLI or boto3
 //! can talk to it; an admin API ([`admin`]) moves its clock.
 //!
 //! Layout: [`server`] (listeners and routing) hands each request to a service's front
-//! (`kms::http`, `s3::http`, [`sts`], [`iam_query`], [`cloudtrail`], [`admin`]), which
+//! (`kms::http`, `s3::http`, `secrets::http`, [`sts`], [`iam_query`], [`cloudtrail`],
+//! [`admin`]), which
 //! authenticates it ([`sigv4`]), decides it with `keylab_policy` and audits it ([`audit`]);
-//! [`kms`], [`s3`], [`sts`] and [`iam`] are the services, on [`identity`], [`roles`], [`clock`]
+//! [`kms`], [`s3`], [`secrets`], [`sts`] and [`iam`] are the services, on [`identity`], [`roles`], [`clock`]
 //! and [`state`]; [`reply`] holds the shapes the Query and JSON fronts share. The engine binds
 //! 127.0.0.1 only.
 
@@ -29,6 +30,7 @@ pub mod operations;
 pub mod reply;
 pub mod roles;
 pub mod s3;
+pub mod secrets;
 pub mod server;
 pub mod sigv4;
 pub mod state;
@@ -128,6 +130,7 @@ pub struct Inner {
     pub(crate) kms: Arc<Kms>,
     pub(crate) iam: Iam,
     pub(crate) s3: s3s::service::S3Service,
+    pub(crate) secrets: secrets::SecretsManager,
     pub(crate) audit: Arc<AuditLog>,
     pub(crate) clock: Arc<Clock>,
     pub(crate) store: Arc<StateStore>,
@@ -278,6 +281,9 @@ impl Engine {
         if let Some(saved) = store.load("iam")? {
             identities.replace_policies(saved);
         }
+        if let Some(saved) = store.load(iam::CREATED_ROLES_DOC)? {
+            identities.restore_created_roles(saved);
+        }
         if let Some(saved) = store.load(sts::TRUST_DOC)? {
             identities.restore_trust(saved);
         }
@@ -305,14 +311,34 @@ impl Engine {
             clock.clone(),
             audit.clone(),
         )?;
+        let secrets = secrets::SecretsManager::open(
+            &config.region,
+            kms.clone(),
+            identities.clone(),
+            audit.clone(),
+            clock.clone(),
+            store.clone(),
+        )?;
         let s3_state = s3_engine.state_handle();
         let access = s3_engine.access();
         let mut builder = s3s::service::S3ServiceBuilder::new(s3_engine);
         builder.set_auth(s3::access::IdentityAuth(identities.clone()));
-        builder.set_route(s3::blocked::BucketEncryptionRoute {
-            state: s3_state,
-            store: store.clone(),
-            access: access.clone(),
+        builder.set_route(s3::object_encryption::EngineRoutes {
+            bucket: s3::blocked::BucketEncryptionRoute {
+                state: s3_state.clone(),
+                store: store.clone(),
+                access: access.clone(),
+            },
+            object: s3::object_encryption::ObjectEncryptionRoute {
+                state: s3_state,
+                store: store.clone(),
+                access: access.clone(),
+                kms: kms.clone(),
+                identities: identities.clone(),
+                audit: audit.clone(),
+                clock: clock.clone(),
+                region: config.region.clone(),
+            },
         });
         builder.set_access(access);
         builder.set_host(s3::host::LoopbackHost);
@@ -337,6 +363,7 @@ impl Engine {
             kms,
             iam: Iam::new(identities_for_iam, store.clone()),
             s3,
+            secrets,
             audit,
             clock,
             store,

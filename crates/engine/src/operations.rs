@@ -36,6 +36,7 @@ pub const S3_OPERATIONS: &[&str] = &[
     "PutPublicAccessBlock",
     "GetPublicAccessBlock",
     "DeletePublicAccessBlock",
+    "UpdateObjectEncryption",
 ];
 
 /// The IAM operations the engine serves (over the Query protocol and in the console).
@@ -49,6 +50,7 @@ pub fn operations() -> BTreeSet<&'static str> {
         .chain(IAM_OPERATIONS)
         .chain(crate::sts::OPERATIONS)
         .chain(crate::cloudtrail::OPERATIONS)
+        .chain(crate::secrets::http::OPERATIONS)
         .copied()
         .collect()
 }
@@ -79,6 +81,11 @@ pub fn actions() -> BTreeSet<String> {
             .iter()
             .map(|op| format!("cloudtrail:{op}")),
     );
+    out.extend(
+        crate::secrets::http::OPERATIONS
+            .iter()
+            .map(|op| format!("secretsmanager:{op}")),
+    );
     out
 }
 
@@ -100,6 +107,7 @@ mod tests {
             "iam:SimulatePrincipalPolicy",
             "cloudtrail:LookupEvents",
             "kms:Sign",
+            "secretsmanager:GetSecretValue",
         ] {
             assert!(actions.contains(a), "{a}");
         }

@@ -40,7 +40,7 @@ pub const CHAINED_SESSION_SECONDS: i64 = 3_600;
 pub const SESSIONS_TABLE: &str = "sts-sessions";
 
 /// An IAM role of a lab account, assumable through its trust policy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Role {
     /// The account's short name (`owner`).
     pub account_name: String,
@@ -58,6 +58,13 @@ pub struct Role {
     pub max_session_duration: i64,
     /// The key under which the identity set keeps the role's inline policies.
     pub policy_key: String,
+    /// True for a role made by `CreateRole` (saved with the engine's state), false for one
+    /// of the identity file.
+    #[serde(default)]
+    pub created: bool,
+    /// When `CreateRole` made it (seconds since the epoch); 0 for the identity file's roles.
+    #[serde(default)]
+    pub create_date: i64,
 }
 
 impl Role {
@@ -304,6 +311,8 @@ mod tests {
             description: String::new(),
             max_session_duration: 3600,
             policy_key: Role::policy_key_of("owner", "R"),
+            created: false,
+            create_date: 0,
         };
         Session {
             identity: role.session_identity("s", key.into(), new_secret()),

@@ -1,8 +1,8 @@
 //! The engine's HTTP front: plain HTTP and HTTPS listeners on 127.0.0.1 and the routing of each
-//! request to a service: the admin API, CloudTrail and KMS by their `X-Amz-Target`
-//! ([`crate::admin`], [`crate::cloudtrail`], `kms::http`), STS and IAM by the `sts` or `iam` credential scope of their signature ([`crate::sts`],
-//! [`crate::iam_query`]),
-//! everything else to S3 (`s3::http`). `aws:SecureTransport` and the TLS version come from the listener a
+//! request to a service: the admin API, CloudTrail, Secrets Manager and KMS by their
+//! `X-Amz-Target` ([`crate::admin`], [`crate::cloudtrail`], `secrets::http`, `kms::http`), STS
+//! and IAM by the `sts` or `iam` credential scope of their signature ([`crate::sts`],
+//! [`crate::iam_query`]), everything else to S3 (`s3::http`). `aws:SecureTransport` and the TLS version come from the listener a
 //! request arrived on ([`Connection`]); each service authenticates and audits its own requests.
 
 use std::convert::Infallible;
@@ -151,6 +151,12 @@ async fn handle(
             .is_ok_and(|t| t.contains(crate::cloudtrail::TARGET_MARK))
         {
             return crate::cloudtrail::handle(req, conn, inner, request_id).await;
+        }
+        if target
+            .as_bytes()
+            .starts_with(crate::secrets::http::TARGET_PREFIX.as_bytes())
+        {
+            return crate::secrets::http::handle(req, conn, inner, request_id).await;
         }
         return crate::kms::http::handle(req, conn, inner, request_id).await;
     }

@@ -196,30 +196,50 @@ pub struct EngineBenchArgs {
     /// Seconds of STS AssumeRole load after the Encrypt load (0 skips it)
     #[arg(long, default_value_t = 3)]
     assume_role_seconds: u64,
+    /// Seconds of Secrets Manager GetSecretValue load after that (0 skips it)
+    #[arg(long, default_value_t = 3)]
+    secret_seconds: u64,
     /// Print the figures as one JSON object
     #[arg(long)]
     json: bool,
 }
 
-/// Sends STS AssumeRole requests (the partner administrator assuming the owner's
-/// PartnerReader role) with `in_flight` at a time for `secs` seconds; returns the successes,
-/// the failures and the time taken. Each allowed call saves its session durably.
-async fn assume_role_load(
+/// One signed request a load sends again and again.
+#[derive(Clone)]
+enum WireRequest {
+    /// A Query-protocol form to a service (STS).
+    Query(&'static str, String),
+    /// An AWS JSON 1.1 body to a service with its `X-Amz-Target`.
+    Json(&'static str, String, String),
+}
+
+/// Sends `request` with `in_flight` at a time for `secs` seconds; returns the successes
+/// (HTTP 200), the failures and the time taken.
+async fn wire_load(
     settings: &keylab::backend::sdk::ClientSettings,
+    request: WireRequest,
     in_flight: usize,
     secs: f64,
 ) -> Result<(u64, u64, f64)> {
+    use keylab::backend::wire::{call_json, call_query};
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
-    let form = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FPartnerReader&RoleSessionName=bench";
     let mut tasks = Vec::new();
     for _ in 0..in_flight {
         let (ok, failed, settings) = (ok.clone(), failed.clone(), settings.clone());
+        let request = request.clone();
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
-                let r = keylab::backend::wire::call_query(&settings, "sts", form.into()).await;
+                let r = match &request {
+                    WireRequest::Query(service, form) => {
+                        call_query(&settings, service, form.clone().into_bytes()).await
+                    }
+                    WireRequest::Json(service, target, body) => {
+                        call_json(&settings, service, target, body.clone().into_bytes()).await
+                    }
+                };
                 let counter = if matches!(r, Ok((200, _))) {
                     &ok
                 } else {
@@ -236,6 +256,35 @@ async fn assume_role_load(
         ok.load(Ordering::Relaxed),
         failed.load(Ordering::Relaxed),
         start.elapsed().as_secs_f64(),
+    ))
+}
+
+/// STS AssumeRole (the partner administrator assuming the owner's PartnerReader role); each
+/// allowed call saves its session durably.
+fn assume_role_request() -> WireRequest {
+    WireRequest::Query(
+        "sts",
+        "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FPartnerReader&RoleSessionName=bench".into(),
+    )
+}
+
+/// Secrets Manager GetSecretValue of a secret the owner's administrator creates under a
+/// customer managed key: each call is a KMS Decrypt as the caller, through Secrets Manager.
+async fn secret_request(settings: &keylab::backend::sdk::ClientSettings) -> Result<WireRequest> {
+    use keylab::backend::client::{kms_call, secretsmanager_call};
+    let key = kms_call(settings, "CreateKey", json!({"Description": "bench secrets"})).await?;
+    let key_arn = key["KeyMetadata"]["Arn"].as_str().unwrap_or_default();
+    let created = secretsmanager_call(
+        settings,
+        "CreateSecret",
+        json!({"Name": "bench/db", "KmsKeyId": key_arn, "SecretString": "{\"password\":\"bench\"}"}),
+    )
+    .await?;
+    let arn = created["ARN"].as_str().unwrap_or_default();
+    Ok(WireRequest::Json(
+        "secretsmanager",
+        "secretsmanager.GetSecretValue".into(),
+        json!({"SecretId": arn}).to_string(),
     ))
 }
 
@@ -328,7 +377,16 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         let hwm_after_load = proc_status_kb(pid, "VmHWM:");
         let assume = if args.assume_role_seconds > 0 {
             let partner = engine.settings("partner-admin", false)?;
-            Some(assume_role_load(&partner, args.in_flight, args.assume_role_seconds as f64).await?)
+            let request = assume_role_request();
+            let secs = args.assume_role_seconds as f64;
+            Some(wire_load(&partner, request, args.in_flight, secs).await?)
+        } else {
+            None
+        };
+        let secrets = if args.secret_seconds > 0 {
+            let request = secret_request(&settings).await?;
+            let secs = args.secret_seconds as f64;
+            Some(wire_load(&settings, request, args.in_flight, secs).await?)
         } else {
             None
         };
@@ -348,10 +406,14 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
             rss_after_load,
             hwm_after_load,
             assume,
+            secrets,
         ))
     });
     drop(engine);
-    let (ready_process, rss_idle, ok, failed, elapsed, cpu, scale, rss, hwm, assume) = result?;
+    let (ready_process, rss_idle, ok, failed, elapsed, cpu, scale, rss, hwm, assume, secrets) =
+        result?;
+    let secret_rate = secrets.map(|(n, _, secs)| n as f64 / secs);
+    let secret_failed = secrets.map_or(0, |(_, f, _)| f);
     let assume_rate = assume.map(|(n, _, secs)| n as f64 / secs);
     let assume_failed = assume.map_or(0, |(_, f, _)| f);
     let rate = ok as f64 / elapsed;
@@ -375,6 +437,8 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         "scale": scale,
         "assume_role_requests_per_second": assume_rate,
         "assume_role_failures": assume_failed,
+        "get_secret_value_requests_per_second": secret_rate,
+        "get_secret_value_failures": secret_failed,
         "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     });
     if args.json {
@@ -408,9 +472,18 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
                 args.in_flight
             );
         }
+        if let Some(rate) = secret_rate {
+            outln!(
+                "  Secrets Manager GetSecretValue (KMS Decrypt as the caller), {} in flight: {rate:>8.0} req/s ({secret_failed} failed)",
+                args.in_flight
+            );
+        }
         if let Some(s) = &scale {
             print_scale(s)?;
         }
+    }
+    if secret_failed > 0 {
+        bail!("{secret_failed} GetSecretValue requests failed during the benchmark");
     }
     if assume_failed > 0 {
         bail!("{assume_failed} AssumeRole requests failed during the benchmark");

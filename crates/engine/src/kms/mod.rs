@@ -501,3 +501,43 @@ impl Kms {
 
     // ---- resolution ------------------------------------------------------------------------
 }
+
+/// Records a KMS call another service (S3, Secrets Manager) made on the requester's behalf,
+/// as CloudTrail does: the requester as the user, the service in `via_service`, the
+/// encryption context, the decision and its trace when denied.
+pub fn record_call<T>(
+    audit: &crate::audit::AuditLog,
+    clock: &Clock,
+    operation: &str,
+    call: Call,
+    result: &Result<T, KmsError>,
+) {
+    use crate::audit::{AuditEvent, UserIdentity};
+    let mut resources = call.notes.resources;
+    resources.dedup();
+    let (error_code, error_message) = match result {
+        Ok(_) => (None, None),
+        Err(e) => (Some(e.code.to_string()), Some(e.message.clone())),
+    };
+    audit.record(AuditEvent {
+        event_time: clock.now().format(&Rfc3339).unwrap_or_default(),
+        event_source: "kms.amazonaws.com".into(),
+        event_name: operation.into(),
+        request_id: uuid::Builder::from_random_bytes(rand::random())
+            .into_uuid()
+            .to_string(),
+        secure_transport: call.secure_transport,
+        user_identity: Some(UserIdentity::of(call.identity)),
+        via_service: call.via_service,
+        resources,
+        encryption_context: call.notes.encryption_context,
+        request_parameters: serde_json::Value::Null,
+        decision: call
+            .notes
+            .allowed
+            .map(|a| if a { "Allow" } else { "Deny" }.to_string()),
+        trace: call.notes.denied.map(|d| Box::new(d.trace)),
+        error_code,
+        error_message,
+    });
+}

@@ -25,6 +25,7 @@ pub mod gate;
 pub mod host;
 pub(crate) mod http;
 pub mod model;
+pub mod object_encryption;
 pub mod sse_c;
 
 use std::collections::BTreeMap;
@@ -47,7 +48,7 @@ use self::model::{
     Bucket, DefaultEncryption, Object, ObjectEncryption, PublicAccessBlock, S3State, StoredPart,
     Upload,
 };
-use super::audit::{AuditEvent, AuditLog, UserIdentity};
+use super::audit::AuditLog;
 use super::clock::Clock;
 use super::connection::Connection;
 use super::identity::{Identity, IdentitySet};
@@ -271,38 +272,7 @@ impl S3Engine {
 
     /// Records a KMS call S3 made on the requester's behalf, as CloudTrail does.
     fn audit_kms_call<T>(&self, operation: &str, call: Call, result: &Result<T, KmsError>) {
-        let identity = call.identity;
-        let mut resources = call.notes.resources;
-        resources.dedup();
-        let (error_code, error_message) = match result {
-            Ok(_) => (None, None),
-            Err(e) => (Some(e.code.to_string()), Some(e.message.clone())),
-        };
-        self.audit.record(AuditEvent {
-            event_time: self
-                .clock
-                .now()
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-            event_source: "kms.amazonaws.com".into(),
-            event_name: operation.into(),
-            request_id: uuid::Builder::from_random_bytes(rand::random())
-                .into_uuid()
-                .to_string(),
-            secure_transport: call.secure_transport,
-            user_identity: Some(UserIdentity::of(identity)),
-            via_service: call.via_service,
-            resources,
-            encryption_context: call.notes.encryption_context,
-            request_parameters: serde_json::Value::Null,
-            decision: call
-                .notes
-                .allowed
-                .map(|a| if a { "Allow" } else { "Deny" }.to_string()),
-            trace: call.notes.denied.map(|d| Box::new(d.trace)),
-            error_code,
-            error_message,
-        });
+        crate::kms::record_call(&self.audit, &self.clock, operation, call, result);
     }
 
     /// Finds an object for GetObject or HeadObject and checks the request's SSE-C headers

@@ -41,6 +41,15 @@ pub(super) fn complete(x: &mut ExerciseState) {
         ["aws", "kms"] => crate::console::kms::operations()
             .map(str::to_string)
             .collect(),
+        ["aws", "iam"] => crate::console::iam::iam_operations()
+            .map(str::to_string)
+            .collect(),
+        ["aws", "sts"] => crate::console::iam::sts_operations()
+            .map(str::to_string)
+            .collect(),
+        ["aws", "secretsmanager"] => crate::console::secretsmanager::operations()
+            .map(str::to_string)
+            .collect(),
         ["aws", "s3api"] => crate::console::s3api::operations()
             .map(str::to_string)
             .collect(),
@@ -52,6 +61,12 @@ pub(super) fn complete(x: &mut ExerciseState) {
             .map(|o| format!("--{o}"))
             .chain(["--profile", "--output", "--query"].map(String::from))
             .collect(),
+        ["aws", "secretsmanager", op, ..] if partial.starts_with("--") => {
+            crate::console::secretsmanager::options(op)
+                .map(|o| format!("--{o}"))
+                .chain(["--profile", "--output", "--query"].map(String::from))
+                .collect()
+        }
         ["crypto"] => crate::console::crypto::COMMANDS
             .iter()
             .map(|s| s.to_string())
