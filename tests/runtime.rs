@@ -98,6 +98,7 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
             "trail-key-source-arn",
             "cross-account-decrypt",
             "cross-account-sse-kms",
+            "assume-role-cross-account",
             "grant-context",
             "https-only-bucket",
             "tls-floor",
@@ -112,6 +113,7 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
             "redshift-encryption",
             "sqs-producer-key",
             "msk-encryption-info",
+            "audit-lookup-events",
             "secret-cross-account",
         ]
     );
