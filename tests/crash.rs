@@ -61,6 +61,7 @@ impl Server {
             access_key_id: admin["access_key_id"].as_str().unwrap().to_string(),
             secret_access_key: admin["secret_access_key"].as_str().unwrap().to_string(),
             ca_pem: None,
+            session_token: None,
         };
         Server { child, settings }
     }

@@ -57,10 +57,14 @@ fn a_secret_is_read_across_accounts_only_with_a_customer_managed_key_and_both_po
     assert!(
         arn.starts_with(&format!(
             "arn:aws:secretsmanager:us-east-1:{OWNER}:secret:prod/db-"
-        )) && arn.len() == "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-".len() + 6,
+        )) && arn.len()
+            == "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-".len() + 6,
         "{arn}"
     );
-    let value = sm("owner-admin", &["get-secret-value", "--secret-id", "prod/db"]);
+    let value = sm(
+        "owner-admin",
+        &["get-secret-value", "--secret-id", "prod/db"],
+    );
     assert_eq!(value["SecretString"], r#"{"password":"correct horse"}"#);
     assert_eq!(value["VersionStages"], serde_json::json!(["AWSCURRENT"]));
     let described = sm("owner-admin", &["describe-secret", "--secret-id", &arn]);
@@ -88,14 +92,18 @@ fn a_secret_is_read_across_accounts_only_with_a_customer_managed_key_and_both_po
             "file://secret-policy.json",
         ],
     );
-    let by_name = sm_fails("partner-admin", &["get-secret-value", "--secret-id", "prod/db"]);
+    let by_name = sm_fails(
+        "partner-admin",
+        &["get-secret-value", "--secret-id", "prod/db"],
+    );
     assert!(
         by_name.contains("ResourceNotFoundException"),
         "another account names a secret by ARN: {by_name}"
     );
     let managed = sm_fails("partner-admin", &["get-secret-value", "--secret-id", &arn]);
     assert!(
-        managed.contains("(AccessDeniedException)") && managed.contains("Access to KMS is not allowed"),
+        managed.contains("(AccessDeniedException)")
+            && managed.contains("Access to KMS is not allowed"),
         "{managed}"
     );
 
@@ -107,7 +115,13 @@ fn a_secret_is_read_across_accounts_only_with_a_customer_managed_key_and_both_po
     let key_arn = key["KeyMetadata"]["Arn"].as_str().unwrap().to_string();
     sm(
         "owner-admin",
-        &["update-secret", "--secret-id", &arn, "--kms-key-id", &key_arn],
+        &[
+            "update-secret",
+            "--secret-id",
+            &arn,
+            "--kms-key-id",
+            &key_arn,
+        ],
     );
     let described = sm("owner-admin", &["describe-secret", "--secret-id", &arn]);
     assert_eq!(described["KmsKeyId"], key_arn.as_str());
@@ -172,7 +186,13 @@ fn a_secret_is_read_across_accounts_only_with_a_customer_managed_key_and_both_po
     // A new value becomes AWSCURRENT and the old one AWSPREVIOUS.
     let put = sm(
         "owner-admin",
-        &["put-secret-value", "--secret-id", &arn, "--secret-string", "v2"],
+        &[
+            "put-secret-value",
+            "--secret-id",
+            &arn,
+            "--secret-string",
+            "v2",
+        ],
     );
     let previous = sm(
         "owner-admin",
@@ -207,7 +227,13 @@ fn a_secret_is_read_across_accounts_only_with_a_customer_managed_key_and_both_po
     sm("owner-admin", &["get-secret-value", "--secret-id", &arn]);
     sm(
         "owner-admin",
-        &["delete-secret", "--secret-id", &arn, "--recovery-window-in-days", "7"],
+        &[
+            "delete-secret",
+            "--secret-id",
+            &arn,
+            "--recovery-window-in-days",
+            "7",
+        ],
     );
     let advanced = shell.clock(&["advance", "8d"]);
     assert!(advanced.status.success(), "{advanced:?}");
@@ -225,7 +251,10 @@ fn update_object_encryption_moves_an_object_to_sse_kms_without_rewriting_it() {
     let server = Server::start(state.path());
     let shell = Shell::new(cli, &server, home.path());
     std::fs::write(home.path().join("report.csv"), "id,total\n1,42\n").unwrap();
-    shell.ok("owner-admin", &["s3api", "create-bucket", "--bucket", "lake"]);
+    shell.ok(
+        "owner-admin",
+        &["s3api", "create-bucket", "--bucket", "lake"],
+    );
     let put = shell.ok(
         "owner-admin",
         &[
@@ -255,7 +284,10 @@ fn update_object_encryption_moves_an_object_to_sse_kms_without_rewriting_it() {
             "SSEKMS={KMSKeyArn=alias/shared-reports-key}",
         ],
     );
-    assert!(alias.contains("InvalidRequest") && alias.contains("full"), "{alias}");
+    assert!(
+        alias.contains("InvalidRequest") && alias.contains("full"),
+        "{alias}"
+    );
     shell.ok(
         "owner-admin",
         &[
@@ -271,12 +303,22 @@ fn update_object_encryption_moves_an_object_to_sse_kms_without_rewriting_it() {
     );
     let head = shell.ok(
         "owner-admin",
-        &["s3api", "head-object", "--bucket", "lake", "--key", "reports/q1.csv"],
+        &[
+            "s3api",
+            "head-object",
+            "--bucket",
+            "lake",
+            "--key",
+            "reports/q1.csv",
+        ],
     );
     assert_eq!(head["ServerSideEncryption"], "aws:kms", "{head}");
     assert_eq!(head["SSEKMSKeyId"], key_arn.as_str(), "{head}");
     assert_eq!(head["BucketKeyEnabled"], true, "{head}");
-    assert_eq!(head["ETag"], put["ETag"], "the body was not rewritten: {head}");
+    assert_eq!(
+        head["ETag"], put["ETag"],
+        "the body was not rewritten: {head}"
+    );
     let out = home.path().join("back.csv");
     shell.ok(
         "owner-admin",
@@ -338,7 +380,12 @@ fn the_aws_cli_creates_reads_retrusts_and_deletes_a_role() {
     );
     let arn = format!("arn:aws:iam::{OWNER}:role/SecretReader");
     assert_eq!(created["Role"]["Arn"], arn.as_str(), "{created}");
-    assert!(created["Role"]["RoleId"].as_str().unwrap().starts_with("AROA"));
+    assert!(
+        created["Role"]["RoleId"]
+            .as_str()
+            .unwrap()
+            .starts_with("AROA")
+    );
     let again = shell.fails(
         "owner-admin",
         &[
@@ -351,7 +398,10 @@ fn the_aws_cli_creates_reads_retrusts_and_deletes_a_role() {
         ],
     );
     assert!(again.contains("EntityAlreadyExists"), "{again}");
-    let got = shell.ok("owner-admin", &["iam", "get-role", "--role-name", "SecretReader"]);
+    let got = shell.ok(
+        "owner-admin",
+        &["iam", "get-role", "--role-name", "SecretReader"],
+    );
     assert_eq!(
         got["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"],
         format!("arn:aws:iam::{PARTNER}:root"),
@@ -495,7 +545,8 @@ fn boto3_drives_sts_iam_secrets_manager_hmac_keys_update_object_encryption_and_c
     let Some(python) = boto3_python() else { return };
     let state = tempfile::tempdir().unwrap();
     let server = Server::start(state.path());
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/boto3_services.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/boto3_services.py");
     let out = std::process::Command::new(python)
         .arg(script)
         .env_remove("AWS_PROFILE")
@@ -516,7 +567,10 @@ fn boto3_drives_sts_iam_secrets_manager_hmac_keys_update_object_encryption_and_c
         seen["assumed"],
         format!("arn:aws:sts::{OWNER}:assumed-role/PartnerReader/boto3")
     );
-    assert_eq!(seen["role_trust_principal"], format!("arn:aws:iam::{PARTNER}:root"));
+    assert_eq!(
+        seen["role_trust_principal"],
+        format!("arn:aws:iam::{PARTNER}:root")
+    );
     assert_eq!(seen["role_gone"], "NoSuchEntity");
     assert_eq!(seen["managed_key"][0], "AccessDeniedException", "{seen}");
     assert!(
@@ -554,7 +608,10 @@ async fn secrets_manager_refuses_what_aws_refuses() {
     let owner = engine_settings(&lab.engine, "owner-admin", true).unwrap();
     let analyst = engine_settings(&lab.engine, "owner-analyst", true).unwrap();
     let code = |r: Result<Value, keylab::backend::client::ClientError>| {
-        r.expect_err("should fail").code().unwrap_or_default().to_string()
+        r.expect_err("should fail")
+            .code()
+            .unwrap_or_default()
+            .to_string()
     };
     let both = secretsmanager_call(
         &owner,
@@ -580,7 +637,8 @@ async fn secrets_manager_refuses_what_aws_refuses() {
     assert_eq!(value["SecretBinary"], "AAEC");
     assert_eq!(value["ARN"], created["ARN"]);
     // The analyst's identity policy names no secretsmanager action.
-    let denied = secretsmanager_call(&analyst, "GetSecretValue", json!({"SecretId": "app/key"})).await;
+    let denied =
+        secretsmanager_call(&analyst, "GetSecretValue", json!({"SecretId": "app/key"})).await;
     assert_eq!(code(denied), "AccessDeniedException");
     let public = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});

@@ -219,6 +219,7 @@ impl Backend {
             access_key_id: p.access_key_id.clone(),
             secret_access_key: p.secret_access_key.to_string(),
             ca_pem: if https { self.ca_pem.clone() } else { None },
+            session_token: None,
         })
     }
 

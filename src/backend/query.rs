@@ -75,7 +75,9 @@ pub fn xml_to_json(xml: &str) -> Result<(String, Value), String> {
             Event::CData(t) => {
                 if let Some(frame) = stack.last_mut() {
                     let text = t.decode().map_err(|e| e.to_string())?;
-                    frame.text.push_str(&quick_xml::escape::escape(text.as_ref()));
+                    frame
+                        .text
+                        .push_str(&quick_xml::escape::escape(text.as_ref()));
                 }
             }
             Event::GeneralRef(r) => {

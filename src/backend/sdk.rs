@@ -22,6 +22,9 @@ pub struct ClientSettings {
     pub secret_access_key: String,
     /// A CA certificate (PEM) to trust in addition to none other, for HTTPS to the engine.
     pub ca_pem: Option<String>,
+    /// The session token of temporary credentials (an assumed role), sent as
+    /// `X-Amz-Security-Token` and signed.
+    pub session_token: Option<String>,
 }
 
 /// Builds the HTTP client: rustls on ring, trusting only `ca_pem` when given.
@@ -45,7 +48,7 @@ fn credentials(settings: &ClientSettings) -> Credentials {
     Credentials::new(
         settings.access_key_id.clone(),
         settings.secret_access_key.clone(),
-        None,
+        settings.session_token.clone(),
         None,
         "keylab",
     )
@@ -95,5 +98,6 @@ pub fn engine_settings(
         access_key_id: identity.access_key_id.clone(),
         secret_access_key: identity.secret.expose().to_string(),
         ca_pem: https.then(|| engine.ca_cert_pem().to_string()),
+        session_token: None,
     })
 }

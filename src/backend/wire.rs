@@ -86,7 +86,7 @@ async fn call_signed(
     let credentials = aws_credential_types::Credentials::new(
         settings.access_key_id.clone(),
         settings.secret_access_key.clone(),
-        None,
+        settings.session_token.clone(),
         None,
         "keylab",
     );

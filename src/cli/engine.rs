@@ -371,6 +371,7 @@ fn clock_settings(endpoint: Option<&str>) -> Result<keylab::backend::sdk::Client
         access_key_id: var("AWS_ACCESS_KEY_ID").context(missing)?,
         secret_access_key: var("AWS_SECRET_ACCESS_KEY").context(missing)?,
         ca_pem,
+        session_token: var("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
     })
 }
 

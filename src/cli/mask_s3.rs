@@ -81,6 +81,7 @@ pub fn env_settings(service: &str) -> Result<ClientSettings> {
         secret_access_key: var("AWS_SECRET_ACCESS_KEY")
             .context("AWS_SECRET_ACCESS_KEY is not set")?,
         ca_pem,
+        session_token: var("AWS_SESSION_TOKEN").filter(|t| !t.is_empty()),
     })
 }
 

@@ -215,8 +215,7 @@ async fn run(
         )));
     }
     let result =
-        crate::backend::query::query_call(&ctx.settings, service, version, op.api, &params)
-            .await?;
+        crate::backend::query::query_call(&ctx.settings, service, version, op.api, &params).await?;
     Ok(restore_types(result))
 }
 
@@ -229,18 +228,23 @@ fn restore_types(value: Value) -> Value {
             for (k, v) in map {
                 let v = match (k.as_str(), v) {
                     ("PolicyDocument" | "AssumeRolePolicyDocument", Value::String(s)) => {
-                        let decoded = form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-                            .next()
-                            .map(|(_, v)| v.into_owned())
-                            .unwrap_or(s);
+                        let decoded = form_urlencoded::parse(
+                            format!("x={}", s.replace('+', "%2B")).as_bytes(),
+                        )
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                        .unwrap_or(s);
                         serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
                     }
                     ("IsTruncated" | "MacValid", Value::String(s)) => Value::Bool(s == "true"),
-                    ("MaxSessionDuration" | "PackedPolicySize", Value::String(s)) => {
-                        s.parse::<i64>().map(Value::from).unwrap_or(Value::String(s))
-                    }
+                    ("MaxSessionDuration" | "PackedPolicySize", Value::String(s)) => s
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or(Value::String(s)),
                     (
-                        "PolicyNames" | "EvaluationResults" | "MatchedStatements"
+                        "PolicyNames"
+                        | "EvaluationResults"
+                        | "MatchedStatements"
                         | "MissingContextValues",
                         Value::String(s),
                     ) if s.is_empty() => Value::Array(Vec::new()),
@@ -270,7 +274,10 @@ mod tests {
             "IsTruncated": "false",
         });
         let typed = restore_types(raw);
-        assert_eq!(typed["Role"]["AssumeRolePolicyDocument"]["Version"], "2012-10-17");
+        assert_eq!(
+            typed["Role"]["AssumeRolePolicyDocument"]["Version"],
+            "2012-10-17"
+        );
         assert_eq!(typed["Role"]["MaxSessionDuration"], 3600);
         assert_eq!(typed["PolicyNames"], serde_json::json!([]));
         assert_eq!(typed["IsTruncated"], false);

@@ -375,10 +375,7 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, parsed: Parsed) -> Result<Value
 /// (option names mapped mechanically, values read by their kind); unknown and missing
 /// required options are usage errors.
 pub(super) fn request_body(ctx: &Ctx<'_>, op: &Op, mut parsed: Parsed) -> Result<Value, CmdError> {
-    let mut body = match parsed
-        .take_one("cli-input-json")
-        .map_err(CmdError::Usage)?
-    {
+    let mut body = match parsed.take_one("cli-input-json").map_err(CmdError::Usage)? {
         None => Map::new(),
         Some(text) => match args::load_structure("cli-input-json", &text, ctx.workspace)
             .map_err(CmdError::from)?

@@ -208,6 +208,34 @@ pub struct CommandWord {
     pub help: &'static str,
 }
 
+/// The settings of a session of `role_arn`, assumed with `source`'s credentials (STS
+/// `AssumeRole`, session name `keylab-console`).
+async fn assume_role(source: ClientSettings, role_arn: &str) -> Result<ClientSettings, CmdError> {
+    let params = [
+        ("RoleArn".to_string(), role_arn.to_string()),
+        ("RoleSessionName".to_string(), "keylab-console".to_string()),
+    ];
+    let out =
+        crate::backend::query::query_call(&source, "sts", "2011-06-15", "AssumeRole", &params)
+            .await?;
+    let field = |name: &str| out["Credentials"][name].as_str().map(str::to_string);
+    let (Some(key), Some(secret), Some(token)) = (
+        field("AccessKeyId"),
+        field("SecretAccessKey"),
+        field("SessionToken"),
+    ) else {
+        return Err(CmdError::Other(format!(
+            "AssumeRole of {role_arn} answered without credentials"
+        )));
+    };
+    Ok(ClientSettings {
+        access_key_id: key,
+        secret_access_key: secret,
+        session_token: Some(token),
+        ..source
+    })
+}
+
 /// Every console command, in the order `help` lists them: the one list behind dispatch, `help`
 /// and Tab completion.
 pub const COMMANDS: &[CommandWord] = &[
@@ -362,11 +390,11 @@ impl<'a> Console<'a> {
         match first {
             "aws" => self.aws(&mut parsed).await,
             "crypto" => {
-                let ctx = self.ctx(&mut parsed)?;
+                let ctx = self.ctx(&mut parsed).await?;
                 crypto::run(&ctx, words.get(1).map(String::as_str), parsed).await
             }
             "mask" => {
-                let ctx = self.ctx(&mut parsed)?;
+                let ctx = self.ctx(&mut parsed).await?;
                 mask::run(&ctx, parsed).await
             }
             "help" => Ok(help()),
@@ -398,7 +426,11 @@ impl<'a> Console<'a> {
         }
     }
 
-    fn ctx(&self, parsed: &mut Parsed) -> Result<Ctx<'_>, CmdError> {
+    /// The request context of a command: the profile it acts as (`--profile`, else the
+    /// console's), over HTTPS unless `--endpoint-url` names the plain HTTP endpoint. A role
+    /// profile of the lab shell's config (`partner-analyst-in-owner`) assumes its role with its
+    /// source profile's credentials first, as the AWS CLI does, and acts with the session.
+    async fn ctx(&self, parsed: &mut Parsed) -> Result<Ctx<'_>, CmdError> {
         let profile = parsed
             .take_one("profile")
             .map_err(CmdError::Usage)?
@@ -421,6 +453,24 @@ impl<'a> Console<'a> {
                 "--region {region}: the lab backend serves {} only",
                 self.backend.region
             )));
+        }
+        let role_profile = self
+            .backend
+            .identities()
+            .role_profiles()
+            .iter()
+            .find(|r| r.name == profile);
+        if let Some(role) = role_profile {
+            let source = self
+                .backend
+                .settings(&role.source_profile, https)
+                .map_err(CmdError::Other)?;
+            return Ok(Ctx {
+                settings: assume_role(source, &role.role_arn).await?,
+                workspace: &self.workspace,
+                backend: self.backend,
+                profile: role.name.as_str(),
+            });
         }
         let settings = self
             .backend
@@ -448,7 +498,7 @@ impl<'a> Console<'a> {
         let query = parsed.take_one("query").map_err(CmdError::Usage)?;
         parsed.take("no-cli-pager");
         parsed.take("no-paginate");
-        let ctx = self.ctx(parsed)?;
+        let ctx = self.ctx(parsed).await?;
         let service = parsed.words.get(1).cloned();
         let operation = parsed.words.get(2).cloned();
         let Some(service) = service else {

@@ -55,7 +55,12 @@ const OPS: &[Op] = &[
         ],
         &["secret-id"],
     ),
-    op("describe-secret", "DescribeSecret", &["secret-id"], &["secret-id"]),
+    op(
+        "describe-secret",
+        "DescribeSecret",
+        &["secret-id"],
+        &["secret-id"],
+    ),
     op(
         "list-secrets",
         "ListSecrets",
@@ -72,7 +77,12 @@ const OPS: &[Op] = &[
         ],
         &["secret-id"],
     ),
-    op("restore-secret", "RestoreSecret", &["secret-id"], &["secret-id"]),
+    op(
+        "restore-secret",
+        "RestoreSecret",
+        &["secret-id"],
+        &["secret-id"],
+    ),
     op(
         "put-resource-policy",
         "PutResourcePolicy",
@@ -111,7 +121,6 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, parsed: Parsed) -> Result<Value
         return Err(CmdError::invalid_choice("operation", operations()));
     };
     let body = request_body(ctx, op, parsed)?;
-    let response =
-        crate::backend::client::secretsmanager_call(&ctx.settings, op.api, body).await?;
+    let response = crate::backend::client::secretsmanager_call(&ctx.settings, op.api, body).await?;
     Ok(iso_dates(response))
 }

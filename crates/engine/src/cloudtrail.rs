@@ -265,6 +265,28 @@ fn username(user: &UserIdentity) -> String {
     user.arn.rsplit('/').next().unwrap_or_default().to_string()
 }
 
+/// Request parameters with CloudTrail's key casing (`keyId`, `encryptionContext`): the audit
+/// log keeps the names the request used (KMS's are `KeyId`, …); the engine's own notes such as
+/// `PlaintextBytesApprox` are left out.
+fn camel_case_keys(parameters: &Value) -> Value {
+    let Value::Object(map) = parameters else {
+        return parameters.clone();
+    };
+    let renamed = map
+        .iter()
+        .filter(|(k, _)| k.as_str() != "PlaintextBytesApprox")
+        .map(|(k, v)| {
+            let mut chars = k.chars();
+            let key = chars
+                .next()
+                .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+                .unwrap_or_default();
+            (key, v.clone())
+        })
+        .collect();
+    Value::Object(renamed)
+}
+
 /// The record as CloudTrail writes it.
 pub fn cloudtrail_record(event: &AuditEvent, region: &str) -> Value {
     let user = event.user_identity.as_ref();
@@ -289,7 +311,7 @@ pub fn cloudtrail_record(event: &AuditEvent, region: &str) -> Value {
         }
         v
     });
-    let mut parameters = event.request_parameters.clone();
+    let mut parameters = camel_case_keys(&event.request_parameters);
     if let Some(context) = &event.encryption_context {
         if !parameters.is_object() {
             parameters = json!({});
@@ -593,5 +615,19 @@ mod tests {
         assert!(!is_management_event(&e));
         assert!(is_read_only("Decrypt") && is_read_only("ListKeys"));
         assert!(!is_read_only("CreateKey") && !is_read_only("PutKeyPolicy"));
+    }
+
+    #[test]
+    fn records_use_cloudtrails_camel_case_parameters_once() {
+        let mut e = AuditEvent::new("kms.amazonaws.com", "r2", true, OffsetDateTime::UNIX_EPOCH);
+        e.event_name = "Decrypt".into();
+        e.request_parameters =
+            json!({"KeyId": "k", "EncryptionContext": {"case": "a"}, "PlaintextBytesApprox": 3});
+        e.encryption_context = Some([("case".to_string(), "a".to_string())].into());
+        let record = cloudtrail_record(&e, "us-east-1");
+        assert_eq!(
+            record["requestParameters"],
+            json!({"keyId": "k", "encryptionContext": {"case": "a"}})
+        );
     }
 }

@@ -311,12 +311,10 @@ impl Iam {
     pub fn delete_role(&self, caller: &Identity, name: &str) -> Result<(), IamError> {
         let arn = Self::role_arn(caller, name);
         self.authorize_action(caller, "iam:DeleteRole", &arn)?;
-        self.identities
-            .delete_role(&arn)
-            .map_err(|e| match e {
-                RoleChangeError::NotFound => Self::no_such_role(name),
-                other => role_change_error(other),
-            })?;
+        self.identities.delete_role(&arn).map_err(|e| match e {
+            RoleChangeError::NotFound => Self::no_such_role(name),
+            other => role_change_error(other),
+        })?;
         self.save_roles()
     }
 

@@ -286,7 +286,10 @@ fn role_action(
                 let max = match param(params, "MaxSessionDuration") {
                     None => None,
                     Some(v) => Some(v.parse::<i64>().map_err(|_| {
-                        invalid("ValidationError", "MaxSessionDuration must be a number of seconds.")
+                        invalid(
+                            "ValidationError",
+                            "MaxSessionDuration must be a number of seconds.",
+                        )
                     })?),
                 };
                 let view = iam.create_role(
@@ -300,7 +303,10 @@ fn role_action(
                 Ok(Some(role_xml(&view)))
             }
             "GetRole" => Ok(Some(role_xml(&iam.get_role(caller, name)?))),
-            "DeleteRole" => iam.delete_role(caller, name).map(|()| None).map_err(Into::into),
+            "DeleteRole" => iam
+                .delete_role(caller, name)
+                .map(|()| None)
+                .map_err(Into::into),
             _ => {
                 let document = required(params, "PolicyDocument")?;
                 iam.update_assume_role_policy(caller, name, document)?;

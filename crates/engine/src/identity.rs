@@ -619,11 +619,18 @@ impl IdentitySet {
         self.accounts.iter().any(|a| a.id == id)
     }
 
-    /// True when a user or role ARN names a lab principal.
+    /// True when a user or role ARN names a lab principal: an identity, or a role of the
+    /// identity file or made by `CreateRole`.
     pub fn has_principal_arn(&self, arn: &str) -> bool {
         self.identities
             .iter()
             .any(|i| i.caller.principal_arn == arn || i.caller.arn == arn)
+            || self
+                .roles
+                .read()
+                .expect("roles lock")
+                .iter()
+                .any(|r| r.arn == arn)
     }
 
     /// The identity policies of a profile, parsed.

@@ -272,7 +272,12 @@ fn assume_role_request() -> WireRequest {
 /// customer managed key: each call is a KMS Decrypt as the caller, through Secrets Manager.
 async fn secret_request(settings: &keylab::backend::sdk::ClientSettings) -> Result<WireRequest> {
     use keylab::backend::client::{kms_call, secretsmanager_call};
-    let key = kms_call(settings, "CreateKey", json!({"Description": "bench secrets"})).await?;
+    let key = kms_call(
+        settings,
+        "CreateKey",
+        json!({"Description": "bench secrets"}),
+    )
+    .await?;
     let key_arn = key["KeyMetadata"]["Arn"].as_str().unwrap_or_default();
     let created = secretsmanager_call(
         settings,

@@ -127,6 +127,7 @@ impl SpawnedEngine {
                 .unwrap_or_default()
                 .to_string(),
             ca_pem,
+            session_token: None,
         })
     }
 }

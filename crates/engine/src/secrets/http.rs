@@ -115,10 +115,8 @@ pub(crate) async fn handle(
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
-                let e = SecretsError::new(
-                    "SerializationException",
-                    "The body must be a JSON object.",
-                );
+                let e =
+                    SecretsError::new("SerializationException", "The body must be a JSON object.");
                 return refuse(event, e);
             }
         }

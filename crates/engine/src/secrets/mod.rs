@@ -261,8 +261,11 @@ fn lower_first(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A secret value and whether it is binary.
+type SecretValue = (Zeroizing<Vec<u8>>, bool);
+
 /// A value from `SecretString` or `SecretBinary` (base64 on the wire); at most one.
-fn value_of(input: &Value) -> Result<Option<(Zeroizing<Vec<u8>>, bool)>, SecretsError> {
+fn value_of(input: &Value) -> Result<Option<SecretValue>, SecretsError> {
     let string = str_field(input, "SecretString")?;
     let binary = str_field(input, "SecretBinary")?;
     let value = match (string, binary) {
@@ -556,7 +559,13 @@ impl SecretsManager {
             },
             true,
         );
-        crate::kms::record_call(&self.audit, &self.clock, "GenerateDataKey", kms_call, &result);
+        crate::kms::record_call(
+            &self.audit,
+            &self.clock,
+            "GenerateDataKey",
+            kms_call,
+            &result,
+        );
         let out = result.map_err(|e| SecretsError::from_kms(e, true))?;
         let plain = Zeroizing::new(out.plaintext.unwrap_or_default().to_vec());
         Ok((
@@ -687,7 +696,8 @@ impl SecretsManager {
     ) -> Result<Value, SecretsError> {
         event.user_identity = Some(UserIdentity::of(call.identity));
         if let Some(id) = input.get("SecretId").and_then(Value::as_str) {
-            event.request_parameters = json!({"secretId": id.chars().take(2048).collect::<String>()});
+            event.request_parameters =
+                json!({"secretId": id.chars().take(2048).collect::<String>()});
         }
         match operation {
             "CreateSecret" => self.create_secret(call, input, event),
@@ -805,7 +815,11 @@ impl SecretsManager {
             rand::rng().fill_bytes(&mut bytes);
             bytes
                 .iter()
-                .map(|b| char::from(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[*b as usize % 52]))
+                .map(|b| {
+                    char::from(
+                        b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"[*b as usize % 52],
+                    )
+                })
                 .collect()
         };
         let arn = format!(
@@ -813,7 +827,14 @@ impl SecretsManager {
             self.region
         );
         event.resources = vec![arn.clone()];
-        self.authorize(call, "secretsmanager:CreateSecret", &arn, &account, None, event)?;
+        self.authorize(
+            call,
+            "secretsmanager:CreateSecret",
+            &arn,
+            &account,
+            None,
+            event,
+        )?;
         let value = value_of(input)?;
         let tags = match input.get("Tags") {
             Some(Value::Array(list)) => list
@@ -832,7 +853,9 @@ impl SecretsManager {
             arn: arn.clone(),
             name: name.to_string(),
             account,
-            description: str_field(input, "Description")?.unwrap_or_default().to_string(),
+            description: str_field(input, "Description")?
+                .unwrap_or_default()
+                .to_string(),
             kms_key_id: str_field(input, "KmsKeyId")?
                 .filter(|k| !k.is_empty())
                 .map(str::to_string),
@@ -848,7 +871,14 @@ impl SecretsManager {
         let mut out = json!({"ARN": arn, "Name": name});
         if let Some((value, binary)) = value {
             let id = version_id(input)?;
-            self.add_version(call, &mut secret, id.clone(), &value, binary, vec![AWSCURRENT.into()])?;
+            self.add_version(
+                call,
+                &mut secret,
+                id.clone(),
+                &value,
+                binary,
+                vec![AWSCURRENT.into()],
+            )?;
             out["VersionId"] = json!(id);
         }
         self.store_secret(secret)?;
@@ -862,7 +892,14 @@ impl SecretsManager {
         event: &mut AuditEvent,
     ) -> Result<Value, SecretsError> {
         let account = call.identity.caller.account.clone();
-        self.authorize(call, "secretsmanager:ListSecrets", "*", &account, None, event)?;
+        self.authorize(
+            call,
+            "secretsmanager:ListSecrets",
+            "*",
+            &account,
+            None,
+            event,
+        )?;
         let max = match input.get("MaxResults").and_then(Value::as_i64) {
             None => 100,
             Some(n) if (1..=100).contains(&n) => n as usize,
@@ -940,10 +977,17 @@ impl SecretsManager {
             str_field(input, "VersionStage")?,
         )?;
         let data_key = self.open_data_key(call, &secret.arn, version)?;
-        let value = open(&data_key, &format!("{}|{}", secret.arn, version.id), &version.sealed)
-            .ok_or_else(|| {
-                SecretsError::new("DecryptionFailure", "The stored secret value does not open.")
-            })?;
+        let value = open(
+            &data_key,
+            &format!("{}|{}", secret.arn, version.id),
+            &version.sealed,
+        )
+        .ok_or_else(|| {
+            SecretsError::new(
+                "DecryptionFailure",
+                "The stored secret value does not open.",
+            )
+        })?;
         let mut out = json!({
             "ARN": secret.arn,
             "Name": secret.name,
@@ -985,7 +1029,9 @@ impl SecretsManager {
             None => vec![AWSCURRENT.into()],
         };
         self.add_version(call, secret, id.clone(), &value, binary, stages.clone())?;
-        Ok(json!({"ARN": secret.arn, "Name": secret.name, "VersionId": id, "VersionStages": stages}))
+        Ok(
+            json!({"ARN": secret.arn, "Name": secret.name, "VersionId": id, "VersionStages": stages}),
+        )
     }
 
     fn update_secret(
@@ -1013,7 +1059,8 @@ impl SecretsManager {
                         continue;
                     };
                     let id = secret.versions[i].id.clone();
-                    let wrapped = self.wrap_data_key(call, &key_arn, &secret.arn, &id, &data_key)?;
+                    let wrapped =
+                        self.wrap_data_key(call, &key_arn, &secret.arn, &id, &data_key)?;
                     secret.versions[i].keys.insert(0, wrapped);
                 }
             }
@@ -1021,7 +1068,14 @@ impl SecretsManager {
         let mut out = json!({"ARN": secret.arn, "Name": secret.name});
         if let Some((value, binary)) = value_of(input)? {
             let id = version_id(input)?;
-            self.add_version(call, secret, id.clone(), &value, binary, vec![AWSCURRENT.into()])?;
+            self.add_version(
+                call,
+                secret,
+                id.clone(),
+                &value,
+                binary,
+                vec![AWSCURRENT.into()],
+            )?;
             out["VersionId"] = json!(id);
         }
         secret.last_changed = self.now();
@@ -1029,7 +1083,9 @@ impl SecretsManager {
     }
 
     fn delete_secret(&self, secret: &mut Secret, input: &Value) -> Result<Value, SecretsError> {
-        let force = input["ForceDeleteWithoutRecovery"].as_bool().unwrap_or(false);
+        let force = input["ForceDeleteWithoutRecovery"]
+            .as_bool()
+            .unwrap_or(false);
         let window = input.get("RecoveryWindowInDays").and_then(Value::as_i64);
         if force && window.is_some() {
             return Err(SecretsError::parameter(
