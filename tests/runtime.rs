@@ -1098,7 +1098,7 @@ fn learners_check_take_hints_reset_and_keep_progress() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path();
     let listed: Value = serde_json::from_slice(&keylab(d, &["list", "--json"]).stdout).unwrap();
-    assert_eq!(listed["exercises"][17]["id"], "https-only-bucket");
+    assert_eq!(listed["exercises"][18]["id"], "https-only-bucket");
     assert_eq!(listed["lessons"][3]["exercises"][0], "https-only-bucket");
     assert_eq!(listed["lessons"][0]["dea_items"][0], "4.3.K2");
 

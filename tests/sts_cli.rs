@@ -729,16 +729,6 @@ fn the_aws_cli_changes_what_a_role_may_do_with_iam_put_role_policy() {
     );
     let denied = shell.fails("partner-analyst", &["cloudtrail", "lookup-events"]);
     assert!(denied.contains("(AccessDeniedException)"), "{denied}");
-    let err = shell.fails(
-        "partner-admin",
-        &[
-            "iam",
-            "create-role",
-            "--role-name",
-            "X",
-            "--assume-role-policy-document",
-            "{}",
-        ],
-    );
+    let err = shell.fails("partner-admin", &["iam", "create-user", "--user-name", "X"]);
     assert!(err.contains("(InvalidAction)"), "{err}");
 }

@@ -95,8 +95,8 @@ fn shown(app: &App) -> usize {
 }
 
 /// The keys that open lesson 4 ("Encryption in transit", whose first exercise is
-/// https-only-bucket) from the top of the course map: 20 rows down.
-const TO_LESSON_4: &str = "jjjjjjjjjjjjjjjjjjjj<enter>";
+/// https-only-bucket) from the top of the course map: 21 rows down.
+const TO_LESSON_4: &str = "jjjjjjjjjjjjjjjjjjjjj<enter>";
 
 /// Presses keys (`"jj<enter>?<esc>"`) and returns every effect.
 fn press(app: &mut App, keys: &str) -> Vec<Effect> {

@@ -8,29 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::args::{self, Parsed};
+use super::kms::{Op, op};
 use super::{CmdError, Ctx};
-
-/// One operation: CLI name, API name, options, the required ones, and which are lists.
-struct Op {
-    cli: &'static str,
-    api: &'static str,
-    options: &'static [&'static str],
-    required: &'static [&'static str],
-}
-
-const fn op(
-    cli: &'static str,
-    api: &'static str,
-    options: &'static [&'static str],
-    required: &'static [&'static str],
-) -> Op {
-    Op {
-        cli,
-        api,
-        options,
-        required,
-    }
-}
 
 const IAM_OPS: &[Op] = &[
     op(

@@ -120,7 +120,14 @@ pub async fn run(ctx: &Ctx<'_>, operation: &str, parsed: Parsed) -> Result<Value
     let Some(op) = OPS.iter().find(|o| o.cli == operation) else {
         return Err(CmdError::invalid_choice("operation", operations()));
     };
-    let body = request_body(ctx, op, parsed)?;
+    let mut body = request_body(ctx, op, parsed)?;
+    // The AWS CLI fills the idempotency token itself when it is not given; some services
+    // (LocalStack's) refuse a request without it.
+    let takes_token = matches!(op.api, "CreateSecret" | "PutSecretValue" | "UpdateSecret");
+    if takes_token && body.get("ClientRequestToken").is_none() {
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        body["ClientRequestToken"] = Value::String(token);
+    }
     let response = crate::backend::client::secretsmanager_call(&ctx.settings, op.api, body).await?;
     Ok(iso_dates(response))
 }

@@ -15,10 +15,8 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::audit::{AuditEvent, UserIdentity};
-use crate::auth::SignedRequestError;
 use crate::connection::Connection;
-use crate::sigv4::AuthError;
+use crate::json_front::{Accepted, JsonFront, Refusal, answer, refuse};
 use crate::{EngineHandle, Inner};
 
 /// The `X-Amz-Target` prefix of admin operations.
@@ -72,10 +70,6 @@ fn clock_body(now: OffsetDateTime, offset: i64) -> String {
         "OffsetSeconds": offset,
     })
     .to_string()
-}
-
-fn auth_error(e: &AuthError) -> AdminError {
-    AdminError::new(400, crate::reply::json_auth_code(e), e.to_string())
 }
 
 fn run(inner: &Arc<Inner>, operation: &str, body: &[u8]) -> Result<String, AdminError> {
@@ -153,6 +147,23 @@ fn owner_account(inner: &Inner) -> Option<String> {
         .map(|a| a.id.clone())
 }
 
+/// How admin requests are named, signed and bounded.
+const FRONT: JsonFront = JsonFront {
+    source: "keylab.engine",
+    signing_name: SIGNING_NAME,
+    max_body: MAX_BODY,
+    operations: OPERATIONS,
+    title: "the engine's admin API",
+};
+
+fn refusal(e: AdminError) -> Refusal {
+    Refusal {
+        status: e.status,
+        code: e.code.to_string(),
+        message: e.message,
+    }
+}
+
 /// Serves one admin request.
 pub(crate) async fn handle(
     req: Request<Incoming>,
@@ -168,44 +179,21 @@ pub(crate) async fn handle(
         .and_then(|t| t.strip_prefix(TARGET_PREFIX))
         .unwrap_or_default()
         .to_string();
-    let mut event = AuditEvent::new("keylab.engine", &request_id, conn.secure, inner.clock.now());
-    event.event_name = if OPERATIONS.contains(&operation.as_str()) {
-        operation.clone()
-    } else {
-        "Unknown".into()
-    };
-    let refuse = |mut event: AuditEvent, e: AdminError| {
-        event.error_code = Some(e.code.into());
-        event.error_message = Some(e.message.clone());
-        inner.audit.record(event);
-        let body = serde_json::json!({"__type": e.code, "message": e.message}).to_string();
-        crate::reply::json(e.status, &request_id, body)
-    };
-    let (principal, body) = match crate::auth::authenticate_signed(
-        &inner,
-        &parts,
+    let accepted = FRONT
+        .accept(&inner, &parts, body, &conn, &request_id, operation)
+        .await;
+    let Accepted {
+        operation,
+        principal,
         body,
-        SIGNING_NAME,
-        MAX_BODY,
-    )
-    .await
-    {
-        Ok(found) => found,
-        Err(SignedRequestError::Auth(e)) => return refuse(event, auth_error(&e)),
-        Err(SignedRequestError::TooLarge) => {
-            let e = AdminError::new(
-                413,
-                "SerializationException",
-                format!("The request body is larger than {MAX_BODY} bytes."),
-            );
-            return refuse(event, e);
-        }
+        mut event,
+    } = match accepted {
+        Ok(a) => a,
+        Err((event, r)) => return refuse(&inner, &request_id, event, r),
     };
-    event.user_identity = Some(UserIdentity::of(&principal));
     let owner = owner_account(&inner);
     if owner.as_deref() != Some(principal.caller.account.as_str()) {
-        let e = AdminError::new(
-            400,
+        let r = Refusal::new(
             "AccessDeniedException",
             format!(
                 "User: {} is not authorized to perform: keylab:{operation}: only principals of the owner account ({}) may move the engine clock.",
@@ -214,15 +202,12 @@ pub(crate) async fn handle(
             ),
         );
         event.decision = Some("Deny".into());
-        return refuse(event, e);
+        return refuse(&inner, &request_id, event, r);
     }
     event.decision = Some("Allow".into());
     event.request_parameters = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     match run(&inner, &operation, &body) {
-        Ok(out) => {
-            inner.audit.record(event);
-            crate::reply::json(200, &request_id, out)
-        }
-        Err(e) => refuse(event, e),
+        Ok(out) => answer(&inner, &request_id, event, out),
+        Err(e) => refuse(&inner, &request_id, event, refusal(e)),
     }
 }

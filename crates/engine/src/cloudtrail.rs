@@ -30,9 +30,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::Inner;
 use crate::audit::{AuditEvent, UserIdentity};
-use crate::auth::SignedRequestError;
 use crate::connection::Connection;
-use crate::sigv4::AuthError;
+use crate::json_front::{Accepted, JsonFront, Refusal, answer, refuse};
 
 /// What every CloudTrail `X-Amz-Target` contains (the AWS CLI sends it after
 /// `com.amazonaws.cloudtrail.v20131101.`, other SDKs without).
@@ -469,8 +468,21 @@ fn lookup_events(inner: &Inner, account: &str, lookup: &Lookup) -> Result<String
     Ok(out.to_string())
 }
 
-fn auth_error(e: &AuthError) -> TrailError {
-    invalid(crate::reply::json_auth_code(e), e.to_string())
+/// How CloudTrail requests are named, signed and bounded.
+const FRONT: JsonFront = JsonFront {
+    source: "cloudtrail.amazonaws.com",
+    signing_name: SIGNING_NAME,
+    max_body: MAX_BODY,
+    operations: OPERATIONS,
+    title: "the engine's CloudTrail",
+};
+
+fn refusal(e: TrailError) -> Refusal {
+    Refusal {
+        status: e.status,
+        code: e.code.to_string(),
+        message: e.message,
+    }
 }
 
 /// Serves one CloudTrail request.
@@ -488,55 +500,18 @@ pub(crate) async fn handle(
         .and_then(|t| t.split_once(TARGET_MARK))
         .map(|(_, op)| op.to_string())
         .unwrap_or_default();
-    let mut event = AuditEvent::new(
-        "cloudtrail.amazonaws.com",
-        &request_id,
-        conn.secure,
-        inner.clock.now(),
-    );
-    event.event_name = if OPERATIONS.contains(&operation.as_str()) {
-        operation.clone()
-    } else {
-        "Unknown".into()
-    };
-    let refuse = |mut event: AuditEvent, e: TrailError| {
-        event.error_code = Some(e.code.into());
-        event.error_message = Some(e.message.clone());
-        inner.audit.record(event);
-        let body = json!({"__type": e.code, "Message": e.message}).to_string();
-        crate::reply::json(e.status, &request_id, body)
-    };
-    let (principal, body) = match crate::auth::authenticate_signed(
-        &inner,
-        &parts,
+    let accepted = FRONT
+        .accept(&inner, &parts, body, &conn, &request_id, operation)
+        .await;
+    let Accepted {
+        principal,
         body,
-        SIGNING_NAME,
-        MAX_BODY,
-    )
-    .await
-    {
-        Ok(found) => found,
-        Err(SignedRequestError::Auth(e)) => return refuse(event, auth_error(&e)),
-        Err(SignedRequestError::TooLarge) => {
-            let e = TrailError {
-                status: 413,
-                code: "SerializationException",
-                message: format!("The request body is larger than {MAX_BODY} bytes."),
-            };
-            return refuse(event, e);
-        }
+        mut event,
+        ..
+    } = match accepted {
+        Ok(a) => a,
+        Err((event, r)) => return refuse(&inner, &request_id, event, r),
     };
-    event.user_identity = Some(UserIdentity::of(&principal));
-    if operation != "LookupEvents" {
-        let e = invalid(
-            "UnknownOperationException",
-            format!(
-                "{} is not served by the engine's CloudTrail: it answers LookupEvents.",
-                operation.chars().take(64).collect::<String>()
-            ),
-        );
-        return refuse(event, e);
-    }
     let policies = inner.identities.policies_of(&principal.profile);
     let ctx = crate::reply::caller_context(&principal, conn.secure, inner.clock.now());
     let request = PolicyRequest {
@@ -550,9 +525,9 @@ pub(crate) async fn handle(
     if !decision.allowed {
         let decision = decide_with(&request, &Policies::identity_only(&policies), true);
         event.decision = Some("Deny".into());
-        let e = invalid("AccessDeniedException", decision.message());
+        let r = Refusal::new("AccessDeniedException", decision.message());
         event.trace = Some(Box::new(decision.trace));
-        return refuse(event, e);
+        return refuse(&inner, &request_id, event, r);
     }
     event.decision = Some("Allow".into());
     let outcome = parse(&body).and_then(|lookup| {
@@ -563,11 +538,8 @@ pub(crate) async fn handle(
         lookup_events(&inner, &principal.caller.account, &lookup)
     });
     match outcome {
-        Ok(out) => {
-            inner.audit.record(event);
-            crate::reply::json(200, &request_id, out)
-        }
-        Err(e) => refuse(event, e),
+        Ok(out) => answer(&inner, &request_id, event, out),
+        Err(e) => refuse(&inner, &request_id, event, refusal(e)),
     }
 }
 

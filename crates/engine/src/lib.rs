@@ -25,6 +25,7 @@ pub mod fuzzing;
 pub mod iam;
 pub mod iam_query;
 pub mod identity;
+pub(crate) mod json_front;
 pub mod kms;
 pub mod operations;
 pub mod reply;

@@ -449,43 +449,7 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
     if args.json {
         outln!("{figures}");
     } else {
-        outln!(
-            "keylab engine benchmark ({} cores, client and engine on the same machine)",
-            figures["cores"]
-        );
-        outln!("  ready, in process, fresh state     {ready_fresh:>8.1} ms");
-        outln!("  ready, in process, existing state  {ready_warm:>8.1} ms");
-        outln!("  ready, separate process            {ready_process:>8.1} ms");
-        outln!(
-            "  KMS Encrypt, aws-sdk-kms, {} in flight, {} B: {rate:>8.0} req/s ({ok} ok, {failed} failed in {elapsed:.1} s)",
-            args.in_flight,
-            args.plaintext_bytes
-        );
-        outln!(
-            "  engine resident memory: idle {:.1} MB, after load {:.1} MB, peak {:.1} MB",
-            mb(rss_idle).unwrap_or(0.0),
-            mb(rss).unwrap_or(0.0),
-            mb(hwm).unwrap_or(0.0)
-        );
-        outln!(
-            "  engine CPU per Encrypt: {:.1} µs (process CPU time / requests served)",
-            cpu_us.unwrap_or(f64::NAN)
-        );
-        if let Some(rate) = assume_rate {
-            outln!(
-                "  STS AssumeRole, signed Query requests, {} in flight: {rate:>8.0} req/s ({assume_failed} failed)",
-                args.in_flight
-            );
-        }
-        if let Some(rate) = secret_rate {
-            outln!(
-                "  Secrets Manager GetSecretValue (KMS Decrypt as the caller), {} in flight: {rate:>8.0} req/s ({secret_failed} failed)",
-                args.in_flight
-            );
-        }
-        if let Some(s) = &scale {
-            print_scale(s)?;
-        }
+        print_figures(&figures)?;
     }
     if secret_failed > 0 {
         bail!("{secret_failed} GetSecretValue requests failed during the benchmark");
@@ -497,4 +461,64 @@ pub fn engine(args: EngineBenchArgs) -> Result<ExitCode> {
         bail!("{failed} Encrypt requests failed during the benchmark");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The engine benchmark's figures as text, one line each.
+fn print_figures(f: &Value) -> Result<()> {
+    let num = |name: &str| f[name].as_f64().unwrap_or(f64::NAN);
+    outln!(
+        "keylab engine benchmark ({} cores, client and engine on the same machine)",
+        f["cores"]
+    );
+    outln!(
+        "  ready, in process, fresh state     {:>8.1} ms",
+        num("ready_in_process_fresh_ms")
+    );
+    outln!(
+        "  ready, in process, existing state  {:>8.1} ms",
+        num("ready_in_process_restart_ms")
+    );
+    outln!(
+        "  ready, separate process            {:>8.1} ms",
+        num("ready_separate_process_ms")
+    );
+    outln!(
+        "  KMS Encrypt, aws-sdk-kms, {} in flight, {} B: {:>8.0} req/s ({} ok, {} failed in {:.1} s)",
+        f["in_flight"],
+        f["plaintext_bytes"],
+        num("encrypt_requests_per_second"),
+        f["encrypt_requests"],
+        f["encrypt_failures"],
+        num("seconds")
+    );
+    outln!(
+        "  engine resident memory: idle {:.1} MB, after load {:.1} MB, peak {:.1} MB",
+        num("engine_rss_idle_mb"),
+        num("engine_rss_after_load_mb"),
+        num("engine_rss_peak_mb")
+    );
+    outln!(
+        "  engine CPU per Encrypt: {:.1} µs (process CPU time / requests served)",
+        num("engine_cpu_us_per_encrypt")
+    );
+    if f["assume_role_requests_per_second"].is_number() {
+        outln!(
+            "  STS AssumeRole, signed Query requests, {} in flight: {:>8.0} req/s ({} failed)",
+            f["in_flight"],
+            num("assume_role_requests_per_second"),
+            f["assume_role_failures"]
+        );
+    }
+    if f["get_secret_value_requests_per_second"].is_number() {
+        outln!(
+            "  Secrets Manager GetSecretValue (KMS Decrypt as the caller), {} in flight: {:>8.0} req/s ({} failed)",
+            f["in_flight"],
+            num("get_secret_value_requests_per_second"),
+            f["get_secret_value_failures"]
+        );
+    }
+    if f["scale"].is_object() {
+        print_scale(&f["scale"])?;
+    }
+    Ok(())
 }

@@ -11,9 +11,8 @@ use serde_json::{Value, json};
 
 use super::{SecretsCall, SecretsError};
 use crate::Inner;
-use crate::audit::AuditEvent;
-use crate::auth::SignedRequestError;
 use crate::connection::Connection;
+use crate::json_front::{Accepted, JsonFront, Refusal, answer, refuse};
 
 /// What every Secrets Manager `X-Amz-Target` starts with.
 pub const TARGET_PREFIX: &str = "secretsmanager.";
@@ -39,9 +38,21 @@ pub const OPERATIONS: &[&str] = &[
 /// The largest request body read: a 64 KiB value in base64, with room for the rest.
 pub const MAX_BODY: usize = 128 * 1024;
 
-fn answer(request_id: &str, e: &SecretsError) -> Response<s3s::Body> {
-    let body = json!({"__type": e.code, "Message": e.message}).to_string();
-    crate::reply::json(e.status(), request_id, body)
+/// How Secrets Manager requests are named, signed and bounded.
+const FRONT: JsonFront = JsonFront {
+    source: "secretsmanager.amazonaws.com",
+    signing_name: SIGNING_NAME,
+    max_body: MAX_BODY,
+    operations: OPERATIONS,
+    title: "the engine's Secrets Manager",
+};
+
+fn refusal(e: SecretsError) -> Refusal {
+    Refusal {
+        status: e.status(),
+        code: e.code.to_string(),
+        message: e.message,
+    }
 }
 
 /// Serves one Secrets Manager request.
@@ -59,65 +70,26 @@ pub(crate) async fn handle(
         .and_then(|t| t.strip_prefix(TARGET_PREFIX))
         .unwrap_or_default()
         .to_string();
-    let mut event = AuditEvent::new(
-        "secretsmanager.amazonaws.com",
-        &request_id,
-        conn.secure,
-        inner.clock.now(),
-    );
-    event.event_name = if OPERATIONS.contains(&operation.as_str()) {
-        operation.clone()
-    } else {
-        "Unknown".into()
-    };
-    let refuse = |mut event: AuditEvent, e: SecretsError| {
-        event.error_code = Some(e.code.into());
-        event.error_message = Some(e.message.clone());
-        inner.audit.record(event);
-        answer(&request_id, &e)
-    };
-    let (principal, body) = match crate::auth::authenticate_signed(
-        &inner,
-        &parts,
+    let accepted = FRONT
+        .accept(&inner, &parts, body, &conn, &request_id, operation)
+        .await;
+    let Accepted {
+        operation,
+        principal,
         body,
-        SIGNING_NAME,
-        MAX_BODY,
-    )
-    .await
-    {
-        Ok(found) => found,
-        Err(SignedRequestError::Auth(e)) => {
-            let code = crate::reply::json_auth_code(&e);
-            return refuse(event, SecretsError::new(code, e.to_string()));
-        }
-        Err(SignedRequestError::TooLarge) => {
-            let e = SecretsError::new(
-                "InvalidRequestException",
-                format!("The request body is larger than {MAX_BODY} bytes."),
-            );
-            return refuse(event, e);
-        }
+        mut event,
+    } = match accepted {
+        Ok(a) => a,
+        Err((event, r)) => return refuse(&inner, &request_id, event, r),
     };
-    if !OPERATIONS.contains(&operation.as_str()) {
-        let e = SecretsError::new(
-            "UnknownOperationException",
-            format!(
-                "{} is not served by the engine's Secrets Manager: it answers {}.",
-                operation.chars().take(64).collect::<String>(),
-                OPERATIONS.join(", ")
-            ),
-        );
-        return refuse(event, e);
-    }
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
-                let e =
-                    SecretsError::new("SerializationException", "The body must be a JSON object.");
-                return refuse(event, e);
+                let r = Refusal::new("SerializationException", "The body must be a JSON object.");
+                return refuse(&inner, &request_id, event, r);
             }
         }
     };
@@ -127,10 +99,7 @@ pub(crate) async fn handle(
         source_ip: conn.peer.ip().to_string(),
     };
     match inner.secrets.call(&call, &operation, &input, &mut event) {
-        Ok(out) => {
-            inner.audit.record(event);
-            crate::reply::json(200, &request_id, out.to_string())
-        }
-        Err(e) => refuse(event, e),
+        Ok(out) => answer(&inner, &request_id, event, out.to_string()),
+        Err(e) => refuse(&inner, &request_id, event, refusal(e)),
     }
 }
