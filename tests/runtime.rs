@@ -106,6 +106,7 @@ async fn the_repo_pack_verifies_on_the_engine_in_course_order() {
             "mask-cards",
             "scrub-free-text",
             "mask-pseudonymise",
+            "mask-parquet-lake",
             "password-storage",
             "k-anonymity",
             "emr-security-config",

@@ -395,7 +395,10 @@ pub fn clock(args: ClockArgs) -> Result<ExitCode> {
     let value: serde_json::Value = serde_json::from_slice(&answer).unwrap_or_default();
     if status != 200 {
         let code = value["__type"].as_str().unwrap_or("Error");
-        let message = value["message"].as_str().unwrap_or("");
+        let message = value["Message"]
+            .as_str()
+            .or_else(|| value["message"].as_str())
+            .unwrap_or("");
         bail!(
             "the engine at {} refused {operation}: {code}: {}",
             settings.endpoint,

@@ -117,8 +117,8 @@ enum Command {
     Shell(lab::EnvArgs),
     /// Prove a pack: setup fails, the solution passes, every wrong variant fails.
     Verify(lab::VerifyArgs),
-    /// Mask, tokenise and anonymise CSV or JSON Lines with a rules file; analyze k-anonymity;
-    /// generate synthetic data.
+    /// Mask, tokenise and anonymise CSV, JSON Lines or Parquet (files or s3://) with a rules
+    /// file; analyze k-anonymity; generate synthetic data.
     Mask(mask::MaskArgs),
     /// Hand in a workshop's results: one file, signed with your key (needs --workshop ID).
     Submit(class::SubmitArgs),

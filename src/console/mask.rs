@@ -1,5 +1,6 @@
 //! The console's `mask` commands, over [`keylab_mask`]: apply a rules file to a workspace
-//! table, measure k-anonymity, generate synthetic tables. A `kms:` key in the rules is a KMS
+//! table (CSV, JSON Lines, or Parquet into Parquet), measure k-anonymity, generate synthetic
+//! tables (`--out NAME.parquet` writes Parquet). A `kms:` key in the rules is a KMS
 //! ciphertext blob decrypted here through the active backend as the console's identity, so
 //! the key policy decides who can mask, and the Decrypt is in the audit log.
 
@@ -97,9 +98,24 @@ fn read_workspace(ctx: &Ctx<'_>, name: &str) -> Result<Vec<u8>, CmdError> {
 fn format_of(name: &str) -> Result<Format, CmdError> {
     Format::from_name(name).ok_or_else(|| {
         usage(format!(
-            "{name}: the format comes from the extension: .csv or .jsonl"
+            "{name}: the format comes from the extension: .csv, .jsonl or .parquet"
         ))
     })
+}
+
+/// Masks a Parquet table into Parquet ([`mask::columnar`]): schema, row groups and the
+/// encodings of untouched columns kept.
+fn mask_parquet(
+    rules: &Rules,
+    key: Option<&MasterKey>,
+    base: &Path,
+    input: Vec<u8>,
+    options: &Options,
+) -> Result<(Vec<u8>, mask::Summary), mask::MaskError> {
+    let plan = mask::Plan::new(rules, key, base)?;
+    let mut out = Vec::with_capacity(input.len());
+    let summary = mask::columnar::run(rules, &plan, bytes::Bytes::from(input), &mut out, options)?;
+    Ok((out, summary))
 }
 
 /// Runs `mask [apply] --rules R IN [--out OUT] [--reverse]`, `mask analyze` or `mask generate`.
@@ -127,7 +143,24 @@ async fn apply(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<S
             "mask --rules RULES.toml INPUT [--out OUTPUT]: name one input file",
         ));
     };
-    let format = format_of(input_name)?;
+    let parquet = mask::columnar::is_parquet_name(input_name);
+    let format = if parquet {
+        Format::Csv
+    } else {
+        format_of(input_name)?
+    };
+    if let Some(out) = &out_name
+        && mask::columnar::is_parquet_name(out) != parquet
+    {
+        return Err(usage(format!(
+            "{out}: a Parquet table is masked into Parquet and a CSV or JSON Lines one into its own format: name the output like the input"
+        )));
+    }
+    if parquet && out_name.is_none() {
+        return Err(usage(format!(
+            "{input_name} is Parquet: name the masked file with --out FILE.parquet"
+        )));
+    }
     let text = String::from_utf8(read_workspace(ctx, &rules_name)?)
         .map_err(|_| CmdError::Other(format!("{rules_name} is not UTF-8 text")))?;
     let rules = Rules::parse(&rules_name, &text).map_err(|e| CmdError::Other(e.to_string()))?;
@@ -142,7 +175,11 @@ async fn apply(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<S
         ..Options::default()
     };
     let (out, summary) = tokio::task::spawn_blocking(move || {
-        mask::mask_bytes(&rules, key.as_ref(), &base, &input, format, &options)
+        if parquet {
+            mask_parquet(&rules, key.as_ref(), &base, input, &options)
+        } else {
+            mask::mask_bytes(&rules, key.as_ref(), &base, &input, format, &options)
+        }
     })
     .await
     .map_err(|e| CmdError::Other(format!("masking stopped: {e}")))?
@@ -226,7 +263,14 @@ fn generate(ctx: &Ctx<'_>, mut p: Parsed, mut words: Vec<String>) -> Result<Stri
     let Some(out) = out else {
         return Ok(csv);
     };
-    crate::confine::write(ctx.workspace, &out, csv.as_bytes())?;
+    if mask::columnar::is_parquet_name(&out) {
+        let mut parquet = Vec::new();
+        mask::columnar::from_csv(csv.as_bytes(), &mut parquet, 10_000)
+            .map_err(|e| CmdError::Other(e.to_string()))?;
+        crate::confine::write(ctx.workspace, &out, &parquet)?;
+    } else {
+        crate::confine::write(ctx.workspace, &out, csv.as_bytes())?;
+    }
     Ok(format!(
         "wrote {} rows of {table} to {out}\n",
         csv.lines().count() - 1

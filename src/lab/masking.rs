@@ -29,11 +29,84 @@ struct Input {
     masked_bytes: Vec<u8>,
 }
 
+/// A masked table the learner published to the backend, read back.
+struct Published {
+    name: String,
+    bytes: Vec<u8>,
+    rows: usize,
+}
+
 /// One masking run of the learner's rules over the grader's inputs.
 pub struct MaskRun {
     rules: Rules,
     inputs: Vec<Input>,
+    published: Vec<Published>,
     seed: u64,
+}
+
+/// A table's bytes and format by its name; Parquet is read back as CSV.
+fn table_bytes(name: &str, bytes: Vec<u8>) -> Result<(Vec<u8>, Format), String> {
+    if mask::columnar::is_parquet_name(name) {
+        let csv = mask::parquet_rows::to_csv(bytes.into()).map_err(|e| format!("{name}: {e}"))?;
+        return Ok((csv, Format::Csv));
+    }
+    let format =
+        Format::from_name(name).ok_or_else(|| format!("{name} is not .csv, .jsonl or .parquet"))?;
+    Ok((bytes, format))
+}
+
+/// Reads the table at `s3://BUCKET/KEY` through the backend with `settings`.
+async fn read_object_table(
+    settings: &crate::backend::sdk::ClientSettings,
+    url: &str,
+) -> Result<(Vec<u8>, Format), Failure> {
+    let (bucket, key) = url
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .ok_or_else(|| broken(format!("[masking] {url} is not s3://BUCKET/KEY")))?;
+    let client = crate::backend::sdk::s3_client(settings).map_err(|e| broken(e.to_string()))?;
+    let object = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            fail(format!(
+                "{url} cannot be read ({})",
+                crate::backend::client::s3_error("GetObject", e)
+            ))
+        })?;
+    let body = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| fail(format!("{url} could not be read: {e}")))?
+        .into_bytes()
+        .to_vec();
+    table_bytes(key, body).map_err(fail)
+}
+
+/// Reads a published copy back and counts its rows.
+async fn read_published(
+    settings: &crate::backend::sdk::ClientSettings,
+    url: &str,
+) -> Result<Published, Failure> {
+    let (bytes, format) = read_object_table(settings, url).await.map_err(|f| {
+        fail(format!(
+            "{}: publish the masked table there",
+            f.message.trim_end_matches('.')
+        ))
+    })?;
+    let rows = Table::parse(&bytes, format)
+        .map_err(|e| fail(format!("{url} is not a table: {e}")))?
+        .rows
+        .len();
+    Ok(Published {
+        name: url.to_string(),
+        bytes,
+        rows,
+    })
 }
 
 /// Masks the inputs with the learner's rules.
@@ -57,10 +130,14 @@ pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<Mas
         .map_err(fail)?;
     let mut inputs = Vec::new();
     for name in &spec.inputs {
-        let format = Format::from_name(name)
-            .ok_or_else(|| broken(format!("[masking] input {name} is not .csv or .jsonl")))?;
-        let bytes = crate::confine::read(&session.workspace, name)
-            .map_err(|e| broken(format!("[masking] input {e}")))?;
+        let (bytes, format) = if name.starts_with("s3://") {
+            let url = session.substitute(name).map_err(broken)?;
+            read_object_table(&settings, &url).await?
+        } else {
+            let bytes = crate::confine::read(&session.workspace, name)
+                .map_err(|e| broken(format!("[masking] input {e}")))?;
+            table_bytes(name, bytes).map_err(|e| broken(format!("[masking] input {e}")))?
+        };
         let original = Table::parse(&bytes, format).map_err(|e| broken(format!("{name}: {e}")))?;
         inputs.push(Input {
             name: name.clone(),
@@ -71,9 +148,15 @@ pub(super) async fn prepare(session: &Session, spec: &MaskingSpec) -> Result<Mas
             masked_bytes: Vec::new(),
         });
     }
+    let mut published = Vec::new();
+    for url in &spec.published {
+        let url = session.substitute(url).map_err(broken)?;
+        published.push(read_published(&settings, &url).await?);
+    }
     let mut run = MaskRun {
         rules,
         inputs,
+        published,
         seed: session.seed,
     };
     let outputs = run
@@ -171,10 +254,29 @@ fn no_leaks(run: &MaskRun, columns: &[String]) -> Result<(), Failure> {
     }
     originals.sort();
     originals.dedup();
+    let rows = run.inputs.first().map_or(0, |i| i.original.rows.len());
+    if let Some(p) = run.published.iter().find(|p| p.rows != rows) {
+        return Err(fail(format!(
+            "{} holds {} rows where the table has {rows}: publish the whole masked table",
+            p.name, p.rows
+        )));
+    }
     let mut haystack = Vec::new();
     for input in &run.inputs {
         haystack.extend_from_slice(&input.masked_bytes);
         haystack.push(b'\n');
+    }
+    for p in &run.published {
+        let found = attack::leaks(&originals, &p.bytes);
+        if let Some(first) = found.first() {
+            return Err(fail(format!(
+                "{} of {} sensitive values are in {}, e.g. '{first}' from column '{}': publish the masked table, not the original",
+                found.len(),
+                originals.len(),
+                p.name,
+                column_of[first]
+            )));
+        }
     }
     let found = attack::leaks(&originals, &haystack);
     let Some(first) = found.first() else {

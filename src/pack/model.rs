@@ -303,11 +303,17 @@ pub struct GraderSpec {
 pub struct MaskingSpec {
     /// The rules file in the workspace.
     pub rules: String,
-    /// The tables (workspace CSV or JSON Lines files).
+    /// The tables: workspace CSV, JSON Lines or Parquet files, or `s3://BUCKET/KEY` objects
+    /// read through the backend.
     pub inputs: Vec<String>,
-    /// Who decrypts a `kms:` key (default: the exercise's profile).
+    /// Who decrypts a `kms:` key and reads the published copies (default: the exercise's
+    /// profile).
     #[serde(default)]
     pub profile: Option<String>,
+    /// Copies of the masked table the learner published to the backend (`s3://BUCKET/KEY`,
+    /// CSV, JSON Lines or Parquet): `no_leaks` searches them too, and each must hold every row.
+    #[serde(default)]
+    pub published: Vec<String>,
 }
 
 /// Declares the check kinds from one list: each row gives the kind's variant, its table type

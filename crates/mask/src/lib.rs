@@ -22,6 +22,7 @@ pub mod ff1;
 pub mod generate;
 pub mod keys;
 pub mod ops;
+pub mod parquet_rows;
 pub mod rules;
 pub mod scan;
 pub mod stream;
