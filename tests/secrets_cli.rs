@@ -679,3 +679,63 @@ async fn secrets_manager_refuses_what_aws_refuses() {
     assert!(log.contains("secretsmanager.amazonaws.com") && log.contains("SecretARN"));
     assert!(!log.contains("AAEC"), "the audit log holds no secret value");
 }
+
+/// The console (the TUI's and `keylab run`'s) speaks STS, IAM roles and Secrets Manager to the
+/// backend, and acts as a role profile by assuming its role first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_assumes_role_profiles_and_speaks_sts_iam_and_secrets_manager() {
+    use keylab::backend::Backend;
+    use keylab::console::Console;
+    let lab = crate::common::Lab::start().await;
+    let backend = Backend::from_engine(&lab.engine);
+    let work = tempfile::tempdir().unwrap();
+    let console = Console::new(&backend, work.path(), "owner-admin");
+    let run = |line: &'static str| {
+        let console = &console;
+        async move { console.run(line).await }
+    };
+    let me = run("aws sts get-caller-identity --query Arn --output text").await;
+    assert_eq!(me.code, 0, "{}", me.stderr);
+    assert_eq!(me.stdout.trim(), format!("arn:aws:iam::{OWNER}:user/admin"));
+
+    // The partner's analyst may not assume PartnerReader until its own policy says so.
+    let denied = run("aws sts get-caller-identity --profile partner-analyst-in-owner").await;
+    assert_eq!(denied.code, 254, "{}", denied.stderr);
+    assert!(
+        denied.stderr.contains("(AccessDenied) when calling the AssumeRole operation"),
+        "{}",
+        denied.stderr
+    );
+    let allowed = run(r#"aws iam put-role-policy --profile partner-admin --role-name Analyst --policy-name Assume --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111122223333:role/PartnerReader"}]}'"#).await;
+    assert_eq!(allowed.code, 0, "{}", allowed.stderr);
+    let as_role = run(
+        "aws sts get-caller-identity --profile partner-analyst-in-owner --query Arn --output text",
+    )
+    .await;
+    assert_eq!(as_role.code, 0, "{}", as_role.stderr);
+    assert_eq!(
+        as_role.stdout.trim(),
+        format!("arn:aws:sts::{OWNER}:assumed-role/PartnerReader/keylab-console")
+    );
+    let names = run("aws iam list-role-policies --profile partner-admin --role-name Analyst").await;
+    assert!(names.stdout.contains("\"Assume\""), "{}", names.stdout);
+    let role = run("aws iam get-role --role-name PartnerReader --query Role.MaxSessionDuration").await;
+    assert_eq!(role.stdout.trim(), "43200", "numbers come back as numbers");
+
+    std::fs::write(
+        work.path().join("secret.json"),
+        r#"{"Name": "console/db", "SecretString": "pw"}"#,
+    )
+    .unwrap();
+    let created =
+        run("aws secretsmanager create-secret --cli-input-json file://secret.json").await;
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let value = run(
+        "aws secretsmanager get-secret-value --secret-id console/db --query SecretString --output text",
+    )
+    .await;
+    assert_eq!(value.stdout.trim(), "pw");
+    let missing = run("aws secretsmanager get-secret-value").await;
+    assert_eq!(missing.code, 252, "{}", missing.stderr);
+    assert!(missing.stderr.contains("--secret-id"), "{}", missing.stderr);
+}
