@@ -24,6 +24,23 @@ pub trait Masker: Sync {
     ) -> Result<(), MaskError>;
     /// Whether the run undoes the rules (redacted columns are then kept).
     fn reverse(&self) -> bool;
+    /// Masks one value given as the field's bytes: [`Masker::mask_into`] once they are
+    /// known to be UTF-8 (an implementation may take ASCII bytes as they are).
+    fn mask_bytes_into(
+        &self,
+        op: &Op,
+        column: &str,
+        line: u64,
+        value: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), MaskError> {
+        let text = std::str::from_utf8(value).map_err(|_| MaskError::Value {
+            line,
+            column: column.to_string(),
+            message: "the value is not UTF-8".into(),
+        })?;
+        self.mask_into(op, column, line, text, out)
+    }
 }
 
 /// A masked block's counts (its bytes are in the caller's buffer).
@@ -117,12 +134,7 @@ fn mask_field<M: Masker>(
     value: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), MaskError> {
-    let text = std::str::from_utf8(value).map_err(|_| MaskError::Value {
-        line: 0,
-        column: column.to_string(),
-        message: "the value is not UTF-8".into(),
-    })?;
-    m.mask_into(op, column, 0, text, out)
+    m.mask_bytes_into(op, column, 0, value, out)
 }
 
 /// A value error placed on `line`.
