@@ -242,6 +242,25 @@ fn short_canonical(value: &[u8], normalize: Normalize, block: &mut [u8; 64]) -> 
     if !value.is_ascii() {
         return None;
     }
+    // The common cases are one copy (lower-cased in place, vectorised).
+    fn copy<'a>(bytes: &[u8], block: &'a mut [u8; 64]) -> Option<&'a mut [u8]> {
+        let room = block
+            .get_mut(..bytes.len())
+            .filter(|_| bytes.len() <= SHORT_HMAC_MAX)?;
+        room.copy_from_slice(bytes);
+        Some(room)
+    }
+    match normalize {
+        Normalize::None => return copy(value, block).map(|r| r.len()),
+        Normalize::Email => {
+            let start = value.iter().position(|&b| !ascii_space(b))?;
+            let end = value.iter().rposition(|&b| !ascii_space(b))? + 1;
+            let room = copy(&value[start..end], block)?;
+            room.make_ascii_lowercase();
+            return Some(room.len());
+        }
+        _ => {}
+    }
     let room = &mut block[..SHORT_HMAC_MAX];
     let mut n = 0;
     let mut push = |b: u8| {
@@ -250,14 +269,7 @@ fn short_canonical(value: &[u8], normalize: Normalize, block: &mut [u8; 64]) -> 
         Some(())
     };
     match normalize {
-        Normalize::None => value.iter().try_for_each(|&b| push(b))?,
-        Normalize::Email => {
-            let start = value.iter().position(|&b| !ascii_space(b))?;
-            let end = value.iter().rposition(|&b| !ascii_space(b))? + 1;
-            value[start..end]
-                .iter()
-                .try_for_each(|&b| push(b.to_ascii_lowercase()))?;
-        }
+        Normalize::None | Normalize::Email => unreachable!("copied above"),
         Normalize::Text => {
             for (i, word) in value
                 .split(|&b| ascii_space(b))
@@ -302,12 +314,21 @@ fn encode_tag(tag: &[u8], encoding: Encoding, out: &mut Vec<u8>) -> Result<(), S
 /// Base64url without padding (RFC 4648, section 5), as `URL_SAFE_NO_PAD` writes it.
 fn base64url(input: &[u8], out: &mut Vec<u8>) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // Encoded on the stack (tokens are at most 32 bytes), then appended in one copy.
+    let mut buf = [0u8; 44];
+    let mut n = 0;
     for chunk in input.chunks(3) {
         let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
         let v = byte(0) << 16 | byte(1) << 8 | byte(2);
         let chars = [18, 12, 6, 0].map(|shift| ALPHABET[(v >> shift) as usize & 63]);
-        out.extend_from_slice(&chars[..chunk.len() + 1]);
+        if n + 4 > buf.len() {
+            out.extend_from_slice(&buf[..n]);
+            n = 0;
+        }
+        buf[n..n + 4].copy_from_slice(&chars);
+        n += chunk.len() + 1;
     }
+    out.extend_from_slice(&buf[..n]);
 }
 
 fn number(value: &str) -> Result<f64, String> {
