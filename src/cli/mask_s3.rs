@@ -89,34 +89,32 @@ pub fn env_settings(service: &str) -> Result<ClientSettings> {
 /// An S3 client from the environment, with `AWS_SESSION_TOKEN` when it is set (temporary
 /// credentials, from STS or SSO, are refused without their token).
 pub fn client() -> Result<aws_sdk_s3::Client> {
-    let token = std::env::var("AWS_SESSION_TOKEN")
+    let settings = env_settings("S3")?;
+    let client = s3_client(&settings)?;
+    let Some(token) = std::env::var("AWS_SESSION_TOKEN")
         .ok()
-        .filter(|t| !t.is_empty());
-    client_with(&env_settings("S3")?, token)
-}
-
-/// An S3 client for `settings`, signing with `session_token` when there is one.
-fn client_with(
-    settings: &ClientSettings,
-    session_token: Option<String>,
-) -> Result<aws_sdk_s3::Client> {
-    let client = s3_client(settings)?;
-    let Some(token) = session_token else {
+        .filter(|t| !t.is_empty())
+    else {
         return Ok(client);
     };
-    let credentials = Credentials::new(
-        settings.access_key_id.clone(),
-        settings.secret_access_key.clone(),
-        Some(token),
-        None,
-        "keylab",
-    );
     let config = client
         .config()
         .to_builder()
-        .credentials_provider(credentials)
+        .credentials_provider(credentials(&settings, Some(token)))
         .build();
     Ok(aws_sdk_s3::Client::from_conf(config))
+}
+
+/// The credentials to sign with: the keys of `settings`, and the session token of
+/// temporary credentials when there is one.
+fn credentials(settings: &ClientSettings, session_token: Option<String>) -> Credentials {
+    Credentials::new(
+        settings.access_key_id.clone(),
+        settings.secret_access_key.clone(),
+        session_token,
+        None,
+        "keylab",
+    )
 }
 
 fn sdk_error<E>(
@@ -305,8 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn the_session_token_signs_requests_when_the_environment_has_one() {
-        use aws_credential_types::provider::ProvideCredentials;
+    fn temporary_credentials_keep_their_session_token() {
         let settings = ClientSettings {
             endpoint: "http://127.0.0.1:9".into(),
             region: "us-east-1".into(),
@@ -314,19 +311,11 @@ mod tests {
             secret_access_key: "secret".into(),
             ca_pem: None,
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let provided = |token: Option<String>| {
-            let client = client_with(&settings, token).unwrap();
-            let provider = client.config().credentials_provider().unwrap();
-            runtime.block_on(provider.provide_credentials()).unwrap()
-        };
-        let temporary = provided(Some("the-token".into()));
+        let temporary = credentials(&settings, Some("the-token".into()));
         assert_eq!(temporary.session_token(), Some("the-token"));
         assert_eq!(temporary.access_key_id(), "ASIAEXAMPLE");
         assert_eq!(temporary.secret_access_key(), "secret");
-        let long_lived = provided(None);
+        let long_lived = credentials(&settings, None);
         assert_eq!(long_lived.session_token(), None);
         assert_eq!(long_lived.access_key_id(), "ASIAEXAMPLE");
     }
