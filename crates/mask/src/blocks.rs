@@ -7,9 +7,10 @@
 //! and any other `"` closes the field, and a `"` anywhere else (`5'10" tall`) is a literal
 //! character. Why not csv-core itself here: it would run every byte through its state machine
 //! on the one reading thread before the workers parse the block again; this scan only stops at
-//! quotes and line feeds (`memchr`), so the reading thread stays at memory speed. The tests
-//! check it against the `csv` crate's whole-file parse (a property test) and the integration
-//! tests against Python's `csv` module.
+//! quotes, and at the first line feed after each cut's target (`memchr`), so the reading
+//! thread stays at memory speed. The tests check it against the `csv` crate's whole-file
+//! parse and the cuts against visiting every record end (property tests), and the
+//! integration tests against Python's `csv` module.
 //!
 //! Limits: a record longer than [`Options::max_record_bytes`](crate::Options) is an error naming
 //! the line it starts on, so one stray quote cannot make a run buffer the whole file; a file
