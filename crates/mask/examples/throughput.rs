@@ -15,7 +15,8 @@
 //! example allocates with the system allocator (the `keylab` binary uses mimalloc, which
 //! is not a dependency of this crate). `throughput make DIR ROWS` only writes the inputs,
 //! and `throughput child csv|parquet IN OUT THREADS` (with `KEYLAB_BENCH_MASK_KEY` set to
-//! 64 hex digits) is one run, for a profiler.
+//! 64 hex digits, and `THROUGHPUT_RULES=FILE` for other rules than `one-hmac`) is one run,
+//! for a profiler or to compare outputs.
 
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -187,7 +188,11 @@ fn child(args: &[String]) {
         PathBuf::from(&args[2]),
         args[3].parse::<usize>().expect("threads"),
     );
-    let rules = Rules::parse("one-hmac.toml", RULES).expect("rules");
+    // Other rules from a file, to compare outputs: `THROUGHPUT_RULES=FILE`.
+    let text = std::env::var("THROUGHPUT_RULES")
+        .map(|f| std::fs::read_to_string(f).expect("the rules file"))
+        .unwrap_or_else(|_| RULES.to_string());
+    let rules = Rules::parse("rules.toml", &text).expect("rules");
     let key = std::env::var("KEYLAB_BENCH_MASK_KEY").expect("the key");
     let key = MasterKey::from_bytes(hex::decode(key).expect("hex"), "env").expect("key");
     let plan = Plan::new(&rules, Some(&key), Path::new(".")).expect("plan");
