@@ -226,6 +226,23 @@ impl Record {
     }
 }
 
+/// What a worker keeps from block to block: the buffer fields are unescaped into, and the
+/// parser (building its tables costs more than a small block).
+pub struct Scratch {
+    field: Vec<u8>,
+    parser: Reader,
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch {
+            field: Vec::new(),
+            // Not `Reader::default()`: only the builder builds the parser's tables.
+            parser: Reader::new(),
+        }
+    }
+}
+
 /// Masks the records of `bytes` into `out` (cleared first); `ops` has one entry per column.
 /// Line numbers in errors count from the block's first line.
 pub fn mask_block<M: Masker>(
@@ -233,8 +250,13 @@ pub fn mask_block<M: Masker>(
     ops: &[Option<(&str, &Op)>],
     bytes: &[u8],
     out: &mut Vec<u8>,
-    scratch: &mut Vec<u8>,
+    scratch: &mut Scratch,
 ) -> Result<Counts, MaskError> {
+    let Scratch {
+        field: scratch,
+        parser: reader,
+    } = scratch;
+    reader.reset();
     out.clear();
     out.reserve(bytes.len() + bytes.len() / 8);
     if scratch.len() < 256 {
@@ -246,7 +268,6 @@ pub fn mask_block<M: Masker>(
         .iter()
         .filter(|op| reverse || !matches!(op, Some((_, Op::Redact))))
         .count();
-    let mut reader = Reader::new();
     // Whether the parser has read part of the current record: records the fast paths read
     // whole never reach it, and one it must take over mid-record is first moved off the
     // record's start (a `,` ends an empty first field, the same state as after any field).

@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::MaskError;
 use super::blocks::WaveReader;
 use super::columns;
-use super::csv_block::{Counts, Masker, mask_block, push_field};
+use super::csv_block::{Counts, Masker, Scratch, mask_block, push_field};
 use super::ops::{Op, Plan};
 use super::rules::{Rule, Rules};
 pub use super::table::Table;
@@ -344,7 +344,7 @@ fn csv_stream<R: Read + Send, W: Write>(
             };
             let chunks: Vec<&[u8]> = wave.chunks().collect();
             next.prepare(chunks.len());
-            let work = |(b, (out, scratch)): (&&[u8], &mut (Vec<u8>, Vec<u8>))| {
+            let work = |(b, (out, scratch)): (&&[u8], &mut (Vec<u8>, Scratch))| {
                 mask_block(ctx, &ops, b, out, scratch)
             };
             let mut written = Ok(());
@@ -376,7 +376,7 @@ fn csv_stream<R: Read + Send, W: Write>(
 /// results.
 #[derive(Default)]
 struct Blocks {
-    buffers: Vec<(Vec<u8>, Vec<u8>)>,
+    buffers: Vec<(Vec<u8>, Scratch)>,
     results: Vec<Result<Counts, MaskError>>,
 }
 
