@@ -7,9 +7,10 @@
 //! and any other `"` closes the field, and a `"` anywhere else (`5'10" tall`) is a literal
 //! character. Why not csv-core itself here: it would run every byte through its state machine
 //! on the one reading thread before the workers parse the block again; this scan only stops at
-//! quotes and line feeds (`memchr`), so the reading thread stays at memory speed. The tests
-//! check it against the `csv` crate's whole-file parse (a property test) and the integration
-//! tests against Python's `csv` module.
+//! quotes, and at the first line feed after each cut's target (`memchr`), so the reading
+//! thread stays at memory speed. The tests check it against the `csv` crate's whole-file
+//! parse and the cuts against visiting every record end (property tests), and the
+//! integration tests against Python's `csv` module.
 //!
 //! Limits: a record longer than [`Options::max_record_bytes`](crate::Options) is an error naming
 //! the line it starts on, so one stray quote cannot make a run buffer the whole file; a file
@@ -48,17 +49,62 @@ pub fn record_ends(buf: &[u8]) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+/// The stretches of `buf` (which starts at a record's start) outside quoted fields, in
+/// order: every line feed inside one ends a record, and no other does. Only quotes are
+/// visited (following the quoting as [`record_ends`] does), so a file with few quotes is
+/// crossed at memory speed instead of stopping at every line.
+fn unquoted_runs(buf: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut quoted = false;
+    let mut skip = 0;
+    let mut run = 0;
+    let mut quotes = memchr::memchr_iter(b'"', buf);
+    let mut done = false;
+    std::iter::from_fn(move || {
+        for i in quotes.by_ref() {
+            if i < skip {
+                continue;
+            }
+            if quoted {
+                if buf.get(i + 1) == Some(&b'"') {
+                    skip = i + 2;
+                } else {
+                    quoted = false;
+                    run = i + 1;
+                }
+            } else if i == 0 || matches!(buf[i - 1], b',' | b'\n' | b'\r') {
+                quoted = true;
+                return Some((run, i));
+            }
+        }
+        if done || quoted {
+            return None;
+        }
+        done = true;
+        Some((run, buf.len()))
+    })
+}
+
 /// Record ends that cut `buf` into about `parts` pieces; the last one is the end of the last
-/// complete record.
+/// complete record. Cut `k` is the first record end at or after `k/parts` of the buffer (and
+/// after cut `k - 1`), as if every record end were visited in order.
 pub fn split_points(buf: &[u8], parts: usize) -> Vec<usize> {
-    let mut ends = Vec::with_capacity(parts);
-    let mut next = buf.len() / parts.max(1);
+    let parts = parts.max(1);
+    let mut ends: Vec<usize> = Vec::with_capacity(parts);
     let mut last = None;
-    for end in record_ends(buf) {
-        last = Some(end);
-        if end >= next && ends.len() + 1 < parts {
-            ends.push(end);
-            next = buf.len() * (ends.len() + 1) / parts;
+    for (a, b) in unquoted_runs(buf) {
+        while ends.len() + 1 < parts {
+            let target = buf.len() * (ends.len() + 1) / parts;
+            // A line feed at `i` ends a record at `i + 1`.
+            let from = a
+                .max(target.saturating_sub(1))
+                .max(ends.last().copied().unwrap_or(0));
+            match buf.get(from..b).and_then(|s| memchr::memchr(b'\n', s)) {
+                Some(j) => ends.push(from + j + 1),
+                None => break,
+            }
+        }
+        if let Some(j) = memchr::memrchr(b'\n', &buf[a..b]) {
+            last = Some(a + j + 1);
         }
     }
     if let Some(last) = last
@@ -116,13 +162,28 @@ impl<R: Read> WaveReader<R> {
         }
     }
 
-    /// Appends up to `n` bytes; notes the end of the input.
+    /// Appends up to `n` bytes; notes the end of the input. Reads straight into `buf` in
+    /// calls of the whole size, so a buffered input of a smaller buffer passes them through
+    /// instead of copying them.
     fn fill(&mut self, buf: &mut Vec<u8>, n: usize) -> Result<(), MaskError> {
-        let read = (&mut self.input)
-            .take(n as u64)
-            .read_to_end(buf)
-            .map_err(|e| MaskError::Io(format!("cannot read the input: {e}")))?;
-        self.eof |= read == 0;
+        let start = buf.len();
+        buf.resize(start + n, 0);
+        let mut got = 0;
+        while got < n {
+            match self.input.read(&mut buf[start + got..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => got += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    buf.truncate(start + got);
+                    return Err(MaskError::Io(format!("cannot read the input: {e}")));
+                }
+            }
+        }
+        buf.truncate(start + got);
         Ok(())
     }
 
@@ -268,8 +329,57 @@ mod tests {
         proptest::collection::vec(piece, 0..80).prop_map(|p| p.concat())
     }
 
+    /// The cuts as first written: every record end visited in order.
+    fn split_points_by_every_end(buf: &[u8], parts: usize) -> Vec<usize> {
+        let mut ends = Vec::with_capacity(parts);
+        let mut next = buf.len() / parts.max(1);
+        let mut last = None;
+        for end in record_ends(buf) {
+            last = Some(end);
+            if end >= next && ends.len() + 1 < parts {
+                ends.push(end);
+                next = buf.len() * (ends.len() + 1) / parts;
+            }
+        }
+        if let Some(last) = last
+            && ends.last() != Some(&last)
+        {
+            ends.push(last);
+        }
+        ends
+    }
+
+    #[test]
+    fn cuts_skip_to_their_targets() {
+        let csv = b"a,b\nc,\"d\ne\"\nf,g\nh";
+        assert_eq!(split_points(csv, 1), [16]);
+        assert_eq!(split_points(csv, 2), [12, 16]);
+        assert_eq!(split_points(csv, 5), [4, 12, 16]);
+        assert_eq!(
+            split_points(b"\"open\nnever closed\n", 2),
+            Vec::<usize>::new()
+        );
+        assert_eq!(split_points(b"", 3), Vec::<usize>::new());
+        assert_eq!(split_points(b"\n\n\n", 8), [1, 2, 3]);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The cuts that skip from target to target are those of visiting every record end.
+        #[test]
+        fn split_points_match_visiting_every_end(text in csv_text(), parts in 1usize..9) {
+            prop_assert_eq!(
+                split_points(&text, parts),
+                split_points_by_every_end(&text, parts)
+            );
+            let ends: Vec<usize> = unquoted_runs(&text)
+                .flat_map(|(a, b)| {
+                    memchr::memchr_iter(b'\n', &text[a..b]).map(move |j| a + j + 1)
+                })
+                .collect();
+            prop_assert_eq!(ends, record_ends(&text).collect::<Vec<_>>());
+        }
 
         /// Cutting at any of the record ends and parsing the pieces one by one gives the
         /// records of the whole-file parse, in order.

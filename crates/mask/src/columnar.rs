@@ -1,12 +1,15 @@
 //! Parquet in and out, with the `parquet` crate's low-level column API (no Arrow). A file is
-//! read row group by row group and written as the same row groups, so memory holds one
-//! column chunk at a time whatever the file size. Columns the rules leave alone are copied
+//! read row group by row group and written as the same row groups, so memory holds a few
+//! column chunks at a time whatever the file size. Columns the rules leave alone are copied
 //! as their encoded bytes (pages, encodings, compression and statistics as they were);
 //! ruled columns are decoded in batches, masked and encoded again with the codec the input
 //! used for them, with statistics computed from the masked values (the input's would leak
-//! the originals). In a dictionary-encoded column chunk each distinct value is masked once;
-//! distinct values are masked on every worker thread. Nulls stay null and repeated columns
-//! keep their levels.
+//! the originals). Ruled chunks of several row groups are masked at once, one per worker,
+//! each into a buffer of its own that is then appended in order (row groups too large to
+//! hold, [`Options::held_bytes`], are masked straight into the output one chunk after the
+//! other); the bytes written are the same either way, and on any number of threads. In a
+//! dictionary-encoded column chunk each distinct value is masked once; distinct values are
+//! masked on every worker thread. Nulls stay null and repeated columns keep their levels.
 //!
 //! Types: a ruled column that holds text (BYTE_ARRAY) keeps its type; `null` keeps any type
 //! (the column must be optional); any other rule on a number, boolean, date, timestamp or
@@ -25,15 +28,17 @@ use std::sync::Arc;
 use bytes::Bytes;
 use parquet::basic::{LogicalType, Repetition, TimeUnit, Type as Physical};
 use parquet::column::reader::{ColumnReader, ColumnReaderImpl, get_column_reader};
-use parquet::column::writer::{ColumnCloseResult, ColumnWriter, ColumnWriterImpl};
+use parquet::column::writer::{
+    ColumnCloseResult, ColumnWriter, ColumnWriterImpl, get_column_writer,
+};
 use parquet::data_type::{ByteArray, ByteArrayType, DataType, FixedLenByteArray, Int96};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, KeyValue};
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{ChunkReader, FileReader, Length};
-use parquet::file::serialized_reader::SerializedFileReader;
-use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{ColumnDescriptor, ColumnPath, Type, TypePtr};
+use parquet::file::serialized_reader::{SerializedFileReader, SerializedPageReader};
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::{ColumnDescPtr, ColumnDescriptor, ColumnPath, Type, TypePtr};
 use rayon::prelude::*;
 
 use super::MaskError;
@@ -79,6 +84,47 @@ impl<R: ChunkReader> ChunkReader for Shared<R> {
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
         self.0.get_bytes(start, length)
+    }
+}
+
+/// A column chunk read into memory, at its offset in the file.
+struct InMemory {
+    start: u64,
+    bytes: Bytes,
+}
+
+impl InMemory {
+    fn range(&self, start: u64, length: usize) -> parquet::errors::Result<std::ops::Range<usize>> {
+        let from = start
+            .checked_sub(self.start)
+            .map(|f| f as usize)
+            .filter(|&f| f.saturating_add(length) <= self.bytes.len());
+        from.map(|f| f..f + length).ok_or_else(|| {
+            ParquetError::General(format!(
+                "bytes {start}..+{length} are outside the column chunk read at {}",
+                self.start
+            ))
+        })
+    }
+}
+
+impl Length for InMemory {
+    fn len(&self) -> u64 {
+        self.start + self.bytes.len() as u64
+    }
+}
+
+impl ChunkReader for InMemory {
+    type T = bytes::buf::Reader<Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        let rest = self.bytes.len() - self.range(start, 0)?.start;
+        let range = self.range(start, rest)?;
+        Ok(bytes::Buf::reader(self.bytes.slice(range)))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        Ok(self.bytes.slice(self.range(start, length)?))
     }
 }
 
@@ -295,8 +341,9 @@ pub fn run<R: ChunkReader + 'static, W: Write + Send>(
             }
         }
     }
+    let props = Arc::new(props.build());
     let mut writer =
-        SerializedFileWriter::new(output, root, Arc::new(props.build())).map_err(pq("writer"))?;
+        SerializedFileWriter::new(output, root, props.clone()).map_err(pq("writer"))?;
     let mut summary = Summary {
         skipped,
         retyped: actions
@@ -312,54 +359,244 @@ pub fn run<R: ChunkReader + 'static, W: Write + Send>(
             .collect(),
         ..Summary::default()
     };
+    // The output leaf of each ruled input leaf (dropped leaves have none).
+    let out_leaves = writer.schema_descr().columns().to_vec();
+    let mut kept = out_leaves.iter();
+    let out_descr: Vec<Option<ColumnDescPtr>> = actions
+        .iter()
+        .map(|a| {
+            (!matches!(a, Action::Drop))
+                .then(|| kept.next().cloned())
+                .flatten()
+        })
+        .collect();
+    let ruled: Vec<usize> = (0..actions.len())
+        .filter(|&i| matches!(actions[i], Action::Mask { .. } | Action::Null))
+        .collect();
+    let job = Job {
+        plan,
+        pool: &pool,
+        reverse: options.reverse,
+        reader: &reader,
+        leaves,
+        actions: &actions,
+        out_descr: &out_descr,
+        props: &props,
+    };
     let raw = Shared(shared);
-    for g in 0..meta.num_row_groups() {
-        let group = reader.get_row_group(g).map_err(pq("row group"))?;
-        let rows = group.metadata().num_rows();
+    let groups = meta.num_row_groups();
+    // Row groups whose ruled chunks are small enough to hold (`Options::held_bytes`, by the
+    // input's metadata) are masked a window of one per worker at a time, every chunk on its
+    // own worker into its own buffer, while this thread appends the window before: memory
+    // holds two windows whatever the file size. A larger row group is masked straight into
+    // the output.
+    let held = |g: usize| {
+        let bytes: i64 = ruled
+            .iter()
+            .map(|&i| meta.row_group(g).column(i).uncompressed_size().max(0))
+            .sum();
+        bytes as u64 <= options.held_bytes as u64
+    };
+    let window = pool.current_num_threads().max(1);
+    let mut ready: Vec<(usize, Vec<Result<Encoded, MaskError>>)> = Vec::new();
+    let mut g = 0;
+    loop {
+        let first = g;
+        while g < groups && g - first < window && held(g) {
+            g += 1;
+        }
+        // The input chunks are read here: one reader of the input at a time (a file's
+        // clones share one offset).
+        let units: Vec<(usize, usize, Bytes)> = (first..g)
+            .flat_map(|group| ruled.iter().map(move |&i| (group, i)))
+            .map(|(group, i)| {
+                let (start, len) = meta.row_group(group).column(i).byte_range();
+                let bytes = raw.get_bytes(start, len as usize).map_err(pq("read"))?;
+                Ok((group, i, bytes))
+            })
+            .collect::<Result<_, MaskError>>()?;
+        let mut encoded: Vec<Result<Encoded, MaskError>> = Vec::new();
+        let mut written = Ok(());
+        pool.in_place_scope(|scope| {
+            let encoded = &mut encoded;
+            let job = &job;
+            let units = &units;
+            scope.spawn(move |_| {
+                *encoded = units
+                    .par_iter()
+                    .map(|(group, i, bytes)| job.encode(*group, *i, bytes))
+                    .collect();
+            });
+            written = ready.drain(..).try_for_each(|(group, chunks)| {
+                job.append(&mut writer, &raw, group, chunks, &mut summary)
+            });
+        });
+        written?;
+        let mut encoded = encoded.into_iter();
+        ready = (first..g)
+            .map(|group| (group, encoded.by_ref().take(ruled.len()).collect()))
+            .collect();
+        if first == g {
+            if g == groups {
+                break;
+            }
+            job.stream(&mut writer, &raw, g, &mut summary)?;
+            g += 1;
+        }
+    }
+    writer.close().map_err(pq("writer"))?;
+    Ok(summary)
+}
+
+/// A ruled column chunk masked and encoded into memory, to be appended to the output.
+struct Encoded {
+    bytes: Bytes,
+    close: ColumnCloseResult,
+}
+
+/// What masking a file's row groups needs.
+struct Job<'a, R: ChunkReader> {
+    plan: &'a Plan,
+    pool: &'a rayon::ThreadPool,
+    reverse: bool,
+    reader: &'a SerializedFileReader<Shared<R>>,
+    leaves: &'a [ColumnDescPtr],
+    actions: &'a [Action<'a>],
+    /// The output leaf of each input leaf that is kept.
+    out_descr: &'a [Option<ColumnDescPtr>],
+    props: &'a Arc<WriterProperties>,
+}
+
+impl<R: ChunkReader + 'static> Job<'_, R> {
+    /// How to mask input leaf `i` of row group `g`.
+    fn chunk(&self, g: usize, i: usize) -> Chunk<'_> {
+        let column = self.reader.metadata().row_group(g).column(i);
+        Chunk {
+            plan: self.plan,
+            pool: self.pool,
+            reverse: self.reverse,
+            group: g,
+            // Salted hashes differ for equal values on purpose: never shared.
+            memo: column.dictionary_page_offset().is_some()
+                && !matches!(
+                    self.actions[i],
+                    Action::Mask {
+                        op: Op::Password(_),
+                        ..
+                    }
+                ),
+            descr: &self.leaves[i],
+        }
+    }
+
+    fn column_reader(&self, g: usize, i: usize) -> Result<ColumnReader, MaskError> {
+        let group = self.reader.get_row_group(g).map_err(pq("row group"))?;
+        let pages = group.get_column_page_reader(i).map_err(pq("read"))?;
+        Ok(get_column_reader(self.leaves[i].clone(), pages))
+    }
+
+    /// Masks ruled leaf `i` of row group `g`, whose encoded bytes are `raw`, into a buffer
+    /// of its own.
+    fn encode(&self, g: usize, i: usize, raw: &Bytes) -> Result<Encoded, MaskError> {
+        let descr = self.out_descr[i]
+            .clone()
+            .ok_or_else(|| MaskError::Io("Parquet writer: a ruled column has no place".into()))?;
+        let group = self.reader.metadata().row_group(g);
+        let meta = group.column(i);
+        let input = InMemory {
+            start: meta.byte_range().0,
+            bytes: raw.clone(),
+        };
+        let pages = SerializedPageReader::new(
+            Arc::new(input),
+            meta,
+            group.num_rows().max(0) as usize,
+            None,
+        )
+        .map_err(pq("read"))?;
+        let column = get_column_reader(self.leaves[i].clone(), Box::new(pages));
+        let mut sink = TrackedWrite::new(Vec::new());
+        let close = {
+            let pages = Box::new(SerializedPageWriter::new(&mut sink));
+            let mut writer = get_column_writer(descr, self.props.clone(), pages);
+            self.chunk(g, i)
+                .mask(&self.actions[i], column, &mut writer)?;
+            writer.close().map_err(pq("writer"))?
+        };
+        let bytes = sink.into_inner().map_err(pq("writer"))?;
+        Ok(Encoded {
+            bytes: Bytes::from(bytes),
+            close,
+        })
+    }
+
+    /// Appends row group `g`: untouched chunks copied from the input, ruled ones from
+    /// `chunks` (in leaf order).
+    fn append<W: Write + Send>(
+        &self,
+        writer: &mut SerializedFileWriter<W>,
+        raw: &Shared<R>,
+        g: usize,
+        chunks: Vec<Result<Encoded, MaskError>>,
+        summary: &mut Summary,
+    ) -> Result<(), MaskError> {
+        let group = self.reader.metadata().row_group(g);
+        let rows = group.num_rows();
+        let mut chunks = chunks.into_iter();
         let mut out = writer.next_row_group().map_err(pq("writer"))?;
-        for (i, a) in actions.iter().enumerate() {
+        for (i, a) in self.actions.iter().enumerate() {
             match a {
                 Action::Drop => {}
                 Action::Copy => out
-                    .append_column(&raw, copied(group.metadata().column(i), rows))
+                    .append_column(raw, copied(group.column(i), rows))
                     .map_err(pq("copy"))?,
                 Action::Null | Action::Mask { .. } => {
-                    let pages = group.get_column_page_reader(i).map_err(pq("read"))?;
-                    let column = get_column_reader(leaves[i].clone(), pages);
+                    let chunk = chunks.next().ok_or_else(|| {
+                        MaskError::Io("Parquet writer: a chunk is missing".into())
+                    })??;
+                    out.append_column(&chunk.bytes, chunk.close)
+                        .map_err(pq("writer"))?;
+                }
+            }
+        }
+        out.close().map_err(pq("writer"))?;
+        summary.rows += rows as u64;
+        Ok(())
+    }
+
+    /// Masks row group `g` straight into the output, one chunk after the other (values
+    /// are still masked on every worker).
+    fn stream<W: Write + Send>(
+        &self,
+        writer: &mut SerializedFileWriter<W>,
+        raw: &Shared<R>,
+        g: usize,
+        summary: &mut Summary,
+    ) -> Result<(), MaskError> {
+        let group = self.reader.metadata().row_group(g);
+        let rows = group.num_rows();
+        let mut out = writer.next_row_group().map_err(pq("writer"))?;
+        for (i, a) in self.actions.iter().enumerate() {
+            match a {
+                Action::Drop => {}
+                Action::Copy => out
+                    .append_column(raw, copied(group.column(i), rows))
+                    .map_err(pq("copy"))?,
+                Action::Null | Action::Mask { .. } => {
+                    let column = self.column_reader(g, i)?;
                     let mut cw = out
                         .next_column()
                         .map_err(pq("writer"))?
                         .ok_or_else(|| MaskError::Io("Parquet writer: out of columns".into()))?;
-                    let chunk = Chunk {
-                        plan,
-                        pool: &pool,
-                        reverse: options.reverse,
-                        group: g,
-                        // Salted hashes differ for equal values on purpose: never shared.
-                        memo: group
-                            .metadata()
-                            .column(i)
-                            .dictionary_page_offset()
-                            .is_some()
-                            && !matches!(
-                                a,
-                                Action::Mask {
-                                    op: Op::Password(_),
-                                    ..
-                                }
-                            ),
-                        descr: &leaves[i],
-                    };
-                    chunk.mask(a, column, cw.untyped())?;
+                    self.chunk(g, i).mask(a, column, cw.untyped())?;
                     cw.close().map_err(pq("writer"))?;
                 }
             }
         }
         out.close().map_err(pq("writer"))?;
         summary.rows += rows as u64;
+        Ok(())
     }
-    writer.close().map_err(pq("writer"))?;
-    Ok(summary)
 }
 
 /// The input's key-value metadata; when the schema changed, without the Arrow and pandas

@@ -293,6 +293,15 @@ fn masks_a_parquet_file_keeping_types_nulls_codecs_and_row_groups() {
         ..Options::default()
     };
     assert_eq!(mask_bytes(&rules, &plan, &input, &single).unwrap().0, out);
+    // Row groups masked straight into the output, none held in memory: the same bytes.
+    for threads in [1, 3] {
+        let streamed = Options {
+            threads,
+            held_bytes: 0,
+            ..Options::default()
+        };
+        assert_eq!(mask_bytes(&rules, &plan, &input, &streamed).unwrap().0, out);
+    }
 }
 
 #[test]

@@ -251,6 +251,62 @@ op = "scan_replace"
         assert!(e.contains("r.toml:2") && e.contains("zip, dob"), "{e}");
     }
 
+    /// A value that cannot be masked and a record over the size limit are both reported
+    /// on the input line they start on, whatever the threads and block size (blocks are
+    /// placed in the file by the lines of the blocks before them).
+    #[test]
+    fn csv_errors_name_their_line_on_any_threads_and_blocks() {
+        let rules = Rules::parse(
+            "r.toml",
+            "format_version = 1\n[[rule]]\ncolumn = \"d\"\nop = \"generalize\"\nto = \"year\"\n",
+        )
+        .unwrap();
+        // Quoted fields over two lines make lines and records differ.
+        let mut good = String::from("n,d\n");
+        for i in 0..200 {
+            if i % 7 == 0 {
+                good.push_str(&format!("\"two\nlines {i}\",2001-02-03\n"));
+            } else {
+                good.push_str(&format!("row {i},2001-02-03\n"));
+            }
+        }
+        let line = good.matches('\n').count() + 1;
+        let bad_value = format!("{good}last,May 1984\nafter,2001-02-03\n");
+        let too_long = format!("{good}\"never closed,{}\n", "x\n".repeat(3000));
+        for threads in [1, 2, 3] {
+            for chunk_bytes in [16, 100, 4096] {
+                let options = Options {
+                    threads,
+                    chunk_bytes,
+                    max_record_bytes: 1000,
+                    ..Options::default()
+                };
+                let run = |text: &str| {
+                    mask_bytes(
+                        &rules,
+                        None,
+                        Path::new("."),
+                        text.as_bytes(),
+                        Format::Csv,
+                        &options,
+                    )
+                    .unwrap_err()
+                    .to_string()
+                };
+                let e = run(&bad_value);
+                assert!(
+                    e.contains(&format!("input line {line},")),
+                    "{threads} {chunk_bytes}: {e}"
+                );
+                let e = run(&too_long);
+                assert!(
+                    e.contains(&format!("input line {line}:")) && e.contains("1000 bytes"),
+                    "{threads} {chunk_bytes}: {e}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn shuffle_and_suppression_use_the_whole_table() {
         let rules = Rules::parse(

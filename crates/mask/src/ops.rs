@@ -59,6 +59,9 @@ pub enum Op {
     Hmac {
         /// The keyed state, cloned per value.
         mac: Hmac<Sha256>,
+        /// The same key as SHA-256 states after the padded key blocks, for values whose
+        /// canonical form fits one block (almost all of them).
+        short: ShortHmac,
         /// Canonicalisation.
         normalize: Normalize,
         /// Output encoding.
@@ -159,6 +162,180 @@ fn feed_canonical(mac: &mut Hmac<Sha256>, value: &str, normalize: Normalize) {
         }
     }
     mac.update(&piece[..n]);
+}
+
+/// HMAC-SHA-256 under one key of at most 64 bytes, keyed once: the SHA-256 states after
+/// the key's inner and outer padded blocks (RFC 2104). A message of at most 55 bytes is then
+/// one compression for the inner hash and one for the outer, with no hashing state to clone.
+#[derive(Clone)]
+pub struct ShortHmac {
+    inner: [u32; 8],
+    outer: [u32; 8],
+}
+
+/// SHA-256's initial state (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// The longest message [`ShortHmac::tag`] takes: one block less the `0x80` byte and the
+/// 8-byte length.
+pub const SHORT_HMAC_MAX: usize = 55;
+
+impl ShortHmac {
+    /// Keys it; `key` has at most 64 bytes (sub-keys have 32).
+    pub fn new(key: &[u8]) -> ShortHmac {
+        assert!(key.len() <= 64, "a longer HMAC key is hashed first");
+        let mut ipad = Zeroizing::new([0x36u8; 64]);
+        let mut opad = Zeroizing::new([0x5cu8; 64]);
+        for (i, b) in key.iter().enumerate() {
+            ipad[i] ^= b;
+            opad[i] ^= b;
+        }
+        let (mut inner, mut outer) = (SHA256_IV, SHA256_IV);
+        sha2::block_api::compress256(&mut inner, std::slice::from_ref(&*ipad));
+        sha2::block_api::compress256(&mut outer, std::slice::from_ref(&*opad));
+        ShortHmac { inner, outer }
+    }
+
+    /// The tag of the message `block[..len]` (`len` at most [`SHORT_HMAC_MAX`]); the rest of
+    /// `block` is overwritten with the padding.
+    pub fn tag(&self, block: &mut [u8; 64], len: usize) -> [u8; 32] {
+        // The inner hash has the key block before the message: 64 + len bytes in all.
+        block[len] = 0x80;
+        block[len + 1..56].fill(0);
+        block[56..].copy_from_slice(&((64 + len as u64) * 8).to_be_bytes());
+        let mut state = self.inner;
+        sha2::block_api::compress256(&mut state, std::slice::from_ref(block));
+        let mut second = [0u8; 64];
+        for (i, w) in state.iter().enumerate() {
+            second[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        second[32] = 0x80;
+        second[56..].copy_from_slice(&((64 + 32u64) * 8).to_be_bytes());
+        let mut state = self.outer;
+        sha2::block_api::compress256(&mut state, &[second]);
+        let mut tag = [0u8; 32];
+        for (i, w) in state.iter().enumerate() {
+            tag[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        tag
+    }
+}
+
+/// Whitespace as `char::is_whitespace` (and so `str::trim`) sees it, for an ASCII byte.
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// The canonical form of an ASCII `value` as [`canonical`] makes it, written to the start
+/// of `block`: its length, or `None` when the value is not ASCII or the form is longer than
+/// [`SHORT_HMAC_MAX`].
+fn short_canonical(value: &[u8], normalize: Normalize, block: &mut [u8; 64]) -> Option<usize> {
+    if !value.is_ascii() {
+        return None;
+    }
+    // The common cases are one copy (lower-cased in place, vectorised).
+    fn copy<'a>(bytes: &[u8], block: &'a mut [u8; 64]) -> Option<&'a mut [u8]> {
+        let room = block
+            .get_mut(..bytes.len())
+            .filter(|_| bytes.len() <= SHORT_HMAC_MAX)?;
+        room.copy_from_slice(bytes);
+        Some(room)
+    }
+    match normalize {
+        Normalize::None => return copy(value, block).map(|r| r.len()),
+        Normalize::Email => {
+            let start = value.iter().position(|&b| !ascii_space(b))?;
+            let end = value.iter().rposition(|&b| !ascii_space(b))? + 1;
+            let room = copy(&value[start..end], block)?;
+            room.make_ascii_lowercase();
+            return Some(room.len());
+        }
+        _ => {}
+    }
+    let room = &mut block[..SHORT_HMAC_MAX];
+    let mut n = 0;
+    let mut push = |b: u8| {
+        *room.get_mut(n)? = b;
+        n += 1;
+        Some(())
+    };
+    match normalize {
+        Normalize::None | Normalize::Email => unreachable!("copied above"),
+        Normalize::Text => {
+            for (i, word) in value
+                .split(|&b| ascii_space(b))
+                .filter(|w| !w.is_empty())
+                .enumerate()
+            {
+                if i > 0 {
+                    push(b' ')?;
+                }
+                word.iter().try_for_each(|&b| push(b))?;
+            }
+        }
+        Normalize::Digits | Normalize::Phone => {
+            value
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+                .try_for_each(|&b| push(b))?;
+            if normalize == Normalize::Phone && n == 10 {
+                block.copy_within(0..10, 1);
+                block[0] = b'1';
+                n = 11;
+            }
+        }
+    }
+    Some(n)
+}
+
+/// Writes a token: base64url or hex, neither of which a CSV field needs to quote.
+fn encode_tag(tag: &[u8], encoding: Encoding, out: &mut Vec<u8>) -> Result<(), String> {
+    match encoding {
+        Encoding::Base64url => base64url(tag, out),
+        Encoding::Hex => {
+            let mut buf = [0u8; 64];
+            let hex = &mut buf[..2 * tag.len()];
+            hex::encode_to_slice(tag, hex).map_err(|e| e.to_string())?;
+            out.extend_from_slice(hex);
+        }
+    }
+    Ok(())
+}
+
+/// Base64url without padding (RFC 4648, section 5), as `URL_SAFE_NO_PAD` writes it.
+fn base64url(input: &[u8], out: &mut Vec<u8>) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    // Three bytes to four characters, on the stack, appended in one copy per 48 bytes.
+    for piece in input.chunks(48) {
+        let mut buf = [0u8; 64];
+        let whole = piece.chunks_exact(3);
+        let rest = whole.remainder();
+        let mut n = 0;
+        for c in whole {
+            let v = u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2]);
+            for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+                buf[n + i] = ALPHABET[(v >> shift) as usize & 63];
+            }
+            n += 4;
+        }
+        if !rest.is_empty() {
+            let v = u32::from(rest[0]) << 16 | u32::from(rest.get(1).copied().unwrap_or(0)) << 8;
+            for (i, shift) in [18, 12, 6].into_iter().enumerate().take(rest.len() + 1) {
+                buf[n + i] = ALPHABET[(v >> shift) as usize & 63];
+            }
+            n += rest.len() + 1;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
 }
 
 fn number(value: &str) -> Result<f64, String> {
@@ -276,6 +453,7 @@ impl Op {
                 Op::Hmac {
                     mac: <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&*sub)
                         .expect("any key length"),
+                    short: ShortHmac::new(&*sub),
                     normalize: *normalize,
                     encoding: *encoding,
                     bytes: *bits as usize / 8,
@@ -401,6 +579,7 @@ impl Op {
                 normalize,
                 encoding,
                 bytes,
+                ..
             } => {
                 let mut buf = String::new();
                 let mut m = mac.clone();
@@ -445,6 +624,7 @@ impl Op {
             normalize,
             encoding,
             bytes,
+            short,
         } = self
         else {
             if let Some(v) = self.apply(value)? {
@@ -455,22 +635,38 @@ impl Op {
         if value.is_empty() {
             return Ok(());
         }
-        let mut m = mac.clone();
-        feed_canonical(&mut m, value, *normalize);
-        let tag = m.finalize().into_bytes();
-        let mut buf = [0u8; 64];
-        let n = match encoding {
-            Encoding::Base64url => URL_SAFE_NO_PAD
-                .encode_slice(&tag[..*bytes], &mut buf)
-                .map_err(|e| e.to_string())?,
-            Encoding::Hex => {
-                hex::encode_to_slice(&tag[..*bytes], &mut buf[..2 * *bytes])
-                    .map_err(|e| e.to_string())?;
-                2 * *bytes
+        let mut block = [0u8; 64];
+        let tag = match short_canonical(value.as_bytes(), *normalize, &mut block) {
+            Some(len) => short.tag(&mut block, len),
+            None => {
+                let mut m = mac.clone();
+                feed_canonical(&mut m, value, *normalize);
+                m.finalize().into_bytes().into()
             }
         };
-        out.extend_from_slice(&buf[..n]);
-        Ok(())
+        encode_tag(&tag[..*bytes], *encoding, out)
+    }
+
+    /// [`Op::write_csv`] for a value as the bytes of a CSV field: an HMAC token of an ASCII
+    /// value is made from the bytes as they are (ASCII is UTF-8); anything else must be UTF-8.
+    pub fn write_csv_bytes(&self, value: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        if let Op::Hmac {
+            normalize,
+            encoding,
+            bytes,
+            short,
+            ..
+        } = self
+            && !value.is_empty()
+        {
+            let mut block = [0u8; 64];
+            if let Some(len) = short_canonical(value, *normalize, &mut block) {
+                let tag = short.tag(&mut block, len);
+                return encode_tag(&tag[..*bytes], *encoding, out);
+            }
+        }
+        let text = std::str::from_utf8(value).map_err(|_| "the value is not UTF-8".to_string())?;
+        self.write_csv(text, out)
     }
 
     /// Undoes a reversible operation (AES-SIV, FF1); others return the value as it is.
@@ -661,5 +857,116 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.contains("needs a key"), "{e}");
+    }
+
+    /// RFC 4231 test case 2, and every message length the short path takes against the
+    /// `hmac` crate.
+    #[test]
+    fn short_hmac_is_hmac_sha256() {
+        let jefe = ShortHmac::new(b"Jefe");
+        let msg = b"what do ya want for nothing?";
+        let mut block = [0u8; 64];
+        block[..msg.len()].copy_from_slice(msg);
+        assert_eq!(
+            hex::encode(jefe.tag(&mut block, msg.len())),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        for key_len in [0, 1, 32, 63, 64] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i * 7 + 1) as u8).collect();
+            let short = ShortHmac::new(&key);
+            for len in 0..=SHORT_HMAC_MAX {
+                let msg: Vec<u8> = (0..len).map(|i| (i * 13 + key_len) as u8).collect();
+                let mut block = [0xa5u8; 64];
+                block[..len].copy_from_slice(&msg);
+                let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(&key).unwrap();
+                mac.update(&msg);
+                let want: [u8; 32] = mac.finalize().into_bytes().into();
+                assert_eq!(
+                    short.tag(&mut block, len),
+                    want,
+                    "key {key_len}, message {len}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn base64url_is_url_safe_no_pad() {
+        for len in 0..=100 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 250) as u8).collect();
+            let mut out = Vec::new();
+            base64url(&bytes, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                URL_SAFE_NO_PAD.encode(&bytes)
+            );
+        }
+    }
+
+    fn normalizations() -> [Normalize; 5] {
+        [
+            Normalize::None,
+            Normalize::Text,
+            Normalize::Email,
+            Normalize::Digits,
+            Normalize::Phone,
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// The one-block canonical form is the canonical form, and is refused only for
+        /// non-ASCII values and forms longer than one block takes.
+        #[test]
+        fn short_canonical_is_canonical(
+            value in "[ \t\n\r\x0b\x0ca-zA-Z0-9@.()+-]{0,70}|.{0,12}",
+        ) {
+            for normalize in normalizations() {
+                let mut buf = String::new();
+                let want = canonical(&value, normalize, &mut buf).to_vec();
+                let mut block = [0u8; 64];
+                match short_canonical(value.as_bytes(), normalize, &mut block) {
+                    Some(n) => proptest::prop_assert_eq!(&block[..n], &want[..]),
+                    None => proptest::prop_assert!(
+                        !value.is_ascii() || want.len() > SHORT_HMAC_MAX || want.is_empty(),
+                        "{:?} {:?}", normalize, value
+                    ),
+                }
+            }
+        }
+
+        /// Tokens from a field's bytes are the tokens `apply` makes, for every
+        /// normalisation and encoding; bytes that are not UTF-8 are an error.
+        #[test]
+        fn tokens_from_bytes_are_the_tokens_of_apply(
+            value in "[ \ta-zA-Z0-9@.()+-]{0,80}|.{0,20}",
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+        ) {
+            for normalize in ["none", "text", "email", "digits", "phone"] {
+                for encoding in ["base64url", "hex"] {
+                    let o = op(&format!(
+                        "column = \"c\"\nop = \"hmac_token\"\nnormalize = \"{normalize}\"\nencoding = \"{encoding}\""
+                    ));
+                    let want = o.apply(&value).unwrap().unwrap_or_default();
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    o.write_csv_bytes(value.as_bytes(), &mut a).unwrap();
+                    o.write_csv(&value, &mut b).unwrap();
+                    proptest::prop_assert_eq!(String::from_utf8(a).unwrap(), want.clone());
+                    proptest::prop_assert_eq!(String::from_utf8(b).unwrap(), want);
+                    let mut bytes = value.as_bytes().to_vec();
+                    bytes.extend_from_slice(&junk);
+                    let mut out = Vec::new();
+                    match std::str::from_utf8(&bytes) {
+                        Ok(text) => {
+                            o.write_csv_bytes(&bytes, &mut out).unwrap();
+                            let want = o.apply(text).unwrap().unwrap_or_default();
+                            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
+                        }
+                        Err(_) => proptest::prop_assert!(o.write_csv_bytes(&bytes, &mut out).is_err()),
+                    }
+                }
+            }
+        }
     }
 }

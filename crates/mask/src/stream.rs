@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::MaskError;
 use super::blocks::WaveReader;
 use super::columns;
-use super::csv_block::{Counts, Masker, mask_block, push_field};
+use super::csv_block::{Counts, Masker, Scratch, mask_block, push_field};
 use super::ops::{Op, Plan};
 use super::rules::{Rule, Rules};
 pub use super::table::Table;
@@ -62,6 +62,10 @@ pub struct Options {
     pub chunk_bytes: usize,
     /// The longest CSV record accepted, in bytes (a longer one is an error naming its line).
     pub max_record_bytes: usize,
+    /// Parquet: the largest sum of a row group's ruled column chunks (uncompressed) that is
+    /// masked into memory, one row group per worker at a time; a larger row group is masked
+    /// straight into the output, so memory stays bounded whatever the row groups' size.
+    pub held_bytes: usize,
 }
 
 impl Default for Options {
@@ -73,6 +77,7 @@ impl Default for Options {
             batch_rows: 8192,
             chunk_bytes: 1 << 20,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            held_bytes: 32 << 20,
         }
     }
 }
@@ -155,6 +160,28 @@ impl Masker for Ctx<'_> {
 
     fn reverse(&self) -> bool {
         self.reverse
+    }
+
+    fn mask_bytes_into(
+        &self,
+        op: &Op,
+        column: &str,
+        line: u64,
+        value: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), MaskError> {
+        if !self.reverse && matches!(op, Op::Hmac { .. }) && value.is_ascii() {
+            // ASCII is UTF-8: the token is made from the bytes without a `str` check.
+            return op
+                .write_csv_bytes(value, out)
+                .map_err(|m| value_error(self.plan, line, column, m));
+        }
+        let text = std::str::from_utf8(value).map_err(|_| MaskError::Value {
+            line,
+            column: column.to_string(),
+            message: "the value is not UTF-8".into(),
+        })?;
+        self.mask_into(op, column, line, text, out)
     }
 }
 
@@ -276,12 +303,13 @@ fn csv_stream<R: Read + Send, W: Write>(
     let (waves_tx, waves) = std::sync::mpsc::sync_channel(1);
     let (spent, spent_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|s| {
-        // The reading thread: waves of whole records, each with the line it starts on.
+        // The reading thread: waves of whole records. Lines are counted by the workers; an
+        // error here names its line from the start of the wave's carry (line 1), which the
+        // writer places once the waves before it are written.
         s.spawn(move || {
             let mut carry = pending;
-            let mut line = line;
             loop {
-                let wave = match reader.next_wave(carry, line) {
+                let wave = match reader.next_wave(carry, 1) {
                     Ok(Some(w)) => w,
                     Ok(None) => return,
                     Err(e) => {
@@ -294,9 +322,7 @@ fn csv_stream<R: Read + Send, W: Write>(
                 next.clear();
                 next.extend_from_slice(&wave.buf[last..]);
                 carry = next;
-                let start = line;
-                line += memchr::memchr_iter(b'\n', &wave.buf[..last]).count() as u64;
-                if waves_tx.send(Ok((wave, start))).is_err() {
+                if waves_tx.send(Ok(wave)).is_err() {
                     return;
                 }
             }
@@ -304,14 +330,21 @@ fn csv_stream<R: Read + Send, W: Write>(
         let mut writer = BlockWriter {
             out: &mut out,
             summary: &mut summary,
+            line,
         };
         let mut ready = Blocks::default();
         let mut next = Blocks::default();
         for received in waves {
-            let (wave, start) = received?;
+            let wave = match received {
+                Ok(w) => w,
+                Err(e) => {
+                    writer.write(&mut ready)?;
+                    return Err(writer.place(e));
+                }
+            };
             let chunks: Vec<&[u8]> = wave.chunks().collect();
-            next.prepare(chunks.len(), start);
-            let work = |(b, (out, scratch)): (&&[u8], &mut (Vec<u8>, Vec<u8>))| {
+            next.prepare(chunks.len());
+            let work = |(b, (out, scratch)): (&&[u8], &mut (Vec<u8>, Scratch))| {
                 mask_block(ctx, &ops, b, out, scratch)
             };
             let mut written = Ok(());
@@ -339,55 +372,91 @@ fn csv_stream<R: Read + Send, W: Write>(
     Ok(summary)
 }
 
-/// A wave's masked blocks: output and scratch buffers (reused from wave to wave), the
-/// results, and the line the wave starts on.
+/// A wave's masked blocks: output and scratch buffers (reused from wave to wave) and the
+/// results.
 #[derive(Default)]
 struct Blocks {
-    buffers: Vec<(Vec<u8>, Vec<u8>)>,
+    buffers: Vec<(Vec<u8>, Scratch)>,
     results: Vec<Result<Counts, MaskError>>,
-    line: u64,
 }
 
 impl Blocks {
-    fn prepare(&mut self, blocks: usize, line: u64) {
+    fn prepare(&mut self, blocks: usize) {
         if self.buffers.len() < blocks {
             self.buffers.resize_with(blocks, Default::default);
         }
         self.results.clear();
-        self.line = line;
     }
 }
 
-/// Writes masked blocks in input order, and counts them.
+/// Writes masked blocks in input order, counts them, and knows the line the next block
+/// starts on.
 struct BlockWriter<'a, W> {
     out: &'a mut W,
     summary: &'a mut Summary,
+    /// The input line the next block starts on.
+    line: u64,
 }
 
 impl<W: Write> BlockWriter<'_, W> {
+    /// An error whose line counts from the next block's first line, placed in the file.
+    fn place(&self, e: MaskError) -> MaskError {
+        let line = self.line;
+        match e {
+            MaskError::Value {
+                line: l,
+                column,
+                message,
+            } => MaskError::Value {
+                line: line + l - 1,
+                column,
+                message,
+            },
+            MaskError::Io(m) => MaskError::Io(format!("CSV input after line {line}: {m}")),
+            other => other,
+        }
+    }
+
+    /// Writes the blocks up to the first that failed (in one vectored write, so a buffered
+    /// output passes a wave larger than its buffer straight through instead of copying it),
+    /// then returns that block's error.
     fn write(&mut self, blocks: &mut Blocks) -> Result<(), MaskError> {
-        let mut line = blocks.line;
+        let mut slices = Vec::with_capacity(blocks.results.len());
+        let mut failed = None;
         for (r, (bytes, _)) in blocks.results.drain(..).zip(&blocks.buffers) {
             // Workers count lines from 1; the block's place in the file is known here.
-            let counts = r.map_err(|e| match e {
-                MaskError::Value {
-                    line: l,
-                    column,
-                    message,
-                } => MaskError::Value {
-                    line: line + l - 1,
-                    column,
-                    message,
-                },
-                MaskError::Io(m) => MaskError::Io(format!("CSV input after line {line}: {m}")),
-                other => other,
-            })?;
-            self.out.write_all(bytes).map_err(io)?;
-            self.summary.rows += counts.rows;
-            line += counts.lines;
+            match r {
+                Ok(counts) => {
+                    slices.push(std::io::IoSlice::new(bytes));
+                    self.summary.rows += counts.rows;
+                    self.line += counts.lines;
+                }
+                Err(e) => {
+                    failed = Some(self.place(e));
+                    break;
+                }
+            }
         }
-        Ok(())
+        write_all_vectored(self.out, &mut slices).map_err(io)?;
+        failed.map_or(Ok(()), Err)
     }
+}
+
+/// `write_all` for several buffers (`Write::write_all_vectored` is not stable yet).
+fn write_all_vectored<W: Write>(
+    out: &mut W,
+    mut slices: &mut [std::io::IoSlice<'_>],
+) -> std::io::Result<()> {
+    std::io::IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match out.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn jsonl_stream<R: Read, W: Write>(
