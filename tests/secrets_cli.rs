@@ -702,7 +702,9 @@ async fn the_console_assumes_role_profiles_and_speaks_sts_iam_and_secrets_manage
     let denied = run("aws sts get-caller-identity --profile partner-analyst-in-owner").await;
     assert_eq!(denied.code, 254, "{}", denied.stderr);
     assert!(
-        denied.stderr.contains("(AccessDenied) when calling the AssumeRole operation"),
+        denied
+            .stderr
+            .contains("(AccessDenied) when calling the AssumeRole operation"),
         "{}",
         denied.stderr
     );
@@ -719,7 +721,8 @@ async fn the_console_assumes_role_profiles_and_speaks_sts_iam_and_secrets_manage
     );
     let names = run("aws iam list-role-policies --profile partner-admin --role-name Analyst").await;
     assert!(names.stdout.contains("\"Assume\""), "{}", names.stdout);
-    let role = run("aws iam get-role --role-name PartnerReader --query Role.MaxSessionDuration").await;
+    let role =
+        run("aws iam get-role --role-name PartnerReader --query Role.MaxSessionDuration").await;
     assert_eq!(role.stdout.trim(), "43200", "numbers come back as numbers");
 
     std::fs::write(
@@ -727,8 +730,7 @@ async fn the_console_assumes_role_profiles_and_speaks_sts_iam_and_secrets_manage
         r#"{"Name": "console/db", "SecretString": "pw"}"#,
     )
     .unwrap();
-    let created =
-        run("aws secretsmanager create-secret --cli-input-json file://secret.json").await;
+    let created = run("aws secretsmanager create-secret --cli-input-json file://secret.json").await;
     assert_eq!(created.code, 0, "{}", created.stderr);
     let value = run(
         "aws secretsmanager get-secret-value --secret-id console/db --query SecretString --output text",

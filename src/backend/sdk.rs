@@ -101,3 +101,26 @@ pub fn engine_settings(
         session_token: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_credentials_keep_their_session_token() {
+        let mut settings = ClientSettings {
+            endpoint: "http://127.0.0.1:9".into(),
+            region: "us-east-1".into(),
+            access_key_id: "ASIAEXAMPLE".into(),
+            secret_access_key: "secret".into(),
+            ca_pem: None,
+            session_token: Some("the-token".into()),
+        };
+        let temporary = credentials(&settings);
+        assert_eq!(temporary.session_token(), Some("the-token"));
+        assert_eq!(temporary.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(temporary.secret_access_key(), "secret");
+        settings.session_token = None;
+        assert_eq!(credentials(&settings).session_token(), None);
+    }
+}

@@ -15,7 +15,6 @@ use anyhow::{Context, Result, anyhow, bail};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 
-use aws_credential_types::Credentials;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use keylab::backend::client::s3_error;
@@ -87,35 +86,10 @@ pub fn env_settings(service: &str) -> Result<ClientSettings> {
     })
 }
 
-/// An S3 client from the environment, with `AWS_SESSION_TOKEN` when it is set (temporary
+/// An S3 client from the environment (with `AWS_SESSION_TOKEN` when it is set: temporary
 /// credentials, from STS or SSO, are refused without their token).
 pub fn client() -> Result<aws_sdk_s3::Client> {
-    let settings = env_settings("S3")?;
-    let client = s3_client(&settings)?;
-    let Some(token) = std::env::var("AWS_SESSION_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-    else {
-        return Ok(client);
-    };
-    let config = client
-        .config()
-        .to_builder()
-        .credentials_provider(credentials(&settings, Some(token)))
-        .build();
-    Ok(aws_sdk_s3::Client::from_conf(config))
-}
-
-/// The credentials to sign with: the keys of `settings`, and the session token of
-/// temporary credentials when there is one.
-fn credentials(settings: &ClientSettings, session_token: Option<String>) -> Credentials {
-    Credentials::new(
-        settings.access_key_id.clone(),
-        settings.secret_access_key.clone(),
-        session_token,
-        None,
-        "keylab",
-    )
+    Ok(s3_client(&env_settings("S3")?)?)
 }
 
 fn sdk_error<E>(
@@ -301,23 +275,5 @@ mod tests {
         assert!(S3Path::parse("./s3.csv").is_none());
         let e = S3Path::parse("s3://lake").unwrap().unwrap_err().to_string();
         assert!(e.contains("s3://BUCKET/KEY"), "{e}");
-    }
-
-    #[test]
-    fn temporary_credentials_keep_their_session_token() {
-        let settings = ClientSettings {
-            endpoint: "http://127.0.0.1:9".into(),
-            region: "us-east-1".into(),
-            access_key_id: "ASIAEXAMPLE".into(),
-            secret_access_key: "secret".into(),
-            ca_pem: None,
-        };
-        let temporary = credentials(&settings, Some("the-token".into()));
-        assert_eq!(temporary.session_token(), Some("the-token"));
-        assert_eq!(temporary.access_key_id(), "ASIAEXAMPLE");
-        assert_eq!(temporary.secret_access_key(), "secret");
-        let long_lived = credentials(&settings, None);
-        assert_eq!(long_lived.session_token(), None);
-        assert_eq!(long_lived.access_key_id(), "ASIAEXAMPLE");
     }
 }
