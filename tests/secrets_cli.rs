@@ -698,7 +698,13 @@ async fn the_console_assumes_role_profiles_and_speaks_sts_iam_and_secrets_manage
     assert_eq!(me.code, 0, "{}", me.stderr);
     assert_eq!(me.stdout.trim(), format!("arn:aws:iam::{OWNER}:user/admin"));
 
-    // The partner's analyst may not assume PartnerReader until its own policy says so.
+    // Without its own policy allowing sts:AssumeRole, the partner's analyst may not assume
+    // PartnerReader, whatever the trust policy says.
+    let removed = run(
+        "aws iam delete-role-policy --profile partner-admin --role-name Analyst --policy-name AssumeOwnerReader",
+    )
+    .await;
+    assert_eq!(removed.code, 0, "{}", removed.stderr);
     let denied = run("aws sts get-caller-identity --profile partner-analyst-in-owner").await;
     assert_eq!(denied.code, 254, "{}", denied.stderr);
     assert!(

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::connection::Connection;
-use crate::json_front::{Accepted, JsonFront, Refusal, answer, refuse};
+use crate::json_front::{Accepted, JsonFront, Refusal, Served};
 use crate::{EngineHandle, Inner};
 
 /// The `X-Amz-Target` prefix of admin operations.
@@ -171,27 +171,24 @@ pub(crate) async fn handle(
     inner: Arc<Inner>,
     request_id: String,
 ) -> Response<s3s::Body> {
-    let (parts, body) = req.into_parts();
-    let operation = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-        .unwrap_or_default()
-        .to_string();
-    let accepted = FRONT
-        .accept(&inner, &parts, body, &conn, &request_id, operation)
-        .await;
+    FRONT
+        .serve(req, conn, inner, request_id, operation_of, work)
+        .await
+}
+
+/// The operation an `X-Amz-Target` names.
+fn operation_of(target: &str) -> Option<&str> {
+    target.strip_prefix(TARGET_PREFIX)
+}
+
+fn work(inner: &Arc<Inner>, _conn: &Connection, accepted: Accepted<'_>) -> Served {
     let Accepted {
         operation,
         principal,
         body,
         mut event,
-    } = match accepted {
-        Ok(a) => a,
-        Err((event, r)) => return refuse(&inner, &request_id, event, r),
-    };
-    let owner = owner_account(&inner);
+    } = accepted;
+    let owner = owner_account(inner);
     if owner.as_deref() != Some(principal.caller.account.as_str()) {
         let r = Refusal::new(
             "AccessDeniedException",
@@ -202,12 +199,10 @@ pub(crate) async fn handle(
             ),
         );
         event.decision = Some("Deny".into());
-        return refuse(&inner, &request_id, event, r);
+        return (event, Err(r));
     }
     event.decision = Some("Allow".into());
     event.request_parameters = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-    match run(&inner, &operation, &body) {
-        Ok(out) => answer(&inner, &request_id, event, out),
-        Err(e) => refuse(&inner, &request_id, event, refusal(e)),
-    }
+    let outcome = run(inner, &operation, &body).map_err(refusal);
+    (event, outcome)
 }

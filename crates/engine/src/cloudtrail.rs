@@ -31,7 +31,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::Inner;
 use crate::audit::{AuditEvent, UserIdentity};
 use crate::connection::Connection;
-use crate::json_front::{Accepted, JsonFront, Refusal, answer, refuse};
+use crate::json_front::{Accepted, JsonFront, Refusal, Served};
 
 /// What every CloudTrail `X-Amz-Target` contains (the AWS CLI sends it after
 /// `com.amazonaws.cloudtrail.v20131101.`, other SDKs without).
@@ -492,26 +492,23 @@ pub(crate) async fn handle(
     inner: Arc<Inner>,
     request_id: String,
 ) -> Response<s3s::Body> {
-    let (parts, body) = req.into_parts();
-    let operation = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split_once(TARGET_MARK))
-        .map(|(_, op)| op.to_string())
-        .unwrap_or_default();
-    let accepted = FRONT
-        .accept(&inner, &parts, body, &conn, &request_id, operation)
-        .await;
+    FRONT
+        .serve(req, conn, inner, request_id, operation_of, work)
+        .await
+}
+
+/// The operation an `X-Amz-Target` names.
+fn operation_of(target: &str) -> Option<&str> {
+    target.split_once(TARGET_MARK).map(|(_, op)| op)
+}
+
+fn work(inner: &Arc<Inner>, conn: &Connection, accepted: Accepted<'_>) -> Served {
     let Accepted {
         principal,
         body,
         mut event,
         ..
-    } = match accepted {
-        Ok(a) => a,
-        Err((event, r)) => return refuse(&inner, &request_id, event, r),
-    };
+    } = accepted;
     let policies = inner.identities.policies_of(&principal.profile);
     let ctx = crate::reply::caller_context(&principal, conn.secure, inner.clock.now());
     let request = PolicyRequest {
@@ -527,7 +524,7 @@ pub(crate) async fn handle(
         event.decision = Some("Deny".into());
         let r = Refusal::new("AccessDeniedException", decision.message());
         event.trace = Some(Box::new(decision.trace));
-        return refuse(&inner, &request_id, event, r);
+        return (event, Err(r));
     }
     event.decision = Some("Allow".into());
     let outcome = parse(&body).and_then(|lookup| {
@@ -535,12 +532,9 @@ pub(crate) async fn handle(
             "lookupAttributes": lookup.attribute.as_ref().map(|(k, v)| json!([{"attributeKey": k, "attributeValue": v.chars().take(256).collect::<String>()}])),
             "maxResults": lookup.max_results,
         });
-        lookup_events(&inner, &principal.caller.account, &lookup)
+        lookup_events(inner, &principal.caller.account, &lookup)
     });
-    match outcome {
-        Ok(out) => answer(&inner, &request_id, event, out),
-        Err(e) => refuse(&inner, &request_id, event, refusal(e)),
-    }
+    (event, outcome.map_err(refusal))
 }
 
 #[cfg(test)]

@@ -7,9 +7,11 @@
 //! front (`kms::http`): it authenticates before reading a body of its own size and keeps
 //! operation-specific audit parameters.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use http::Response;
 use http::request::Parts;
+use http::{Request, Response};
 use hyper::body::Incoming;
 use serde_json::json;
 
@@ -64,7 +66,46 @@ pub(crate) struct Accepted<'a> {
     pub event: AuditEvent,
 }
 
+/// What a service's work answers: the audit record, and the response body or the refusal.
+pub(crate) type Served = (AuditEvent, Result<String, Refusal>);
+
 impl JsonFront {
+    /// Serves one request: the operation is read from `X-Amz-Target` by `operation_of`, the
+    /// request accepted ([`Self::accept`]), `work` done on it, and the outcome audited and
+    /// answered.
+    pub async fn serve<F>(
+        &self,
+        req: Request<Incoming>,
+        conn: Connection,
+        inner: Arc<Inner>,
+        request_id: String,
+        operation_of: fn(&str) -> Option<&str>,
+        work: F,
+    ) -> Response<s3s::Body>
+    where
+        F: for<'a> FnOnce(&'a Arc<Inner>, &Connection, Accepted<'a>) -> Served,
+    {
+        let (parts, body) = req.into_parts();
+        let operation = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(operation_of)
+            .unwrap_or_default()
+            .to_string();
+        let accepted = self
+            .accept(&inner, &parts, body, &conn, &request_id, operation)
+            .await;
+        let (event, outcome) = match accepted {
+            Ok(accepted) => work(&inner, &conn, accepted),
+            Err((event, refusal)) => (event, Err(refusal)),
+        };
+        match outcome {
+            Ok(body) => answer(&inner, &request_id, event, body),
+            Err(refusal) => refuse(&inner, &request_id, event, refusal),
+        }
+    }
+
     /// Authenticates a request for `operation`; a refusal comes back with its audit record.
     pub async fn accept<'a>(
         &self,

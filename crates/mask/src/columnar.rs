@@ -35,7 +35,7 @@ use parquet::data_type::{ByteArray, ByteArrayType, DataType, FixedLenByteArray, 
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ColumnChunkMetaData, KeyValue};
 use parquet::file::properties::WriterProperties;
-use parquet::file::reader::{ChunkReader, FileReader, Length};
+use parquet::file::reader::{ChunkReader, FileReader};
 use parquet::file::serialized_reader::{SerializedFileReader, SerializedPageReader};
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::{ColumnDescPtr, ColumnDescriptor, ColumnPath, Type, TypePtr};
@@ -46,6 +46,8 @@ use super::columns;
 use super::ops::{Op, Plan};
 use super::rules::{Rule, Rules};
 use super::stream::{Options, Summary};
+use crate::chunk_io::{InMemory, Shared};
+pub use crate::parquet_rows::from_csv;
 
 /// Records decoded, masked and encoded at a time.
 const BATCH: usize = 16 * 1024;
@@ -64,68 +66,6 @@ pub fn is_parquet_name(name: &str) -> bool {
 
 fn pq(what: &str) -> impl Fn(ParquetError) -> MaskError + '_ {
     move |e| MaskError::Io(format!("Parquet {what}: {e}"))
-}
-
-/// A chunk reader shared between the file reader and the column copies.
-struct Shared<R>(Arc<R>);
-
-impl<R: ChunkReader> Length for Shared<R> {
-    fn len(&self) -> u64 {
-        self.0.len()
-    }
-}
-
-impl<R: ChunkReader> ChunkReader for Shared<R> {
-    type T = R::T;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<R::T> {
-        self.0.get_read(start)
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        self.0.get_bytes(start, length)
-    }
-}
-
-/// A column chunk read into memory, at its offset in the file.
-struct InMemory {
-    start: u64,
-    bytes: Bytes,
-}
-
-impl InMemory {
-    fn range(&self, start: u64, length: usize) -> parquet::errors::Result<std::ops::Range<usize>> {
-        let from = start
-            .checked_sub(self.start)
-            .map(|f| f as usize)
-            .filter(|&f| f.saturating_add(length) <= self.bytes.len());
-        from.map(|f| f..f + length).ok_or_else(|| {
-            ParquetError::General(format!(
-                "bytes {start}..+{length} are outside the column chunk read at {}",
-                self.start
-            ))
-        })
-    }
-}
-
-impl Length for InMemory {
-    fn len(&self) -> u64 {
-        self.start + self.bytes.len() as u64
-    }
-}
-
-impl ChunkReader for InMemory {
-    type T = bytes::buf::Reader<Bytes>;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        let rest = self.bytes.len() - self.range(start, 0)?.start;
-        let range = self.range(start, rest)?;
-        Ok(bytes::Buf::reader(self.bytes.slice(range)))
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        Ok(self.bytes.slice(self.range(start, length)?))
-    }
 }
 
 /// How a value is read as text.
@@ -289,20 +229,7 @@ pub fn run<R: ChunkReader + 'static, W: Write + Send>(
     output: W,
     options: &Options,
 ) -> Result<Summary, MaskError> {
-    if !options.reverse
-        && (rules.anonymity.is_some()
-            || rules
-                .rules
-                .iter()
-                .any(|(r, _)| matches!(r, Rule::Shuffle { .. })))
-    {
-        return Err(MaskError::Rules {
-            file: rules.file.clone(),
-            line: None,
-            message: "shuffle and [anonymity] need the whole table in memory, which keylab does for CSV and JSON Lines but not for Parquet".into(),
-            fix: "mask the Parquet file with rules without them, or convert the table to CSV for this step".into(),
-        });
-    }
+    refuse_whole_table_rules(rules, options)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.max(1))
         .build()
@@ -323,25 +250,7 @@ pub fn run<R: ChunkReader + 'static, W: Write + Send>(
         MaskError::Io("every column of the input is redacted: nothing is left to write".into())
     })?;
     let changed = !Arc::ptr_eq(&root, &schema.root_schema_ptr());
-    let mut props = WriterProperties::builder()
-        .set_created_by(format!("keylab mask {}", env!("CARGO_PKG_VERSION")))
-        .set_key_value_metadata(key_values(
-            meta.file_metadata().key_value_metadata(),
-            changed,
-        ));
-    if meta.num_row_groups() > 0 {
-        let first = meta.row_group(0);
-        for (i, a) in actions.iter().enumerate() {
-            if matches!(a, Action::Mask { .. } | Action::Null) {
-                let column = first.column(i);
-                props = props.set_column_compression(
-                    ColumnPath::new(leaves[i].path().parts().to_vec()),
-                    column.compression(),
-                );
-            }
-        }
-    }
-    let props = Arc::new(props.build());
+    let props = Arc::new(writer_properties(meta, leaves, &actions, changed));
     let mut writer =
         SerializedFileWriter::new(output, root, props.clone()).map_err(pq("writer"))?;
     let mut summary = Summary {
@@ -446,6 +355,53 @@ pub fn run<R: ChunkReader + 'static, W: Write + Send>(
     }
     writer.close().map_err(pq("writer"))?;
     Ok(summary)
+}
+
+/// `shuffle` and `[anonymity]` need the whole table in memory: refused for Parquet.
+fn refuse_whole_table_rules(rules: &Rules, options: &Options) -> Result<(), MaskError> {
+    let whole_table = rules.anonymity.is_some()
+        || rules
+            .rules
+            .iter()
+            .any(|(r, _)| matches!(r, Rule::Shuffle { .. }));
+    if options.reverse || !whole_table {
+        return Ok(());
+    }
+    Err(MaskError::Rules {
+        file: rules.file.clone(),
+        line: None,
+        message: "shuffle and [anonymity] need the whole table in memory, which keylab does for CSV and JSON Lines but not for Parquet".into(),
+        fix: "mask the Parquet file with rules without them, or convert the table to CSV for this step".into(),
+    })
+}
+
+/// The output's writer properties: keylab as the writer, the input's key-value metadata
+/// (marked when the schema `changed`), and each ruled column compressed with the codec the
+/// input used for it.
+fn writer_properties(
+    meta: &parquet::file::metadata::ParquetMetaData,
+    leaves: &[ColumnDescPtr],
+    actions: &[Action<'_>],
+    changed: bool,
+) -> WriterProperties {
+    let mut props = WriterProperties::builder()
+        .set_created_by(format!("keylab mask {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(key_values(
+            meta.file_metadata().key_value_metadata(),
+            changed,
+        ));
+    if meta.num_row_groups() > 0 {
+        let first = meta.row_group(0);
+        for (i, a) in actions.iter().enumerate() {
+            if matches!(a, Action::Mask { .. } | Action::Null) {
+                props = props.set_column_compression(
+                    ColumnPath::new(leaves[i].path().parts().to_vec()),
+                    first.column(i).compression(),
+                );
+            }
+        }
+    }
+    props.build()
 }
 
 /// A ruled column chunk masked and encoded into memory, to be appended to the output.
@@ -993,78 +949,6 @@ fn civil(days: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Writes a CSV table (with a header) as Parquet: every column an optional UTF-8 string,
-/// dictionary-encoded (dictionaries up to 16 MiB per column chunk) and compressed with snappy,
-/// `rows_per_group` rows per row group. For `keylab mask generate` and the benchmark.
-pub fn from_csv<R: std::io::Read, W: Write + Send>(
-    csv: R,
-    out: W,
-    rows_per_group: usize,
-) -> Result<(), MaskError> {
-    let mut reader = csv::Reader::from_reader(csv);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| MaskError::Io(format!("CSV header: {e}")))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let fields = header
-        .iter()
-        .map(|h| {
-            Type::primitive_type_builder(h, Physical::BYTE_ARRAY)
-                .with_repetition(Repetition::OPTIONAL)
-                .with_logical_type(Some(LogicalType::String))
-                .build()
-                .map(Arc::new)
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(pq("schema"))?;
-    let schema = Type::group_type_builder("schema")
-        .with_fields(fields)
-        .build()
-        .map_err(pq("schema"))?;
-    let props = WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::SNAPPY)
-        .set_dictionary_page_size_limit(16 << 20)
-        .set_created_by(format!("keylab mask {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let mut writer =
-        SerializedFileWriter::new(out, Arc::new(schema), Arc::new(props)).map_err(pq("writer"))?;
-    let mut columns: Vec<Vec<ByteArray>> = vec![Vec::new(); header.len()];
-    let mut flush = |columns: &mut Vec<Vec<ByteArray>>| -> Result<(), MaskError> {
-        if columns.first().is_none_or(Vec::is_empty) {
-            return Ok(());
-        }
-        let mut group = writer.next_row_group().map_err(pq("writer"))?;
-        for values in columns.iter_mut() {
-            let mut cw = group
-                .next_column()
-                .map_err(pq("writer"))?
-                .ok_or_else(|| MaskError::Io("Parquet writer: out of columns".into()))?;
-            let def = vec![1i16; values.len()];
-            cw.typed::<ByteArrayType>()
-                .write_batch(values, Some(&def), None)
-                .map_err(pq("write"))?;
-            cw.close().map_err(pq("writer"))?;
-            values.clear();
-        }
-        group.close().map_err(pq("writer"))?;
-        Ok(())
-    };
-    for record in reader.byte_records() {
-        let record = record.map_err(|e| MaskError::Io(format!("CSV: {e}")))?;
-        for (column, field) in columns.iter_mut().zip(record.iter()) {
-            column.push(ByteArray::from(field.to_vec()));
-        }
-        if columns[0].len() >= rows_per_group.max(1) {
-            flush(&mut columns)?;
-        }
-    }
-    flush(&mut columns)?;
-    writer.close().map_err(pq("writer"))?;
-    Ok(())
 }
 
 /// Masks an in-memory Parquet file (for tests and the console).

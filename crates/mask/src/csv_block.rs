@@ -243,6 +243,37 @@ impl Default for Scratch {
     }
 }
 
+/// Copies the rest of a record from `pos` (after its last ruled field) in one piece when it
+/// holds no quote, joining it to the untouched span before it; returns where the next record
+/// starts, `None` when the rest must be parsed field by field, or the record's width and the
+/// table's when they differ.
+fn copy_tail(
+    bytes: &[u8],
+    pos: usize,
+    rec: &mut Record,
+    out: &mut Vec<u8>,
+    width: usize,
+) -> Result<Option<usize>, (usize, usize)> {
+    let Some((end, fields)) = untouched_tail(&bytes[pos..]) else {
+        return Ok(None);
+    };
+    let end = pos + end;
+    let raw_end = end - usize::from(end > pos && bytes[end - 1] == b'\r');
+    if rec.field + fields != width {
+        return Err((rec.field + fields, width));
+    }
+    match rec.span {
+        Some((sa, sb)) if sb + 1 == pos => rec.span = Some((sa, raw_end)),
+        _ => {
+            rec.flush(bytes, out);
+            rec.next_out(out);
+            rec.span = Some((pos, raw_end));
+        }
+    }
+    rec.field = width;
+    Ok(Some(end + 1))
+}
+
 /// Masks the records of `bytes` into `out` (cleared first); `ops` has one entry per column.
 /// Line numbers in errors count from the block's first line.
 pub fn mask_block<M: Masker>(
@@ -351,34 +382,17 @@ pub fn mask_block<M: Masker>(
         nout = 0;
         if !record_end && rec.field > last_ruled {
             // No rule for the rest of the record: copy it without parsing it field by field.
-            if let Some((end, fields)) = untouched_tail(&bytes[pos..]) {
-                let end = pos + end;
-                let raw_end = end - usize::from(end > pos && bytes[end - 1] == b'\r');
-                if rec.field + fields != ops.len() {
-                    return Err(width_error(
-                        line_at(record_start),
-                        rec.field + fields,
-                        ops.len(),
-                    ));
-                }
-                match rec.span {
-                    Some((sa, sb)) if sb + 1 == pos => rec.span = Some((sa, raw_end)),
-                    _ => {
-                        rec.flush(bytes, out);
-                        rec.next_out(out);
-                        rec.span = Some((pos, raw_end));
-                    }
-                }
-                // The parser skipped the rest: end its record (if it started it).
-                if in_record {
-                    let _ = reader.read_field(b"\n", &mut scratch[..]);
-                }
-                pos = end + 1;
-                start = pos;
-                rec.field = ops.len();
-            } else {
+            let Some(next) = copy_tail(bytes, pos, &mut rec, out, ops.len())
+                .map_err(|(fields, width)| width_error(line_at(record_start), fields, width))?
+            else {
                 continue;
+            };
+            // The parser skipped the rest: end its record (if it started it).
+            if in_record {
+                let _ = reader.read_field(b"\n", &mut scratch[..]);
             }
+            pos = next;
+            start = pos;
         } else if !record_end {
             continue;
         }

@@ -15,6 +15,7 @@
 pub mod analyze;
 pub mod attack;
 pub mod blocks;
+mod chunk_io;
 pub mod columnar;
 pub mod columns;
 pub mod csv_block;

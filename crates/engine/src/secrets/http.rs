@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{SecretsCall, SecretsError};
 use crate::Inner;
 use crate::connection::Connection;
-use crate::json_front::{Accepted, JsonFront, Refusal, answer, refuse};
+use crate::json_front::{Accepted, JsonFront, Refusal, Served};
 
 /// What every Secrets Manager `X-Amz-Target` starts with.
 pub const TARGET_PREFIX: &str = "secretsmanager.";
@@ -62,26 +62,23 @@ pub(crate) async fn handle(
     inner: Arc<Inner>,
     request_id: String,
 ) -> Response<s3s::Body> {
-    let (parts, body) = req.into_parts();
-    let operation = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX))
-        .unwrap_or_default()
-        .to_string();
-    let accepted = FRONT
-        .accept(&inner, &parts, body, &conn, &request_id, operation)
-        .await;
+    FRONT
+        .serve(req, conn, inner, request_id, operation_of, work)
+        .await
+}
+
+/// The operation an `X-Amz-Target` names.
+fn operation_of(target: &str) -> Option<&str> {
+    target.strip_prefix(TARGET_PREFIX)
+}
+
+fn work(inner: &Arc<Inner>, conn: &Connection, accepted: Accepted<'_>) -> Served {
     let Accepted {
         operation,
         principal,
         body,
         mut event,
-    } = match accepted {
-        Ok(a) => a,
-        Err((event, r)) => return refuse(&inner, &request_id, event, r),
-    };
+    } = accepted;
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
@@ -89,7 +86,7 @@ pub(crate) async fn handle(
             Ok(v @ Value::Object(_)) => v,
             _ => {
                 let r = Refusal::new("SerializationException", "The body must be a JSON object.");
-                return refuse(&inner, &request_id, event, r);
+                return (event, Err(r));
             }
         }
     };
@@ -98,8 +95,10 @@ pub(crate) async fn handle(
         secure: conn.secure,
         source_ip: conn.peer.ip().to_string(),
     };
-    match inner.secrets.call(&call, &operation, &input, &mut event) {
-        Ok(out) => answer(&inner, &request_id, event, out.to_string()),
-        Err(e) => refuse(&inner, &request_id, event, refusal(e)),
-    }
+    let outcome = inner
+        .secrets
+        .call(&call, &operation, &input, &mut event)
+        .map(|out| out.to_string())
+        .map_err(refusal);
+    (event, outcome)
 }
