@@ -101,6 +101,9 @@ pub struct AuditEvent {
     pub error_code: Option<String>,
     /// The error message returned, if the request failed.
     pub error_message: Option<String>,
+    /// The account that owns the resources when their ARNs do not say (S3 buckets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_owner: Option<String>,
 }
 
 impl AuditEvent {
@@ -129,6 +132,7 @@ impl AuditEvent {
             trace: None,
             error_code: None,
             error_message: None,
+            resource_owner: None,
         }
     }
 }

@@ -236,8 +236,13 @@ fn resource_type(arn: &str) -> &'static str {
     }
 }
 
-fn resource_account(arn: &str) -> &str {
-    arn.split(':').nth(4).unwrap_or_default()
+/// The account owning a resource of `event`: the ARN's, or for an ARN without one (an S3
+/// bucket) the owner the request found.
+fn resource_account<'a>(event: &'a AuditEvent, arn: &'a str) -> &'a str {
+    match arn.split(':').nth(4) {
+        Some(account) if !account.is_empty() => account,
+        _ => event.resource_owner.as_deref().unwrap_or_default(),
+    }
 }
 
 /// A stable event id made from the request id (CloudTrail's `eventID` is a UUID of its own).
@@ -322,7 +327,7 @@ pub fn cloudtrail_record(event: &AuditEvent, region: &str) -> Value {
     let recipient = event
         .resources
         .first()
-        .map(|r| resource_account(r).to_string())
+        .map(|r| resource_account(event, r).to_string())
         .filter(|a| !a.is_empty())
         .or_else(|| user.map(|u| u.account_id.clone()))
         .unwrap_or_default();
@@ -339,7 +344,7 @@ pub fn cloudtrail_record(event: &AuditEvent, region: &str) -> Value {
         "eventID": event_id(&event.request_id),
         "readOnly": is_read_only(&event.event_name),
         "resources": event.resources.iter().map(|arn| json!({
-            "accountId": resource_account(arn),
+            "accountId": resource_account(event, arn),
             "type": resource_type(arn),
             "ARN": arn,
         })).collect::<Vec<_>>(),
@@ -365,7 +370,7 @@ fn visible_to(event: &AuditEvent, account: &str) -> bool {
         || event
             .resources
             .iter()
-            .any(|r| resource_account(r) == account)
+            .any(|r| resource_account(event, r) == account)
 }
 
 fn matches(event: &AuditEvent, record: &Value, attribute: &(String, String)) -> bool {
@@ -595,5 +600,18 @@ mod tests {
             record["requestParameters"],
             json!({"keyId": "k", "encryptionContext": {"case": "a"}})
         );
+    }
+
+    #[test]
+    fn a_bucket_call_shows_in_the_history_of_the_account_that_owns_the_bucket() {
+        let mut e = AuditEvent::new("s3.amazonaws.com", "r3", true, OffsetDateTime::UNIX_EPOCH);
+        e.event_name = "PutBucketPolicy".into();
+        e.resources = vec!["arn:aws:s3:::reports".into()];
+        e.resource_owner = Some("111122223333".into());
+        let record = cloudtrail_record(&e, "us-east-1");
+        assert_eq!(record["resources"][0]["accountId"], "111122223333");
+        assert_eq!(record["recipientAccountId"], "111122223333");
+        assert!(visible_to(&e, "111122223333"));
+        assert!(!visible_to(&e, "444455556666"));
     }
 }

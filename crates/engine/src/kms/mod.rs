@@ -539,5 +539,6 @@ pub fn record_call<T>(
         trace: call.notes.denied.map(|d| Box::new(d.trace)),
         error_code,
         error_message,
+        resource_owner: None,
     });
 }

@@ -225,7 +225,12 @@ impl PolicyAccess {
             })
         });
         let (owner, bucket_policy) = match facts {
-            Some((owner, policy)) => (owner, policy),
+            Some((owner, policy)) => {
+                if let Some(slot) = &slot {
+                    slot.0.lock().expect("audit slot").resource_owner = Some(owner.clone());
+                }
+                (owner, policy)
+            }
             None => (identity.caller.account.clone(), None),
         };
         let identity_policies = self.identities.policies_of(&identity.profile);
