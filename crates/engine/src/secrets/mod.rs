@@ -232,6 +232,9 @@ pub struct SecretsManager {
     clock: Arc<Clock>,
     store: Arc<StateStore>,
     secrets: RwLock<BTreeMap<String, Secret>>,
+    /// Held by every call that changes a secret, from reading it to saving it, so two
+    /// concurrent changes of one secret cannot lose a version.
+    writes: std::sync::Mutex<()>,
 }
 
 fn secs(t: OffsetDateTime) -> i64 {
@@ -390,6 +393,7 @@ impl SecretsManager {
             clock,
             store,
             secrets: RwLock::new(secrets),
+            writes: std::sync::Mutex::new(()),
         })
     }
 
@@ -696,6 +700,11 @@ impl SecretsManager {
         event: &mut AuditEvent,
     ) -> Result<Value, SecretsError> {
         event.user_identity = Some(UserIdentity::of(call.identity));
+        let reads = matches!(
+            operation,
+            "GetSecretValue" | "DescribeSecret" | "ListSecrets" | "GetResourcePolicy"
+        );
+        let _writing = (!reads).then(|| self.writes.lock().expect("secrets write lock"));
         if let Some(id) = input.get("SecretId").and_then(Value::as_str) {
             event.request_parameters =
                 json!({"secretId": id.chars().take(2048).collect::<String>()});
