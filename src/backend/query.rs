@@ -102,7 +102,7 @@ pub fn xml_to_json(xml: &str) -> Result<(String, Value), String> {
     }
 }
 
-/// `value` without padding, as the form encoding of the Query protocol sends it.
+/// The Query protocol's form body: the pairs URL-encoded as `k=v&…`.
 fn form_encode(pairs: &[(String, String)]) -> Vec<u8> {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {

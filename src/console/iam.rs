@@ -207,12 +207,9 @@ fn restore_types(value: Value) -> Value {
             for (k, v) in map {
                 let v = match (k.as_str(), v) {
                     ("PolicyDocument" | "AssumeRolePolicyDocument", Value::String(s)) => {
-                        let decoded = form_urlencoded::parse(
-                            format!("x={}", s.replace('+', "%2B")).as_bytes(),
-                        )
-                        .next()
-                        .map(|(_, v)| v.into_owned())
-                        .unwrap_or(s);
+                        let decoded =
+                            String::from_utf8_lossy(&keylab_engine::sigv4::percent_decode(&s))
+                                .into_owned();
                         serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
                     }
                     ("IsTruncated" | "MacValid", Value::String(s)) => Value::Bool(s == "true"),

@@ -64,26 +64,9 @@ async fn read_object_table(
         .strip_prefix("s3://")
         .and_then(|rest| rest.split_once('/'))
         .ok_or_else(|| broken(format!("[masking] {url} is not s3://BUCKET/KEY")))?;
-    let client = crate::backend::sdk::s3_client(settings).map_err(|e| broken(e.to_string()))?;
-    let object = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
+    let (_, body) = crate::backend::envelope::fetch(settings, bucket, key)
         .await
-        .map_err(|e| {
-            fail(format!(
-                "{url} cannot be read ({})",
-                crate::backend::client::s3_error("GetObject", e)
-            ))
-        })?;
-    let body = object
-        .body
-        .collect()
-        .await
-        .map_err(|e| fail(format!("{url} could not be read: {e}")))?
-        .into_bytes()
-        .to_vec();
+        .map_err(|e| fail(format!("{url} cannot be read ({e})")))?;
     table_bytes(key, body).map_err(fail)
 }
 

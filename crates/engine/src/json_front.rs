@@ -107,7 +107,7 @@ impl JsonFront {
     }
 
     /// Authenticates a request for `operation`; a refusal comes back with its audit record.
-    pub async fn accept<'a>(
+    async fn accept<'a>(
         &self,
         inner: &'a Inner,
         parts: &Parts,
@@ -160,7 +160,7 @@ impl JsonFront {
 }
 
 /// Audits a refused request and answers it.
-pub(crate) fn refuse(
+fn refuse(
     inner: &Inner,
     request_id: &str,
     mut event: AuditEvent,
@@ -174,7 +174,7 @@ pub(crate) fn refuse(
 }
 
 /// Audits a served request and answers it with `body`.
-pub(crate) fn answer(
+fn answer(
     inner: &Inner,
     request_id: &str,
     event: AuditEvent,

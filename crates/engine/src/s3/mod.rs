@@ -181,6 +181,41 @@ pub(crate) fn persist(
         })
 }
 
+/// A KMS call S3 makes on the requester's behalf: `kms:ViaService` is S3 in `region`, and the
+/// transport and address are the request's.
+fn requester_call<'a>(identity: &'a Identity, conn: Option<&Connection>, region: &str) -> Call<'a> {
+    let mut call = Call::new(identity, conn.is_some_and(|c| c.secure));
+    call.via_service = Some(format!("s3.{region}.amazonaws.com"));
+    if let Some(c) = conn {
+        call.source_ip = c.peer.ip().to_string();
+    }
+    call
+}
+
+/// Opens an SSE-KMS object's data key with KMS `Decrypt` made by `call` (the requester, through
+/// S3), recorded in the audit log as CloudTrail records it.
+fn decrypt_data_key(
+    kms: &Kms,
+    audit: &AuditLog,
+    clock: &Clock,
+    mut call: Call,
+    blob: &[u8],
+    context: &BTreeMap<String, String>,
+) -> S3Result<Zeroizing<Vec<u8>>> {
+    let input = DecryptInput {
+        ciphertext_blob: Zeroizing::new(blob.to_vec()),
+        encryption_context: Some(context.clone()),
+        grant_tokens: None,
+        key_id: None,
+        encryption_algorithm: None,
+        dry_run: None,
+    };
+    kms.tick();
+    let result = kms.decrypt(&mut call, input);
+    crate::kms::record_call(audit, clock, "Decrypt", call, &result);
+    Ok(result.map_err(kms_error)?.plaintext)
+}
+
 fn bucket_arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
 }
@@ -261,13 +296,7 @@ impl S3Engine {
     }
 
     fn kms_call<'a, T>(&self, identity: &'a Identity, req: &S3Request<T>) -> Call<'a> {
-        let conn = req.extensions.get::<Connection>();
-        let mut call = Call::new(identity, conn.is_some_and(|c| c.secure));
-        call.via_service = Some(format!("s3.{}.amazonaws.com", self.region));
-        if let Some(c) = conn {
-            call.source_ip = c.peer.ip().to_string();
-        }
-        call
+        requester_call(identity, req.extensions.get::<Connection>(), &self.region)
     }
 
     /// Records a KMS call S3 made on the requester's behalf, as CloudTrail does.

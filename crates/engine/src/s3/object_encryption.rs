@@ -23,8 +23,8 @@ use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::connection::Connection;
 use crate::identity::IdentitySet;
-use crate::kms::types::{DecryptInput, EncryptInput};
-use crate::kms::{Call, Kms};
+use crate::kms::Kms;
+use crate::kms::types::EncryptInput;
 use crate::state::StateStore;
 
 /// What the route needs of the engine.
@@ -54,25 +54,8 @@ fn bucket_and_key(uri: &Uri) -> Option<(String, String)> {
     if bucket.is_empty() || key.is_empty() {
         return None;
     }
-    let key = percent_decode(key)?;
+    let key = String::from_utf8(crate::sigv4::percent_decode(key)).ok()?;
     Some((bucket.to_string(), key))
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 fn invalid(message: &str) -> S3Error {
@@ -135,10 +118,6 @@ pub fn parse(xml: &[u8]) -> S3Result<Requested> {
         key_arn: key_arn.to_string(),
         bucket_key,
     })
-}
-
-fn kms_error(e: crate::kms::error::KmsError) -> S3Error {
-    super::kms_error(e)
 }
 
 #[async_trait::async_trait]
@@ -205,14 +184,7 @@ impl S3Route for ObjectEncryptionRoute {
                 "The KMS key must be owned by the bucket owner's AWS account.",
             ));
         }
-        let call = || {
-            let mut call = Call::new(&identity, conn.as_ref().is_some_and(|c| c.secure));
-            call.via_service = Some(format!("s3.{}.amazonaws.com", self.region));
-            if let Some(c) = &conn {
-                call.source_ip = c.peer.ip().to_string();
-            }
-            call
-        };
+        let call = || super::requester_call(&identity, conn.as_ref(), &self.region);
         let data_key: Zeroizing<Vec<u8>> = match &encryption {
             ObjectEncryption::S3 { sealed_key } => self
                 .store
@@ -229,21 +201,7 @@ impl S3Route for ObjectEncryptionRoute {
                 context,
                 ..
             } if algorithm == "aws:kms" => {
-                let mut kms_call = call();
-                self.kms.tick();
-                let result = self.kms.decrypt(
-                    &mut kms_call,
-                    DecryptInput {
-                        ciphertext_blob: Zeroizing::new(blob.clone()),
-                        encryption_context: Some(context.clone()),
-                        grant_tokens: None,
-                        key_id: None,
-                        encryption_algorithm: None,
-                        dry_run: None,
-                    },
-                );
-                crate::kms::record_call(&self.audit, &self.clock, "Decrypt", kms_call, &result);
-                result.map_err(kms_error)?.plaintext
+                super::decrypt_data_key(&self.kms, &self.audit, &self.clock, call(), blob, context)?
             }
             _ => {
                 return Err(invalid(
@@ -271,7 +229,7 @@ impl S3Route for ObjectEncryptionRoute {
             },
         );
         crate::kms::record_call(&self.audit, &self.clock, "Encrypt", kms_call, &result);
-        let out = result.map_err(kms_error)?;
+        let out = result.map_err(super::kms_error)?;
         let mut state = self.state.write().expect("s3 lock");
         let object = state
             .buckets

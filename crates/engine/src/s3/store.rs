@@ -289,19 +289,10 @@ impl S3Engine {
                 ..
             } => {
                 let identity = self.caller(req)?;
-                let mut call = self.kms_call(&identity, req);
-                let input = DecryptInput {
-                    ciphertext_blob: Zeroizing::new(blob.clone()),
-                    encryption_context: Some(context.clone()),
-                    grant_tokens: None,
-                    key_id: None,
-                    encryption_algorithm: None,
-                    dry_run: None,
-                };
-                self.kms.tick();
-                let result = self.kms.decrypt(&mut call, input);
-                self.audit_kms_call("Decrypt", call, &result);
-                let mut keys = BodyKeys::single(result.map_err(kms_error)?.plaintext);
+                let call = self.kms_call(&identity, req);
+                let plaintext =
+                    decrypt_data_key(&self.kms, &self.audit, &self.clock, call, blob, context)?;
+                let mut keys = BodyKeys::single(plaintext);
                 if let Some(sealed) = outer_key {
                     keys.outer = Some(unseal("dsse", sealed)?);
                 }

@@ -10,8 +10,8 @@ use rand::RngCore;
 use serde_json::{Value, json};
 
 use super::{
-    AWSCURRENT, DAY, MAX_POLICY, Secret, SecretsCall, SecretsError, SecretsManager, is_public,
-    open, required, str_field, valid_name, value_of, version_id,
+    AWSCURRENT, DAY, MAX_POLICY, Secret, SecretValue, SecretsCall, SecretsError, SecretsManager,
+    is_public, open, required, str_field, valid_name, value_of, version_id,
 };
 use crate::audit::AuditEvent;
 
@@ -108,16 +108,7 @@ impl SecretsManager {
             versions: Vec::new(),
         };
         let mut out = json!({"ARN": arn, "Name": name});
-        if let Some((value, binary)) = value {
-            let id = version_id(input)?;
-            self.add_version(
-                call,
-                &mut secret,
-                id.clone(),
-                &value,
-                binary,
-                vec![AWSCURRENT.into()],
-            )?;
+        if let Some(id) = self.add_current_version(call, &mut secret, input, value)? {
             out["VersionId"] = json!(id);
         }
         self.store_secret(secret)?;
@@ -305,16 +296,7 @@ impl SecretsManager {
             }
         }
         let mut out = json!({"ARN": secret.arn, "Name": secret.name});
-        if let Some((value, binary)) = value_of(input)? {
-            let id = version_id(input)?;
-            self.add_version(
-                call,
-                secret,
-                id.clone(),
-                &value,
-                binary,
-                vec![AWSCURRENT.into()],
-            )?;
+        if let Some(id) = self.add_current_version(call, secret, input, value_of(input)?)? {
             out["VersionId"] = json!(id);
         }
         secret.last_changed = self.now();
@@ -373,5 +355,23 @@ impl SecretsManager {
         secret.resource_policy = Some(text.to_string());
         secret.policy_doc = Some(Arc::new(doc));
         Ok(json!({"ARN": secret.arn, "Name": secret.name}))
+    }
+
+    /// A `value` given with CreateSecret or UpdateSecret as the new AWSCURRENT version, under the
+    /// input's `ClientRequestToken` as its id; returns the id, `None` when no value was given.
+    fn add_current_version(
+        &self,
+        call: &SecretsCall,
+        secret: &mut Secret,
+        input: &Value,
+        value: Option<SecretValue>,
+    ) -> Result<Option<String>, SecretsError> {
+        let Some((value, binary)) = value else {
+            return Ok(None);
+        };
+        let id = version_id(input)?;
+        let stages = vec![AWSCURRENT.into()];
+        self.add_version(call, secret, id.clone(), &value, binary, stages)?;
+        Ok(Some(id))
     }
 }
