@@ -174,12 +174,7 @@ fn refuse(
 }
 
 /// Audits a served request and answers it with `body`.
-fn answer(
-    inner: &Inner,
-    request_id: &str,
-    event: AuditEvent,
-    body: String,
-) -> Response<s3s::Body> {
+fn answer(inner: &Inner, request_id: &str, event: AuditEvent, body: String) -> Response<s3s::Body> {
     inner.audit.record(event);
     crate::reply::json(200, request_id, body)
 }
