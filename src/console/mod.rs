@@ -263,7 +263,7 @@ Global options: --profile NAME, --output json|text|table, --query JMESPATH, --en
     CommandWord {
         name: "mask",
         help: "Masking (rules in TOML; keys from kms:, env: or file:, never in the rules):
-  mask --rules RULES.toml INPUT.csv|.jsonl [--out FILE] [--reverse]
+  mask --rules RULES.toml INPUT.csv|.jsonl|.parquet [--out FILE] [--reverse]
   mask analyze --qi COL,COL [--sensitive COL] [--k N] FILE
   mask generate customers|orders|users [--rows N] [--seed N] [--out FILE]",
     },
